@@ -1,0 +1,93 @@
+"""Ideas (innovations): a growable struct-of-arrays registry.
+
+An idea is a changed belief on ``scope`` dimensions of the practice vector. Its first
+dimension is its *anchor*: an employee uses idea k while their belief on k's anchor
+still comes from k. Adopter counts are kept incrementally by :class:`Beliefs`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NEVER = -1
+
+
+class IdeaRegistry:
+    """All ideas born in a run, one array per attribute, grown by doubling."""
+
+    _int_fields = ("origin", "birth", "sanctioned_step", "squashed_step", "reviewer", "approvals",
+                   "adopters", "peak", "step_half", "step_wide", "step_90", "adoptions",
+                   "forum_until")
+    _float_fields = ("value_at_birth", "adopted_value_sum")
+    _bool_fields = ("sanctioned", "squashed", "is_probe")
+
+    def __init__(self, scope: int, capacity: int = 64):
+        self.scope = scope
+        self.n = 0
+        self.dims = np.zeros((capacity, scope), dtype=np.int64)
+        self.values = np.zeros((capacity, scope), dtype=np.int8)
+        for name in self._int_fields:
+            setattr(self, name, np.full(capacity, NEVER, dtype=np.int64))
+        for name in self._float_fields:
+            setattr(self, name, np.zeros(capacity))
+        for name in self._bool_fields:
+            setattr(self, name, np.zeros(capacity, dtype=bool))
+        self.history: list[np.ndarray] = []  # adopters of every idea, one array per step
+
+    @property
+    def capacity(self) -> int:
+        return len(self.origin)
+
+    @property
+    def anchor(self) -> np.ndarray:
+        """Anchor dimension of every slot (valid for the first ``n``)."""
+        return self.dims[:, 0]
+
+    def _grow(self, needed: int) -> None:
+        new_cap = max(needed, 2 * self.capacity)
+        extra = new_cap - self.capacity
+        self.dims = np.vstack([self.dims, np.zeros((extra, self.scope), np.int64)])
+        self.values = np.vstack([self.values, np.zeros((extra, self.scope), np.int8)])
+        for name in self._int_fields:
+            setattr(self, name, np.concatenate([getattr(self, name), np.full(extra, NEVER)]))
+        for name in self._float_fields:
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra)]))
+        for name in self._bool_fields:
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra, bool)]))
+
+    def add(self, origin: np.ndarray, dims: np.ndarray, values: np.ndarray, birth: int,
+            value_at_birth: np.ndarray, forum_until: int) -> np.ndarray:
+        """Register new ideas; returns their ids."""
+        k = len(origin)
+        if self.n + k > self.capacity:
+            self._grow(self.n + k)
+        ids = np.arange(self.n, self.n + k)
+        self.origin[ids] = origin
+        self.birth[ids] = birth
+        self.dims[ids] = dims
+        self.values[ids] = values
+        self.value_at_birth[ids] = value_at_birth
+        self.adopters[ids] = 0
+        self.peak[ids] = 0
+        self.adoptions[ids] = 0
+        self.approvals[ids] = 0
+        self.forum_until[ids] = forum_until
+        self.n += k
+        return ids
+
+    def true_value(self, ids: np.ndarray, need: np.ndarray) -> np.ndarray:
+        """Value of ideas against current needs: mean of +1 (right) / -1 (wrong) beliefs."""
+        right = self.values[ids] == need[self.dims[ids]]
+        return 2.0 * right.mean(axis=1) - 1.0
+
+    def record_step(self, step: int, n_employees: int, wide_share: float) -> None:
+        """Update peaks and first-passage steps, and append this step's adopter counts."""
+        live = slice(0, self.n)
+        adopters = self.adopters[live]
+        np.maximum(self.peak[live], adopters, out=self.peak[live])
+        share = adopters / n_employees
+        for field, threshold in (("step_half", 0.5), ("step_wide", wide_share),
+                                 ("step_90", 0.9)):
+            first = getattr(self, field)[live]
+            first[(first == NEVER) & (share >= threshold)] = step
+        self.history.append(adopters.astype(np.int32))

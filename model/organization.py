@@ -1,0 +1,167 @@
+"""The organization model: a Mesa model whose state lives in numpy arrays.
+
+``OrganizationModel.step`` runs the nine processes of ../shared/MODEL.md in order,
+each a small unit updating whole arrays, then records one row of results. Mesa
+``Employee`` agents are thin handles over the arrays, made on first use of
+``model.agents`` so that a million employees stay cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+
+from model.beliefs import Beliefs
+from model.employees import Employees
+from model.ideas import IdeaRegistry
+from model.parameters import Parameters, make_parameters
+from model.processes.adoption import ExposureMemory
+from model.processes.approval import Approval
+from model.processes.conversations import Conversations
+from model.processes.effort import EffortChoice
+from model.processes.environment import NeedDrift
+from model.processes.forum import IdeaForum
+from model.processes.generation import IdeaGeneration
+from model.processes.leadership import Leadership
+from model.processes.monitoring import Monitoring
+from model.processes.performance import Performance
+from model.processes.playbook import Playbook
+from model.results import Results
+from model.rng import RandomStreams, normalize_seed
+from model.structure import build_formal_structure, build_small_world, empty_network
+
+
+class OrganizationModel(mesa.Model):
+    """Employees self-organizing through local conversations under constraints and power.
+
+    Args:
+        parameters: a validated :class:`Parameters` (defaults if omitted).
+        rng: root seed (int) or numpy Generator; each mechanism gets its own stream.
+        **overrides: parameter values replacing those in ``parameters``.
+    """
+
+    def __init__(self, parameters: Parameters | None = None, *,
+                 rng: int | np.random.Generator | None = None, **overrides: Any):
+        p = parameters or Parameters()
+        if overrides:
+            p = make_parameters({**p.model_dump(), **overrides})
+        seed = normalize_seed(rng)
+        super().__init__(rng=seed)
+        self.p = p
+        self.seed = seed
+        self.streams = RandomStreams(seed)
+        self.roles_version = 0
+        self._handles_made = False
+        self._build_organization()
+        self.generation = IdeaGeneration(self)
+        self.conversations = Conversations(self)
+        self.approval = Approval(self)
+        self.playbook = Playbook(self)
+        self.monitoring = Monitoring(self)
+        self.processes = (NeedDrift(self), self.generation, self.conversations, self.approval,
+                          IdeaForum(self), self.playbook, EffortChoice(self), self.monitoring,
+                          Leadership(self), Performance(self))
+        self.results = Results(p.steps)
+        self.results.collect(self)
+
+    def _build_organization(self) -> None:
+        p = self.p
+        self.structure = build_formal_structure(p)
+        self.occupant = np.arange(p.n_employees)
+        self.people = Employees(p, self.streams["population"])
+        facing = self.streams["positions"].random(p.n_employees) < p.customer_facing_share
+        self.customer_facing_position = self.structure.front_line & facing
+        self.ideas = IdeaRegistry(p.idea_scope)
+        self.beliefs = Beliefs(p.n_employees, p.n_dimensions, self.ideas,
+                               self.streams["beliefs"])
+        self.exposures = ExposureMemory()
+        if p.informal_network == "small_world" and p.informal_degree > 0:
+            self.network = build_small_world(p.n_employees, p.informal_degree,
+                                             p.informal_rewiring, p.initial_tie_strength,
+                                             self.streams["network"])
+        else:
+            self.network = empty_network(p.n_employees)
+
+    # --- stepping ----------------------------------------------------------------
+    def step(self) -> None:
+        """One step: the processes in their documented order, then data collection."""
+        for process in self.processes:
+            process.step()
+        self.ideas.record_step(self.steps, self.people.n, self.p.wide_adoption_share)
+        self.results.collect(self)
+
+    def run(self, steps: int | None = None) -> OrganizationModel:
+        """Run ``steps`` (default: the ``steps`` parameter) and return self."""
+        for _ in range(self.p.steps if steps is None else steps):
+            self.step()
+        return self
+
+    # --- roles and relations (vectorized look-ups) ------------------------------
+    def manager_of(self, employees: np.ndarray) -> np.ndarray:
+        """Each employee's formal manager (employee id), -1 if none."""
+        parent = self.structure.parent[self.people.position[employees]]
+        return np.where(parent >= 0, self.occupant[np.maximum(parent, 0)], -1)
+
+    def level_of(self, employees: np.ndarray) -> np.ndarray:
+        return self.structure.level[self.people.position[employees]]
+
+    def unit_of(self, employees: np.ndarray) -> np.ndarray:
+        return self.structure.unit[self.people.position[employees]]
+
+    def crosses_units(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """True where a and b share neither a unit nor a reporting line."""
+        return ((self.unit_of(a) != self.unit_of(b)) & (self.manager_of(a) != b)
+                & (self.manager_of(b) != a))
+
+    def contact_factor(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Constraint weight of a contact from a to b: lateral permission, upward damping."""
+        p = self.p
+        lateral = np.where(self.crosses_units(a, b), p.lateral_openness, 1.0)
+        upward = np.where(self.level_of(b) < self.level_of(a), 1.0 - p.power_distance, 1.0)
+        return lateral * upward
+
+    def team_members(self, managers: np.ndarray, tags: np.ndarray) -> tuple[np.ndarray,
+                                                                            np.ndarray]:
+        """Each manager and their direct reports (employee ids), paired with the tag."""
+        s = self.structure
+        pos = self.people.position[managers]
+        n_ch = s.n_children[pos]
+        offset = np.arange(n_ch.sum()) - np.repeat(np.cumsum(n_ch) - n_ch, n_ch)
+        reports = self.occupant[np.repeat(s.child_start[pos], n_ch) + offset]
+        return (np.concatenate([managers, reports]),
+                np.concatenate([tags, np.repeat(tags, n_ch)]))
+
+    def customer_facing_employees(self) -> np.ndarray:
+        return self.occupant[np.flatnonzero(self.customer_facing_position)]
+
+    def formal_leaders(self) -> np.ndarray:
+        """Employees holding a manager or coordinator position."""
+        return self.occupant[np.flatnonzero(self.structure.is_manager)]
+
+    def informal_leader_overlap(self) -> float:
+        """Share of the k most sought-after employees holding one of the k formal leader roles."""
+        leaders = self.formal_leaders()
+        k = len(leaders)
+        if k == 0:
+            return 0.0
+        sought = self.conversations.sought
+        top = np.argpartition(-sought, k - 1)[:k] if k < len(sought) else np.arange(len(sought))
+        return float(np.isin(top, leaders).mean())
+
+    # --- Mesa agents as thin handles -------------------------------------------
+    @property
+    def agents(self):  # noqa: D401 - Mesa property
+        """Mesa AgentSet of Employee handles (made on first access)."""
+        if not self._handles_made:
+            self._handles_made = True
+            from agents.employee import Employee
+
+            self._handles = [Employee(self, i) for i in range(self.people.n)]
+        return super().agents
+
+    def employee(self, index: int):
+        """The Mesa handle of employee ``index``."""
+        self.agents  # noqa: B018 - makes the handles on first use
+        return self._handles[index]

@@ -1,0 +1,82 @@
+"""Process 2, idea generation at the customer interface.
+
+Each step a customer-facing employee meets a customer problem with chance
+``customer_problem_rate`` and turns it into an idea with chance
+resourcefulness x commitment x opportunity. The idea changes ``idea_scope`` random
+dimensions; each new belief reads the need right with chance ``customer_insight``
+and is a coin flip otherwise, so many ideas are half-baked and some are harmful.
+The originator uses it at once. A tracer good idea (every belief right) can be
+planted at ``probe_idea_step`` to measure how fast a good idea spreads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from model.ideas import NEVER
+from model.processes.adoption import adopt_ideas
+
+if TYPE_CHECKING:
+    from model.organization import OrganizationModel
+
+
+class IdeaGeneration:
+    """Births of ideas (and of the tracer idea)."""
+
+    name = "ideas"
+
+    def __init__(self, model: OrganizationModel):
+        self.model = model
+        self.rng = model.streams[self.name]
+        self.probe_rng = model.streams["probe"]
+        self.born_this_step = 0
+
+    def _random_dims(self, rng: np.random.Generator, k: int) -> np.ndarray:
+        m, scope = self.model.beliefs.m, self.model.p.idea_scope
+        return np.argsort(rng.random((k, m)), axis=1)[:, :scope]
+
+    def _register(self, originators: np.ndarray, dims: np.ndarray, values: np.ndarray,
+                  probe: bool = False) -> np.ndarray:
+        m = self.model
+        forum_until = m.steps + m.p.forum_memory if m.p.idea_forum_reach > 0 else NEVER
+        value = 2.0 * (values == m.beliefs.need[dims]).mean(axis=1) - 1.0
+        ids = m.ideas.add(originators, dims, values, m.steps, value, forum_until)
+        m.ideas.is_probe[ids] = probe
+        adopt_ideas(m, originators, ids)
+        m.ideas.adoptions[ids] -= 1  # the originator's use is not an adoption event
+        m.ideas.adopted_value_sum[ids] -= value
+        m.people.last_idea_step[originators] = m.steps
+        return ids
+
+    def generate(self) -> None:
+        m, p, rng = self.model, self.model.p, self.rng
+        people = m.people
+        facing = m.customer_facing_employees()
+        meets = facing[rng.random(len(facing)) < p.customer_problem_rate]
+        chance = (people.resourcefulness[meets] * people.commitment[meets]
+                  * people.opportunity[meets])
+        creators = meets[rng.random(len(meets)) < chance]
+        self.born_this_step = len(creators)
+        if len(creators) == 0:
+            return
+        dims = self._random_dims(rng, len(creators))
+        right = rng.random(dims.shape) < p.customer_insight
+        coin = rng.choice(np.array([-1, 1], dtype=np.int8), size=dims.shape)
+        values = np.where(right, m.beliefs.need[dims], coin).astype(np.int8)
+        self._register(creators, dims, values)
+
+    def plant_probe(self) -> None:
+        m = self.model
+        facing = m.customer_facing_employees()
+        pool = facing if len(facing) else np.arange(m.people.n)
+        originator = self.probe_rng.choice(pool, size=1)
+        dims = self._random_dims(self.probe_rng, 1)
+        self.born_this_step += 1
+        self._register(originator, dims, m.beliefs.need[dims].astype(np.int8), probe=True)
+
+    def step(self) -> None:
+        self.generate()
+        if self.model.steps == self.model.p.probe_idea_step:
+            self.plant_probe()

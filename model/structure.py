@@ -1,0 +1,148 @@
+"""Networks: formal positions (reporting lines, units) and informal ties.
+
+Formal structure lives in *position* space. Positions are numbered so that every
+unit and every manager's direct reports are contiguous ranges; this keeps formal
+ties implicit (no edge lists) and lets a partner be sampled in O(1). Employees
+occupy positions (``occupant``/``position_of``); elections swap occupants.
+
+Informal ties live in *employee* space: a Watts-Strogatz small world over employees
+in initial position order (so unrewired ties cluster inside units), stored as a CSR
+of directed half-edges over undirected ties that carry a strength.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.parameters import Parameters
+
+
+@dataclass
+class FormalStructure:
+    """Reporting lines and units over positions 0..n-1 (all arrays indexed by position)."""
+
+    parent: np.ndarray  # manager position, -1 if none
+    level: np.ndarray  # 0 = top
+    unit: np.ndarray  # unit id (position of the unit's first member)
+    unit_start: np.ndarray  # first position of the unit
+    unit_size: np.ndarray
+    child_start: np.ndarray  # first direct report (contiguous range)
+    n_children: np.ndarray
+    authority: np.ndarray  # formal authority in [0, 1]
+    front_line: np.ndarray  # bool: no direct reports
+
+    @property
+    def n(self) -> int:
+        return len(self.parent)
+
+    @property
+    def is_manager(self) -> np.ndarray:
+        return self.n_children > 0
+
+
+def build_formal_structure(p: Parameters) -> FormalStructure:
+    """Build the formal structure named by ``p.formal_structure``."""
+    builders = {"tree": _tree, "teams": _teams, "none": _no_structure}
+    parent, unit_start, unit_size = builders[p.formal_structure](p.n_employees, p.span_of_control)
+    n = p.n_employees
+    n_children = np.bincount(parent[parent >= 0], minlength=n).astype(np.int64)
+    child_start = np.full(n, n, dtype=np.int64)
+    has_parent = np.flatnonzero(parent >= 0)
+    np.minimum.at(child_start, parent[has_parent], has_parent)
+    level = _levels(parent)
+    top = level.max()
+    authority = (top - level) / top if top > 0 else np.zeros(n)
+    return FormalStructure(parent=parent, level=level, unit=unit_start.copy(),
+                           unit_start=unit_start, unit_size=unit_size, child_start=child_start,
+                           n_children=n_children, authority=authority.astype(np.float64),
+                           front_line=n_children == 0)
+
+
+def _tree(n: int, span: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Breadth-first reporting tree: position p reports to (p - 1) // span."""
+    pos = np.arange(n)
+    parent = np.where(pos > 0, (pos - 1) // span, -1)
+    # unit = the manager's direct reports; the root joins its own reports' unit
+    unit_start = np.where(pos > 0, parent * span + 1, 0)
+    unit_start[1:min(n, span + 1)] = 0
+    unit_end = np.minimum(np.where(unit_start == 0, span + 1, unit_start + span), n)
+    return parent, unit_start, unit_end - unit_start
+
+
+def _teams(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat teams of ``size``; each team's first position coordinates the others."""
+    pos = np.arange(n)
+    unit_start = (pos // size) * size
+    parent = np.where(pos == unit_start, -1, unit_start)
+    unit_size = np.minimum(unit_start + size, n) - unit_start
+    return parent, unit_start, unit_size
+
+
+def _no_structure(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """No reporting lines; units of ``size`` remain as work groups."""
+    pos = np.arange(n)
+    unit_start = (pos // size) * size
+    return np.full(n, -1), unit_start, np.minimum(unit_start + size, n) - unit_start
+
+
+def _levels(parent: np.ndarray) -> np.ndarray:
+    """Depth of each position (parents always precede children)."""
+    level = np.zeros(len(parent), dtype=np.int64)
+    has_parent = parent >= 0
+    # parents precede children, so a fixed-point sweep per depth suffices
+    frontier = ~has_parent
+    depth = 0
+    known = frontier.copy()
+    while not known.all():
+        depth += 1
+        nxt = has_parent & ~known & known[np.where(has_parent, parent, 0)]
+        level[nxt] = depth
+        known |= nxt
+    return level
+
+
+@dataclass
+class InformalNetwork:
+    """Undirected informal ties with strengths, as a CSR of directed half-edges."""
+
+    u: np.ndarray  # undirected tie endpoints (employee ids)
+    v: np.ndarray
+    strength: np.ndarray  # per undirected tie
+    indptr: np.ndarray  # CSR over half-edges sorted by source
+    target: np.ndarray  # half-edge target employee
+    tie: np.ndarray  # half-edge -> undirected tie id
+
+    @property
+    def n_ties(self) -> int:
+        return len(self.u)
+
+
+def build_small_world(n: int, degree: int, rewiring: float, strength: float,
+                      rng: np.random.Generator) -> InformalNetwork:
+    """Watts-Strogatz ring of ``degree`` neighbours with each tie's far end rewired."""
+    half = degree // 2
+    u = np.repeat(np.arange(n), half)
+    v = (u + np.tile(np.arange(1, half + 1), n)) % n
+    rewire = rng.random(len(u)) < rewiring
+    if rewire.any():
+        new = rng.integers(0, n - 1, rewire.sum())
+        new += new >= u[rewire]  # never a self-tie
+        v = v.copy()
+        v[rewire] = new
+    src = np.concatenate([u, v])
+    dst = np.concatenate([v, u])
+    tie = np.concatenate([np.arange(len(u)), np.arange(len(u))])
+    order = np.argsort(src, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    return InformalNetwork(u=u, v=v, strength=np.full(len(u), strength), indptr=indptr,
+                           target=dst[order], tie=tie[order])
+
+
+def empty_network(n: int) -> InformalNetwork:
+    """A network with no informal ties (fully mixed, or degree 0)."""
+    z = np.zeros(0, dtype=np.int64)
+    return InformalNetwork(u=z, v=z, strength=np.zeros(0), indptr=np.zeros(n + 1, np.int64),
+                           target=z, tie=z)
