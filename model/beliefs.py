@@ -61,12 +61,21 @@ class Beliefs:
         self.source[rows, cols] = sources
 
     def adopt(self, employees: np.ndarray, ideas: np.ndarray) -> None:
-        """Employees (unique) take up one idea each on all of its dimensions."""
+        """Employees (unique) take up one idea each.
+
+        Beliefs change where the idea differs from current practice; the idea's anchor
+        is always taken. Where the idea agrees with what one already does, the belief
+        keeps its source, so a newer idea does not take credit for an older practice.
+        """
         scope = self.ideas.scope
         rows = np.repeat(employees, scope)
         cols = self.ideas.dims[ideas].ravel()
         values = self.ideas.values[ideas].ravel()
-        self.assign(rows, cols, values, np.repeat(ideas, scope))
+        anchor = np.zeros((len(ideas), scope), dtype=bool)
+        anchor[:, 0] = True
+        change = (self.practice[rows, cols] != values) | anchor.ravel()
+        self.assign(rows[change], cols[change], values[change],
+                    np.repeat(ideas, scope)[change])
 
     def revert_to_code(self, employees: np.ndarray, ideas: np.ndarray) -> None:
         """Employees (unique) drop one idea each, falling back on the playbook's beliefs."""

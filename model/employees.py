@@ -33,7 +33,7 @@ class Employees:
         self.opportunity = np.full(n, p.autonomy)
         self.commitment = np.cbrt(self.motive * self.skill * self.opportunity)
         self.commitment_norm = self.commitment.copy()
-        self.effort = np.clip(self.commitment - p.effort_cost + p.sanction_severity * 0.5, 0, 1)
+        self.effort = self.commitment.copy()
         self.effort_norm = self.effort.copy()
         self.watch_belief = np.full(n, 0.5)  # expected chance of a sanction if coasting
         self.reputation = np.full(n, 0.5)

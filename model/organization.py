@@ -63,6 +63,9 @@ class OrganizationModel(mesa.Model):
         self.processes = (NeedDrift(self), self.generation, self.conversations, self.approval,
                           IdeaForum(self), self.playbook, EffortChoice(self), self.monitoring,
                           Leadership(self), Performance(self))
+        if p.probe_idea_step == 0:
+            self.generation.plant_probe()
+        self.ideas.record_step(0, p.n_employees, p.wide_adoption_share)
         self.results = Results(p.steps)
         self.results.collect(self)
 

@@ -50,7 +50,7 @@ class Parameters(BaseModel):
                                         ge=0, le=1)
     base_resourcefulness: float = param(0.15, "Resourcefulness of everyone else.", "population",
                                         "0-1", ge=0, le=1)
-    motive_mean: float = param(0.65, "Mean intrinsic motive (Beta-distributed).", "population",
+    motive_mean: float = param(0.7, "Mean intrinsic motive (Beta-distributed).", "population",
                                "0-1", gt=0, lt=1)
     skill_mean: float = param(0.65, "Mean skill, the means to do the work (Beta-distributed).",
                               "population", "0-1", gt=0, lt=1)
@@ -95,6 +95,8 @@ class Parameters(BaseModel):
     approval_levels: int = param(0, "Levels of managers that must approve an idea before it is "
                                  "sanctioned (0 = nothing needs approval).", "constraints",
                                  "levels", ge=0, le=50)
+    review_time: float = param(3.0, "Mean steps a manager takes to decide on an idea, per "
+                               "level of approval.", "constraints", "steps", ge=1, le=10_000)
     autonomy: float = param(0.5, "Autonomy granted: the opportunity to act without asking.",
                             "constraints", "0-1", ge=0, le=1)
     work_visibility: float = param(0.2, "Chance per step that each unit colleague (and the "
@@ -139,7 +141,7 @@ class Parameters(BaseModel):
     need_drift: float = param(0.01, "Chance per step that each dimension of customer needs "
                               "flips (March's turbulence).", "environment", "probability", ge=0,
                               le=1)
-    customer_problem_rate: float = param(0.2, "Chance per step that a customer-facing employee "
+    customer_problem_rate: float = param(0.03, "Chance per step that a customer-facing employee "
                                          "meets a customer problem.", "environment",
                                          "probability", ge=0, le=1)
     customer_insight: float = param(0.6, "Chance each belief in a new idea reads the need right "
@@ -165,7 +167,7 @@ class Parameters(BaseModel):
     codification_rate: float = param(0.1, "Chance per dimension that the playbook learns from "
                                      "the best performers (March's p2).", "behaviour",
                                      "probability", ge=0, le=1)
-    codify_share: float = param(0.3, "Adoption share at which an idea is codified where nothing "
+    codify_share: float = param(0.2, "Adoption share at which an idea is codified where nothing "
                                 "needs approval.", "behaviour", "share", ge=0, le=1)
     peer_influence: float = param(0.3, "Weight of the effort and commitment seen in peers.",
                                   "behaviour", "0-1", ge=0, le=1)
@@ -173,13 +175,14 @@ class Parameters(BaseModel):
                                  "per conversation", ge=0, le=1)
     commitment_adaptation: float = param(0.1, "How fast commitment moves to its target.",
                                          "behaviour", "per step", ge=0, le=1)
-    effort_cost: float = param(0.35, "Pull toward less effort: the cost of working hard.",
+    effort_cost: float = param(0.2, "Pull toward less effort: the cost of working hard.",
                                "behaviour", "effort", ge=0, le=1)
-    sanction_severity: float = param(0.6, "Effort a fully expected sanction adds.", "behaviour",
-                                     "effort", ge=0, le=2)
+    sanction_severity: float = param(1.0, "How far an expected sanction holds back the pull "
+                                     "to save effort (x expected chance).", "behaviour", "",
+                                     ge=0, le=10)
     watch_learning: float = param(0.1, "How fast the belief of being watched follows experience.",
                                   "behaviour", "per step", ge=0, le=1)
-    sanction_commitment_loss: float = param(0.05, "Commitment lost when sanctioned.",
+    sanction_commitment_loss: float = param(0.01, "Commitment lost when sanctioned.",
                                             "behaviour", "0-1", ge=0, le=1)
     effort_noise: float = param(0.1, "Day-to-day noise in effort.", "behaviour", "effort sd",
                                 ge=0, le=1)
@@ -188,7 +191,7 @@ class Parameters(BaseModel):
 
     # --- observation -------------------------------------------------------------
     steps: int = param(200, "Steps to simulate.", "observation", "steps", ge=1, le=1_000_000)
-    coasting_threshold: float = param(0.3, "Effort below which an employee is coasting.",
+    coasting_threshold: float = param(0.25, "Effort below which an employee is coasting.",
                                       "observation", "effort", ge=0, le=1)
     probe_idea_step: int = param(20, "Step at which a tracer good idea is born at a random "
                                  "customer-facing employee (-1 = none).", "observation", "step",

@@ -52,7 +52,6 @@ class ExposureMemory:
         self.count = np.bincount(inverse, weights=all_count).astype(np.int64)
         self.speaker = np.zeros(len(uniq), dtype=np.int64)
         self.speaker[inverse] = all_speaker  # the last one written wins
-        self.seen = np.full(len(uniq), step, dtype=np.int64)
         seen_old = np.full(len(uniq), -1, dtype=np.int64)
         seen_old[inverse[: len(old_keys)]] = old_seen
         touched = np.zeros(len(uniq), dtype=bool)

@@ -4,7 +4,7 @@ Where ``approval_levels`` > 0, an unsanctioned idea voiced to the speaker's own
 manager enters review with that manager. Each step every reviewer judges the idea's
 value against current needs, with ``review_noise``; it passes if the judged value is
 at least ``1 - 2 * approval_tolerance``. A passed idea is used by the reviewer and
-moves one level up; after ``approval_levels`` approvals (or at the top) it is
+moves one level up; a reviewer decides each step with chance 1 / ``review_time``; after ``approval_levels`` approvals (or at the top) it is
 sanctioned and codified into the playbook, which pushes it down to everyone. A
 squashed idea is dropped by the reviewer's unit, and a manager who later hears a
 squashed idea from a direct report makes them drop it too.
@@ -48,6 +48,7 @@ class Approval:
     def step(self) -> None:
         m, p, reg = self.model, self.model.p, self.model.ideas
         pending = np.flatnonzero(reg.reviewer[: reg.n] != NEVER)
+        pending = pending[self.rng.random(len(pending)) < 1.0 / p.review_time]
         if len(pending) == 0:
             return
         judged = (reg.true_value(pending, m.beliefs.need)

@@ -4,8 +4,11 @@ commitment, the norm seen in peers, its cost and the sanction expected for coast
 opportunity = autonomy + manager_support * (1 - autonomy)   (if one has a manager)
 commitment -> (1 - peer_influence) * cbrt(motive * skill * opportunity)
               + peer_influence * commitment norm seen          (at commitment_adaptation)
-effort = clip((1 - peer_influence) * commitment + peer_influence * effort norm seen
-              - effort_cost + sanction_severity * expected sanction + noise, 0, 1)
+inclination = (1 - peer_influence) * commitment + peer_influence * effort norm seen
+effort = clip(inclination - effort_cost * (1 - min(1, sanction_severity * expected
+              sanction)) + noise, 0, 1)
+The pull to save effort (its cost) is held back only as far as a sanction is expected,
+so fully identifiable work gets the effort commitment alone would give (no loafing).
 """
 
 from __future__ import annotations
@@ -40,8 +43,8 @@ class EffortChoice:
         inclination = ((1 - p.peer_influence) * people.commitment
                        + p.peer_influence * people.effort_norm)
         noise = p.effort_noise * self.rng.standard_normal(people.n)
-        people.effort[:] = np.clip(inclination - p.effort_cost
-                                   + p.sanction_severity * people.watch_belief + noise, 0, 1)
+        deterrence = np.minimum(1.0, p.sanction_severity * people.watch_belief)
+        people.effort[:] = np.clip(inclination - p.effort_cost * (1.0 - deterrence) + noise, 0, 1)
 
     def step(self) -> None:
         self.update_commitment()

@@ -5,8 +5,9 @@ Each step a customer-facing employee meets a customer problem with chance
 resourcefulness x commitment x opportunity. The idea changes ``idea_scope`` random
 dimensions; each new belief reads the need right with chance ``customer_insight``
 and is a coin flip otherwise, so many ideas are half-baked and some are harmful.
-The originator uses it at once. A tracer good idea (every belief right) can be
-planted at ``probe_idea_step`` to measure how fast a good idea spreads.
+The originator uses it at once. As a tracer of how fast a good idea spreads, at
+``probe_idea_step`` customer needs change on ``idea_scope`` dimensions and a random
+customer-facing employee conceives the right response (every belief right).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class IdeaGeneration:
         pool = facing if len(facing) else np.arange(m.people.n)
         originator = self.probe_rng.choice(pool, size=1)
         dims = self._random_dims(self.probe_rng, 1)
+        m.beliefs.drift(dims[0])  # a new customer need, and the right response to it
         self.born_this_step += 1
         self._register(originator, dims, m.beliefs.need[dims].astype(np.int8), probe=True)
 

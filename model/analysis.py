@@ -1,0 +1,178 @@
+"""Emergent patterns, computed from a finished run (never written into a mechanism).
+
+- Innovation diffusion: per-idea records, time for the tracer idea to reach 50% and
+  90%, share of ideas spread widely / squashed, value of adopted ideas, Bass fit.
+- Hidden coasting, engagement and performance: averages over the final steps.
+- Self-organized structure: the realized conversation network of the last
+  ``metric_window`` steps (cross-unit share, clustering, degree centralization) and
+  the overlap of emergent informal leaders with formal ones.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import curve_fit
+
+from model.ideas import NEVER
+
+if TYPE_CHECKING:
+    from model.organization import OrganizationModel
+
+
+def bass_cdf(t: np.ndarray, p: float, q: float) -> np.ndarray:
+    """Bass (1969) cumulative adoption F(t) = (1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t})."""
+    decay = np.exp(-(p + q) * np.asarray(t, dtype=float))
+    return (1.0 - decay) / (1.0 + (q / p) * decay)
+
+
+def fit_bass(shares: np.ndarray) -> dict[str, float] | None:
+    """Fit share(t) = M * F(t; p, q) to a cumulative adoption curve starting at t = 0."""
+    shares = np.asarray(shares, dtype=float)
+    if len(shares) < 4 or shares.max() < 0.05:
+        return None
+    t = np.arange(len(shares))
+
+    def model(t, p, q, m):
+        return m * bass_cdf(t, p, q)
+
+    try:
+        (p, q, m), _ = curve_fit(model, t, shares, p0=(0.01, 0.3, shares.max()),
+                                 bounds=([1e-6, 0.0, 1e-3], [1.0, 10.0, 1.0]), maxfev=20_000)
+    except (RuntimeError, ValueError):
+        return None
+    return {"p": float(p), "q": float(q), "m": float(m)}
+
+
+def idea_table(model: OrganizationModel) -> pd.DataFrame:
+    """One row per idea: origin, birth, value, fate and reach."""
+    reg, n = model.ideas, model.people.n
+    live = slice(0, reg.n)
+
+    def steps_or_na(arr: np.ndarray) -> pd.array:
+        return pd.array(np.where(arr[live] == NEVER, pd.NA, arr[live]), dtype="Int64")
+
+    return pd.DataFrame({
+        "idea": np.arange(reg.n),
+        "origin": reg.origin[live],
+        "birth_step": reg.birth[live],
+        "value_at_birth": reg.value_at_birth[live],
+        "is_probe": reg.is_probe[live],
+        "sanctioned_step": steps_or_na(reg.sanctioned_step),
+        "squashed_step": steps_or_na(reg.squashed_step),
+        "adoptions": reg.adoptions[live],
+        "peak_adopters": reg.peak[live],
+        "peak_share": reg.peak[live] / n,
+        "final_adopters": reg.adopters[live],
+        "step_half": steps_or_na(reg.step_half),
+        "step_wide": steps_or_na(reg.step_wide),
+        "step_90": steps_or_na(reg.step_90),
+    })
+
+
+def idea_adoption_curves(model: OrganizationModel, min_peak: int = 2) -> pd.DataFrame:
+    """Tidy adoption curves (idea, step, adopters) of ideas that reached ``min_peak`` users."""
+    reg = model.ideas
+    keep = np.flatnonzero(reg.peak[: reg.n] >= min_peak)
+    rows = []
+    for step, counts in enumerate(model.ideas.history):
+        ids = keep[keep < len(counts)]
+        ids = ids[reg.birth[ids] <= step]
+        rows.append(pd.DataFrame({"idea": ids, "step": step, "adopters": counts[ids]}))
+    if not rows:
+        return pd.DataFrame({"idea": [], "step": [], "adopters": []}, dtype="int64")
+    return pd.concat(rows, ignore_index=True)
+
+
+def probe_curve(model: OrganizationModel) -> np.ndarray:
+    """Adoption share of the tracer idea from its birth step onward (empty if none)."""
+    reg = model.ideas
+    probe = np.flatnonzero(reg.is_probe[: reg.n])
+    if len(probe) == 0:
+        return np.zeros(0)
+    k = int(probe[0])
+    born = int(reg.birth[k])
+    counts = [h[k] for h in reg.history[born:]]
+    return np.asarray(counts, dtype=float) / model.people.n
+
+
+def realized_network(model: OrganizationModel) -> sp.csr_matrix:
+    """Undirected 0/1 adjacency of pairs who talked within the last ``metric_window`` steps."""
+    n = model.people.n
+    pairs = list(model.conversations.recent)
+    if not pairs:
+        return sp.csr_matrix((n, n))
+    a = np.concatenate([x for x, _ in pairs])
+    b = np.concatenate([y for _, y in pairs])
+    adj = sp.coo_matrix((np.ones(2 * len(a)), (np.concatenate([a, b]), np.concatenate([b, a]))),
+                        shape=(n, n)).tocsr()
+    adj.data[:] = 1.0
+    adj.setdiag(0)
+    adj.eliminate_zeros()
+    return adj
+
+
+def clustering_and_centralization(adj: sp.csr_matrix) -> tuple[float, float]:
+    """Mean local clustering and Freeman degree centralization of a 0/1 graph."""
+    n = adj.shape[0]
+    degree = np.asarray(adj.sum(axis=1)).ravel()
+    triangles = np.asarray((adj @ adj).multiply(adj).sum(axis=1)).ravel() / 2.0
+    possible = degree * (degree - 1) / 2.0
+    local = np.divide(triangles, possible, out=np.zeros(n), where=possible > 0)
+    centralization = float((degree.max() - degree).sum() / ((n - 1) * (n - 2))) if n > 2 else 0.0
+    return float(local.mean()), centralization
+
+
+def summarize(model: OrganizationModel) -> dict[str, Any]:
+    """The run's headline numbers (summary.json)."""
+    p, reg = model.p, model.ideas
+    frame = model.results.to_frame()
+    tail = frame.iloc[max(1, len(frame) - p.summary_window):]
+    n_ideas = reg.n
+    organic = ~reg.is_probe[:n_ideas]
+    born = max(int(organic.sum()), 1)
+    adoptions = reg.adoptions[:n_ideas].sum()
+    curve = probe_curve(model)
+    probe = np.flatnonzero(reg.is_probe[:n_ideas])
+
+    def probe_time(field: str) -> int | None:
+        if len(probe) == 0 or getattr(reg, field)[probe[0]] == NEVER:
+            return None
+        return int(getattr(reg, field)[probe[0]] - reg.birth[probe[0]])
+
+    clustering, centralization = clustering_and_centralization(realized_network(model))
+    bass = fit_bass(curve)
+    values = reg.value_at_birth[:n_ideas]
+    return {
+        "steps": int(model.steps),
+        "employees": int(model.people.n),
+        "seed": int(model.seed),
+        "coasting_share": float(tail["coasting_share"].mean()),
+        "hidden_coasting_share": float(tail["hidden_coasting_share"].mean()),
+        "mean_time_hidden": float(model.monitoring.mean_time_hidden()),
+        "ideas_generated": int(organic.sum()),
+        "ideas_adopted_widely_share": float((reg.step_wide[:n_ideas][organic] != NEVER).sum()
+                                            / born),
+        "ideas_squashed_share": float(reg.squashed[:n_ideas][organic].sum() / born),
+        "ideas_sanctioned_share": float(reg.sanctioned[:n_ideas][organic].sum() / born),
+        "time_to_50pct_adoption": probe_time("step_half"),
+        "time_to_90pct_adoption": probe_time("step_90"),
+        "probe_final_share": float(curve[-1]) if len(curve) else 0.0,
+        "mean_adopted_idea_value": float((reg.adopted_value_sum[:n_ideas].sum() / adoptions)
+                                         if adoptions else 0.0),
+        "mean_born_idea_value": float(values[organic].mean()) if organic.any() else 0.0,
+        "mean_commitment": float(tail["mean_commitment"].mean()),
+        "mean_effort": float(tail["mean_effort"].mean()),
+        "active_hero_share": float(tail["active_hero_share"].mean()),
+        "output": float(tail["output"].mean()),
+        "mean_fit": float(tail["mean_fit"].mean()),
+        "cross_unit_conversation_share": float(tail["cross_unit_conversation_share"].mean()),
+        "informal_leader_overlap": float(tail["informal_leader_overlap"].mean()),
+        "realized_clustering": clustering,
+        "realized_centralization": centralization,
+        "bass_p": bass["p"] if bass else None,
+        "bass_q": bass["q"] if bass else None,
+    }

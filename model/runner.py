@@ -1,0 +1,101 @@
+"""Library entry points behind run.py: run one setting, replicate, compare, write outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.analysis import idea_adoption_curves, idea_table, summarize
+from model.organization import OrganizationModel
+from model.parameters import Parameters
+from model.settings import parameters_toml
+
+
+@dataclass
+class RunResult:
+    """Everything one run produces."""
+
+    setting: str
+    seed: int
+    parameters: Parameters
+    timeseries: pd.DataFrame
+    summary: dict[str, Any]
+    ideas: pd.DataFrame
+    adoption_curves: pd.DataFrame
+
+
+def run_once(parameters: Parameters, seed: int, setting: str = "custom") -> RunResult:
+    """Build, run and summarize one organization."""
+    model = OrganizationModel(parameters, rng=seed).run()
+    frame = model.results.to_frame()
+    frame.insert(0, "seed", seed)
+    frame.insert(0, "setting", setting)
+    return RunResult(setting, seed, parameters, frame, summarize(model), idea_table(model),
+                     idea_adoption_curves(model))
+
+
+def replication_seeds(seed: int, replications: int) -> list[int]:
+    """Seed of replication k: the same for every setting compared (common random numbers)."""
+    children = np.random.SeedSequence(seed).generate_state(replications, dtype=np.uint32)
+    return [int(s) for s in children]
+
+
+def compare(settings: dict[str, Parameters], replications: int, seed: int,
+            progress: Callable[[], None] | None = None) -> pd.DataFrame:
+    """Summaries of every setting x replication, one row each (tidy)."""
+    rows = []
+    for k, rep_seed in enumerate(replication_seeds(seed, replications)):
+        for name, params in settings.items():
+            result = run_once(params, rep_seed, name)
+            rows.append({"setting": name, "replication": k, **result.summary})
+            if progress:
+                progress()
+    return pd.DataFrame(rows)
+
+
+def comparison_table(runs: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Mean and standard deviation of each metric by setting (metrics as rows)."""
+    grouped = runs.groupby("setting", sort=False)[metrics]
+    mean, sd = grouped.mean().T, grouped.std(ddof=1).T
+    return pd.concat({"mean": mean, "sd": sd}, axis=1).swaplevel(axis=1).sort_index(
+        axis=1, level=0, sort_remaining=False)
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_run(result: RunResult, out: Path, description: str = "") -> list[Path]:
+    """Write timeseries (Parquet, CSV), ideas, summary.json and parameters.toml to ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "timeseries.parquet": lambda p: result.timeseries.to_parquet(p, index=False),
+        "timeseries.csv": lambda p: result.timeseries.to_csv(p, index=False),
+        "ideas.parquet": lambda p: result.ideas.to_parquet(p, index=False),
+        "ideas.csv": lambda p: result.ideas.to_csv(p, index=False),
+        "idea_adoption.parquet": lambda p: result.adoption_curves.to_parquet(p, index=False),
+        "summary.json": lambda p: p.write_text(json.dumps(
+            {"setting": result.setting, **result.summary}, indent=2) + "\n"),
+        "parameters.toml": lambda p: p.write_text(parameters_toml(result.parameters,
+                                                                  description)),
+    }
+    written = []
+    for name, write in files.items():
+        _atomic_write(out / name, write)
+        written.append(out / name)
+    return written

@@ -1,0 +1,103 @@
+"""Settings: a description plus parameter values, read from TOML (never executed).
+
+A setting is named by a file in scenarios/ (``hierarchical``) or by a path to any
+TOML file. Overrides (``--set name=value``) are parsed as TOML values.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from model.parameters import ParameterError, Parameters, make_parameters
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SETTING_KEYS = {"description", "parameters"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A named set of parameter values (nothing more)."""
+
+    name: str
+    description: str
+    values: dict[str, Any] = field(default_factory=dict)
+    source: str = "<defaults>"
+
+    def parameters(self, overrides: dict[str, Any] | None = None) -> Parameters:
+        """Validated parameters: defaults, then the setting's values, then overrides."""
+        merged = {**self.values, **(overrides or {})}
+        return make_parameters(merged, source=self.source if not overrides else
+                               f"{self.source} with --set")
+
+
+def available_settings() -> dict[str, Path]:
+    """Built-in settings by name."""
+    return {path.stem: path for path in sorted(SCENARIO_DIR.glob("*.toml"))}
+
+
+def resolve(name_or_path: str) -> Path:
+    """The TOML file of a setting name or path, or a ParameterError naming the choices."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ParameterError(f"{name_or_path}: no such setting file")
+        return path
+    builtin = available_settings()
+    if name_or_path not in builtin:
+        raise ParameterError(f"unknown setting '{name_or_path}' (choose from "
+                             f"{', '.join(builtin)}, or give a path to a .toml file)")
+    return builtin[name_or_path]
+
+
+def load_setting(name_or_path: str) -> Setting:
+    """Read and check a setting file (structure, keys and values)."""
+    path = resolve(name_or_path)
+    source = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ParameterError(f"{source}: malformed TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ParameterError(f"{source}: cannot read: {err}") from None
+    unknown = sorted(set(data) - SETTING_KEYS)
+    if unknown:
+        raise ParameterError(f"{source}: unknown key '{unknown[0]}' (a setting holds only "
+                             "'description' and [parameters])")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ParameterError(f"{source}: description = {description!r}: must be a string")
+    values = data.get("parameters", {})
+    if not isinstance(values, dict):
+        raise ParameterError(f"{source}: parameters = {values!r}: must be a table")
+    setting = Setting(path.stem, description, values, source)
+    setting.parameters()  # validate now, naming the file
+    return setting
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``name=value`` with a TOML value (bare words are taken as strings)."""
+    name, sep, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip()
+    if not sep or not name or not raw:
+        raise ParameterError(f"--set {text!r}: expected name=value")
+    if name not in Parameters.model_fields:
+        raise ParameterError(f"--set {text!r}: unknown parameter '{name}'")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return name, value
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    return dict(parse_override(item) for item in items or [])
+
+
+def parameters_toml(parameters: Parameters, description: str = "") -> str:
+    """The exact resolved parameters as a setting file that reproduces the run."""
+    return tomli_w.dumps({"description": description, "parameters": parameters.model_dump()})
