@@ -88,16 +88,16 @@ class Beliefs:
 
     def uses(self, employees: np.ndarray, ideas: np.ndarray) -> np.ndarray:
         """Whether each employee still uses the paired idea (its anchor belief comes from it)."""
-        ok = ideas >= 0
         anchor = self.ideas.anchor[np.maximum(ideas, 0)]
-        return ok & (self.source[employees, anchor] == ideas)
+        return (ideas >= 0) & (self.source.ravel()[employees * self.m + anchor] == ideas)
 
     def gain(self, employees: np.ndarray, ideas: np.ndarray) -> np.ndarray:
         """True gain in fit per idea dimension if each employee took up the paired idea."""
         dims = self.ideas.dims[ideas]
         need = self.need[dims]
         new = (self.ideas.values[ideas] == need).sum(axis=1)
-        old = (self.practice[employees[:, None], dims] == need).sum(axis=1)
+        held = self.practice.ravel()[employees[:, None] * self.m + dims]
+        old = (held == need).sum(axis=1)
         return (new - old) / self.ideas.scope
 
     def drift(self, flipped: np.ndarray) -> None:

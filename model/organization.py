@@ -76,6 +76,7 @@ class OrganizationModel(mesa.Model):
         self.people = Employees(p, self.streams["population"])
         facing = self.streams["positions"].random(p.n_employees) < p.customer_facing_share
         self.customer_facing_position = self.structure.front_line & facing
+        self.refresh_roles()
         self.ideas = IdeaRegistry(p.idea_scope)
         self.beliefs = Beliefs(p.n_employees, p.n_dimensions, self.ideas,
                                self.streams["beliefs"])
@@ -102,16 +103,24 @@ class OrganizationModel(mesa.Model):
         return self
 
     # --- roles and relations (vectorized look-ups) ------------------------------
+    def refresh_roles(self) -> None:
+        """Recompute employee-indexed role arrays after positions change (elections)."""
+        s, pos = self.structure, self.people.position
+        parent = s.parent[pos]
+        self._manager = np.where(parent >= 0, self.occupant[np.maximum(parent, 0)], -1)
+        self._level = s.level[pos]
+        self._unit = s.unit[pos]
+        self.roles_version += 1
+
     def manager_of(self, employees: np.ndarray) -> np.ndarray:
         """Each employee's formal manager (employee id), -1 if none."""
-        parent = self.structure.parent[self.people.position[employees]]
-        return np.where(parent >= 0, self.occupant[np.maximum(parent, 0)], -1)
+        return self._manager[employees]
 
     def level_of(self, employees: np.ndarray) -> np.ndarray:
-        return self.structure.level[self.people.position[employees]]
+        return self._level[employees]
 
     def unit_of(self, employees: np.ndarray) -> np.ndarray:
-        return self.structure.unit[self.people.position[employees]]
+        return self._unit[employees]
 
     def crosses_units(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """True where a and b share neither a unit nor a reporting line."""

@@ -93,13 +93,18 @@ def consider_adoption(model: OrganizationModel, listeners: np.ndarray, speakers:
                                   rng.standard_normal(len(listeners)))
     adopt = rng.random(len(listeners)) < chance
     listeners, ideas = listeners[adopt], ideas[adopt]
-    # one idea per listener: keep the first in a random order
-    order = rng.permutation(len(listeners))
-    _, first = np.unique(listeners[order], return_index=True)
-    keep = order[first]
+    keep = one_per_employee(listeners, model.people.n, rng)
     listeners, ideas = listeners[keep], ideas[keep]
     adopt_ideas(model, listeners, ideas)
     return len(listeners)
+
+
+def one_per_employee(employees: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices keeping one entry per employee, chosen at random among their entries."""
+    slot = np.full(n, -1, dtype=np.int64)
+    order = rng.permutation(len(employees))
+    slot[employees[order]] = order  # one write per employee survives
+    return np.sort(slot[slot >= 0])
 
 
 def adopt_ideas(model: OrganizationModel, employees: np.ndarray, ideas: np.ndarray) -> None:

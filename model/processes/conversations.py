@@ -127,8 +127,9 @@ class Conversations:
             return
         s = net.strength
         s[:] = p.tie_floor + (s - p.tie_floor) * (1.0 - p.tie_decay)
-        used, times = np.unique(tie[tie >= 0], return_counts=True)
-        s[used] = 1.0 - (1.0 - s[used]) * (1.0 - p.tie_reinforcement) ** times
+        times = np.bincount(tie[tie >= 0], minlength=net.n_ties)
+        used = times > 0
+        s[used] = 1.0 - (1.0 - s[used]) * (1.0 - p.tie_reinforcement) ** times[used]
 
     def update_norms(self, listeners: np.ndarray, speakers: np.ndarray) -> None:
         people, p = self.model.people, self.model.p
@@ -154,10 +155,10 @@ class Conversations:
     def pass_ideas(self, listeners: np.ndarray, speakers: np.ndarray) -> None:
         m, p = self.model, self.model.p
         ideas = m.people.latest_idea[speakers]
-        live = m.beliefs.uses(speakers, ideas)
         upward = m.level_of(listeners) < m.level_of(speakers)
         voiced = ~upward | (self.rng.random(len(speakers)) >= p.power_distance)
-        go = live & voiced
+        go = voiced & m.beliefs.uses(speakers, ideas)
+        go[go] = ~m.beliefs.uses(listeners[go], ideas[go])
         listeners, speakers, ideas = listeners[go], speakers[go], ideas[go]
         to_reviewer = m.manager_of(speakers) == listeners
         if p.approval_levels > 0:

@@ -57,4 +57,4 @@ class Leadership:
             return
         self.changes = self.elect()
         if self.changes:
-            m.roles_version += 1
+            m.refresh_roles()
