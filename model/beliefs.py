@@ -13,9 +13,58 @@ from __future__ import annotations
 
 import numpy as np
 
+from numba import njit
+
 from model.ideas import IdeaRegistry
 
 OWN = -1
+
+
+@njit(cache=True)
+def assign_cells(state, dims, adopters, rows, cols, values, sources):
+    """Write beliefs cell by cell, keeping fit counts, ideas-in-use and adopter counts exact.
+
+    The only writer of practices. An employee uses idea k while their belief on k's
+    anchor (first) dimension comes from k, so adopter counts move with anchor cells.
+    """
+    practice, source, matches, ideas_in_use, need = state
+    for x in range(len(rows)):
+        i, d, value, src = rows[x], cols[x], values[x], sources[x]
+        old_value, old_src = practice[i, d], source[i, d]
+        matches[i] += np.int64(value == need[d]) - np.int64(old_value == need[d])
+        ideas_in_use[i] += np.int64(src >= 0) - np.int64(old_src >= 0)
+        if old_src >= 0 and dims[old_src, 0] == d:
+            adopters[old_src] -= 1
+        if src >= 0 and dims[src, 0] == d:
+            adopters[src] += 1
+        practice[i, d] = value
+        source[i, d] = src
+
+
+@njit(cache=True)
+def adopt_all(state, dims, values, adopters, employees, ideas):
+    """Employees take up one idea each, in order.
+
+    Beliefs change where the idea differs from current practice; the idea's anchor is
+    always taken. Where the idea agrees with what one already does, the belief keeps its
+    source, so a newer idea does not take credit for an older practice.
+    """
+    practice = state[0]
+    scope = dims.shape[1]
+    rows = np.empty(len(employees) * scope, np.int64)
+    cols = np.empty_like(rows)
+    new_values = np.empty(len(rows), np.int8)
+    sources = np.empty_like(rows)
+    count = 0
+    for x in range(len(employees)):
+        i, k = employees[x], ideas[x]
+        for j in range(scope):
+            d, v = dims[k, j], values[k, j]
+            if j == 0 or practice[i, d] != v:
+                rows[count], cols[count], new_values[count], sources[count] = i, d, v, k
+                count += 1
+    assign_cells(state, dims, adopters, rows[:count], cols[:count], new_values[:count],
+                 sources[:count])
 
 
 class Beliefs:
@@ -41,41 +90,22 @@ class Beliefs:
     def code_fit(self) -> float:
         return float((self.code == self.need).mean())
 
+    def state(self) -> tuple:
+        """Arrays the compiled kernels update: (practice, source, matches, ideas_in_use, need)."""
+        return self.practice, self.source, self.matches, self.ideas_in_use, self.need
+
     def assign(self, rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
                sources: np.ndarray) -> None:
-        """Set practice[rows, cols] = values from ``sources``; (row, col) pairs must be unique."""
-        if len(rows) == 0:
-            return
-        old_val = self.practice[rows, cols]
-        old_src = self.source[rows, cols].astype(np.int64)
-        need = self.need[cols]
-        delta = (values == need).astype(np.int64) - (old_val == need)
-        np.add.at(self.matches, rows, delta)
-        np.add.at(self.ideas_in_use, rows, (sources >= 0).astype(np.int64) - (old_src >= 0))
-        anchor = self.ideas.anchor
-        lost = (old_src >= 0) & (anchor[np.maximum(old_src, 0)] == cols)
-        np.subtract.at(self.ideas.adopters, old_src[lost], 1)
-        gained = (sources >= 0) & (anchor[np.maximum(sources, 0)] == cols)
-        np.add.at(self.ideas.adopters, sources[gained], 1)
-        self.practice[rows, cols] = values
-        self.source[rows, cols] = sources
+        """Set practice[rows, cols] = values from ``sources``, cell by cell, in order."""
+        if len(rows):
+            assign_cells(self.state(), self.ideas.dims, self.ideas.adopters,
+                         rows.astype(np.int64), cols.astype(np.int64),
+                         values.astype(np.int8), sources.astype(np.int64))
 
     def adopt(self, employees: np.ndarray, ideas: np.ndarray) -> None:
-        """Employees (unique) take up one idea each.
-
-        Beliefs change where the idea differs from current practice; the idea's anchor
-        is always taken. Where the idea agrees with what one already does, the belief
-        keeps its source, so a newer idea does not take credit for an older practice.
-        """
-        scope = self.ideas.scope
-        rows = np.repeat(employees, scope)
-        cols = self.ideas.dims[ideas].ravel()
-        values = self.ideas.values[ideas].ravel()
-        anchor = np.zeros((len(ideas), scope), dtype=bool)
-        anchor[:, 0] = True
-        change = (self.practice[rows, cols] != values) | anchor.ravel()
-        self.assign(rows[change], cols[change], values[change],
-                    np.repeat(ideas, scope)[change])
+        """Employees take up one idea each (see :func:`adopt_idea`)."""
+        adopt_all(self.state(), self.ideas.dims, self.ideas.values, self.ideas.adopters,
+                  employees.astype(np.int64), ideas.astype(np.int64))
 
     def revert_to_code(self, employees: np.ndarray, ideas: np.ndarray) -> None:
         """Employees (unique) drop one idea each, falling back on the playbook's beliefs."""
@@ -90,15 +120,6 @@ class Beliefs:
         """Whether each employee still uses the paired idea (its anchor belief comes from it)."""
         anchor = self.ideas.anchor[np.maximum(ideas, 0)]
         return (ideas >= 0) & (self.source.ravel()[employees * self.m + anchor] == ideas)
-
-    def gain(self, employees: np.ndarray, ideas: np.ndarray) -> np.ndarray:
-        """True gain in fit per idea dimension if each employee took up the paired idea."""
-        dims = self.ideas.dims[ideas]
-        need = self.need[dims]
-        new = (self.ideas.values[ideas] == need).sum(axis=1)
-        held = self.practice.ravel()[employees[:, None] * self.m + dims]
-        old = (held == need).sum(axis=1)
-        return (new - old) / self.ideas.scope
 
     def drift(self, flipped: np.ndarray) -> None:
         """Flip the need on ``flipped`` dimensions, keeping fit counts exact."""

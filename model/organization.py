@@ -17,7 +17,7 @@ from model.beliefs import Beliefs
 from model.employees import Employees
 from model.ideas import IdeaRegistry
 from model.parameters import Parameters, make_parameters
-from model.processes.adoption import ExposureMemory
+from model.processes.adoption import new_exposure_memory
 from model.processes.approval import Approval
 from model.processes.conversations import Conversations
 from model.processes.effort import EffortChoice
@@ -80,7 +80,7 @@ class OrganizationModel(mesa.Model):
         self.ideas = IdeaRegistry(p.idea_scope)
         self.beliefs = Beliefs(p.n_employees, p.n_dimensions, self.ideas,
                                self.streams["beliefs"])
-        self.exposures = ExposureMemory()
+        self.exposures = new_exposure_memory()
         if p.informal_network == "small_world" and p.informal_degree > 0:
             self.network = build_small_world(p.n_employees, p.informal_degree,
                                              p.informal_rewiring, p.initial_tie_strength,

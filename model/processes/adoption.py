@@ -3,10 +3,15 @@
 P(adopt | exposure) = expit(logit(adoption_propensity) + appeal), where
 appeal = value_weight * (true gain + perception noise)
        + influence_weight * (speaker influence - listener influence)
-       - unsanctioned_risk * [idea not sanctioned].
-With ``adoption_threshold`` >= 2 (complex contagion) an exposure only counts once
-the listener has heard the idea that many times (from alternating speakers) within
-``exposure_memory`` steps.
+       - unsanctioned_risk * [idea not sanctioned],
+and the true gain is the change in the listener's fit on the idea's dimensions, per
+dimension. With ``adoption_threshold`` >= 2 (complex contagion) the listener first
+needs that many exposures to the idea within ``exposure_memory`` steps; a repeat from
+the same speaker as last time does not count.
+
+:func:`expose` is compiled and shared by conversations and the forum. Exposures are
+processed in the order given (callers shuffle them); adoptions take effect in
+practices at the end of the call, and an adopter passes the idea on from next step.
 """
 
 from __future__ import annotations
@@ -14,101 +19,103 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import expit, logit
+from numba import njit, types
+from numba.typed import Dict
+from scipy.special import logit
+
+from model.beliefs import adopt_all
+
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
 
 
-class ExposureMemory:
-    """Sparse (listener, idea) -> exposure count, last speaker and last step."""
-
-    def __init__(self):
-        self.keys = np.zeros(0, dtype=np.int64)
-        self.count = np.zeros(0, dtype=np.int64)
-        self.speaker = np.zeros(0, dtype=np.int64)
-        self.seen = np.zeros(0, dtype=np.int64)
-
-    def expose(self, listeners: np.ndarray, ideas: np.ndarray, speakers: np.ndarray,
-               step: int, memory: int) -> np.ndarray:
-        """Record exposures; return each exposure's count after this step."""
-        keep = self.seen > step - memory
-        old_keys, old_count = self.keys[keep], self.count[keep]
-        old_speaker, old_seen = self.speaker[keep], self.seen[keep]
-        new_keys = (listeners.astype(np.int64) << 32) | ideas
-        # one exposure per distinct (listener, idea, speaker) this step
-        pair = np.unique(np.stack([new_keys, speakers]), axis=1)
-        pk, ps = pair[0], pair[1]
-        pos = np.searchsorted(old_keys, pk)
-        found = pos < len(old_keys)
-        found[found] = old_keys[pos[found]] == pk[found]
-        repeat = found & (old_speaker[np.where(found, pos, 0)] == ps)
-        counts_new = (~repeat).astype(np.int64)
-        all_keys = np.concatenate([old_keys, pk])
-        all_count = np.concatenate([old_count, counts_new])
-        all_speaker = np.concatenate([old_speaker, ps])
-        uniq, inverse = np.unique(all_keys, return_inverse=True)
-        self.keys = uniq
-        self.count = np.bincount(inverse, weights=all_count).astype(np.int64)
-        self.speaker = np.zeros(len(uniq), dtype=np.int64)
-        self.speaker[inverse] = all_speaker  # the last one written wins
-        seen_old = np.full(len(uniq), -1, dtype=np.int64)
-        seen_old[inverse[: len(old_keys)]] = old_seen
-        touched = np.zeros(len(uniq), dtype=bool)
-        touched[inverse[len(old_keys):]] = True
-        self.seen = np.where(touched, step, seen_old)
-        return self.count[np.searchsorted(self.keys, new_keys)]
+def new_exposure_memory() -> Dict:
+    """(listener << 32 | idea) -> (exposures, last speaker, last step)."""
+    return Dict.empty(key_type=types.int64, value_type=types.UniTuple(types.int64, 3))
 
 
-def adoption_probability(model: OrganizationModel, listeners: np.ndarray, speakers: np.ndarray,
-                         ideas: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """Chance each listener adopts the paired idea from the paired speaker."""
-    p = model.p
-    people = model.people
-    perceived = model.beliefs.gain(listeners, ideas) + p.perception_noise * noise
-    appeal = (p.value_weight * perceived
-              + p.influence_weight * (people.influence[speakers] - people.influence[listeners])
-              - p.unsanctioned_risk * ~model.ideas.sanctioned[ideas])
-    return expit(logit(p.adoption_propensity) + appeal)
+@njit(cache=True)
+def forget_exposures(memory, step, horizon):
+    """Drop exposure records older than ``horizon`` steps."""
+    stale = [key for key, rec in memory.items() if rec[2] < step - horizon]
+    for key in stale:
+        del memory[key]
+
+
+@njit(cache=True)
+def expose(listeners, speakers, heard, beliefs, ideas, people, prm, rng, memory, step):
+    """Exposures of listeners to ideas from speakers, in order; returns the adoptions."""
+    practice, source, matches, ideas_in_use, need = beliefs
+    dims, values, adopters, sanctioned, adoptions, value_sum, value_at_birth = ideas
+    influence, latest = people
+    base, value_weight, noise_sd, influence_weight, risk, threshold, horizon = prm
+    scope = dims.shape[1]
+    taken = np.zeros(len(influence), np.bool_)
+    who = np.empty(len(listeners), np.int64)
+    what = np.empty(len(listeners), np.int64)
+    count = 0
+    for x in range(len(listeners)):
+        listener, speaker, k = listeners[x], speakers[x], heard[x]
+        if source[listener, dims[k, 0]] == k or (taken[listener] and latest[listener] == k):
+            continue  # uses it already
+        if threshold > 1:
+            key = (np.int64(listener) << 32) | k
+            exposures, last_speaker, last_step = memory.get(key, (0, -1, -1))
+            if last_step < step - horizon:
+                exposures, last_speaker = 0, -1
+            if speaker != last_speaker:
+                exposures += 1
+            memory[key] = (exposures, np.int64(speaker), np.int64(step))
+            if exposures < threshold:
+                continue
+        gain = 0
+        for j in range(scope):
+            d = dims[k, j]
+            gain += np.int64(values[k, j] == need[d]) - np.int64(practice[listener, d] == need[d])
+        perceived = gain / scope
+        if noise_sd > 0:
+            perceived += noise_sd * rng.standard_normal()
+        appeal = (base + value_weight * perceived
+                  + influence_weight * (influence[speaker] - influence[listener]))
+        if not sanctioned[k]:
+            appeal -= risk
+        if rng.random() >= 1.0 / (1.0 + np.exp(-appeal)):
+            continue
+        taken[listener] = True
+        latest[listener] = k
+        adoptions[k] += 1
+        value_sum[k] += value_at_birth[k]
+        who[count], what[count] = listener, k
+        count += 1
+    adopt_all(beliefs, dims, values, adopters, who[:count], what[:count])
+    return count
+
+
+def kernel_state(model: OrganizationModel) -> tuple[tuple, tuple, tuple, tuple]:
+    """(beliefs, ideas, people, adoption parameters) tuples for the compiled kernels."""
+    p, reg = model.p, model.ideas
+    ideas = (reg.dims, reg.values, reg.adopters, reg.sanctioned, reg.adoptions,
+             reg.adopted_value_sum, reg.value_at_birth)
+    people = (model.people.influence, model.people.latest_idea)
+    prm = (float(logit(p.adoption_propensity)), p.value_weight, p.perception_noise,
+           p.influence_weight, p.unsanctioned_risk, np.int64(p.adoption_threshold),
+           np.int64(p.exposure_memory))
+    return model.beliefs.state(), ideas, people, prm
 
 
 def consider_adoption(model: OrganizationModel, listeners: np.ndarray, speakers: np.ndarray,
                       ideas: np.ndarray, rng: np.random.Generator) -> int:
-    """Exposures (listener hears idea from speaker) that may turn into adoptions.
-
-    Returns the number of adoptions. Each listener adopts at most one idea per call.
-    """
+    """Exposures (listener hears idea from speaker), in the given order; returns adoptions."""
     if len(listeners) == 0:
         return 0
-    new = ~model.beliefs.uses(listeners, ideas)
-    listeners, speakers, ideas = listeners[new], speakers[new], ideas[new]
-    if model.p.adoption_threshold > 1:
-        counts = model.exposures.expose(listeners, ideas, speakers, model.steps,
-                                        model.p.exposure_memory)
-        ready = counts >= model.p.adoption_threshold
-        listeners, speakers, ideas = listeners[ready], speakers[ready], ideas[ready]
-    if len(listeners) == 0:
-        return 0
-    chance = adoption_probability(model, listeners, speakers, ideas,
-                                  rng.standard_normal(len(listeners)))
-    adopt = rng.random(len(listeners)) < chance
-    listeners, ideas = listeners[adopt], ideas[adopt]
-    keep = one_per_employee(listeners, model.people.n, rng)
-    listeners, ideas = listeners[keep], ideas[keep]
-    adopt_ideas(model, listeners, ideas)
-    return len(listeners)
-
-
-def one_per_employee(employees: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices keeping one entry per employee, chosen at random among their entries."""
-    slot = np.full(n, -1, dtype=np.int64)
-    order = rng.permutation(len(employees))
-    slot[employees[order]] = order  # one write per employee survives
-    return np.sort(slot[slot >= 0])
+    beliefs, reg, people, prm = kernel_state(model)
+    return expose(listeners.astype(np.int64), speakers.astype(np.int64), ideas.astype(np.int64),
+                  beliefs, reg, people, prm, rng, model.exposures, np.int64(model.steps))
 
 
 def adopt_ideas(model: OrganizationModel, employees: np.ndarray, ideas: np.ndarray) -> None:
-    """Employees (unique) take up ideas: practices change and the idea becomes their news."""
+    """Employees take up ideas outside a conversation (their own idea, a reviewer's approval)."""
     model.beliefs.adopt(employees, ideas)
     model.people.latest_idea[employees] = ideas
     reg = model.ideas

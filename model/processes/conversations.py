@@ -2,15 +2,21 @@
 
 Each employee starts ``conversations_per_step`` conversations. A partner is drawn
 along formal ties (manager, direct reports, unit colleagues) or informal ties, in
-proportion to tie weight. A tie's weight is its strength (formal: fixed), times
-``lateral_openness`` if it crosses units and ``1 - power_distance`` if it points up
-the hierarchy. A conversation, in both directions:
+proportion to tie weight. A formal tie weighs ``formal_tie_strength`` (times
+``1 - power_distance`` toward one's manager); an informal tie weighs its strength,
+times ``lateral_openness`` if it crosses units and ``1 - power_distance`` if it points
+up the hierarchy. Fully mixed: a uniformly random colleague, met with chance equal to
+those same constraint factors.
 
-- passes the speaker's newest idea (voice upward damped by power distance); an idea
-  reaching the speaker's own manager where approval is required goes to review;
-- lets the listener see the speaker's work (with ``work_visibility``);
-- moves the listener's seen effort and commitment norms toward the speaker's;
-- strengthens the informal tie it used.
+Each conversation works in both directions:
+- the listener sees the speaker's effort and commitment (norms) and, if a peer, may
+  see the speaker's work (``work_visibility``);
+- the speaker passes their newest idea (as of the start of the step), if they still
+  use it; voice toward a more senior listener fails with chance ``power_distance``; an
+  unsanctioned idea voiced to one's own manager where approval is required goes to
+  review instead; otherwise it is an exposure, and exposures are weighed in random
+  order by the adoption rule (adoption.py), so an idea moves one hop per step;
+- the informal tie used gains strength; every informal tie fades toward its floor.
 """
 
 from __future__ import annotations
@@ -19,15 +25,125 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
-from model.processes.adoption import consider_adoption
+from model.processes.adoption import consider_adoption, forget_exposures
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
 
 
+@njit(cache=True)
+def _crosses(a, b, unit, manager):
+    return unit[a] != unit[b] and manager[a] != b and manager[b] != a
+
+
+@njit(cache=True)
+def choose_partners(rng, per_person, formal, roles, informal, prm):
+    """(initiators, partners, informal tie or -1) for every conversation started."""
+    parent, level_pos, unit_start, unit_size, child_start, n_children = formal
+    position, occupant, manager, level, unit = roles
+    indptr, target, tie, weight = informal
+    formal_strength, power_distance, lateral, fully_mixed, mixed_degree = prm
+    n = len(position)
+    initiators = np.empty(n * per_person, np.int64)
+    partners = np.empty(n * per_person, np.int64)
+    ties = np.empty(n * per_person, np.int64)
+    count = 0
+    for i in range(n):
+        p = position[i]
+        up = (1.0 - power_distance) if parent[p] >= 0 else 0.0
+        down = float(n_children[p])
+        side = float(unit_size[p] - 1)
+        w_formal = formal_strength * (up + down + side)
+        w_informal = 0.0
+        if fully_mixed:
+            w_informal = mixed_degree
+        else:
+            for e in range(indptr[i], indptr[i + 1]):
+                w_informal += weight[e]
+        total = w_formal + w_informal
+        if total <= 0.0:
+            continue
+        for _ in range(per_person):
+            r = rng.random() * total
+            t = -1
+            if r < w_formal:
+                x = r / formal_strength
+                if x < up:
+                    q = parent[p]
+                elif x < up + down:
+                    q = child_start[p] + min(int(x - up), n_children[p] - 1)
+                else:
+                    q = unit_start[p] + max(0, min(int(x - up - down), unit_size[p] - 2))
+                    if q >= p:
+                        q += 1
+                j = occupant[q]
+            elif fully_mixed:
+                j = min(int(rng.random() * (n - 1)), n - 2)
+                if j >= i:
+                    j += 1
+                factor = lateral if _crosses(i, j, unit, manager) else 1.0
+                if level[j] < level[i]:
+                    factor *= 1.0 - power_distance
+                if rng.random() >= factor:
+                    continue
+            else:
+                r -= w_formal
+                e = indptr[i]
+                acc = weight[e]
+                while acc <= r and e < indptr[i + 1] - 1:
+                    e += 1
+                    acc += weight[e]
+                j, t = target[e], tie[e]
+            if j == i:
+                continue
+            initiators[count], partners[count], ties[count] = i, j, t
+            count += 1
+    return initiators[:count], partners[:count], ties[:count]
+
+
+@njit(cache=True)
+def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, sanctioned):
+    """Both directions of every conversation: norms seen, work seen, ideas voiced.
+
+    Returns exposures (listener, speaker, idea) and review submissions (idea, manager,
+    speaker), using each speaker's newest idea at the start of the step.
+    """
+    manager, level = roles
+    effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
+    visibility, power_distance, approval_levels = prm
+    size = 2 * len(initiators)
+    exposures = np.empty((size, 3), np.int64)
+    submissions = np.empty((size, 3), np.int64)
+    n_exp = 0
+    n_sub = 0
+    for x in range(size):
+        if x % 2 == 0:
+            s, lis = initiators[x // 2], partners[x // 2]
+        else:
+            s, lis = partners[x // 2], initiators[x // 2]
+        heard[lis] += 1
+        seen_effort[lis] += effort[s]
+        seen_commit[lis] += commitment[s]
+        if manager[s] != lis and rng.random() < visibility:
+            witnessed[s] = True
+        k = latest[s]
+        if k < 0 or source[s, dims[k, 0]] != k or source[lis, dims[k, 0]] == k:
+            continue
+        if level[lis] < level[s] and rng.random() < power_distance:
+            continue  # voice upward withheld
+        if approval_levels > 0 and manager[s] == lis and not sanctioned[k]:
+            submissions[n_sub, 0], submissions[n_sub, 1], submissions[n_sub, 2] = k, lis, s
+            n_sub += 1
+        else:
+            exposures[n_exp, 0], exposures[n_exp, 1], exposures[n_exp, 2] = lis, s, k
+            n_exp += 1
+    return exposures[:n_exp], submissions[:n_sub]
+
+
 class Conversations:
-    """Samples conversations and applies their effects, all as whole-array operations."""
+    """Samples conversations and applies their effects."""
 
     name = "conversations"
 
@@ -38,34 +154,9 @@ class Conversations:
         self.sought = np.zeros(model.people.n, dtype=np.int64)  # times chosen, in the window
         self.cross_unit_share = 0.0
         self.per_employee = 0.0
+        self.adoptions = 0
         self._factor_version = -1
         self._tie_factor = np.zeros(0)
-
-    # --- partner choice -------------------------------------------------------
-    def _formal_weights(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        s, p = self.model.structure, self.model.p
-        up = (s.parent[pos] >= 0) * (1.0 - p.power_distance)
-        down = s.n_children[pos].astype(np.float64)
-        side = (s.unit_size[pos] - 1).astype(np.float64)
-        return up, down, side
-
-    def _formal_partner(self, pos: np.ndarray, r: np.ndarray) -> np.ndarray:
-        """Partner position for each position, given r uniform in [0, formal weight)."""
-        s = self.model.structure
-        up, down, side = self._formal_weights(pos)
-        partner = np.empty(len(pos), dtype=np.int64)
-        is_up = r < up
-        partner[is_up] = s.parent[pos[is_up]]
-        r = r - up
-        is_down = ~is_up & (r < down)
-        partner[is_down] = s.child_start[pos[is_down]] + np.minimum(
-            r[is_down].astype(np.int64), s.n_children[pos[is_down]] - 1)
-        is_side = ~is_up & ~is_down
-        k = np.minimum((r[is_side] - down[is_side]).astype(np.int64),
-                       s.unit_size[pos[is_side]] - 2)
-        peer = s.unit_start[pos[is_side]] + k
-        partner[is_side] = peer + (peer >= pos[is_side])
-        return partner
 
     def tie_factor(self) -> np.ndarray:
         """Constraint factor of each informal half-edge (recomputed when roles change)."""
@@ -77,50 +168,45 @@ class Conversations:
             self._factor_version = m.roles_version
         return self._tie_factor
 
-    def _informal_partner(self, who: np.ndarray, r: np.ndarray, cum: np.ndarray,
-                          row_base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        net = self.model.network
-        e = np.searchsorted(cum, row_base[who] + r, side="right")
-        e = np.clip(e, net.indptr[who], net.indptr[who + 1] - 1)
-        return net.target[e], net.tie[e]
-
     def choose_partners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(initiators, partners, informal tie used or -1) for this step's conversations."""
-        m, p, rng = self.model, self.model.p, self.rng
-        n = m.people.n
-        who = np.repeat(np.arange(n), p.conversations_per_step)
-        pos = m.people.position[who]
-        up, down, side = self._formal_weights(pos)
-        w_formal = p.formal_tie_strength * (up + down + side)
-        if p.informal_network == "fully_mixed":
-            w_informal = np.full(len(who), float(p.informal_degree))
-        else:
-            net = m.network
-            w_edge = net.strength[net.tie] * self.tie_factor()
-            cum = np.cumsum(w_edge)
-            row_base = np.concatenate([[0.0], cum])[net.indptr[:-1]]
-            row_total = np.concatenate([[0.0], cum])[net.indptr[1:]] - row_base
-            w_informal = row_total[who]
-        total = w_formal + w_informal
-        r = rng.random(len(who)) * total
-        formal = r < w_formal
-        partner = np.full(len(who), -1, dtype=np.int64)
-        tie = np.full(len(who), -1, dtype=np.int64)
-        fi = np.flatnonzero(formal & (total > 0))
-        partner[fi] = m.occupant[self._formal_partner(pos[fi], r[fi] / p.formal_tie_strength)]
-        ii = np.flatnonzero(~formal & (total > 0))
-        r_inf = r[ii] - w_formal[ii]
-        if p.informal_network == "fully_mixed":
-            cand = rng.integers(0, n - 1, len(ii))
-            cand += cand >= who[ii]
-            accept = rng.random(len(ii)) < m.contact_factor(who[ii], cand)
-            partner[ii[accept]] = cand[accept]
-        else:
-            partner[ii], tie[ii] = self._informal_partner(who[ii], r_inf, cum, row_base)
-        ok = partner >= 0
-        return who[ok], partner[ok], tie[ok]
+        m, p, s, net = self.model, self.model.p, self.model.structure, self.model.network
+        formal = (s.parent, s.level, s.unit_start, s.unit_size, s.child_start, s.n_children)
+        roles = (m.people.position, m.occupant, m._manager, m._level, m._unit)
+        weight = net.strength[net.tie] * self.tie_factor()
+        informal = (net.indptr, net.target, net.tie, weight)
+        prm = (p.formal_tie_strength, p.power_distance, p.lateral_openness,
+               p.informal_network == "fully_mixed", float(p.informal_degree))
+        return choose_partners(self.rng, p.conversations_per_step, formal, roles, informal, prm)
 
-    # --- effects -----------------------------------------------------------------
+    def converse(self, initiators: np.ndarray, partners: np.ndarray) -> None:
+        m, p, people = self.model, self.model.p, self.model.people
+        n = people.n
+        self.heard = np.zeros(n, dtype=np.int64)
+        self.seen_effort = np.zeros(n)
+        self.seen_commit = np.zeros(n)
+        people.witnessed[:] = False
+        behaviour = (people.effort, people.commitment, self.seen_effort, self.seen_commit,
+                     self.heard, people.witnessed, people.latest_idea)
+        exposures, submissions = exchange(
+            self.rng, initiators, partners, (m._manager, m._level), behaviour,
+            (p.work_visibility, p.power_distance, p.approval_levels), m.beliefs.source,
+            m.ideas.dims, m.ideas.sanctioned)
+        if len(submissions):
+            m.approval.submit(submissions[:, 0], submissions[:, 1], submissions[:, 2])
+        order = self.rng.permutation(len(exposures))
+        exposures = exposures[order]
+        self.adoptions = consider_adoption(m, exposures[:, 0], exposures[:, 1],
+                                           exposures[:, 2], self.rng)
+
+    def update_norms(self) -> None:
+        people, rate = self.model.people, self.model.p.norm_learning
+        talked = self.heard > 0
+        heard = self.heard[talked]
+        people.effort_norm[talked] += rate * (self.seen_effort[talked] / heard
+                                              - people.effort_norm[talked])
+        people.commitment_norm[talked] += rate * (self.seen_commit[talked] / heard
+                                                  - people.commitment_norm[talked])
+
     def strengthen_ties(self, tie: np.ndarray) -> None:
         net, p = self.model.network, self.model.p
         if net.n_ties == 0:
@@ -130,42 +216,6 @@ class Conversations:
         times = np.bincount(tie[tie >= 0], minlength=net.n_ties)
         used = times > 0
         s[used] = 1.0 - (1.0 - s[used]) * (1.0 - p.tie_reinforcement) ** times[used]
-
-    def update_norms(self, listeners: np.ndarray, speakers: np.ndarray) -> None:
-        people, p = self.model.people, self.model.p
-        n = people.n
-        heard = np.bincount(listeners, minlength=n)
-        talked = heard > 0
-        seen_effort = np.bincount(listeners, weights=people.effort[speakers], minlength=n)
-        seen_commit = np.bincount(listeners, weights=people.commitment[speakers], minlength=n)
-        rate = p.norm_learning
-        people.effort_norm[talked] += rate * (seen_effort[talked] / heard[talked]
-                                              - people.effort_norm[talked])
-        people.commitment_norm[talked] += rate * (seen_commit[talked] / heard[talked]
-                                                  - people.commitment_norm[talked])
-
-    def reveal_work(self, listeners: np.ndarray, speakers: np.ndarray) -> None:
-        """Listeners who are the speaker's peers may see the speaker's work."""
-        m = self.model
-        peers = m.manager_of(speakers) != listeners
-        sees = self.rng.random(len(speakers)) < m.p.work_visibility
-        m.people.witnessed[:] = False
-        m.people.witnessed[speakers[peers & sees]] = True
-
-    def pass_ideas(self, listeners: np.ndarray, speakers: np.ndarray) -> None:
-        m, p = self.model, self.model.p
-        ideas = m.people.latest_idea[speakers]
-        upward = m.level_of(listeners) < m.level_of(speakers)
-        voiced = ~upward | (self.rng.random(len(speakers)) >= p.power_distance)
-        go = voiced & m.beliefs.uses(speakers, ideas)
-        go[go] = ~m.beliefs.uses(listeners[go], ideas[go])
-        listeners, speakers, ideas = listeners[go], speakers[go], ideas[go]
-        to_reviewer = m.manager_of(speakers) == listeners
-        if p.approval_levels > 0:
-            review = to_reviewer & ~m.ideas.sanctioned[ideas]
-            m.approval.submit(ideas[review], listeners[review], speakers[review])
-            listeners, speakers, ideas = listeners[~review], speakers[~review], ideas[~review]
-        consider_adoption(m, listeners, speakers, ideas, self.rng)
 
     def record(self, initiators: np.ndarray, partners: np.ndarray) -> None:
         m = self.model
@@ -180,11 +230,11 @@ class Conversations:
         self.cross_unit_share = float(cross.mean()) if len(cross) else 0.0
 
     def step(self) -> None:
+        m = self.model
+        if m.p.adoption_threshold > 1 and m.steps % m.p.exposure_memory == 0:
+            forget_exposures(m.exposures, np.int64(m.steps), np.int64(m.p.exposure_memory))
         initiators, partners, tie = self.choose_partners()
-        listeners = np.concatenate([partners, initiators])
-        speakers = np.concatenate([initiators, partners])
-        self.pass_ideas(listeners, speakers)
-        self.reveal_work(listeners, speakers)
-        self.update_norms(listeners, speakers)
+        self.converse(initiators, partners)
+        self.update_norms()
         self.strengthen_ties(tie)
         self.record(initiators, partners)
