@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -128,12 +127,16 @@ def settings_command() -> None:
 
 @app.command("parameters")
 def parameters_command() -> None:
-    """List every parameter: group, default, bounds, unit and meaning."""
-    table = Table("name", "group", "default", "range", "unit", "meaning")
-    for spec in parameter_specs():
-        rng = " | ".join(spec.choices) if spec.choices else f"{spec.minimum} .. {spec.maximum}"
-        table.add_row(spec.name, spec.group, str(spec.default), rng, spec.unit, spec.meaning)
-    console.print(table)
+    """List every parameter by group: default, range, unit and meaning."""
+    from model.parameters import GROUPS
+
+    specs = parameter_specs()
+    for group in GROUPS:
+        print(f"[{group}]")
+        for spec in (s for s in specs if s.group == group):
+            rng = " | ".join(spec.choices) if spec.choices else f"{spec.minimum:g}..{spec.maximum:g}"
+            unit = f" {spec.unit}" if spec.unit else ""
+            print(f"  {spec.name} = {spec.default}  ({rng}{unit})  {spec.meaning}")
 
 
 def _check_writable(out: Path) -> None:
@@ -146,6 +149,15 @@ def _check_writable(out: Path) -> None:
         raise ParameterError(f"--out {str(out)!r}: not writable ({err.strerror})") from None
 
 
+def _given_value(err: Exception, argv: list[str] | None) -> str:
+    """' (got VALUE)' for a bad option value, so the line names the value too."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    for flag in getattr(getattr(err, "param", None), "opts", []):
+        if flag in args and args.index(flag) + 1 < len(args):
+            return f" (got {args[args.index(flag) + 1]!r})"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes become one line on stderr and exit code 2."""
     try:
@@ -153,16 +165,19 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except click.exceptions.NoArgsIsHelpError:
-        return 0
-    except click.UsageError as err:
-        print(f"error: {err.format_message()}", file=sys.stderr)
-        return 2
-    except click.exceptions.Exit as err:
-        return err.exit_code
-    except click.exceptions.Abort:
-        print("error: aborted", file=sys.stderr)
-        return 1
+    except Exception as err:  # click's exceptions (typer may vendor its own copy of click)
+        kind = type(err).__name__
+        if kind == "NoArgsIsHelpError":
+            return 0
+        if kind == "Exit":
+            return int(getattr(err, "exit_code", 0))
+        if kind == "Abort":
+            print("error: aborted", file=sys.stderr)
+            return 1
+        if hasattr(err, "format_message"):
+            print(f"error: {err.format_message()}{_given_value(err, argv)}", file=sys.stderr)
+            return 2
+        raise
     return 0
 
 

@@ -18,7 +18,11 @@ START, END = "<!-- parameters:start -->", "<!-- parameters:end -->"
 def _bounds(spec) -> str:
     if spec.choices:
         return " / ".join(f"`{c}`" for c in spec.choices)
-    return f"{spec.minimum:g} – {spec.maximum:g}"
+    return f"{_number(spec.minimum)} – {_number(spec.maximum)}"
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) >= 1000 else f"{x:g}"
 
 
 def parameter_table() -> str:

@@ -68,8 +68,8 @@ class Parameters(BaseModel):
     informal_network: Literal["small_world", "fully_mixed"] = param(
         "small_world", "Informal ties: a Watts-Strogatz small world, or everyone can meet anyone.",
         "structure")
-    informal_degree: int = param(6, "Informal ties per employee (even; small world) or candidate "
-                                 "contacts per step (fully mixed).", "structure", "ties", ge=0,
+    informal_degree: int = param(6, "Informal ties per employee (even; small world), or the "
+                                 "weight of random contacts (fully mixed).", "structure", "ties", ge=0,
                                  le=1000)
     informal_rewiring: float = param(0.1, "Rewiring probability of the small world: 0 = clustered "
                                      "by unit, 1 = random.", "structure", "probability", ge=0, le=1)
@@ -126,8 +126,8 @@ class Parameters(BaseModel):
                                        "probability", ge=0, le=1)
     manager_support: float = param(0.0, "Obstacles managers remove: raises subordinates' "
                                    "opportunity toward 1.", "power relations", "0-1", ge=0, le=1)
-    approval_tolerance: float = param(0.5, "Managers' tolerance for half-baked ideas (1 = approve "
-                                      "anything).", "power relations", "0-1", ge=0, le=1)
+    approval_tolerance: float = param(0.5, "Managers' tolerance for half-baked ideas: approve if "
+                                      "judged value >= 1 - 2 x tolerance.", "power relations", "0-1", ge=0, le=1)
     review_noise: float = param(0.3, "Noise in a manager's judgement of an idea's value.",
                                 "power relations", "value sd", ge=0, le=10)
     unsanctioned_risk: float = param(0.5, "Appeal penalty of using an idea nobody sanctioned.",
@@ -171,8 +171,8 @@ class Parameters(BaseModel):
                                 "needs approval.", "behaviour", "share", ge=0, le=1)
     peer_influence: float = param(0.3, "Weight of the effort and commitment seen in peers.",
                                   "behaviour", "0-1", ge=0, le=1)
-    norm_learning: float = param(0.2, "How fast the norms an employee sees update.", "behaviour",
-                                 "per conversation", ge=0, le=1)
+    norm_learning: float = param(0.2, "How fast the norms an employee sees move toward what "
+                                 "they saw this step.", "behaviour", "per step", ge=0, le=1)
     commitment_adaptation: float = param(0.1, "How fast commitment moves to its target.",
                                          "behaviour", "per step", ge=0, le=1)
     effort_cost: float = param(0.2, "Pull toward less effort: the cost of working hard.",

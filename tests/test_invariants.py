@@ -64,3 +64,15 @@ def test_state_stays_in_bounds(finished):
         assert ((values >= 0) & (values <= 1)).all(), name
     strength = finished.network.strength
     assert ((strength >= 0) & (strength <= 1)).all()
+
+
+@pytest.mark.parametrize("p", [0.0, 1e-300, 1e-7, 0.05, 0.5, 1.0])
+def test_bernoulli_positions_match_their_rate(p):
+    from model.processes.playbook import bernoulli_positions
+
+    rng = np.random.default_rng(0)
+    size = 200_000
+    chosen = bernoulli_positions(rng, size, p)
+    assert (np.diff(chosen) > 0).all() and (chosen >= 0).all() and (chosen < size).all()
+    # binomial count: within 5 standard deviations of size * p
+    assert abs(len(chosen) - size * p) <= 5 * np.sqrt(size * p * (1 - p)) + 1

@@ -1,13 +1,15 @@
 """Process 4a, approval: ideas reaching a manager are approved or squashed.
 
 Where ``approval_levels`` > 0, an unsanctioned idea voiced to the speaker's own
-manager enters review with that manager. Each step every reviewer judges the idea's
-value against current needs, with ``review_noise``; it passes if the judged value is
-at least ``1 - 2 * approval_tolerance``. A passed idea is used by the reviewer and
-moves one level up; a reviewer decides each step with chance 1 / ``review_time``; after ``approval_levels`` approvals (or at the top) it is
-sanctioned and codified into the playbook, which pushes it down to everyone. A
-squashed idea is dropped by the reviewer's unit, and a manager who later hears a
-squashed idea from a direct report makes them drop it too.
+manager enters review with that manager (one reviewer per idea at a time). A reviewer
+decides each step with chance 1 / ``review_time``, judging the idea's value against
+current needs with ``review_noise``; it passes if the judged value is at least
+``1 - 2 * approval_tolerance``. A passed idea is taken up by the reviewer and moves one
+level up; after ``approval_levels`` approvals (or at the top) it is sanctioned and
+codified into the playbook, from which socialization spreads it to everyone. A squashed
+idea is dropped (back to the playbook's beliefs) by the reviewer and their direct
+reports, and a manager who later hears a squashed idea from a direct report makes them
+drop it too.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Process 3, conversations: who talks to whom, and what a conversation carries.
 
 Each employee starts ``conversations_per_step`` conversations. A partner is drawn
-along formal ties (manager, direct reports, unit colleagues) or informal ties, in
+along formal ties (manager, direct reports, unit colleagues other than the manager) or
+informal ties, in
 proportion to tie weight. A formal tie weighs ``formal_tie_strength`` (times
 ``1 - power_distance`` toward one's manager); an informal tie weighs its strength,
 times ``lateral_openness`` if it crosses units and ``1 - power_distance`` if it points
@@ -11,8 +12,8 @@ those same constraint factors.
 Each conversation works in both directions:
 - the listener sees the speaker's effort and commitment (norms) and, if a peer, may
   see the speaker's work (``work_visibility``);
-- the speaker passes their newest idea (as of the start of the step), if they still
-  use it; voice toward a more senior listener fails with chance ``power_distance``; an
+- the speaker passes their newest idea (as it stands after this step's idea
+  generation), if they still use it; voice toward a more senior listener fails with chance ``power_distance``; an
   unsanctioned idea voiced to one's own manager where approval is required goes to
   review instead; otherwise it is an exposure, and exposures are weighed in random
   order by the adoption rule (adoption.py), so an idea moves one hop per step;
@@ -52,9 +53,14 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
     count = 0
     for i in range(n):
         p = position[i]
-        up = (1.0 - power_distance) if parent[p] >= 0 else 0.0
+        boss = parent[p]
+        up = (1.0 - power_distance) if boss >= 0 else 0.0
         down = float(n_children[p])
-        side = float(unit_size[p] - 1)
+        # colleagues in one's unit, not counting oneself nor one's manager (reached by `up`)
+        boss_in_unit = boss >= unit_start[p] and boss < unit_start[p] + unit_size[p]
+        skip_lo, skip_hi = (min(p, boss), max(p, boss)) if boss_in_unit else (p, unit_size[p]
+                                                                             + unit_start[p])
+        side = float(unit_size[p] - 1 - boss_in_unit)
         w_formal = formal_strength * (up + down + side)
         w_informal = 0.0
         if fully_mixed:
@@ -75,8 +81,10 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
                 elif x < up + down:
                     q = child_start[p] + min(int(x - up), n_children[p] - 1)
                 else:
-                    q = unit_start[p] + max(0, min(int(x - up - down), unit_size[p] - 2))
-                    if q >= p:
+                    q = unit_start[p] + max(0, min(int(x - up - down), int(side) - 1))
+                    if q >= skip_lo:
+                        q += 1
+                    if q >= skip_hi:
                         q += 1
                 j = occupant[q]
             elif fully_mixed:

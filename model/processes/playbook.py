@@ -24,11 +24,18 @@ if TYPE_CHECKING:
 
 
 def bernoulli_positions(rng: np.random.Generator, size: int, p: float) -> np.ndarray:
-    """Sorted indices in [0, size) each chosen independently with chance p (geometric skips)."""
+    """Sorted indices in [0, size), each chosen independently with chance p.
+
+    Gaps between chosen indices are geometric, so the cost is proportional to the number
+    chosen; for tiny p (gaps that could overflow) draw how many, then a uniform subset.
+    """
     if p <= 0 or size == 0:
         return np.zeros(0, dtype=np.int64)
     if p >= 1:
         return np.arange(size, dtype=np.int64)
+    if p < 1e-6:
+        count = rng.binomial(size, p)
+        return np.sort(rng.choice(size, count, replace=False)).astype(np.int64)
     expected = size * p
     batch = int(expected + 6 * np.sqrt(expected) + 16)
     positions = np.cumsum(rng.geometric(p, batch)) - 1
