@@ -134,7 +134,8 @@ def parameters_command() -> None:
     for group in GROUPS:
         print(f"[{group}]")
         for spec in (s for s in specs if s.group == group):
-            rng = " | ".join(spec.choices) if spec.choices else f"{spec.minimum:g}..{spec.maximum:g}"
+            rng = (" | ".join(spec.choices) if spec.choices
+                   else f"{spec.minimum:g}..{spec.maximum:g}")
             unit = f" {spec.unit}" if spec.unit else ""
             print(f"  {spec.name} = {spec.default}  ({rng}{unit})  {spec.meaning}")
 

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.mesa_baseline import BaselineModel
-from model import OrganizationModel, Parameters
+from benchmarks.mesa_baseline import BaselineModel  # noqa: E402
+from model import OrganizationModel, Parameters  # noqa: E402
 
 TARGET_RATE_10K = 5_000_000
 TARGET_RATIO = 25.0
@@ -167,7 +167,8 @@ def million_run(n: int, steps: int) -> dict:
     log(f"\n--million: {n:,} employees x {steps} steps in a fresh subprocess ...")
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(n),
-                           "--steps", str(steps)], capture_output=True, text=True, cwd=ROOT, check=False)
+                           "--steps", str(steps)],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         log(proc.stderr)
@@ -182,7 +183,8 @@ def print_million(report: dict, n: int, steps: int) -> None:
     log(f"{n:,} x {steps} steps: build {report['build_s']:.1f} s, run {run_s:.1f} s "
         f"({n * steps / run_s:,.0f} agent-steps/s), whole subprocess {report['process_s']:.1f} s, "
         f"peak RSS {peak:,.0f} MB")
-    log(f"target run <= {TARGET_MILLION_SECONDS:.0f} s: [{verdict(run_s <= TARGET_MILLION_SECONDS)}]"
+    ok = verdict(run_s <= TARGET_MILLION_SECONDS)
+    log(f"target run <= {TARGET_MILLION_SECONDS:.0f} s: [{ok}]"
         f"   target peak <= {TARGET_MILLION_MB:,.0f} MB: [{verdict(peak <= TARGET_MILLION_MB)}]")
 
 

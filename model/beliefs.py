@@ -12,7 +12,6 @@ and ideas-in-use are maintained incrementally instead of rescanning n x m cells.
 from __future__ import annotations
 
 import numpy as np
-
 from numba import njit
 
 from model.ideas import IdeaRegistry

@@ -69,8 +69,8 @@ class Parameters(BaseModel):
         "small_world", "Informal ties: a Watts-Strogatz small world, or everyone can meet anyone.",
         "structure")
     informal_degree: int = param(6, "Informal ties per employee (even; small world), or the "
-                                 "weight of random contacts (fully mixed).", "structure", "ties", ge=0,
-                                 le=1000)
+                                 "weight of random contacts (fully mixed).", "structure",
+                                 "ties", ge=0, le=1000)
     informal_rewiring: float = param(0.1, "Rewiring probability of the small world: 0 = clustered "
                                      "by unit, 1 = random.", "structure", "probability", ge=0, le=1)
     formal_tie_strength: float = param(1.0, "Weight of a formal tie relative to a full-strength "
@@ -127,7 +127,8 @@ class Parameters(BaseModel):
     manager_support: float = param(0.0, "Obstacles managers remove: raises subordinates' "
                                    "opportunity toward 1.", "power relations", "0-1", ge=0, le=1)
     approval_tolerance: float = param(0.5, "Managers' tolerance for half-baked ideas: approve if "
-                                      "judged value >= 1 - 2 x tolerance.", "power relations", "0-1", ge=0, le=1)
+                                      "judged value >= 1 - 2 x tolerance.", "power relations",
+                                      "0-1", ge=0, le=1)
     review_noise: float = param(0.3, "Noise in a manager's judgement of an idea's value.",
                                 "power relations", "value sd", ge=0, le=10)
     unsanctioned_risk: float = param(0.5, "Appeal penalty of using an idea nobody sanctioned.",

@@ -1,6 +1,7 @@
 """The single parameter declaration: defaults, bounds, cross-field checks, docs."""
 
 import pytest
+from pydantic import ValidationError
 
 from model.docs import ODD, render
 from model.parameters import (
@@ -62,7 +63,7 @@ def test_impossible_combinations_are_rejected(values, words):
 
 def test_parameters_are_immutable():
     p = Parameters()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         p.n_employees = 3
 
 

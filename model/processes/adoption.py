@@ -25,7 +25,6 @@ from scipy.special import logit
 
 from model.beliefs import adopt_all
 
-
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
 

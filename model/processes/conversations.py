@@ -13,10 +13,11 @@ Each conversation works in both directions:
 - the listener sees the speaker's effort and commitment (norms) and, if a peer, may
   see the speaker's work (``work_visibility``);
 - the speaker passes their newest idea (as it stands after this step's idea
-  generation), if they still use it; voice toward a more senior listener fails with chance ``power_distance``; an
-  unsanctioned idea voiced to one's own manager where approval is required goes to
-  review instead; otherwise it is an exposure, and exposures are weighed in random
-  order by the adoption rule (adoption.py), so an idea moves one hop per step;
+  generation), if they still use it; voice toward a more senior listener fails with
+  chance ``power_distance``; an unsanctioned idea voiced to one's own manager where
+  approval is required goes to review instead; otherwise it is an exposure, and
+  exposures are weighed in random order by the adoption rule (adoption.py), so an idea
+  moves one hop per step;
 - the informal tie used gains strength; every informal tie fades toward its floor.
 """
 

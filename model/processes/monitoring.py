@@ -52,7 +52,7 @@ class Monitoring:
         return by_manager, by_peer
 
     def step(self) -> None:
-        m, p, people, rng = self.model, self.model.p, self.model.people, self.rng
+        p, people, rng = self.model.p, self.model.people, self.rng
         by_manager, by_peer = self.observe()
         manager_acts = by_manager & (rng.random(people.n) < p.manager_sanction_power)
         peer_acts = by_peer & (rng.random(people.n) < p.peer_sanction_power)
@@ -60,7 +60,8 @@ class Monitoring:
                           + by_peer * p.peer_sanction_power)
         people.watch_belief += p.watch_learning * (risk - people.watch_belief)
         coasting = people.effort < p.coasting_threshold
-        able = (by_manager & (p.manager_sanction_power > 0)) | (by_peer & (p.peer_sanction_power > 0))
+        able = ((by_manager & (p.manager_sanction_power > 0))
+                | (by_peer & (p.peer_sanction_power > 0)))
         noticed = coasting & able
         people.sanctioned[:] = coasting & (manager_acts | peer_acts)
         people.commitment[people.sanctioned] = np.maximum(
