@@ -27,7 +27,7 @@ app = typer.Typer(add_completion=False, invoke_without_command=True,
                   pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Simulate how organizations self-organize under constraints and power "
                        "relations.")
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 110)
 
 REFERENCE_SETTINGS = ("hierarchical", "shared_authority")
 HEADLINE = ("hidden_coasting_share", "coasting_share", "mean_time_hidden",
