@@ -10,7 +10,7 @@ needs that many exposures to the idea; the count restarts after a gap of more th
 ``exposure_memory`` steps, and a repeat from the same speaker as last time does not count.
 
 :func:`expose` is compiled and shared by conversations and the forum. Exposures are
-processed in the order given (callers shuffle them); adoptions take effect in
+weighed in random order; adoptions take effect in
 practices at the end of the call, and an adopter passes the idea on from next step.
 """
 
@@ -43,8 +43,8 @@ def forget_exposures(memory, step, horizon):
 
 
 @njit(cache=True)
-def expose(listeners, speakers, heard, beliefs, ideas, people, prm, rng, memory, step):
-    """Exposures of listeners to ideas from speakers, in order; returns the adoptions."""
+def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, memory, step):
+    """Exposures of listeners to ideas from speakers, taken in ``order``; returns adoptions."""
     practice, source, matches, ideas_in_use, need = beliefs
     dims, values, adopters, sanctioned, adoptions, value_sum, value_at_birth = ideas
     influence, latest = people
@@ -54,7 +54,7 @@ def expose(listeners, speakers, heard, beliefs, ideas, people, prm, rng, memory,
     who = np.empty(len(listeners), np.int64)
     what = np.empty(len(listeners), np.int64)
     count = 0
-    for x in range(len(listeners)):
+    for x in order:
         listener, speaker, k = listeners[x], speakers[x], heard[x]
         if source[listener, dims[k, 0]] == k or (taken[listener] and latest[listener] == k):
             continue  # uses it already
@@ -105,11 +105,13 @@ def kernel_state(model: OrganizationModel) -> tuple[tuple, tuple, tuple, tuple]:
 
 def consider_adoption(model: OrganizationModel, listeners: np.ndarray, speakers: np.ndarray,
                       ideas: np.ndarray, rng: np.random.Generator) -> int:
-    """Exposures (listener hears idea from speaker), in the given order; returns adoptions."""
+    """Exposures (listener hears idea from speaker), weighed in random order; returns adoptions."""
     if len(listeners) == 0:
         return 0
     beliefs, reg, people, prm = kernel_state(model)
-    return expose(listeners.astype(np.int64), speakers.astype(np.int64), ideas.astype(np.int64),
+    return expose(np.ascontiguousarray(listeners, dtype=np.int64),
+                  np.ascontiguousarray(speakers, dtype=np.int64),
+                  np.ascontiguousarray(ideas, dtype=np.int64), rng.permutation(len(listeners)),
                   beliefs, reg, people, prm, rng, model.exposures, np.int64(model.steps))
 
 

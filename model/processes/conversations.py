@@ -113,21 +113,19 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
 
 
 @njit(cache=True)
-def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, sanctioned):
+def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, sanctioned,
+             exposures, submissions):
     """Both directions of every conversation: norms seen, work seen, ideas voiced.
 
-    Returns exposures (listener, speaker, idea) and review submissions (idea, manager,
-    speaker), using each speaker's newest idea at the start of the step.
+    Fills ``exposures`` (listener, speaker, idea rows) and ``submissions`` (idea, manager,
+    speaker rows) using each speaker's newest idea; returns how many of each.
     """
     manager, level = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
     visibility, power_distance, approval_levels = prm
-    size = 2 * len(initiators)
-    exposures = np.empty((size, 3), np.int64)
-    submissions = np.empty((size, 3), np.int64)
     n_exp = 0
     n_sub = 0
-    for x in range(size):
+    for x in range(2 * len(initiators)):
         if x % 2 == 0:
             s, lis = initiators[x // 2], partners[x // 2]
         else:
@@ -143,12 +141,22 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
         if level[lis] < level[s] and rng.random() < power_distance:
             continue  # voice upward withheld
         if approval_levels > 0 and manager[s] == lis and not sanctioned[k]:
-            submissions[n_sub, 0], submissions[n_sub, 1], submissions[n_sub, 2] = k, lis, s
+            submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
             n_sub += 1
         else:
-            exposures[n_exp, 0], exposures[n_exp, 1], exposures[n_exp, 2] = lis, s, k
+            exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
             n_exp += 1
-    return exposures[:n_exp], submissions[:n_sub]
+    return n_exp, n_sub
+
+
+@njit(cache=True)
+def update_ties(strength, used, floor, decay, reinforcement):
+    """Every tie fades toward ``floor``; each use closes ``reinforcement`` of the gap to 1."""
+    for e in range(len(strength)):
+        strength[e] = floor + (strength[e] - floor) * (1.0 - decay)
+    for e in used:
+        if e >= 0:
+            strength[e] = 1.0 - (1.0 - strength[e]) * (1.0 - reinforcement)
 
 
 class Conversations:
@@ -166,6 +174,7 @@ class Conversations:
         self.adoptions = 0
         self._factor_version = -1
         self._tie_factor = np.zeros(0)
+        self._buffer = np.empty((6, 0), dtype=np.int64)  # exposures and submissions, reused
 
     def tie_factor(self) -> np.ndarray:
         """Constraint factor of each informal half-edge (recomputed when roles change)."""
@@ -196,16 +205,17 @@ class Conversations:
         people.witnessed[:] = False
         behaviour = (people.effort, people.commitment, self.seen_effort, self.seen_commit,
                      self.heard, people.witnessed, people.latest_idea)
-        exposures, submissions = exchange(
+        size = 2 * len(initiators)
+        if self._buffer.shape[1] < size:
+            self._buffer = np.empty((6, size), dtype=np.int64)
+        exposures, submissions = self._buffer[:3], self._buffer[3:]
+        n_exp, n_sub = exchange(
             self.rng, initiators, partners, (m._manager, m._level), behaviour,
             (p.work_visibility, p.power_distance, p.approval_levels), m.beliefs.source,
-            m.ideas.dims, m.ideas.sanctioned)
-        if len(submissions):
-            m.approval.submit(submissions[:, 0], submissions[:, 1], submissions[:, 2])
-        order = self.rng.permutation(len(exposures))
-        exposures = exposures[order]
-        self.adoptions = consider_adoption(m, exposures[:, 0], exposures[:, 1],
-                                           exposures[:, 2], self.rng)
+            m.ideas.dims, m.ideas.sanctioned, exposures, submissions)
+        if n_sub:
+            m.approval.submit(*submissions[:, :n_sub].copy())
+        self.adoptions = consider_adoption(m, *exposures[:, :n_exp], self.rng)
 
     def update_norms(self) -> None:
         people, rate = self.model.people, self.model.p.norm_learning
@@ -218,13 +228,8 @@ class Conversations:
 
     def strengthen_ties(self, tie: np.ndarray) -> None:
         net, p = self.model.network, self.model.p
-        if net.n_ties == 0:
-            return
-        s = net.strength
-        s[:] = p.tie_floor + (s - p.tie_floor) * (1.0 - p.tie_decay)
-        times = np.bincount(tie[tie >= 0], minlength=net.n_ties)
-        used = times > 0
-        s[used] = 1.0 - (1.0 - s[used]) * (1.0 - p.tie_reinforcement) ** times[used]
+        if net.n_ties:
+            update_ties(net.strength, tie, p.tie_floor, p.tie_decay, p.tie_reinforcement)
 
     def record(self, initiators: np.ndarray, partners: np.ndarray) -> None:
         m = self.model
@@ -232,7 +237,7 @@ class Conversations:
         if len(self.recent) == self.recent.maxlen:
             _, old_partners = self.recent[0]
             self.sought -= np.bincount(old_partners, minlength=n)
-        self.recent.append((initiators, partners))
+        self.recent.append((initiators.astype(np.int32), partners.astype(np.int32)))
         self.sought += np.bincount(partners, minlength=n)
         self.per_employee = len(initiators) / n
         cross = m.crosses_units(initiators, partners)
