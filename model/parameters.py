@@ -87,7 +87,7 @@ class Parameters(BaseModel):
                              ge=0, le=1)
 
     # --- constraints -------------------------------------------------------------
-    conversations_per_step: int = param(2, "Conversations each employee starts per step.",
+    conversations_per_step: int = param(1, "Conversations each employee starts per step.",
                                         "constraints", "per step", ge=0, le=100)
     lateral_openness: float = param(1.0, "Permission to talk across units: weight of a cross-unit "
                                     "contact (1 = free lateral talk).", "constraints", "0-1", ge=0,

@@ -15,10 +15,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
+from numba import njit
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
+
+
+@njit(cache=True)
+def choose_effort(rng, people, has_manager, prm):
+    """Opportunity, commitment and effort of everyone (see the module docstring)."""
+    (motive, skill, opportunity, commitment, commitment_norm, effort, effort_norm,
+     watch_belief) = people
+    (autonomy, support, peer_influence, adaptation, cost, severity, noise_sd) = prm
+    for i in range(len(motive)):
+        opportunity[i] = autonomy + has_manager[i] * support * (1.0 - autonomy)
+        own = (motive[i] * skill[i] * opportunity[i]) ** (1.0 / 3.0)
+        target = (1.0 - peer_influence) * own + peer_influence * commitment_norm[i]
+        commitment[i] += adaptation * (target - commitment[i])
+        inclination = ((1.0 - peer_influence) * commitment[i]
+                       + peer_influence * effort_norm[i])
+        deterrence = min(1.0, severity * watch_belief[i])
+        value = inclination - cost * (1.0 - deterrence) + noise_sd * rng.standard_normal()
+        effort[i] = min(1.0, max(0.0, value))
 
 
 class EffortChoice:
@@ -30,22 +48,13 @@ class EffortChoice:
         self.model = model
         self.rng = model.streams[self.name]
 
-    def update_commitment(self) -> None:
-        m, p, people = self.model, self.model.p, self.model.people
-        has_manager = m.manager_of(np.arange(people.n)) >= 0
-        people.opportunity[:] = p.autonomy + has_manager * p.manager_support * (1 - p.autonomy)
-        own = np.cbrt(people.motive * people.skill * people.opportunity)
-        target = (1 - p.peer_influence) * own + p.peer_influence * people.commitment_norm
-        people.commitment += p.commitment_adaptation * (target - people.commitment)
-
-    def choose_effort(self) -> None:
-        p, people = self.model.p, self.model.people
-        inclination = ((1 - p.peer_influence) * people.commitment
-                       + p.peer_influence * people.effort_norm)
-        noise = p.effort_noise * self.rng.standard_normal(people.n)
-        deterrence = np.minimum(1.0, p.sanction_severity * people.watch_belief)
-        people.effort[:] = np.clip(inclination - p.effort_cost * (1.0 - deterrence) + noise, 0, 1)
-
     def step(self) -> None:
-        self.update_commitment()
-        self.choose_effort()
+        m, p, people = self.model, self.model.p, self.model.people
+        choose_effort(self.rng,
+                      (people.motive, people.skill, people.opportunity, people.commitment,
+                       people.commitment_norm, people.effort, people.effort_norm,
+                       people.watch_belief),
+                      m._manager >= 0,
+                      (p.autonomy, p.manager_support, p.peer_influence,
+                       p.commitment_adaptation, p.effort_cost, p.sanction_severity,
+                       p.effort_noise))

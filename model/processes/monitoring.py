@@ -16,11 +16,56 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from model.employees import DETECTED, HIDDEN, NEVER, WORKING
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
+
+
+@njit(cache=True)
+def monitor(rng, people, structure, prm, step):
+    """Observe, notice, sanction and track coasting spells for everyone; returns
+    (noticed count, hidden steps of spells that ended, spells that ended)."""
+    (position, witnessed, effort, watch_belief, commitment, coast_state, hidden_since,
+     sanctioned) = people
+    parent, n_children, unit_size = structure
+    capacity, visibility, manager_power, peer_power, learning, threshold, loss = prm
+    noticed_count, hidden_time, spells = 0, 0, 0
+    for i in range(len(position)):
+        pos = position[i]
+        boss = parent[pos]
+        by_manager = False
+        if boss >= 0:
+            watch = rng.random() < min(1.0, capacity / max(n_children[boss], 1))
+            by_manager = watch or rng.random() < visibility
+        colleagues = unit_size[pos] - 1
+        by_peer = witnessed[i] or rng.random() < 1.0 - (1.0 - visibility) ** colleagues
+        risk = min(1.0, by_manager * manager_power + by_peer * peer_power)
+        watch_belief[i] += learning * (risk - watch_belief[i])
+        coasting = effort[i] < threshold
+        noticed = coasting and ((by_manager and manager_power > 0)
+                                or (by_peer and peer_power > 0))
+        noticed_count += noticed
+        acts = (by_manager and rng.random() < manager_power) or (
+            by_peer and rng.random() < peer_power)
+        sanctioned[i] = coasting and acts
+        if sanctioned[i]:
+            commitment[i] = max(0.0, commitment[i] - loss)
+        state = coast_state[i]
+        if coasting and state == WORKING:
+            state = HIDDEN
+            hidden_since[i] = step
+        if state == HIDDEN and (noticed or not coasting):
+            hidden_time += step - hidden_since[i]
+            spells += 1
+            hidden_since[i] = NEVER
+            state = DETECTED if coasting else WORKING
+        if not coasting:
+            state = WORKING
+        coast_state[i] = state
+    return noticed_count, hidden_time, spells
 
 
 class Monitoring:
@@ -35,52 +80,21 @@ class Monitoring:
         self.hidden_spells = 0
         self.noticed_share = 0.0
 
-    def observe(self) -> tuple[np.ndarray, np.ndarray]:
-        """(seen by the manager, seen by a peer) for every employee this step."""
-        m, p, people, rng = self.model, self.model.p, self.model.people, self.rng
-        s = m.structure
-        pos = people.position
-        mgr = s.parent[pos]
-        has_mgr = mgr >= 0
-        span = np.maximum(s.n_children[np.where(has_mgr, mgr, 0)], 1)
-        watch = rng.random(people.n) < np.minimum(1.0, p.monitoring_capacity / span)
-        passive = rng.random(people.n) < p.work_visibility
-        by_manager = has_mgr & (watch | passive)
-        colleagues = s.unit_size[pos] - 1
-        by_peer = (rng.random(people.n) < 1.0 - (1.0 - p.work_visibility) ** colleagues)
-        by_peer |= people.witnessed
-        return by_manager, by_peer
-
     def step(self) -> None:
-        p, people, rng = self.model.p, self.model.people, self.rng
-        by_manager, by_peer = self.observe()
-        manager_acts = by_manager & (rng.random(people.n) < p.manager_sanction_power)
-        peer_acts = by_peer & (rng.random(people.n) < p.peer_sanction_power)
-        risk = np.minimum(1.0, by_manager * p.manager_sanction_power
-                          + by_peer * p.peer_sanction_power)
-        people.watch_belief += p.watch_learning * (risk - people.watch_belief)
-        coasting = people.effort < p.coasting_threshold
-        able = ((by_manager & (p.manager_sanction_power > 0))
-                | (by_peer & (p.peer_sanction_power > 0)))
-        noticed = coasting & able
-        people.sanctioned[:] = coasting & (manager_acts | peer_acts)
-        people.commitment[people.sanctioned] = np.maximum(
-            0.0, people.commitment[people.sanctioned] - p.sanction_commitment_loss)
-        self.noticed_share = float(noticed.mean())
-        self.track_spells(coasting, noticed)
-
-    def track_spells(self, coasting: np.ndarray, noticed: np.ndarray) -> None:
-        people, t = self.model.people, self.model.steps
-        state = people.coast_state
-        starts = coasting & (state == WORKING)
-        state[starts] = HIDDEN
-        people.hidden_since[starts] = t
-        ends_hidden = (state == HIDDEN) & (noticed | ~coasting)
-        self.hidden_time_total += int((t - people.hidden_since[ends_hidden]).sum())
-        self.hidden_spells += int(ends_hidden.sum())
-        people.hidden_since[ends_hidden] = NEVER
-        state[ends_hidden & coasting] = DETECTED
-        state[~coasting] = WORKING
+        m, p, people = self.model, self.model.p, self.model.people
+        s = m.structure
+        noticed, hidden_time, spells = monitor(
+            self.rng,
+            (people.position, people.witnessed, people.effort, people.watch_belief,
+             people.commitment, people.coast_state, people.hidden_since, people.sanctioned),
+            (s.parent, s.n_children, s.unit_size),
+            (p.monitoring_capacity, p.work_visibility, p.manager_sanction_power,
+             p.peer_sanction_power, p.watch_learning, p.coasting_threshold,
+             p.sanction_commitment_loss),
+            np.int64(m.steps))
+        self.noticed_share = noticed / people.n
+        self.hidden_time_total += hidden_time
+        self.hidden_spells += spells
 
     def mean_time_hidden(self) -> float:
         """Mean steps a coasting spell stayed hidden (ongoing spells counted so far)."""

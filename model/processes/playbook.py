@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from model.beliefs import OWN
 
@@ -43,6 +44,25 @@ def bernoulli_positions(rng: np.random.Generator, size: int, p: float) -> np.nda
         more = np.cumsum(rng.geometric(p, batch)) + positions[-1]
         positions = np.concatenate([positions, more])
     return positions[positions < size]
+
+
+@njit(cache=True)
+def superior_beliefs(practice, matches, code_matches):
+    """Counts of +1 and -1 beliefs per dimension among employees who fit needs better
+    than the playbook, and how many such employees there are."""
+    n, m = practice.shape
+    plus = np.zeros(m, np.int64)
+    minus = np.zeros(m, np.int64)
+    superior = 0
+    for i in range(n):
+        if matches[i] > code_matches:
+            superior += 1
+            for d in range(m):
+                if practice[i, d] == 1:
+                    plus[d] += 1
+                elif practice[i, d] == -1:
+                    minus[d] += 1
+    return plus, minus, superior
 
 
 class Playbook:
@@ -78,12 +98,10 @@ class Playbook:
         b, p2 = self.model.beliefs, self.model.p.codification_rate
         if p2 <= 0:
             return
-        superior = np.flatnonzero(b.matches > b.code_fit * b.m)
-        if len(superior) == 0:
+        plus, minus, superior = superior_beliefs(b.practice, b.matches,
+                                                 int((b.code == b.need).sum()))
+        if superior == 0:
             return
-        beliefs = b.practice[superior]
-        plus = (beliefs == 1).sum(axis=0)
-        minus = (beliefs == -1).sum(axis=0)
         majority = np.sign(plus - minus).astype(np.int8)
         margin = np.abs(plus - minus)
         chance = 1.0 - (1.0 - p2) ** margin
