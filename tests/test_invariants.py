@@ -66,13 +66,16 @@ def test_state_stays_in_bounds(finished):
     assert ((strength >= 0) & (strength <= 1)).all()
 
 
-@pytest.mark.parametrize("p", [0.0, 1e-300, 1e-7, 0.05, 0.5, 1.0])
-def test_bernoulli_positions_match_their_rate(p):
-    from model.processes.playbook import bernoulli_positions
+@pytest.mark.parametrize("p1", [1e-300, 0.05, 0.5, 1.0])
+def test_socialization_changes_cells_at_its_rate(p1):
+    from model import OrganizationModel
 
-    rng = np.random.default_rng(0)
-    size = 200_000
-    chosen = bernoulli_positions(rng, size, p)
-    assert (np.diff(chosen) > 0).all() and (chosen >= 0).all() and (chosen < size).all()
-    # binomial count: within 5 standard deviations of size * p
-    assert abs(len(chosen) - size * p) <= 5 * np.sqrt(size * p * (1 - p)) + 1
+    model = OrganizationModel(rng=0, n_employees=2000, n_dimensions=20, socialization_rate=p1)
+    b = model.beliefs
+    b.code[:] = b.need  # a playbook that holds a belief on every dimension
+    differing = int((b.practice != b.code).sum())
+    model.playbook.socialize()
+    changed = differing - int((b.practice != b.code).sum())
+    # binomial count: within 5 standard deviations of differing * p1
+    assert abs(changed - differing * p1) <= 5 * np.sqrt(differing * p1 * (1 - p1)) + 1
+    np.testing.assert_array_equal(b.matches, (b.practice == b.need).sum(axis=1))

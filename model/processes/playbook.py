@@ -18,32 +18,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-from model.beliefs import OWN
+from model.beliefs import OWN, assign_cells
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
-
-
-def bernoulli_positions(rng: np.random.Generator, size: int, p: float) -> np.ndarray:
-    """Sorted indices in [0, size), each chosen independently with chance p.
-
-    Gaps between chosen indices are geometric, so the cost is proportional to the number
-    chosen; for tiny p (gaps that could overflow) draw how many, then a uniform subset.
-    """
-    if p <= 0 or size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if p >= 1:
-        return np.arange(size, dtype=np.int64)
-    if p < 1e-6:
-        count = rng.binomial(size, p)
-        return np.sort(rng.choice(size, count, replace=False)).astype(np.int64)
-    expected = size * p
-    batch = int(expected + 6 * np.sqrt(expected) + 16)
-    positions = np.cumsum(rng.geometric(p, batch)) - 1
-    while positions[-1] < size:
-        more = np.cumsum(rng.geometric(p, batch)) + positions[-1]
-        positions = np.concatenate([positions, more])
-    return positions[positions < size]
 
 
 @njit(cache=True)
@@ -63,6 +41,35 @@ def superior_beliefs(practice, matches, code_matches):
                 elif practice[i, d] == -1:
                     minus[d] += 1
     return plus, minus, superior
+
+
+@njit(cache=True)
+def socialize_cells(rng, state, code, code_source, dims, adopters, p1):
+    """Each (employee, dimension) cell takes the playbook's belief with chance p1 where the
+    playbook holds a belief (not 0) that differs. Cells are visited by geometric skips."""
+    practice = state[0]
+    n, m = practice.shape
+    size = n * m
+    capacity = int(size * p1 + 6.0 * np.sqrt(size * p1) + 16)
+    rows = np.empty(capacity, np.int64)
+    cols = np.empty(capacity, np.int64)
+    count = 0
+    log_q = np.log1p(-p1) if p1 < 1.0 else -np.inf
+    cell = -1
+    while True:
+        skip = 0.0 if p1 >= 1.0 else np.log(1.0 - rng.random()) / log_q  # geometric gap
+        if cell + 1 + skip >= size:
+            break
+        cell += 1 + int(skip)
+        i, d = cell // m, cell % m
+        if code[d] != 0 and practice[i, d] != code[d]:
+            if count == len(rows):
+                rows = np.concatenate((rows, np.empty(capacity, np.int64)))
+                cols = np.concatenate((cols, np.empty(capacity, np.int64)))
+            rows[count], cols[count] = i, d
+            count += 1
+    rows, cols = rows[:count], cols[:count]
+    assign_cells(state, dims, adopters, rows, cols, code[cols], code_source[cols])
 
 
 class Playbook:
@@ -111,11 +118,9 @@ class Playbook:
 
     def socialize(self) -> None:
         b, p1 = self.model.beliefs, self.model.p.socialization_rate
-        cells = bernoulli_positions(self.rng, b.n * b.m, p1)
-        rows, cols = np.divmod(cells, b.m)
-        learn = (b.code[cols] != 0) & (b.practice[rows, cols] != b.code[cols])
-        rows, cols = rows[learn], cols[learn]
-        b.assign(rows, cols, b.code[cols], b.code_source[cols])
+        if p1 > 0:
+            socialize_cells(self.rng, b.state(), b.code, b.code_source, self.model.ideas.dims,
+                            self.model.ideas.adopters, p1)
 
     def step(self) -> None:
         self.codify_widely_used()
