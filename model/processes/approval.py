@@ -20,19 +20,16 @@ import numpy as np
 
 from model.ideas import NEVER
 from model.processes.adoption import adopt_ideas
+from model.processes.base import Process
 
 if TYPE_CHECKING:
-    from model.organization import OrganizationModel
+    pass
 
 
-class Approval:
+class Approval(Process):
     """Review queue of ideas (one reviewer per idea at a time)."""
 
     name = "approval"
-
-    def __init__(self, model: OrganizationModel):
-        self.model = model
-        self.rng = model.streams[self.name]
 
     def submit(self, ideas: np.ndarray, managers: np.ndarray, speakers: np.ndarray) -> None:
         """Ideas voiced to the speaker's manager: squashed ones are suppressed, new ones queued."""

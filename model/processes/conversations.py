@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit
 
 from model.processes.adoption import consider_adoption, forget_exposures
+from model.processes.base import Process
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -159,14 +160,13 @@ def update_ties(strength, used, floor, decay, reinforcement):
             strength[e] = 1.0 - (1.0 - strength[e]) * (1.0 - reinforcement)
 
 
-class Conversations:
+class Conversations(Process):
     """Samples conversations and applies their effects."""
 
     name = "conversations"
 
     def __init__(self, model: OrganizationModel):
-        self.model = model
-        self.rng = model.streams[self.name]
+        super().__init__(model)
         self.recent = deque(maxlen=model.p.metric_window)  # (initiators, partners) per step
         self.sought = np.zeros(model.people.n, dtype=np.int64)  # times chosen, in the window
         self.cross_unit_share = 0.0

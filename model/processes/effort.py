@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 
 from numba import njit
 
+from model.processes.base import Process
+
 if TYPE_CHECKING:
-    from model.organization import OrganizationModel
+    pass
 
 
 @njit(cache=True)
@@ -39,14 +41,10 @@ def choose_effort(rng, people, has_manager, prm):
         effort[i] = min(1.0, max(0.0, value))
 
 
-class EffortChoice:
+class EffortChoice(Process):
     """Updates opportunity, commitment and effort of everyone at once."""
 
     name = "effort"
-
-    def __init__(self, model: OrganizationModel):
-        self.model = model
-        self.rng = model.streams[self.name]
 
     def step(self) -> None:
         m, p, people = self.model, self.model.p, self.model.people

@@ -6,18 +6,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.processes.base import Process
+
 if TYPE_CHECKING:
-    from model.organization import OrganizationModel
+    pass
 
 
-class NeedDrift:
+class NeedDrift(Process):
     """March's turbulence: yesterday's good practice decays."""
 
     name = "environment"
-
-    def __init__(self, model: OrganizationModel):
-        self.model = model
-        self.rng = model.streams[self.name]
 
     def step(self) -> None:
         flips = self.rng.random(self.model.beliefs.m) < self.model.p.need_drift

@@ -12,19 +12,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.processes.adoption import consider_adoption
+from model.processes.base import Process
 
 if TYPE_CHECKING:
-    from model.organization import OrganizationModel
+    pass
 
 
-class IdeaForum:
+class IdeaForum(Process):
     """Readers meet a random idea from the forum."""
 
     name = "forum"
-
-    def __init__(self, model: OrganizationModel):
-        self.model = model
-        self.rng = model.streams[self.name]
 
     def step(self) -> None:
         m, reg = self.model, self.model.ideas

@@ -18,19 +18,19 @@ import numpy as np
 
 from model.ideas import NEVER
 from model.processes.adoption import adopt_ideas
+from model.processes.base import Process
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
 
 
-class IdeaGeneration:
+class IdeaGeneration(Process):
     """Births of ideas (and of the tracer idea)."""
 
     name = "ideas"
 
     def __init__(self, model: OrganizationModel):
-        self.model = model
-        self.rng = model.streams[self.name]
+        super().__init__(model)
         self.probe_rng = model.streams["probe"]
         self.born_this_step = 0
 

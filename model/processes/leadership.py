@@ -12,18 +12,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.processes.base import Process
+
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
 
 
-class Leadership:
+class Leadership(Process):
     """Peer elections of coordinators."""
 
     name = "leadership"
 
     def __init__(self, model: OrganizationModel):
-        self.model = model
-        self.rng = model.streams[self.name]
+        super().__init__(model)
         self.changes = 0
 
     def elect(self) -> int:

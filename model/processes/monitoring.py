@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from model.employees import DETECTED, HIDDEN, NEVER, WORKING
+from model.processes.base import Process
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -68,14 +69,13 @@ def monitor(rng, people, structure, prm, step):
     return noticed_count, hidden_time, spells
 
 
-class Monitoring:
+class Monitoring(Process):
     """Observation, detection, sanctions and the bookkeeping of hidden coasting spells."""
 
     name = "monitoring"
 
     def __init__(self, model: OrganizationModel):
-        self.model = model
-        self.rng = model.streams[self.name]
+        super().__init__(model)
         self.hidden_time_total = 0
         self.hidden_spells = 0
         self.noticed_share = 0.0

@@ -10,17 +10,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.processes.base import Process
+
 if TYPE_CHECKING:
-    from model.organization import OrganizationModel
+    pass
 
 
-class Performance:
+class Performance(Process):
     """Output, reputation and influence."""
 
     name = "performance"
-
-    def __init__(self, model: OrganizationModel):
-        self.model = model
 
     def step(self) -> None:
         m, p, people = self.model, self.model.p, self.model.people

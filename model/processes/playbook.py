@@ -19,9 +19,10 @@ import numpy as np
 from numba import njit
 
 from model.beliefs import OWN, assign_cells
+from model.processes.base import Process
 
 if TYPE_CHECKING:
-    from model.organization import OrganizationModel
+    pass
 
 
 @njit(cache=True)
@@ -72,14 +73,10 @@ def socialize_cells(rng, state, code, code_source, dims, adopters, p1):
     assign_cells(state, dims, adopters, rows, cols, code[cols], code_source[cols])
 
 
-class Playbook:
+class Playbook(Process):
     """Codifies ideas, learns from the best performers, and socializes employees."""
 
     name = "playbook"
-
-    def __init__(self, model: OrganizationModel):
-        self.model = model
-        self.rng = model.streams[self.name]
 
     def codify(self, ideas: np.ndarray) -> None:
         """Sanction ideas and write their beliefs into the playbook."""
