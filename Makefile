@@ -14,7 +14,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/python run.py
 
-test: $(STAMP)
+# Browser tests drive Debian's chromium (Playwright cannot download browsers offline).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	$(if $(shell command -v sudo),sudo) apt-get update -qq
+	$(if $(shell command -v sudo),sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: $(STAMP) $(CHROMIUM)
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)
