@@ -1,6 +1,8 @@
-"""Command line: run a setting, list settings, or (no arguments) compare the reference settings.
+"""Command line: compare settings into a report, run one setting, list settings.
 
-    python run.py                         # main job: hierarchical vs shared_authority
+    python run.py                         # main job: hierarchical vs shared_authority report
+    python run.py compare hierarchical heroes_programme -r 20 --out out/heroes
+    python run.py report out/heroes       # rebuild the report from the stored data
     python run.py run hierarchical --out out/h
     python run.py settings
     python run.py parameters
@@ -10,17 +12,25 @@ Every user mistake ends with one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from model.parameters import ParameterError, parameter_specs
-from model.runner import compare, comparison_table, run_once, write_run
+from model.runner import run_once, write_run
 from model.settings import available_settings, load_setting, parse_overrides
 
 app = typer.Typer(add_completion=False, invoke_without_command=True,
@@ -53,42 +63,99 @@ def _overrides(employees: int | None, steps: int | None, sets: list[str] | None)
     return values
 
 
+Replications = Annotated[int, typer.Option("--replications", "-r",
+                                           help="Replications per setting (>= 2).")]
+Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1,
+                                             help="Processes (default: all local cores).")]
+Force = Annotated[bool, typer.Option("--force", help="Replace an earlier report in --out.")]
+CompareOut = Annotated[Path | None, typer.Option(
+    "--out", help="Output directory (default: the next free out/compare-NNN).")]
+
+
 @app.callback()
-def main_job(ctx: typer.Context,
-             replications: Annotated[int, typer.Option(help="Replications per setting.",
-                                                       min=1)] = 5,
+def main_job(ctx: typer.Context, replications: Replications = 20,
              employees: Employees = None, steps: Steps = None, seed: Seed = 2026,
-             sets: Sets = None) -> None:
-    """With no command: compare the reference settings over a few replications."""
+             sets: Sets = None, workers: Workers = None, out: CompareOut = None,
+             force: Force = False) -> None:
+    """With no command: compare the reference settings and write the consultants' report."""
     if ctx.invoked_subcommand is not None:
         return
-    overrides = _overrides(employees, steps, sets)
-    params = {name: load_setting(name).parameters(overrides) for name in REFERENCE_SETTINGS}
-    total = replications * len(params)
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as bar:
-        task = bar.add_task("simulating", total=total)
-        runs = compare(params, replications, seed, progress=lambda: bar.advance(task))
-    table = comparison_table(runs, list(HEADLINE))
-    shown = Table(title=f"{' vs '.join(REFERENCE_SETTINGS)}: mean (sd) over {replications} "
-                        f"replications, {runs['employees'].iloc[0]} employees, "
-                        f"{runs['steps'].iloc[0]} steps, seed {seed}")
-    shown.add_column("metric")
-    for name in params:
-        shown.add_column(name, justify="right")
-    for metric in HEADLINE:
-        cells = []
-        for name in params:
-            mean, sd = table.loc[metric, (name, "mean")], table.loc[metric, (name, "sd")]
-            never = runs.loc[runs.setting == name, metric].isna().sum()
-            cell = f"{mean:.3f} ({sd:.3f})" if mean == mean else "never"
-            if never and mean == mean:
-                cell += f" [{never} never]"
-            cells.append(cell)
-        shown.add_row(metric, *cells)
-    console.print(shown)
-    console.print("time_to_50pct_adoption: steps for the tracer good idea to reach half the "
-                  "organization ('never' = not within the run).")
+    compare_command(list(REFERENCE_SETTINGS), replications, employees, steps, seed, sets,
+                    workers, out, force)
+
+
+@app.command("compare")
+def compare_command(
+        settings: Annotated[list[str], typer.Argument(help="Setting names or TOML paths.")],
+        replications: Replications = 20, employees: Employees = None, steps: Steps = None,
+        seed: Seed = 2026,
+        sets: Annotated[list[str] | None, typer.Option(
+            "--set", help="Override a parameter for all settings (name=value) or for one "
+                          "(SETTING:name=value); repeatable.")] = None,
+        workers: Workers = None, out: CompareOut = None, force: Force = False) -> None:
+    """Compare settings over replications with common random numbers; write report.html."""
+    from model.compare import compare_and_report, next_free_directory
+
+    out = out or next_free_directory(Path("out"))
+    common = _overrides(employees, steps, None)
+    command = _reproduce(settings, replications, employees, steps, seed, sets)
+    with _progress() as bar:
+        def start(total: int):
+            task = bar.add_task("simulating", total=total)
+            return lambda: bar.advance(task)
+
+        comparison, report = compare_and_report(settings, replications, seed, out, sets, common,
+                                                workers, force, command, start)
+    _print_findings(report)
+    console.print(f"report: {report}\ndata: {out}/ (runs, timeseries, employees, network; "
+                  "Parquet and CSV)", highlight=False)
+
+
+@app.command("report")
+def report_command(
+        directory: Annotated[Path, typer.Argument(help="Directory written by compare.")],
+        force: Annotated[bool, typer.Option("--force", help="Replace report.html instead of "
+                                            "keeping the earlier one beside it.")] = False,
+) -> None:
+    """Rebuild report.html from a comparison's stored data (keeps an earlier report)."""
+    from model.compare import read_comparison
+    from model.report import build_report
+
+    read_comparison(directory)  # checks the directory before anything is moved
+    earlier = directory / "report.html"
+    if earlier.exists() and not force:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(earlier.stat().st_mtime))
+        kept = earlier.with_name(f"report-{stamp}.html")
+        earlier.replace(kept)
+        console.print(f"kept the earlier report as {kept}", highlight=False)
+    report = build_report(directory)
+    _print_findings(report)
+    console.print(f"report: {report}", highlight=False)
+
+
+def _progress() -> Progress:
+    return Progress("[progress.description]{task.description}", BarColumn(),
+                    MofNCompleteColumn(), "runs", TimeElapsedColumn(), "left",
+                    TimeRemainingColumn(), console=console, transient=True)
+
+
+def _reproduce(settings: list[str], replications: int, employees: int | None,
+               steps: int | None, seed: int, sets: list[str] | None) -> str:
+    """The one command that reproduces a comparison."""
+    parts = ["python run.py compare", *settings, f"--replications {replications}",
+             f"--seed {seed}"]
+    parts += [f"--employees {employees}"] if employees is not None else []
+    parts += [f"--steps {steps}"] if steps is not None else []
+    parts += [f"--set {shlex.quote(item)}" for item in sets or []]
+    return " ".join(parts)
+
+
+def _print_findings(report: Path) -> None:
+    from model.report import read_report_data
+
+    console.print("[bold]Findings[/bold]")
+    for sentence in read_report_data(report)["findings"]:
+        console.print(f"- {sentence}", highlight=False)
 
 
 @app.command("run")

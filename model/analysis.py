@@ -158,6 +158,7 @@ def summarize(model: OrganizationModel) -> dict[str, Any]:
                                             / born),
         "ideas_squashed_share": float(reg.squashed[:n_ideas][organic].sum() / born),
         "ideas_sanctioned_share": float(reg.sanctioned[:n_ideas][organic].sum() / born),
+        "probe_born_step": int(reg.birth[probe[0]]) if len(probe) else None,
         "time_to_50pct_adoption": probe_time("step_half"),
         "time_to_90pct_adoption": probe_time("step_90"),
         "probe_final_share": float(curve[-1]) if len(curve) else 0.0,
@@ -176,3 +177,34 @@ def summarize(model: OrganizationModel) -> dict[str, Any]:
         "bass_p": bass["p"] if bass else None,
         "bass_q": bass["q"] if bass else None,
     }
+
+
+COAST_STATE_NAMES = ("working", "hidden", "detected")
+
+
+def employee_table(model: OrganizationModel) -> pd.DataFrame:
+    """Final state of every employee, one row each (for distributions and networks)."""
+    people, ids = model.people, np.arange(model.people.n)
+    leaders = np.zeros(people.n, dtype=bool)
+    leaders[model.formal_leaders()] = True
+    return pd.DataFrame({
+        "employee": ids,
+        "level": model.level_of(ids),
+        "unit": model.unit_of(ids),
+        "formal_leader": leaders,
+        "hero": people.hero,
+        "motive": people.motive,
+        "skill": people.skill,
+        "effort": people.effort,
+        "commitment": people.commitment,
+        "output": people.output,
+        "coast_state": pd.Categorical.from_codes(people.coast_state, COAST_STATE_NAMES),
+        "ideas_in_use": model.beliefs.ideas_in_use,
+    })
+
+
+def network_edges(model: OrganizationModel) -> pd.DataFrame:
+    """Edges (source < target) of the realized conversation network."""
+    upper = sp.triu(realized_network(model), k=1).tocoo()
+    return pd.DataFrame({"source": upper.row.astype(np.int64),
+                         "target": upper.col.astype(np.int64)})

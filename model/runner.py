@@ -69,7 +69,7 @@ def comparison_table(runs: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
         axis=1, level=0, sort_remaining=False)
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
     try:
@@ -96,6 +96,6 @@ def write_run(result: RunResult, out: Path, description: str = "") -> list[Path]
     }
     written = []
     for name, write in files.items():
-        _atomic_write(out / name, write)
+        atomic_write(out / name, write)
         written.append(out / name)
     return written

@@ -98,6 +98,25 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     return dict(parse_override(item) for item in items or [])
 
 
+def parse_scoped_overrides(items: list[str] | None, settings: list[str]
+                           ) -> dict[str, dict[str, Any]]:
+    """Overrides per setting: ``name=value`` applies to all, ``SETTING:name=value`` to one."""
+    scoped: dict[str, dict[str, Any]] = {name: {} for name in settings}
+    for item in items or []:
+        target, colon, rest = item.partition("=")[0].partition(":")
+        if colon:
+            if target not in scoped:
+                raise ParameterError(f"--set {item!r}: '{target}' is not one of the compared "
+                                     f"settings ({', '.join(settings)})")
+            name, value = parse_override(item.split(":", 1)[1])
+            scoped[target][name] = value
+        else:
+            name, value = parse_override(item)
+            for values in scoped.values():
+                values.setdefault(name, value)
+    return scoped
+
+
 def parameters_toml(parameters: Parameters, description: str = "") -> str:
     """The exact resolved parameters as a setting file that reproduces the run."""
     return tomli_w.dumps({"description": description, "parameters": parameters.model_dump()})

@@ -1,0 +1,264 @@
+"""Scenario comparison: replications under common random numbers, run on local cores.
+
+Replication k of every compared setting gets the same seed (common random numbers);
+inside a run each mechanism draws from its own named stream (model/rng.py), so two
+settings differ only through their mechanisms. :func:`run_comparison` returns tidy
+tables; :func:`write_comparison` stores them (Parquet and CSV) with a manifest, from which
+``run.py report DIR`` rebuilds the report.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import subprocess
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.analysis import employee_table, network_edges, summarize
+from model.organization import OrganizationModel
+from model.parameters import ParameterError, Parameters
+from model.runner import atomic_write, replication_seeds
+from model.settings import parameters_toml
+
+TABLES = ("runs", "timeseries", "employees", "network")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One simulation of a comparison: a setting's parameters under one seed."""
+
+    setting: str
+    parameters: Parameters
+    replication: int
+    seed: int
+    keep_network: bool
+
+
+@dataclass
+class Comparison:
+    """Tidy tables of every setting x replication, plus what is needed to reproduce them."""
+
+    settings: dict[str, Parameters]
+    seeds: list[int]
+    root_seed: int
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
+    command: str = ""
+
+    @property
+    def replications(self) -> int:
+        return len(self.seeds)
+
+
+def simulate(task: RunTask) -> dict[str, pd.DataFrame]:
+    """Run one task and return its rows for each table (worker entry point)."""
+    model = OrganizationModel(task.parameters, rng=task.seed).run()
+    keys = {"setting": task.setting, "replication": task.replication, "seed": task.seed}
+    summary = summarize(model)
+    summary.pop("seed")
+    tables = {
+        "runs": pd.DataFrame([{**keys, **summary}]),
+        "timeseries": model.results.to_frame(),
+        "employees": employee_table(model),
+        "network": network_edges(model) if task.keep_network else None,
+    }
+    for name, frame in tables.items():
+        if frame is not None and name != "runs":
+            for i, (key, value) in enumerate(keys.items()):
+                frame.insert(i, key, value)
+    return {name: frame for name, frame in tables.items() if frame is not None}
+
+
+def _tasks(settings: dict[str, Parameters], seeds: list[int]) -> list[RunTask]:
+    return [RunTask(name, params, k, seed, keep_network=(k == 0))
+            for k, seed in enumerate(seeds) for name, params in settings.items()]
+
+
+def _execute(tasks: list[RunTask], workers: int,
+             progress: Callable[[], None] | None) -> list[dict[str, pd.DataFrame]]:
+    """Run tasks in-process (1 worker) or on a process pool; results in task order."""
+    results: list[dict[str, pd.DataFrame] | None] = [None] * len(tasks)
+    if workers <= 1 or len(tasks) == 1:
+        for i, task in enumerate(tasks):
+            results[i] = simulate(task)
+            if progress:
+                progress()
+        return results  # type: ignore[return-value]
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
+        futures = {pool.submit(simulate, task): i for i, task in enumerate(tasks)}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if progress:
+                progress()
+    return results  # type: ignore[return-value]
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def run_comparison(settings: dict[str, Parameters], replications: int, seed: int,
+                   workers: int | None = None, progress: Callable[[], None] | None = None,
+                   seeds: list[int] | None = None) -> Comparison:
+    """Run every setting ``replications`` times; replication k shares seed k across settings.
+
+    ``seeds`` overrides the common seeds (e.g. independent seeds, to measure what common
+    random numbers gain). Results do not depend on ``workers`` or completion order.
+    """
+    seeds = replication_seeds(seed, replications) if seeds is None else list(seeds)
+    outputs = _execute(_tasks(settings, seeds), workers or default_workers(), progress)
+    order = {name: i for i, name in enumerate(settings)}
+    tables = {}
+    for name in TABLES:
+        frames = [out[name] for out in outputs if name in out]
+        table = pd.concat(frames, ignore_index=True)
+        table["setting"] = pd.Categorical(table["setting"], categories=list(order))
+        tables[name] = table.sort_values(["setting", "replication"], kind="stable",
+                                         ignore_index=True)
+    return Comparison(dict(settings), seeds, seed, tables)
+
+
+# --- storage -----------------------------------------------------------------
+def model_version() -> str:
+    """Package version plus the git commit (and '+dirty' for uncommitted changes)."""
+    try:
+        version = metadata.version("orgself")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    try:
+        commit = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=5, check=True).stdout
+        dirty = subprocess.run(["git", "-C", str(PROJECT_ROOT), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=5).stdout.strip()
+        return f"{version} (commit {commit.strip()}{'+dirty' if dirty else ''})"
+    except (OSError, subprocess.SubprocessError):
+        return version
+
+
+def write_comparison(comparison: Comparison, out: Path) -> None:
+    """Store tables (Parquet + CSV), each setting's resolved parameters and a manifest."""
+    (out / "settings").mkdir(parents=True, exist_ok=True)
+    for name, table in comparison.tables.items():
+        atomic_write(out / f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
+        atomic_write(out / f"{name}.csv", lambda p, t=table: t.to_csv(p, index=False))
+    for name, params in comparison.settings.items():
+        text = parameters_toml(params, comparison.descriptions.get(name, ""))
+        atomic_write(out / "settings" / f"{name}.toml", lambda p, t=text: p.write_text(t))
+    first = next(iter(comparison.settings.values()))
+    manifest = {
+        "settings": list(comparison.settings),
+        "descriptions": comparison.descriptions,
+        "replications": comparison.replications,
+        "root_seed": comparison.root_seed,
+        "seeds": comparison.seeds,
+        "employees": first.n_employees,
+        "steps": first.steps,
+        "model_version": model_version(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": comparison.command,
+    }
+    atomic_write(out / "manifest.json",
+                 lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n"))
+
+
+def read_comparison(out: Path) -> tuple[dict, dict[str, pd.DataFrame], dict[str, str]]:
+    """Manifest, tables and settings' parameter files of a stored comparison."""
+    manifest_path = out / "manifest.json"
+    if not manifest_path.is_file():
+        raise ParameterError(f"{out}: not a comparison directory (no manifest.json)")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ParameterError(f"{manifest_path}: unreadable manifest ({err})") from None
+    tables = {}
+    for name in TABLES:
+        path = out / f"{name}.parquet"
+        if not path.is_file():
+            raise ParameterError(f"{out}: missing data file {path.name}")
+        tables[name] = pd.read_parquet(path)
+        if "setting" in tables[name]:
+            tables[name]["setting"] = pd.Categorical(tables[name]["setting"].astype(str),
+                                                     categories=manifest["settings"])
+    parameter_files = {name: (out / "settings" / f"{name}.toml").read_text()
+                       for name in manifest["settings"]
+                       if (out / "settings" / f"{name}.toml").is_file()}
+    return manifest, tables, parameter_files
+
+
+def independent_seeds(seed: int, settings: int, replications: int) -> list[list[int]]:
+    """Seeds that differ between settings (for measuring the gain of common random numbers)."""
+    children = np.random.SeedSequence(seed).spawn(settings)
+    return [[int(s) for s in child.generate_state(replications, dtype=np.uint32)]
+            for child in children]
+
+
+# --- the compare workflow ------------------------------------------------------
+def next_free_directory(root: Path, stem: str = "compare") -> Path:
+    """root/stem-001, -002, ...: the first that does not exist yet."""
+    k = 1
+    while (root / f"{stem}-{k:03d}").exists():
+        k += 1
+    return root / f"{stem}-{k:03d}"
+
+
+def prepare_output(out: Path, force: bool) -> None:
+    """Refuse to overwrite an earlier comparison without ``force``; check ``out`` is writable."""
+    earlier = [name for name in ("report.html", "manifest.json") if (out / name).exists()]
+    if earlier and not force:
+        raise ParameterError(f"--out {str(out)!r}: holds an earlier comparison ({earlier[0]}); "
+                             "use --force to replace it or choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ParameterError(f"--out {str(out)!r}: not writable ({err.strerror})") from None
+
+
+def resolve_settings(names: list[str], sets: list[str] | None,
+                     common: dict[str, Any]) -> tuple[dict[str, Parameters], dict[str, str]]:
+    """Validated parameters and descriptions of each named setting, with its overrides."""
+    from model.settings import load_setting, parse_scoped_overrides
+
+    loaded = [load_setting(name) for name in names]
+    seen = [s.name for s in loaded]
+    duplicate = next((n for n in seen if seen.count(n) > 1), None)
+    if duplicate:
+        raise ParameterError(f"setting '{duplicate}' is given twice (compare distinct settings)")
+    scoped = parse_scoped_overrides(sets, seen)
+    params = {s.name: s.parameters({**common, **scoped[s.name]}) for s in loaded}
+    return params, {s.name: s.description for s in loaded}
+
+
+def compare_and_report(names: list[str], replications: int, seed: int, out: Path,
+                       sets: list[str] | None = None, common: dict[str, Any] | None = None,
+                       workers: int | None = None, force: bool = False, command: str = "",
+                       progress: Callable[[int], Callable[[], None]] | None = None
+                       ) -> tuple[Comparison, Path]:
+    """Check everything, run the replications, store the tidy data, write report.html."""
+    if replications < 2:
+        raise ParameterError(f"--replications {replications}: intervals need at least 2")
+    params, descriptions = resolve_settings(names, sets, common or {})
+    prepare_output(out, force)
+    tick = progress(replications * len(params)) if progress else None
+    comparison = run_comparison(params, replications, seed, workers, tick)
+    comparison.descriptions = descriptions
+    comparison.command = command
+    write_comparison(comparison, out)
+    from model.report import build_report
+
+    return comparison, build_report(out)

@@ -1,0 +1,270 @@
+"""Statistics of a comparison: intervals, paired differences, effect sizes, CRN gain, findings.
+
+Every number here is computed from the tidy ``runs`` table (one row per setting x
+replication), so a stored comparison yields the same statistics when rebuilt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 20_260_101
+MAX_RATIO_WORDING = 10.0  # beyond this a ratio of a near-zero level says little; give levels
+
+
+@dataclass(frozen=True)
+class ReportMetric:
+    """How a summary metric is named and shown to a client."""
+
+    name: str
+    label: str
+    kind: str  # "share" (0-1, shown as %), "steps", "count" or "index" (0-1 scale)
+    meaning: str
+    conditional: bool = False  # defined only in runs where it happened (missing otherwise)
+
+
+REPORT_METRICS: tuple[ReportMetric, ...] = (
+    ReportMetric("hidden_coasting_share", "Hidden coasting", "share",
+                 "employees doing little while nobody who could act notices"),
+    ReportMetric("coasting_share", "Coasting (visible or hidden)", "share",
+                 "employees whose effort is below the coasting threshold"),
+    ReportMetric("probe_reached_half", "Chance a good idea reaches half the staff", "share",
+                 "share of runs in which the tracer good idea reached 50% use"),
+    ReportMetric("time_to_50pct_adoption",
+                 "Time for a good idea to reach half the staff (when it does)", "steps",
+                 "steps from a customer-facing employee's good idea to 50% use",
+                 conditional=True),
+    ReportMetric("probe_final_share", "Reach of a good idea by the end", "share",
+                 "share of employees using the tracer good idea at the end of the run"),
+    ReportMetric("ideas_generated", "Number of ideas born at the customer interface", "count",
+                 "ideas employees produced during the run"),
+    ReportMetric("ideas_squashed_share", "Share of ideas squashed", "share",
+                 "share of ideas turned down in approval"),
+    ReportMetric("ideas_adopted_widely_share", "Share of ideas adopted widely", "share",
+                 "share of ideas that reached half the organization"),
+    ReportMetric("mean_adopted_idea_value", "Value of adopted ideas", "index",
+                 "mean value (gain in fit to customer needs) of ideas taken up"),
+    ReportMetric("mean_commitment", "Commitment", "index", "mean commitment (0-1)"),
+    ReportMetric("output", "Output per employee", "index",
+                 "mean effort x skill x fit of practices to customer needs"),
+    ReportMetric("mean_fit", "Fit of practices to customer needs", "share",
+                 "share of customer-need dimensions employees' practices get right"),
+    ReportMetric("cross_unit_conversation_share", "Share of conversations across units", "share",
+                 "share of conversations that cross unit boundaries"),
+    ReportMetric("informal_leader_overlap", "Overlap of informal and formal leaders", "share",
+                 "overlap of the most sought-after employees with formal leaders"),
+)
+METRIC_BY_NAME = {m.name: m for m in REPORT_METRICS}
+
+
+def fmt(value: float, kind: str) -> str:
+    """A number as a client reads it."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    value = float(value) + 0.0  # no "-0.0"
+    if kind == "share":
+        return f"{round(100 * value, 1) + 0.0:.1f}%"
+    if kind in ("steps", "count"):
+        return f"{round(value) + 0.0:.0f}" if abs(value) >= 10 else f"{round(value, 1) + 0.0:.1f}"
+    return f"{round(value, 3) + 0.0:.3f}"
+
+
+def fmt_difference(value: float, kind: str) -> str:
+    """A difference, with its unit (percentage points for shares)."""
+    if kind == "share":
+        return f"{100 * value:+.1f} pp"
+    return ("+" if value >= 0 else "") + fmt(value, kind)
+
+
+def with_derived_metrics(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs plus metrics derived from the summaries (whether the tracer idea took off)."""
+    if "time_to_50pct_adoption" not in runs:
+        return runs
+    reached = pd.to_numeric(runs["time_to_50pct_adoption"], errors="coerce").notna()
+    return runs.assign(probe_reached_half=reached.astype(float))
+
+
+def _info(metric: str) -> ReportMetric:
+    return METRIC_BY_NAME.get(metric, ReportMetric(metric, metric, "index", ""))
+
+
+def mean_interval(values: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean, standard deviation and t-based 95% interval of the mean."""
+    values = values[np.isfinite(values)]
+    n = len(values)
+    mean = float(values.mean()) if n else np.nan
+    sd = float(values.std(ddof=1)) if n > 1 else np.nan
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+    return mean, sd, mean - half, mean + half
+
+
+def setting_intervals(runs: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Mean and 95% interval of each metric under each setting (tidy: one row each).
+
+    ``missing`` counts runs where a conditional metric did not happen (left out).
+    """
+    rows = []
+    for setting, group in runs.groupby("setting", sort=False, observed=True):
+        for metric in metrics:
+            values = pd.to_numeric(group[metric], errors="coerce").to_numpy(dtype=float)
+            mean, sd, low, high = mean_interval(values)
+            rows.append({"setting": setting, "metric": metric,
+                         "n": int(np.isfinite(values).sum()), "mean": mean, "sd": sd,
+                         "ci_low": low, "ci_high": high,
+                         "missing": int((~np.isfinite(values)).sum())})
+    return pd.DataFrame(rows)
+
+
+def _values_by_replication(runs: pd.DataFrame, metric: str, a: str, b: str
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Values under settings a and b, aligned by replication (common seed); NaN if missing."""
+    values = pd.to_numeric(runs[metric], errors="coerce").astype(float)
+    wide = runs.assign(value=values).pivot(index="replication", columns="setting",
+                                           values="value")
+    return wide[a].to_numpy(), wide[b].to_numpy()
+
+
+def ratio_interval(a: np.ndarray, b: np.ndarray, paired: bool = True
+                   ) -> tuple[float, float, float]:
+    """Ratio of means b/a with a percentile-bootstrap 95% interval (NaN if undefined).
+
+    Paired: replications are resampled together; otherwise each setting on its own.
+    """
+    if len(a) < 2 or len(b) < 2 or a.mean() <= 0 or b.mean() <= 0 or (a < 0).any() \
+            or (b < 0).any():
+        return np.nan, np.nan, np.nan
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    idx_a = rng.integers(0, len(a), size=(BOOTSTRAP_RESAMPLES, len(a)))
+    idx_b = idx_a if paired else rng.integers(0, len(b), size=(BOOTSTRAP_RESAMPLES, len(b)))
+    mean_a, mean_b = a[idx_a].mean(axis=1), b[idx_b].mean(axis=1)
+    if (mean_a <= 0).any() or (mean_b <= 0).any():
+        return float(b.mean() / a.mean()), np.nan, np.nan
+    low, high = np.quantile(mean_b / mean_a, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
+    return float(b.mean() / a.mean()), float(low), float(high)
+
+
+def _comparison(a: np.ndarray, b: np.ndarray, mean: float, low: float, high: float,
+                se_common: float, paired: bool) -> dict[str, float]:
+    n_a, n_b = len(a), len(b)
+    var_a = a.var(ddof=1) if n_a > 1 else np.nan
+    var_b = b.var(ddof=1) if n_b > 1 else np.nan
+    se_independent = np.sqrt(var_a / n_a + var_b / n_b) if n_a > 1 and n_b > 1 else np.nan
+    pooled = np.sqrt((var_a + var_b) / 2)
+    effect = mean / pooled if pooled > 0 else (0.0 if mean == 0 else np.nan)
+    ratio, ratio_low, ratio_high = ratio_interval(a, b, paired)
+    return {"n_a": n_a, "n_b": n_b, "paired": paired,
+            "mean_a": float(a.mean()) if n_a else np.nan,
+            "mean_b": float(b.mean()) if n_b else np.nan, "difference": mean,
+            "ci_low": low, "ci_high": high, "effect_size": effect, "ratio": ratio,
+            "ratio_low": ratio_low, "ratio_high": ratio_high, "se_common": se_common,
+            "se_independent": se_independent,
+            "clear": bool(np.isfinite(low) and (low > 0 or high < 0))}
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Difference b - a over replications paired by seed: t interval, effect size, CRN gain.
+
+    ``se_independent`` is the standard error the same runs would have had with independent
+    seeds (sqrt(var_a/n + var_b/n)); ``se_common`` comes from the paired differences.
+    """
+    mean, sd_diff, low, high = mean_interval(b - a)
+    se_common = sd_diff / np.sqrt(len(a)) if len(a) > 1 else np.nan
+    return _comparison(a, b, mean, low, high, se_common, paired=True)
+
+
+def welch_difference(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Difference b - a of two independent samples: Welch t interval and effect size."""
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if len(a) < 2 or len(b) < 2:
+        return _comparison(a, b, np.nan, np.nan, np.nan, np.nan, paired=False)
+    result = stats.ttest_ind(b, a, equal_var=False)
+    interval = result.confidence_interval(CONFIDENCE)
+    return _comparison(a, b, float(b.mean() - a.mean()), float(interval.low),
+                       float(interval.high), np.nan, paired=False)
+
+
+def pairwise_differences(runs: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Every pair of settings (a listed before b) and metric: b - a, tidy."""
+    settings = [s for s in runs["setting"].cat.categories if (runs["setting"] == s).any()] \
+        if hasattr(runs["setting"], "cat") else list(dict.fromkeys(runs["setting"]))
+    rows = []
+    for a, b in combinations(settings, 2):
+        for metric in metrics:
+            values_a, values_b = _values_by_replication(runs, metric, a, b)
+            compared = (welch_difference(values_a, values_b) if _info(metric).conditional
+                        else paired_difference(values_a, values_b))
+            rows.append({"setting_a": a, "setting_b": b, "metric": metric, **compared})
+    return pd.DataFrame(rows)
+
+
+def effect_label(effect: float) -> str:
+    """Cohen's conventional words for a standardized difference."""
+    size = abs(effect)
+    if not np.isfinite(size):
+        return "undefined"
+    return ("negligible" if size < 0.2 else "small" if size < 0.5 else "medium"
+            if size < 0.8 else "large")
+
+
+def finding(row: pd.Series) -> str:
+    """One plain-language sentence for one pair and metric, from its numbers only."""
+    metric = _info(row["metric"])
+    a, b, kind = row["setting_a"], row["setting_b"], metric.kind
+    interval = f"{fmt_difference(row['ci_low'], kind)} to {fmt_difference(row['ci_high'], kind)}"
+    if not row["clear"]:
+        return (f"{metric.label}: no clear difference between {a} and {b} "
+                f"({fmt(row['mean_a'], kind)} vs {fmt(row['mean_b'], kind)}; the 95% CI of "
+                f"the difference, {interval}, includes zero).")
+    high, low = (b, a) if row["difference"] > 0 else (a, b)
+    high_mean, low_mean = max(row["mean_a"], row["mean_b"]), min(row["mean_a"], row["mean_b"])
+    if np.isfinite(row["ratio_low"]) and np.isfinite(row["ratio_high"]):
+        ratio, r_low, r_high = row["ratio"], row["ratio_low"], row["ratio_high"]
+        if row["difference"] < 0:
+            ratio, r_low, r_high = 1 / ratio, 1 / r_high, 1 / r_low
+        if 1.1 <= ratio < MAX_RATIO_WORDING:
+            digits = 2 if r_high < 2 else 1
+            return (f"{metric.label} is {ratio:.{digits}f}x {_more(kind)} under {high} than under "
+                    f"{low} (95% CI {r_low:.{digits}f}x-{r_high:.{digits}f}x; "
+                    f"{fmt(high_mean, kind)} vs {fmt(low_mean, kind)}).")
+    gap, gap_low, gap_high = row["difference"], row["ci_low"], row["ci_high"]
+    if gap < 0:
+        gap, gap_low, gap_high = -gap, -gap_high, -gap_low
+    return (f"{metric.label} is {_more(kind)} under {high} than under {low}: "
+            f"{fmt(high_mean, kind)} vs {fmt(low_mean, kind)}, a gap of "
+            f"{_gap_words(gap, gap_low, gap_high, kind)}.")
+
+
+def _more(kind: str) -> str:
+    return "longer" if kind == "steps" else "higher"
+
+
+def _gap_words(gap: float, low: float, high: float, kind: str) -> str:
+    if kind == "share":
+        return (f"{100 * gap:.1f} percentage points (95% CI {100 * low:.1f} to "
+                f"{100 * high:.1f})")
+    return f"{fmt(gap, kind)} (95% CI {fmt(low, kind)} to {fmt(high, kind)})"
+
+
+def findings(differences: pd.DataFrame) -> list[str]:
+    """Sentences for every pair and metric: clear differences first, in metric order."""
+    order = {m.name: i for i, m in enumerate(REPORT_METRICS)}
+    ordered = differences.assign(rank=differences["metric"].map(order).fillna(len(order)))
+    ordered = ordered.sort_values(["clear", "rank"], ascending=[False, True], kind="stable")
+    return [finding(row) for _, row in ordered.iterrows()]
+
+
+def crn_gain(differences: pd.DataFrame) -> pd.DataFrame:
+    """Per pair and metric: standard errors with common vs independent seeds, and the gain."""
+    gain = differences[["setting_a", "setting_b", "metric", "paired", "se_common",
+                        "se_independent"]].copy()
+    ratio = gain["se_common"] / gain["se_independent"]
+    gain["variance_ratio"] = ratio**2
+    gain["runs_saved_share"] = 1 - ratio**2
+    return gain
