@@ -154,8 +154,8 @@ def _print_findings(report: Path) -> None:
     from model.report import read_report_data
 
     console.print("[bold]Findings[/bold]")
-    for sentence in read_report_data(report)["findings"]:
-        console.print(f"- {sentence}", highlight=False)
+    for item in read_report_data(report)["findings"]:
+        console.print(f"- {item['sentence']}", highlight=False)
 
 
 @app.command("run")

@@ -240,6 +240,11 @@ def read_report_data(report: Path) -> dict:
     return json.loads(text[start:text.index("</script>", start)])
 
 
+def _records(table: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts at full precision (NaN becomes null)."""
+    return json.loads(table.to_json(orient="records", double_precision=15))
+
+
 def _script_json(data: dict) -> str:
     """JSON safe inside a <script> element."""
     return json.dumps(data).replace("</", "<\\/")
@@ -265,7 +270,7 @@ def reproduce_command(manifest: dict) -> str:
             f"{manifest['steps']} --seed {manifest['root_seed']}")
 
 
-def report_statistics(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def report_statistics(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Intervals, pairwise differences and findings of the headline metrics."""
     runs = with_derived_metrics(runs)
     metrics = [m.name for m in REPORT_METRICS if m.name in runs]
@@ -278,8 +283,9 @@ def build_report(out: Path) -> Path:
     manifest, tables, parameter_files = read_comparison(out)
     settings = manifest["settings"]
     intervals, differences, sentences = report_statistics(tables["runs"])
-    intervals.to_csv(out / "intervals.csv", index=False)
-    differences.to_csv(out / "differences.csv", index=False)
+    for name, table in (("intervals", intervals), ("differences", differences),
+                        ("findings", sentences)):
+        table.to_csv(out / f"{name}.csv", index=False)
     params = parameter_differences(parameter_files, out)
     figures = {
         "adoption": (adoption_figure(tables["timeseries"]),
@@ -296,18 +302,16 @@ def build_report(out: Path) -> Path:
                     "Who actually talked to whom in the last steps (replication 0); colour: "
                     "coasting state; diamonds: formal leaders."),
     }
-    clear = [s for s in sentences if "no clear difference" not in s]
-    unclear = [s for s in sentences if "no clear difference" in s]
-    items = "".join(f"<li>{html.escape(s)}</li>" for s in clear) + "".join(
-        f'<li class="unclear">{html.escape(s)}</li>' for s in unclear)
+    items = "".join(f'<li{"" if clear else " class=unclear"}>{html.escape(sentence)}</li>'
+                    for sentence, clear in zip(sentences["sentence"], sentences["clear"],
+                                               strict=True))
     charts = "".join(
         f'<h3>{html.escape(name.capitalize())}</h3><p class="caption">{html.escape(caption)}'
         f'</p>{fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}")}'
         for name, (fig, caption) in figures.items())
     seeds = manifest["seeds"]
-    data = {"intervals": json.loads(intervals.to_json(orient="records")),
-            "differences": json.loads(differences.to_json(orient="records")),
-            "findings": sentences}
+    data = {"intervals": _records(intervals), "differences": _records(differences),
+            "findings": _records(sentences)}
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(' vs '.join(settings))}: scenario comparison</title>

@@ -218,6 +218,9 @@ def finding(row: pd.Series) -> str:
     metric = _info(row["metric"])
     a, b, kind = row["setting_a"], row["setting_b"], metric.kind
     interval = f"{fmt_difference(row['ci_low'], kind)} to {fmt_difference(row['ci_high'], kind)}"
+    if not np.isfinite(row["ci_low"]):
+        return (f"{metric.label}: too few runs to compare {a} and {b} "
+                f"({fmt(row['mean_a'], kind)} vs {fmt(row['mean_b'], kind)}).")
     if not row["clear"]:
         return (f"{metric.label}: no clear difference between {a} and {b} "
                 f"({fmt(row['mean_a'], kind)} vs {fmt(row['mean_b'], kind)}; the 95% CI of "
@@ -252,12 +255,15 @@ def _gap_words(gap: float, low: float, high: float, kind: str) -> str:
     return f"{fmt(gap, kind)} (95% CI {fmt(low, kind)} to {fmt(high, kind)})"
 
 
-def findings(differences: pd.DataFrame) -> list[str]:
-    """Sentences for every pair and metric: clear differences first, in metric order."""
+def findings(differences: pd.DataFrame) -> pd.DataFrame:
+    """One sentence per pair and metric (tidy): clear differences first, in metric order."""
     order = {m.name: i for i, m in enumerate(REPORT_METRICS)}
     ordered = differences.assign(rank=differences["metric"].map(order).fillna(len(order)))
     ordered = ordered.sort_values(["clear", "rank"], ascending=[False, True], kind="stable")
-    return [finding(row) for _, row in ordered.iterrows()]
+    return pd.DataFrame({"setting_a": ordered["setting_a"], "setting_b": ordered["setting_b"],
+                         "metric": ordered["metric"], "clear": ordered["clear"],
+                         "sentence": [finding(row) for _, row in ordered.iterrows()]}
+                        ).reset_index(drop=True)
 
 
 def crn_gain(differences: pd.DataFrame) -> pd.DataFrame:

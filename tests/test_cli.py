@@ -59,11 +59,15 @@ def test_settings_and_parameters_listings(capsys):
     assert code == 0 and "span_of_control" in stdout
 
 
-def test_main_job_compares_reference_settings(capsys):
-    code, stdout, err = cli(["--replications", "2", "-n", "120", "-t", "25"], capsys)
+def test_main_job_compares_reference_settings(tmp_path, capsys):
+    out = tmp_path / "main"
+    code, stdout, err = cli(["--replications", "2", "-n", "120", "-t", "25", "--out", str(out)],
+                            capsys)
     assert code == 0, err
-    assert "hierarchical" in stdout and "shared_authority" in stdout
-    assert "hidden_coasting_share" in stdout
+    assert "Findings" in stdout and "Hidden coasting" in stdout
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert sorted(runs["setting"].unique()) == ["hierarchical", "shared_authority"]
+    assert (out / "report.html").is_file()
 
 
 @pytest.mark.parametrize("args, words", [
