@@ -35,6 +35,9 @@ REPORT_METRICS: tuple[ReportMetric, ...] = (
                  "employees doing little while nobody who could act notices"),
     ReportMetric("coasting_share", "Coasting (visible or hidden)", "share",
                  "employees whose effort is below the coasting threshold"),
+    ReportMetric("mean_time_hidden", "Time a coasting spell stays hidden", "steps",
+                 "mean steps from the start of a coasting spell until someone able to act "
+                 "notices it"),
     ReportMetric("probe_reached_half", "Chance a good idea reaches half the staff", "share",
                  "share of runs in which the tracer good idea reached 50% use"),
     ReportMetric("time_to_50pct_adoption",
