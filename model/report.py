@@ -320,7 +320,8 @@ def build_report(out: Path) -> Path:
 <p class="sub">{manifest['replications']} replications per setting,
 {manifest['employees']} employees, {manifest['steps']} steps, common random numbers
 (root seed {manifest['root_seed']}).</p>
-<h2>Findings</h2><ul class="findings">{items}</ul>
+<h2>Findings</h2><ul class="findings">{items or "<li>Only one setting: see its intervals."
+                                          "</li>"}</ul>
 <h2>Each setting: mean [95% confidence interval]</h2>{intervals_table(intervals)}
 <h2>Differences between settings</h2>{differences_table(differences)}
 <h2>Charts</h2>{charts}

@@ -16,6 +16,9 @@ from scipy import stats
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 20_260_101
+DIFFERENCE_COLUMNS = ["setting_a", "setting_b", "metric", "n_a", "n_b", "paired", "mean_a",
+                      "mean_b", "difference", "ci_low", "ci_high", "effect_size", "ratio",
+                      "ratio_low", "ratio_high", "se_common", "se_independent", "clear"]
 MAX_RATIO_WORDING = 10.0  # beyond this a ratio of a near-zero level says little; give levels
 
 
@@ -204,7 +207,7 @@ def pairwise_differences(runs: pd.DataFrame, metrics: list[str]) -> pd.DataFrame
             compared = (welch_difference(values_a, values_b) if _info(metric).conditional
                         else paired_difference(values_a, values_b))
             rows.append({"setting_a": a, "setting_b": b, "metric": metric, **compared})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
 
 
 def effect_label(effect: float) -> str:

@@ -228,3 +228,13 @@ def test_force_replaces_an_earlier_report(tmp_path, capsys):
     assert cli([*args, "--seed", "99", "--force"], capsys)[0] == 0
     assert (out / "runs.parquet").read_bytes() != first
     assert re.search(r"--seed 99", json.loads((out / "manifest.json").read_text())["command"])
+
+
+def test_a_single_setting_gets_intervals_and_no_pairs(tmp_path, capsys):
+    out = tmp_path / "one"
+    code, _, err = cli(["compare", "hierarchical", "-r", "2", "-n", "60", "-t", "10",
+                        "--workers", "1", "--out", str(out)], capsys)
+    assert code == 0, err
+    data = read_report_data(out / "report.html")
+    assert data["findings"] == [] and data["differences"] == []
+    assert {row["setting"] for row in data["intervals"]} == {"hierarchical"}
