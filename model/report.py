@@ -175,16 +175,17 @@ def intervals_table(intervals: pd.DataFrame) -> str:
     rows = []
     for metric in dict.fromkeys(intervals["metric"]):
         info = METRIC_BY_NAME[metric]
-        cells = [info.label]
+        cells = [info.label, info.meaning]
         for setting in settings:
             r = indexed.loc[(metric, setting)]
             cell = f"{fmt(r['mean'], info.kind)} [{fmt(r['ci_low'], info.kind)}, " \
                    f"{fmt(r['ci_high'], info.kind)}]"
             if r["missing"]:
-                cell += f" (never in {r['missing']} runs)"
+                cell += f" (never in {int(r['missing'])} runs)"
             cells.append(cell)
         rows.append(cells)
-    return _table(["metric"] + [str(s) for s in settings], rows, "intervals")
+    return _table(["metric", "what it measures"] + [str(s) for s in settings], rows,
+                  "intervals")
 
 
 def differences_table(differences: pd.DataFrame) -> str:
@@ -310,6 +311,10 @@ def build_report(out: Path) -> Path:
         f'</p>{fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}")}'
         for name, (fig, caption) in figures.items())
     seeds = manifest["seeds"]
+    descriptions = manifest.get("descriptions", {})
+    settings_list = "".join(f"<li><b>{html.escape(name)}</b>: "
+                            f"{html.escape(descriptions.get(name, '') or 'a user setting')}</li>"
+                            for name in settings)
     data = {"intervals": _records(intervals), "differences": _records(differences),
             "findings": _records(sentences)}
     page = f"""<!DOCTYPE html>
@@ -320,6 +325,7 @@ def build_report(out: Path) -> Path:
 <p class="sub">{manifest['replications']} replications per setting,
 {manifest['employees']} employees, {manifest['steps']} steps, common random numbers
 (root seed {manifest['root_seed']}).</p>
+<h2>What was compared</h2><ul>{settings_list}</ul>
 <h2>Findings</h2><ul class="findings">{items or "<li>Only one setting: see its intervals."
                                           "</li>"}</ul>
 <h2>Each setting: mean [95% confidence interval]</h2>{intervals_table(intervals)}
