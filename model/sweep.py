@@ -22,6 +22,8 @@ import json
 import math
 import multiprocessing
 import os
+import sys
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -221,15 +223,24 @@ def pending_chunks(sweep: Sweep, finished: set[int], size: int) -> list[Chunk]:
             for batch in (todo[i:i + size] for i in range(0, len(todo), size))]
 
 
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Fork on Linux (workers inherit the loaded model and compiled kernels: ~0.05 s to
+    start instead of ~2 s per worker), spawn elsewhere."""
+    return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+
+
 def run_local(chunks: list[Chunk], workers: int) -> Iterator[pd.DataFrame]:
     """Chunk results as they finish, in this process (1 worker) or a process pool."""
     if workers == 1:
         yield from map(run_chunk, chunks)
         return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["model.sweep"])
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [pool.submit(run_chunk, chunk) for chunk in chunks]
+    with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
+        with warnings.catch_warnings():
+            # Python warns that forking a process with threads (pyarrow's pool, a progress
+            # bar) may deadlock; workers only run the model and return plain data.
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded",
+                                    DeprecationWarning)
+            futures = [pool.submit(run_chunk, chunk) for chunk in chunks]
         try:
             for future in as_completed(futures):
                 yield future.result()

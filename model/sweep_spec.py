@@ -34,7 +34,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +43,7 @@ import numpy as np
 
 from model.parameters import ParameterError, ParameterSpec, make_parameters, parameter_specs
 from model.results import METRICS
-from model.settings import load_setting
+from model.settings import load_setting, read_toml
 
 TOP_KEYS = ("description", "setting", "seed", "replications", "steps", "metrics", "timeseries",
             "record_every", "parameters", "vary", "design")
@@ -152,13 +151,7 @@ def load_sweep(path: str | Path) -> Sweep:
     source = str(path)
     if not path.is_file():
         raise ParameterError(f"{source}: no such sweep file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ParameterError(f"{source}: malformed TOML: {err}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ParameterError(f"{source}: cannot read: {err}") from None
-    return resolve_sweep(data, source)
+    return resolve_sweep(read_toml(path), source)
 
 
 def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
