@@ -166,13 +166,15 @@ class RunRate(ProgressColumn):
 
 
 def _sweep_bar() -> tuple[Progress, Callable[[int, int], None]]:
+    """A progress bar started on the first report (runs done, total, rate, time left)."""
     bar = Progress("[progress.description]{task.description}", BarColumn(),
                    MofNCompleteColumn(), RunRate(), TimeElapsedColumn(), TimeRemainingColumn(),
                    console=console)
     task: list = []
 
     def update(done: int, total: int) -> None:
-        if not task:  # the first call: runs already finished do not count toward the rate
+        if not task:  # runs finished before a resume do not count toward the rate
+            bar.start()
             task.append(bar.add_task("runs", total=total, completed=done))
         bar.update(task[0], completed=done)
 
@@ -200,9 +202,11 @@ def sweep_command(
     sweep = load_sweep(file)
     out = out or Path("out/sweeps") / file.stem
     bar, update = _sweep_bar()
-    with bar:
+    try:
         outcome = run_sweep(sweep, out, workers=workers, resume=resume, scheduler=scheduler,
                             chunk_size=chunk_size, progress=update)
+    finally:
+        bar.stop()
     console.print(f"{outcome.ran} runs in {outcome.parts} chunks ({outcome.skipped} already "
                   f"done) of {outcome.total} -> {out}  (pandas.read_parquet('{out}'))",
                   highlight=False)

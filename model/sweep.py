@@ -18,6 +18,7 @@ runs exactly the runs not yet in a part file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import multiprocessing
@@ -46,6 +47,7 @@ PART_GLOB = "part-*.parquet"
 ID_COLUMNS = ("run_id", "point_id", "replication", "seed")
 MAX_AUTO_CHUNK = 25
 CHUNKS_PER_WORKER = 8
+CONNECT_TIMEOUT = "20s"
 
 Progress = Callable[[int, int], None]  # (runs done, runs in total)
 
@@ -249,23 +251,27 @@ def run_local(chunks: list[Chunk], workers: int) -> Iterator[pd.DataFrame]:
                 future.cancel()
 
 
-def run_dask(chunks: list[Chunk], scheduler: str) -> Iterator[pd.DataFrame]:
-    """Chunk results as they finish on a Dask cluster (lost workers' tasks are retried)."""
+def connect(scheduler: str) -> Any:
+    """A Dask client of the scheduler at ``scheduler`` (Dask is imported only here)."""
     try:
         from distributed import Client
-        from distributed import as_completed as dask_completed
     except ImportError:
         raise ParameterError("--scheduler: Dask is not installed (pip install "
                              "'orgself[cluster]')") from None
     try:
-        client = Client(scheduler, timeout="20s", set_as_default=False)
+        return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
         raise ParameterError(f"--scheduler {scheduler!r}: cannot connect ({err})") from None
-    with client:
-        futures = client.map(run_chunk, chunks, pure=False)
-        for future in dask_completed(futures):
-            yield future.result()
-            future.release()
+
+
+def run_dask(chunks: list[Chunk], client: Any) -> Iterator[pd.DataFrame]:
+    """Chunk results as they finish on a Dask cluster (lost workers' tasks are retried)."""
+    from distributed import as_completed as dask_completed
+
+    futures = client.map(run_chunk, chunks, pure=False)
+    for future in dask_completed(futures, loop=client.loop):
+        yield future.result()
+        future.release()
 
 
 @dataclass(frozen=True)
@@ -282,19 +288,19 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int = 1, resume: bool = False
     """Run every unfinished run of ``sweep`` into ``out``, saving each chunk as it finishes."""
     if workers < 1:
         raise ParameterError(f"--workers {workers}: must be at least 1")
-    finished = open_output(sweep, out, resume)
-    pending = len(sweep.runs) - len(finished)
-    size = chunk_size or auto_chunk_size(pending, workers)
-    chunks = pending_chunks(sweep, finished, size)
-    done = len(finished)
-    if progress:
-        progress(done, len(sweep.runs))
-    results = run_dask(chunks, scheduler) if scheduler else run_local(chunks, workers)
-    for frame in results:
-        write_part(frame, out)
-        done += frame["run_id"].nunique()
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(connect(scheduler)) if scheduler else None
+        finished = open_output(sweep, out, resume)
+        pending = len(sweep.runs) - len(finished)
+        chunks = pending_chunks(sweep, finished, chunk_size or auto_chunk_size(pending, workers))
+        done = len(finished)
         if progress:
             progress(done, len(sweep.runs))
+        for frame in run_dask(chunks, client) if client else run_local(chunks, workers):
+            write_part(frame, out)
+            done += frame["run_id"].nunique()
+            if progress:
+                progress(done, len(sweep.runs))
     return SweepOutcome(len(sweep.runs), len(finished), pending, len(chunks))
 
 
