@@ -1,0 +1,99 @@
+"""Sweep overhead and parallel speed-up, measured in one process.
+
+    .venv/bin/python benchmarks/bench_sweep.py [--quick] [--repeats 3]
+
+For the same runs (a small grid x replications, default 500 employees x 200 steps):
+
+- baseline: each run's bare ``run_once(parameters, seed)`` timed one after another;
+- sweep, 1 worker: ``run_sweep`` in this process (chunking, tidy frames, Parquet files);
+- sweep, 2 workers: ``run_sweep`` on a pool of 2 processes.
+
+Prints medians over repeats, the sweep overhead (1-worker sweep vs the baseline; targets
+<= 10%) and the 2- vs 1-worker speed-up (target >= 1.8x). The machine's cores may be
+shared: timings are noisy, ratios are measured back to back in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from model.analysis import summarize
+from model.organization import OrganizationModel
+from model.parameters import Parameters
+from model.runner import run_once
+from model.sweep import run_sweep
+from model.sweep_spec import Sweep, resolve_sweep
+
+
+def bench_sweep(employees: int, steps: int, replications: int) -> Sweep:
+    return resolve_sweep({
+        "setting": "hierarchical", "seed": 7, "replications": replications, "steps": steps,
+        "parameters": {"n_employees": employees},
+        "timeseries": ["coasting_share", "hidden_coasting_share"], "record_every": 10,
+        "vary": {"span_of_control": [6, 10], "work_visibility": [0.1, 0.3]},
+    }, "benchmark")
+
+
+def bare_model(params: Parameters, seed: int) -> None:
+    """Exactly the model work a sweep run does: build, run, summarize."""
+    summarize(OrganizationModel(params, rng=seed).run())
+
+
+def time_baseline(sweep: Sweep, run: Callable[[Parameters, int], object]) -> float:
+    """Sum of bare run times over the sweep's runs."""
+    total = 0.0
+    for item in sweep.runs:
+        params = Parameters(**{**sweep.base, **sweep.points[item.point_id]})
+        start = time.perf_counter()
+        run(params, item.seed)
+        total += time.perf_counter() - start
+    return total
+
+
+def time_sweep(sweep: Sweep, workers: int) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        run_sweep(sweep, Path(folder) / "out", workers=workers)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 employees x 100 steps")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--replications", type=int, default=4)
+    args = parser.parse_args()
+    employees, steps = (200, 100) if args.quick else (500, 200)
+    sweep = bench_sweep(employees, steps, args.replications)
+    time_baseline(bench_sweep(60, 5, 1), run_once)  # warm up compiled kernels
+    times: dict[str, list[float]] = {"run_once": [], "model": [], "sweep_1": [], "sweep_2": []}
+    for _ in range(args.repeats):
+        times["run_once"].append(time_baseline(sweep, run_once))
+        times["model"].append(time_baseline(sweep, bare_model))
+        times["sweep_1"].append(time_sweep(sweep, 1))
+        times["sweep_2"].append(time_sweep(sweep, 2))
+    median = {name: statistics.median(values) for name, values in times.items()}
+    runs = len(sweep.runs)
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {runs} runs of {employees} employees x "
+          f"{steps} steps, median of {args.repeats}")
+    for name, label in (("run_once", "bare run_once, one after another"),
+                        ("model", "bare model run + summarize"),
+                        ("sweep_1", "run_sweep, 1 worker"), ("sweep_2", "run_sweep, 2 workers")):
+        print(f"  {label:34s} {median[name]:7.2f} s  ({median[name] / runs:.3f} s per run)  "
+              f"all: {', '.join(f'{t:.2f}' for t in times[name])}")
+    for name, label in (("run_once", "bare run_once"), ("model", "bare model + summarize")):
+        overhead = median["sweep_1"] / median[name] - 1
+        print(f"sweep overhead, 1 worker vs {label:24s} {overhead:+6.1%}  (target <= +10%)")
+    print(f"speed-up, 2 workers over 1 worker: {median['sweep_1'] / median['sweep_2']:.2f}x  "
+          "(target >= 1.8x)")
+    print(f"2-worker sweep vs bare model runs: {median['model'] / median['sweep_2']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
