@@ -205,6 +205,11 @@ def sweep_command(
     try:
         outcome = run_sweep(sweep, out, workers=workers, resume=resume, scheduler=scheduler,
                             chunk_size=chunk_size, progress=update)
+    except KeyboardInterrupt:
+        bar.stop()
+        print(f"interrupted: finished chunks are saved in {out}; continue with --resume",
+              file=sys.stderr)
+        raise typer.Exit(130) from None
     finally:
         bar.stop()
     console.print(f"{outcome.ran} runs in {outcome.parts} chunks ({outcome.skipped} already "
@@ -240,11 +245,14 @@ def plot_command(
         y: Annotated[str | None, typer.Option("--y", help="Second parameter: draw a "
                                               "heatmap.")] = None,
         by: Annotated[str | None, typer.Option("--by", help="Second parameter: one line per "
-                                               "value.")] = None) -> None:
+                                               "value.")] = None,
+        over_time: Annotated[bool, typer.Option("--over-time", help="Plot the recorded time "
+                                                "series of the metric.")] = False) -> None:
     """Chart a metric over one or two parameters (lines with bands, heatmap) as HTML."""
     from model.sweep_plots import plot_sweep
 
-    console.print(f"wrote {plot_sweep(directory, metric, x, y, by)}", highlight=False)
+    console.print(f"wrote {plot_sweep(directory, metric, x, y, by, over_time)}",
+                  highlight=False)
 
 def _check_writable(out: Path) -> None:
     try:

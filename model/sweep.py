@@ -246,9 +246,8 @@ def run_local(chunks: list[Chunk], workers: int) -> Iterator[pd.DataFrame]:
         try:
             for future in as_completed(futures):
                 yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+        finally:  # on an error or Ctrl-C: start nothing new, keep what was written
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def connect(scheduler: str) -> Any:
@@ -262,6 +261,12 @@ def connect(scheduler: str) -> Any:
         return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
         raise ParameterError(f"--scheduler {scheduler!r}: cannot connect ({err})") from None
+
+
+def cluster_slots(client: Any) -> int:
+    """Threads of the Dask workers connected now (at least 1)."""
+    workers = client.scheduler_info().get("workers", {})
+    return max(1, sum(w.get("nthreads", 1) for w in workers.values()))
 
 
 def run_dask(chunks: list[Chunk], client: Any) -> Iterator[pd.DataFrame]:
@@ -292,7 +297,8 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int = 1, resume: bool = False
         client = stack.enter_context(connect(scheduler)) if scheduler else None
         finished = open_output(sweep, out, resume)
         pending = len(sweep.runs) - len(finished)
-        chunks = pending_chunks(sweep, finished, chunk_size or auto_chunk_size(pending, workers))
+        slots = cluster_slots(client) if client else workers
+        chunks = pending_chunks(sweep, finished, chunk_size or auto_chunk_size(pending, slots))
         done = len(finished)
         if progress:
             progress(done, len(sweep.runs))

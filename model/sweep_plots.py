@@ -3,7 +3,8 @@
 - one parameter: mean over runs (replications and other factors) with a 95% confidence
   band of that mean; ``by`` draws one line per value of a second parameter;
 - two parameters (``x`` and ``y``): a heatmap of the mean;
-- a recorded time-series metric: its mean over steps, one line (with band) per value of x.
+- a recorded time-series metric (``over_time``, or a metric only recorded per step): its
+  mean over steps, one line (with band) per value of x.
 
 Parameters with more than ``MAX_LEVELS`` distinct values (sampled designs) are binned
 into equal-width bins labelled by their midpoints. Charts are self-contained HTML.
@@ -72,7 +73,7 @@ def heatmap(frame: pd.DataFrame, x: str, y: str, metric: str) -> go.Figure:
 
 
 def plot_sweep(out: Path, metric: str, x: str | None = None, y: str | None = None,
-               by: str | None = None) -> Path:
+               by: str | None = None, over_time: bool = False) -> Path:
     """Write the chart of ``metric`` to DIR/_analysis/ and return its path."""
     out = Path(out)
     saved = read_manifest(out)
@@ -82,11 +83,13 @@ def plot_sweep(out: Path, metric: str, x: str | None = None, y: str | None = Non
         if name is not None and name not in factors:
             raise ParameterError(f"{option} {name!r}: not a varied parameter of this sweep "
                                  f"(varied: {', '.join(factors)})")
-    over_time = metric in saved["sweep"]["timeseries"] and metric not in saved["sweep"]["metrics"]
-    if metric not in saved["sweep"]["metrics"] and not over_time:
-        kept = saved["sweep"]["metrics"] + saved["sweep"]["timeseries"]
-        raise ParameterError(f"--metric {metric!r}: not kept by this sweep (kept: "
-                             f"{', '.join(kept)})")
+    kept = saved["sweep"]["timeseries" if over_time else "metrics"]
+    if metric not in kept and not over_time and metric in saved["sweep"]["timeseries"]:
+        over_time = True  # only recorded per step
+    elif metric not in kept:
+        what = "recorded per step" if over_time else "kept"
+        raise ParameterError(f"--metric {metric!r}: not {what} by this sweep ({what}: "
+                             f"{', '.join(kept) or 'none'})")
     frame = timeseries_table(out) if over_time else summary_table(out)
     for name in (x, y, by):
         if name:

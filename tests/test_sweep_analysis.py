@@ -108,5 +108,9 @@ def test_plots_of_a_grid_sweep(tmp_path):
     assert "<script src=\"http" not in over_time.read_text()
     assert run.main(["plot", str(out), "--metric", "output", "--y", "work_visibility"]) == 0
     assert (out / "_analysis" / "plot_output_span_of_control_work_visibility.html").is_file()
+    assert run.main(["plot", str(out), "--metric", "mean_effort", "--over-time", "--x",
+                     "work_visibility"]) == 0
+    assert (out / "_analysis" / "plot_mean_effort_steps_by_work_visibility.html").is_file()
+    assert run.main(["plot", str(out), "--metric", "output", "--over-time"]) == 2
     assert run.main(["plot", str(out), "--metric", "output", "--x", "autonomy"]) == 2
     assert run.main(["plot", str(out), "--metric", "happiness"]) == 2
