@@ -119,8 +119,9 @@ class Sweep:
 
 
 def content_hash(content: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of a sweep's resolved content."""
-    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+    """SHA-256 of the canonical JSON of a sweep's resolved content (description aside)."""
+    relevant = {k: v for k, v in content.items() if k != "description"}
+    return hashlib.sha256(canonical_json(relevant).encode()).hexdigest()
 
 
 def canonical_json(value: Any) -> str:
@@ -187,15 +188,18 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
         "vary": {f.name: _factor_content(f) for f in factors},
         "design": design,
     }
+    if not content["metrics"] and not timeseries:
+        raise ParameterError(f"{source}: field 'metrics': value [] (and no timeseries): keep "
+                             "at least one metric")
+    reps, size = content["replications"], design_size(factors, design)
+    if size * reps > MAX_RUNS:
+        raise ParameterError(f"{source}: {size} points x {reps} replications: more than "
+                             f"{MAX_RUNS} runs")
     samples = (() if design["method"] == "grid" else
                tuple(map(tuple, sample_matrix(factors, design, content["seed"] % 2**32)
                          .tolist())))
     points = design_points(factors, design, samples)
     _check_points(points, base, source)
-    reps = content["replications"]
-    if len(points) * reps > MAX_RUNS:
-        raise ParameterError(f"{source}: {len(points)} points x {reps} replications = "
-                             f"{len(points) * reps} runs: more than {MAX_RUNS}")
     runs = tuple(Run(p * reps + r, p, r, run_seed(content["seed"], point, r))
                  for p, point in enumerate(points) for r in range(reps))
     return Sweep(source, content, base, factors, tuple(points), runs, samples)
@@ -338,6 +342,16 @@ def salib_problem(factors: tuple[Factor, ...]) -> dict[str, Any]:
     """The SALib problem of sampled factors (names and bounds)."""
     return {"num_vars": len(factors), "names": [f.name for f in factors],
             "bounds": [[f.low, f.high] for f in factors]}
+
+
+def design_size(factors: tuple[Factor, ...], design: dict[str, Any]) -> int:
+    """Number of points a design will have (computed before building it)."""
+    d, method = len(factors), design["method"]
+    if method == "grid":
+        return math.prod(len(f.values) for f in factors)
+    if method == "sobol":
+        return design["samples"] * ((2 * d + 2) if design["second_order"] else (d + 2))
+    return design["samples"] * ((d + 1) if method == "morris" else 1)
 
 
 def design_points(factors: tuple[Factor, ...], design: dict[str, Any],

@@ -37,6 +37,9 @@ BAD = [
       "vary": {"autonomy": {"low": 0.9, "high": 0.1}}}, "low = 0.9 must be below high = 0.1"),
     ({"design": {"method": "morris", "samples": 4, "levels": 3},
       "vary": {"autonomy": {"low": 0.1, "high": 0.9}}}, "'design.levels': value 3 must be even"),
+    ({"metrics": [], "timeseries": []}, "'metrics': value [] (and no timeseries)"),
+    ({"vary": {"autonomy": {"start": 0, "stop": 1, "num": 5000},
+               "skill_mean": {"start": 0.01, "stop": 0.99, "num": 5000}}}, "more than"),
     # a point that breaks a cross-field rule of Parameters: idea_scope > n_dimensions
     ({"vary": {"idea_scope": [3, 30]}}, "design point 1 {'idea_scope': 30}"),
 ]
@@ -50,6 +53,12 @@ def test_invalid_sweep_is_one_clear_line(tmp_path, changes, expected):
     message = str(err.value)
     assert message.startswith(str(path)) and "\n" not in message
     assert expected in message
+
+
+def test_description_may_change_without_changing_the_sweep():
+    a = resolve_sweep({**TINY, "description": "first"})
+    assert resolve_sweep({**TINY, "description": "second"}).digest == a.digest
+    assert resolve_sweep({**TINY, "seed": 12}).digest != a.digest
 
 
 def test_malformed_and_missing_files(tmp_path):
