@@ -16,6 +16,7 @@ shared: timings are noisy, ratios are measured back to back in the same process.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -81,7 +82,8 @@ def main() -> None:
     median = {name: statistics.median(values) for name, values in times.items()}
     runs = len(sweep.runs)
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {runs} runs of {employees} employees x "
-          f"{steps} steps, median of {args.repeats}")
+          f"{steps} steps, median of {args.repeats}; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs (other work shares them)")
     for name, label in (("run_once", "bare run_once, one after another"),
                         ("model", "bare model run + summarize"),
                         ("sweep_1", "run_sweep, 1 worker"), ("sweep_2", "run_sweep, 2 workers")):

@@ -97,6 +97,7 @@ def sensitivity_chart(table: pd.DataFrame, method: str) -> go.Figure:
     wide = table.pivot(index="parameter", columns="index", values=["value", "conf"])
     fig = go.Figure(go.Scatter(x=wide[("value", "mu_star")], y=wide[("value", "sigma")],
                                mode="markers+text", text=wide.index, textposition="top center",
+                               cliponaxis=False,
                                error_x={"type": "data", "array": wide[("conf", "mu_star")]}))
     fig.update_layout(xaxis_title="mu* (mean absolute elementary effect)",
                       yaxis_title="sigma (interactions / non-linearity)",

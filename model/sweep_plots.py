@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 
 from model.parameters import ParameterError
@@ -41,22 +42,26 @@ def mean_band(frame: pd.DataFrame, keys: list[str], metric: str) -> pd.DataFrame
     return stats.assign(low=stats["mean"] - half, high=stats["mean"] + half).reset_index()
 
 
-def _band_traces(stats: pd.DataFrame, x: str, name: str) -> list[go.Scatter]:
+def _band_traces(stats: pd.DataFrame, x: str, name: str, color: str) -> list[go.Scatter]:
     band_x = pd.concat([stats[x], stats[x][::-1]])
     band_y = pd.concat([stats["high"], stats["low"][::-1]])
-    return [go.Scatter(x=band_x, y=band_y, fill="toself", line={"width": 0}, opacity=0.25,
-                       hoverinfo="skip", showlegend=False, legendgroup=name),
+    red, green, blue = plotly.colors.hex_to_rgb(color)
+    return [go.Scatter(x=band_x, y=band_y, fill="toself", mode="lines", line={"width": 0},
+                       fillcolor=f"rgba({red},{green},{blue},0.2)", hoverinfo="skip",
+                       showlegend=False, legendgroup=name),
             go.Scatter(x=stats[x], y=stats["mean"], mode="lines+markers", name=name,
-                       legendgroup=name)]
+                       legendgroup=name, line={"color": color})]
 
 
 def line_chart(frame: pd.DataFrame, x: str, metric: str, by: str | None) -> go.Figure:
     """Mean of metric over x with 95% bands, one line per value of ``by``."""
     fig = go.Figure()
     groups = frame.groupby(by, observed=True) if by else [(metric, frame)]
-    for value, part in groups:
+    palette = plotly.colors.qualitative.Plotly
+    for k, (value, part) in enumerate(groups):
         label = f"{by} = {value[0] if isinstance(value, tuple) else value}" if by else metric
-        for trace in _band_traces(mean_band(part, [x], metric), x, label):
+        for trace in _band_traces(mean_band(part, [x], metric), x, label,
+                                  palette[k % len(palette)]):
             fig.add_trace(trace)
     fig.update_layout(xaxis_title=x, yaxis_title=metric,
                       title=f"{metric} over {x}: mean and 95% CI of the mean")
