@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -57,11 +58,21 @@ def time_baseline(sweep: Sweep, run: Callable[[Parameters, int], object]) -> flo
     return total
 
 
-def time_sweep(sweep: Sweep, workers: int) -> float:
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the pool's workers)."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                          resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def time_sweep(sweep: Sweep, workers: int, cores: list[float]) -> float:
+    """Wall time of a sweep; appends the CPU cores it actually obtained (CPU / wall)."""
     with tempfile.TemporaryDirectory() as folder:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         run_sweep(sweep, Path(folder) / "out", workers=workers)
-        return time.perf_counter() - start
+        wall = time.perf_counter() - start
+    cores.append((cpu_seconds() - cpu) / wall)
+    return wall
 
 
 def main() -> None:
@@ -73,12 +84,13 @@ def main() -> None:
     employees, steps = (200, 100) if args.quick else (500, 200)
     sweep = bench_sweep(employees, steps, args.replications)
     time_baseline(bench_sweep(60, 5, 1), run_once)  # warm up compiled kernels
+    cores: dict[int, list[float]] = {1: [], 2: []}
     times: dict[str, list[float]] = {"run_once": [], "model": [], "sweep_1": [], "sweep_2": []}
     for _ in range(args.repeats):
         times["run_once"].append(time_baseline(sweep, run_once))
         times["model"].append(time_baseline(sweep, bare_model))
-        times["sweep_1"].append(time_sweep(sweep, 1))
-        times["sweep_2"].append(time_sweep(sweep, 2))
+        times["sweep_1"].append(time_sweep(sweep, 1, cores[1]))
+        times["sweep_2"].append(time_sweep(sweep, 2, cores[2]))
     median = {name: statistics.median(values) for name, values in times.items()}
     runs = len(sweep.runs)
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {runs} runs of {employees} employees x "
@@ -95,6 +107,9 @@ def main() -> None:
     print(f"speed-up, 2 workers over 1 worker: {median['sweep_1'] / median['sweep_2']:.2f}x  "
           "(target >= 1.8x)")
     print(f"2-worker sweep vs bare model runs: {median['model'] / median['sweep_2']:.2f}x")
+    print(f"CPU cores obtained (CPU time / wall): 1 worker "
+          f"{statistics.median(cores[1]):.2f}, 2 workers {statistics.median(cores[2]):.2f}; "
+          "a speed-up cannot exceed the cores the other work leaves free")
 
 
 if __name__ == "__main__":

@@ -87,33 +87,43 @@ def observe_run(chunk: Chunk, point: dict[str, Any],
     return np.concatenate(steps), np.concatenate(names), np.concatenate(values)
 
 
+@dataclass(frozen=True)
+class RunRows:
+    """One run's observations, before they are joined into a chunk's table."""
+
+    run: Run
+    point: dict[str, Any]
+    steps: np.ndarray  # -1 for the run's summary values
+    metrics: np.ndarray
+    values: np.ndarray
+
+
 def run_chunk(chunk: Chunk) -> pd.DataFrame:
     """Run every run of a chunk; one tidy frame of observations."""
-    pieces = []
-    for run, point in zip(chunk.runs, chunk.points, strict=True):
-        steps, names, values = observe_run(chunk, point, run.seed)
-        pieces.append((run, point, steps, names, values))
-    return chunk_frame(chunk.factors, pieces)
+    return chunk_frame(chunk.factors, [RunRows(run, point, *observe_run(chunk, point, run.seed))
+                                       for run, point in zip(chunk.runs, chunk.points,
+                                                             strict=True)])
 
 
-def chunk_frame(factors: tuple[Factor, ...], pieces: list) -> pd.DataFrame:
-    """Assemble per-run observations into the dataset's fixed schema."""
-    sizes = [len(p[2]) for p in pieces]
-    columns: dict[str, Any] = {
-        name: np.repeat(np.array([getattr(p[0], name) for p in pieces], dtype=np.int64), sizes)
-        for name in ("run_id", "point_id")}
+def chunk_frame(factors: tuple[Factor, ...], rows: list[RunRows]) -> pd.DataFrame:
+    """Join runs' observations into the dataset's fixed schema (same dtypes in every file)."""
+    sizes = [len(r.steps) for r in rows]
+
+    def per_run(values: list, dtype: Any) -> np.ndarray:
+        return np.repeat(np.array(values, dtype=dtype), sizes)
+
+    columns: dict[str, Any] = {"run_id": per_run([r.run.run_id for r in rows], np.int64),
+                               "point_id": per_run([r.run.point_id for r in rows], np.int64)}
     for factor in factors:
         dtype = {"int": np.int64, "float": np.float64, "str": object}[factor.kind]
-        columns[factor.name] = np.repeat(np.array([p[1][factor.name] for p in pieces],
-                                                  dtype=dtype), sizes)
-    for name in ("replication", "seed"):
-        columns[name] = np.repeat(np.array([getattr(p[0], name) for p in pieces],
-                                           dtype=np.int64), sizes)
-    steps = np.concatenate([p[2] for p in pieces])
+        columns[factor.name] = per_run([r.point[factor.name] for r in rows], dtype)
+    columns["replication"] = per_run([r.run.replication for r in rows], np.int64)
+    columns["seed"] = per_run([r.run.seed for r in rows], np.int64)
+    steps = np.concatenate([r.steps for r in rows])
     columns["step"] = pd.array(np.where(steps < 0, 0, steps), dtype="Int64")
     columns["step"][steps < 0] = pd.NA
-    columns["metric"] = np.concatenate([p[3] for p in pieces])
-    columns["value"] = np.concatenate([p[4] for p in pieces]).astype(np.float64)
+    columns["metric"] = np.concatenate([r.metrics for r in rows])
+    columns["value"] = np.concatenate([r.values for r in rows]).astype(np.float64)
     return pd.DataFrame(columns)
 
 
