@@ -285,8 +285,13 @@ def run_dask(chunks: list[Chunk], client: Any) -> Iterator[pd.DataFrame]:
 
     futures = client.map(run_chunk, chunks, pure=False)
     for future in dask_completed(futures, loop=client.loop):
-        yield future.result()
+        try:
+            frame = future.result()
+        except ModuleNotFoundError as err:
+            raise ParameterError(f"--scheduler: a Dask worker cannot import {err.name!r}: "
+                                 "install this project in the workers' environment") from None
         future.release()
+        yield frame
 
 
 @dataclass(frozen=True)
