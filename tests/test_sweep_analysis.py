@@ -9,7 +9,7 @@ from model import sweep as sweep_module
 from model.parameters import ParameterError
 from model.sensitivity import write_sensitivity
 from model.sweep import run_sweep, summary_table
-from model.sweep_plots import heatmap, mean_band, plot_sweep
+from model.sweep_plots import heatmap, levels, mean_band, plot_sweep
 from model.sweep_spec import load_sweep
 from tests.sweep_helpers import sweep_file
 
@@ -92,6 +92,15 @@ def test_mean_band_is_the_95pct_interval_of_the_mean():
     assert band.loc[1, "mean"] == 3.0
     assert band.loc[1, "high"] - 3.0 == pytest.approx(1.96 * np.std([1, 2, 6], ddof=1) / 3**0.5)
     assert band.loc[2, "low"] == band.loc[2, "high"] == 4.0
+
+
+def test_sampled_values_are_binned_for_plots():
+    few = pd.Series([0.1, 0.2, 0.1])
+    pd.testing.assert_series_equal(levels(few), few)
+    many = pd.Series(np.linspace(0.0, 1.0, 40))
+    binned = levels(many)
+    assert binned.nunique() == 10
+    assert ((binned - many).abs() <= 0.05 + 1e-3).all()  # each value within half a bin width
 
 
 def test_plots_of_a_grid_sweep(tmp_path):
