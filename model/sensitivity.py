@@ -3,7 +3,8 @@
 Each metric is averaged over replications per design point (so Y follows the design
 order SALib expects), then analysed:
 
-- Sobol (Saltelli design): first-order S1 and total ST indices with confidence intervals.
+- Sobol (Saltelli design): first-order S1 and total ST indices with confidence intervals
+  (and second-order S2 for each pair, as parameter "a:b", if the design has them).
 - Morris (elementary effects): mu, mu* (with confidence interval) and sigma.
 
 Results are tidy (metric, parameter, index, value, conf), written with a plotly chart to
@@ -77,10 +78,15 @@ def analyze(out: Path, metric: str) -> pd.DataFrame:
         result = morris.analyze(problem, np.asarray(saved["samples"]), y,
                                 num_resamples=RESAMPLES, conf_level=CONF_LEVEL,
                                 num_levels=design["levels"], seed=seed)
+    names = problem["names"]
     rows = [{"metric": metric, "parameter": name, "index": index,
              "value": float(result[index][i]),
              "conf": float(result[conf][i]) if conf else np.nan}
-            for i, name in enumerate(problem["names"]) for index, conf in INDICES[method]]
+            for i, name in enumerate(names) for index, conf in INDICES[method]]
+    if method == "sobol" and design["second_order"]:
+        rows += [{"metric": metric, "parameter": f"{names[i]}:{names[j]}", "index": "S2",
+                  "value": float(result["S2"][i, j]), "conf": float(result["S2_conf"][i, j])}
+                 for i in range(len(names)) for j in range(i + 1, len(names))]
     return pd.DataFrame(rows)
 
 
@@ -88,9 +94,10 @@ def sensitivity_chart(table: pd.DataFrame, method: str) -> go.Figure:
     """Sobol: S1 and ST bars with CIs; Morris: mu* against sigma, labelled by parameter."""
     metric = table["metric"].iloc[0]
     if method == "sobol":
+        first_and_total = table[table["index"].isin(["S1", "ST"])]
         fig = go.Figure([go.Bar(name=index, x=part["parameter"], y=part["value"],
                                 error_y={"type": "data", "array": part["conf"]})
-                         for index, part in table.groupby("index", sort=False)])
+                         for index, part in first_and_total.groupby("index", sort=False)])
         fig.update_layout(barmode="group", yaxis_title="Sobol index",
                           title=f"Sobol indices of {metric} ({CONF_LEVEL:.0%} CI)")
         return fig

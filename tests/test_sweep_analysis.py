@@ -52,6 +52,14 @@ def test_sobol_indices_match_the_analytic_answer(tmp_path, known_function):
     assert len(pd.read_parquet(out)) == 256 * (2 + 2)  # the analysis files stay out of the data
 
 
+def test_second_order_indices_of_an_additive_function_are_zero(tmp_path, known_function):
+    out = sampled_sweep(tmp_path, {"method": "sobol", "samples": 64, "second_order": True})
+    table, _ = write_sensitivity(out, ["output"])
+    pair = table[table["index"] == "S2"].iloc[0]
+    assert pair.parameter == "work_visibility:autonomy"
+    assert abs(pair.value) <= max(3 * pair.conf, 0.01)
+
+
 def test_morris_effects_match_the_slopes(tmp_path, known_function):
     out = sampled_sweep(tmp_path, {"method": "morris", "samples": 10, "levels": 4})
     table, _ = write_sensitivity(out, ["output"])
