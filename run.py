@@ -194,12 +194,21 @@ def sweep_command(
                                                       "cluster.")] = None,
         chunk_size: Annotated[int | None, typer.Option(min=1, help="Runs per chunk (default: "
                                                        "about 8 chunks per worker, <= 25).")]
-        = None) -> None:
+        = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and show the "
+                                              "design; run nothing.")] = False) -> None:
     """Run a parameter sweep into a resumable Parquet dataset (one file per chunk)."""
     from model.sweep import run_sweep
     from model.sweep_spec import load_sweep
 
     sweep = load_sweep(file)
+    if dry_run:
+        console.print(f"{file}: {sweep.method} design, {len(sweep.points)} points x "
+                      f"{sweep.replications} replications = {len(sweep.runs)} runs of "
+                      f"{sweep.base['n_employees']} employees x {sweep.base['steps']} steps; "
+                      f"varied: {', '.join(f.name for f in sweep.factors)}", highlight=False,
+                      soft_wrap=True)
+        return
     out = out or Path("out/sweeps") / file.stem
     bar, update = _sweep_bar()
     try:

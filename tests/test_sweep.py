@@ -107,6 +107,9 @@ def test_cli_sweep_and_errors(tmp_path, capsys):
     assert run.main(["sweep", str(path), "--out", str(out)]) == 2
     assert "already holds a sweep" in capsys.readouterr().err
     assert run.main(["sweep", str(path), "--out", str(out), "--resume"]) == 0
+    assert run.main(["sweep", str(path), "--dry-run", "--out", str(tmp_path / "dry")]) == 0
+    assert "grid design, 2 points x 1 replications = 2 runs" in capsys.readouterr().out
+    assert not (tmp_path / "dry").exists()
     bad = sweep_file(tmp_path, name="bad", vary={"span_of_control": [0]})
     assert run.main(["sweep", str(bad), "--out", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
