@@ -67,7 +67,7 @@ def test_rows_equal_a_direct_run_with_the_recorded_seed(reference):
 def test_identical_at_any_worker_count_and_chunking(reference, tmp_path, workers, chunk_size):
     sweep, out = reference
     run_sweep(sweep, tmp_path / "out", workers=workers, chunk_size=chunk_size)
-    pd.testing.assert_frame_equal(sorted_rows(tmp_path / "out"), sorted_rows(out))
+    pd.testing.assert_frame_equal(sorted_rows(tmp_path / "out"), sorted_rows(out), check_exact=True)
     assert len(list((tmp_path / "out").glob("part-*.parquet"))) == -(-RUNS // chunk_size)
 
 
@@ -82,7 +82,7 @@ def test_resume_runs_only_missing_runs(reference, tmp_path):
     outcome = run_sweep(sweep, target, workers=2, resume=True)
     assert outcome.skipped == 2 * len(parts[0::2]) and outcome.ran == RUNS - outcome.skipped
     assert not list(target.glob(".part-*"))
-    pd.testing.assert_frame_equal(sorted_rows(target), sorted_rows(out))
+    pd.testing.assert_frame_equal(sorted_rows(target), sorted_rows(out), check_exact=True)
     again = run_sweep(sweep, target, workers=2, resume=True)
     assert again.ran == 0 and again.parts == 0
 

@@ -44,7 +44,7 @@ def test_worker_killed_mid_sweep_loses_nothing(cluster, tmp_path):
         os.kill(killed[0][0], 0)
     rows = sorted_rows(tmp_path / "dask")
     assert not rows.duplicated(["run_id", "step", "metric"]).any()
-    pd.testing.assert_frame_equal(rows, sorted_rows(tmp_path / "local"))
+    pd.testing.assert_frame_equal(rows, sorted_rows(tmp_path / "local"), check_exact=True)
 
 
 def test_bad_scheduler_is_one_clear_line_and_writes_nothing(tmp_path, monkeypatch):

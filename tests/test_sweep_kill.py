@@ -50,4 +50,4 @@ def test_killed_sweeps_resume_to_the_uninterrupted_result(tmp_path):
     rows = sorted_rows(out)
     assert not rows.duplicated(["run_id", "step", "metric"]).any()
     assert rows["run_id"].nunique() == TOTAL
-    pd.testing.assert_frame_equal(rows, sorted_rows(reference))
+    pd.testing.assert_frame_equal(rows, sorted_rows(reference), check_exact=True)
