@@ -1,5 +1,6 @@
 """A sweep killed with SIGKILL at any moment, then resumed, loses and duplicates nothing."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,7 +30,8 @@ def kill_when(process: subprocess.Popen, out: Path, parts: int) -> int:
     """SIGKILL the sweep (and its worker processes) once ``parts`` part files exist."""
     while len(list(out.glob("part-*.parquet"))) < parts and process.poll() is None:
         time.sleep(0.005)
-    os.killpg(process.pid, signal.SIGKILL)  # the sweep's own session: parent and workers
+    with contextlib.suppress(ProcessLookupError):  # it may have finished meanwhile
+        os.killpg(process.pid, signal.SIGKILL)  # the sweep's own session: parent and workers
     process.wait()
     return len(finished_runs(out))
 
