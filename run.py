@@ -6,15 +6,20 @@
     python run.py run hierarchical --out out/h
     python run.py settings
     python run.py parameters
+    python run.py sweep sweeps/span_visibility_grid.toml --workers 2
+    python run.py sensitivity out/sweeps/sobol_example --metric hidden_coasting_share
+    python run.py plot out/sweeps/span_visibility_grid --metric hidden_coasting_share
 
 Every user mistake ends with one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -24,10 +29,12 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from model.parameters import ParameterError, parameter_specs
 from model.runner import run_once, write_run
@@ -206,6 +213,116 @@ def parameters_command() -> None:
             unit = f" {spec.unit}" if spec.unit else ""
             print(f"  {spec.name} = {spec.default}  ({rng}{unit})  {spec.meaning}")
 
+
+
+# --- sweep commands ---
+CPUS = os.cpu_count() or 1
+
+
+class RunRate(ProgressColumn):
+    """Runs per second of a sweep's progress bar."""
+
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:.2f} runs/s" if task.speed else "-- runs/s")
+
+
+def _sweep_bar() -> tuple[Progress, Callable[[int, int], None]]:
+    """A progress bar started on the first report (runs done, total, rate, time left)."""
+    bar = Progress("[progress.description]{task.description}", BarColumn(),
+                   MofNCompleteColumn(), RunRate(), TimeElapsedColumn(), TimeRemainingColumn(),
+                   console=console)
+    task: list = []
+
+    def update(done: int, total: int) -> None:
+        if not task:  # runs finished before a resume do not count toward the rate
+            bar.start()
+            task.append(bar.add_task("runs", total=total, completed=done))
+        bar.update(task[0], completed=done)
+
+    return bar, update
+
+
+@app.command("sweep")
+def sweep_command(
+        file: Annotated[Path, typer.Argument(help="Sweep file (TOML), e.g. sweeps/*.toml.")],
+        workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker "
+                                             "processes (default: CPU count).")] = CPUS,
+        out: Annotated[Path | None, typer.Option(help="Output directory (default: "
+                                                 "out/sweeps/<file name>).")] = None,
+        resume: Annotated[bool, typer.Option(help="Skip runs already finished in --out.")] = False,
+        scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address "
+                                                      "(tcp://HOST:PORT) to run on a "
+                                                      "cluster.")] = None,
+        chunk_size: Annotated[int | None, typer.Option(min=1, help="Runs per chunk (default: "
+                                                       "about 8 chunks per worker, <= 25).")]
+        = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and show the "
+                                              "design; run nothing.")] = False) -> None:
+    """Run a parameter sweep into a resumable Parquet dataset (one file per chunk)."""
+    from model.sweep import run_sweep
+    from model.sweep_spec import load_sweep
+
+    sweep = load_sweep(file)
+    if dry_run:
+        console.print(f"{file}: {sweep.method} design, {len(sweep.points)} points x "
+                      f"{sweep.replications} replications = {len(sweep.runs)} runs of "
+                      f"{sweep.base['n_employees']} employees x {sweep.base['steps']} steps; "
+                      f"varied: {', '.join(f.name for f in sweep.factors)}", highlight=False,
+                      soft_wrap=True)
+        return
+    out = out or Path("out/sweeps") / file.stem
+    bar, update = _sweep_bar()
+    try:
+        outcome = run_sweep(sweep, out, workers=workers, resume=resume, scheduler=scheduler,
+                            chunk_size=chunk_size, progress=update)
+    except KeyboardInterrupt:
+        bar.stop()
+        print(f"interrupted: finished chunks are saved in {out}; continue with --resume",
+              file=sys.stderr)
+        raise typer.Exit(130) from None
+    finally:
+        bar.stop()
+    console.print(f"{outcome.ran} runs in {outcome.parts} chunks ({outcome.skipped} already "
+                  f"done) of {outcome.total} -> {out}  (pandas.read_parquet('{out}'))",
+                  highlight=False)
+
+
+@app.command("sensitivity")
+def sensitivity_command(
+        directory: Annotated[Path, typer.Argument(help="Output directory of a Sobol or Morris "
+                                                  "sweep.")],
+        metric: Annotated[list[str], typer.Option("--metric", "-m", help="Summary metric to "
+                                                  "analyse (repeatable).")]) -> None:
+    """Sobol (S1, ST) or Morris (mu*, sigma) indices, as tables and plotly charts."""
+    from model.sensitivity import write_sensitivity
+
+    table, written = write_sensitivity(directory, metric)
+    shown = Table(title=f"sensitivity indices ({directory})")
+    for column in table.columns:
+        shown.add_column(column, justify="right" if column in ("value", "conf") else "left")
+    for row in table.itertuples(index=False):
+        shown.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(shown)
+    console.print(f"wrote {len(written)} files to {directory / '_analysis'}", highlight=False)
+
+
+@app.command("plot")
+def plot_command(
+        directory: Annotated[Path, typer.Argument(help="Output directory of a sweep.")],
+        metric: Annotated[str, typer.Option("--metric", "-m", help="Metric to plot.")],
+        x: Annotated[str | None, typer.Option("--x", help="Parameter on the x axis (default: "
+                                              "the first varied one).")] = None,
+        y: Annotated[str | None, typer.Option("--y", help="Second parameter: draw a "
+                                              "heatmap.")] = None,
+        by: Annotated[str | None, typer.Option("--by", help="Second parameter: one line per "
+                                               "value.")] = None,
+        over_time: Annotated[bool, typer.Option("--over-time", help="Plot the recorded time "
+                                                "series of the metric.")] = False) -> None:
+    """Chart a metric over one or two parameters (lines with bands, heatmap) as HTML."""
+    from model.sweep_plots import plot_sweep
+
+    console.print(f"wrote {plot_sweep(directory, metric, x, y, by, over_time)}",
+                  highlight=False)
 
 def _check_writable(out: Path) -> None:
     try:

@@ -54,16 +54,21 @@ def resolve(name_or_path: str) -> Path:
     return builtin[name_or_path]
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file (never executed); a ParameterError names the file on failure."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ParameterError(f"{path}: malformed TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ParameterError(f"{path}: cannot read: {err}") from None
+
+
 def load_setting(name_or_path: str) -> Setting:
     """Read and check a setting file (structure, keys and values)."""
     path = resolve(name_or_path)
     source = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ParameterError(f"{source}: malformed TOML: {err}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ParameterError(f"{source}: cannot read: {err}") from None
+    data = read_toml(path)
     unknown = sorted(set(data) - SETTING_KEYS)
     if unknown:
         raise ParameterError(f"{source}: unknown key '{unknown[0]}' (a setting holds only "

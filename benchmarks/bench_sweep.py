@@ -1,0 +1,145 @@
+"""Sweep overhead and parallel speed-up, measured in one process.
+
+    .venv/bin/python benchmarks/bench_sweep.py [--quick] [--repeats 3]
+
+For the same runs (a small grid x replications, default 500 employees x 200 steps):
+
+- baseline: each run's bare ``run_once(parameters, seed)`` timed one after another;
+- sweep, 1 worker: ``run_sweep`` in this process (chunking, tidy frames, Parquet files);
+- sweep, 2 workers: ``run_sweep`` on a pool of 2 processes.
+
+Prints medians over repeats, the sweep overhead (1-worker sweep vs the baselines, and
+inside one sweep: wall time vs time in the model runs; target <= 10%), the 2- vs
+1-worker speed-up (target >= 1.8x) and the CPU cores each sweep actually obtained. The
+machine's cores may be shared: timings are noisy, ratios are measured back to back in the
+same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from model import sweep as sweep_module
+from model.analysis import summarize
+from model.organization import OrganizationModel
+from model.parameters import Parameters
+from model.runner import run_once
+from model.sweep import run_sweep
+from model.sweep_spec import Sweep, resolve_sweep
+
+
+def bench_sweep(employees: int, steps: int, replications: int) -> Sweep:
+    return resolve_sweep({
+        "setting": "hierarchical", "seed": 7, "replications": replications, "steps": steps,
+        "parameters": {"n_employees": employees},
+        "timeseries": ["coasting_share", "hidden_coasting_share"], "record_every": 10,
+        "vary": {"span_of_control": [6, 10], "work_visibility": [0.1, 0.3]},
+    }, "benchmark")
+
+
+def bare_model(params: Parameters, seed: int) -> None:
+    """Exactly the model work a sweep run does: build, run, summarize."""
+    summarize(OrganizationModel(params, rng=seed).run())
+
+
+def time_baseline(sweep: Sweep, run: Callable[[Parameters, int], object]) -> float:
+    """Sum of bare run times over the sweep's runs."""
+    total = 0.0
+    for item in sweep.runs:
+        params = Parameters(**{**sweep.base, **sweep.points[item.point_id]})
+        start = time.perf_counter()
+        run(params, item.seed)
+        total += time.perf_counter() - start
+    return total
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the pool's workers)."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                          resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def time_sweep(sweep: Sweep, workers: int, cores: list[float]) -> float:
+    """Wall time of a sweep; appends the CPU cores it actually obtained (CPU / wall)."""
+    with tempfile.TemporaryDirectory() as folder:
+        start, cpu = time.perf_counter(), cpu_seconds()
+        run_sweep(sweep, Path(folder) / "out", workers=workers)
+        wall = time.perf_counter() - start
+    cores.append((cpu_seconds() - cpu) / wall)
+    return wall
+
+
+def inside_overhead(sweep: Sweep) -> float:
+    """1-worker sweep wall time over the time spent inside its model runs, minus 1.
+
+    Both are measured during the same sweep, so other load on the machine affects them
+    alike; this isolates the sweep's own work (chunks, tidy frames, Parquet writes)."""
+    inside = [0.0]
+    original = sweep_module.observe_run
+
+    def timed(*args):
+        start = time.perf_counter()
+        result = original(*args)
+        inside[0] += time.perf_counter() - start
+        return result
+
+    sweep_module.observe_run = timed
+    try:
+        wall = time_sweep(sweep, 1, [])
+    finally:
+        sweep_module.observe_run = original
+    return wall / inside[0] - 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 employees x 100 steps")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--replications", type=int, default=4)
+    args = parser.parse_args()
+    employees, steps = (200, 100) if args.quick else (500, 200)
+    sweep = bench_sweep(employees, steps, args.replications)
+    time_baseline(bench_sweep(60, 5, 1), run_once)  # warm up compiled kernels
+    cores: dict[int, list[float]] = {1: [], 2: []}
+    inside: list[float] = []
+    times: dict[str, list[float]] = {"run_once": [], "model": [], "sweep_1": [], "sweep_2": []}
+    for _ in range(args.repeats):
+        times["run_once"].append(time_baseline(sweep, run_once))
+        times["model"].append(time_baseline(sweep, bare_model))
+        times["sweep_1"].append(time_sweep(sweep, 1, cores[1]))
+        times["sweep_2"].append(time_sweep(sweep, 2, cores[2]))
+        inside.append(inside_overhead(sweep))
+    median = {name: statistics.median(values) for name, values in times.items()}
+    runs = len(sweep.runs)
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {runs} runs of {employees} employees x "
+          f"{steps} steps, median of {args.repeats}; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs (other work shares them)")
+    for name, label in (("run_once", "bare run_once, one after another"),
+                        ("model", "bare model run + summarize"),
+                        ("sweep_1", "run_sweep, 1 worker"), ("sweep_2", "run_sweep, 2 workers")):
+        print(f"  {label:34s} {median[name]:7.2f} s  ({median[name] / runs:.3f} s per run)  "
+              f"all: {', '.join(f'{t:.2f}' for t in times[name])}")
+    for name, label in (("run_once", "bare run_once"), ("model", "bare model + summarize")):
+        overhead = median["sweep_1"] / median[name] - 1
+        print(f"sweep overhead, 1 worker vs {label:24s} {overhead:+6.1%}  (target <= +10%)")
+    print(f"sweep overhead inside one sweep (wall vs time in model runs): "
+          f"{statistics.median(inside):+.1%}  (all: {', '.join(f'{x:+.1%}' for x in inside)})")
+    print(f"speed-up, 2 workers over 1 worker: {median['sweep_1'] / median['sweep_2']:.2f}x  "
+          "(target >= 1.8x)")
+    print(f"2-worker sweep vs bare model runs: {median['model'] / median['sweep_2']:.2f}x")
+    print(f"CPU cores obtained (CPU time / wall): 1 worker "
+          f"{statistics.median(cores[1]):.2f}, 2 workers {statistics.median(cores[2]):.2f}; "
+          "a speed-up cannot exceed the cores the other work leaves free")
+
+
+if __name__ == "__main__":
+    main()

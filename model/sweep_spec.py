@@ -1,0 +1,447 @@
+"""Sweep files: read, check and resolve a TOML sweep into a design of runs.
+
+A sweep file names a base setting, fixed parameter values, the factors to vary, a
+design (full grid, Latin hypercube, Sobol/Saltelli or Morris from SALib), replications,
+the metrics to keep, how often to record the time series, and a root seed::
+
+    setting = "hierarchical"
+    replications = 3
+    seed = 2026
+    metrics = ["hidden_coasting_share", "time_to_50pct_adoption"]
+    timeseries = ["coasting_share"]
+    record_every = 10
+    steps = 100
+
+    [parameters]            # held fixed on top of the setting
+    n_employees = 200
+
+    [vary]                  # grid: lists or ranges; samplers: {low, high}
+    span_of_control = [4, 8, 16]
+    work_visibility = { start = 0.0, stop = 0.4, num = 5 }
+
+    [design]
+    method = "grid"         # grid | lhs | sobol | morris
+
+Every mistake is a :class:`ParameterError` naming the file, the field and the value.
+Each run's seed derives from (root seed, the point's canonical JSON, replication) via
+``numpy.random.SeedSequence``, so it never depends on run order, chunking or workers.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import json
+import math
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.parameters import ParameterError, ParameterSpec, make_parameters, parameter_specs
+from model.results import METRICS
+from model.settings import load_setting, read_toml
+
+TOP_KEYS = ("description", "setting", "seed", "replications", "steps", "metrics", "timeseries",
+            "record_every", "parameters", "vary", "design")
+DESIGN_KEYS = ("method", "samples", "levels", "second_order")
+METHODS = ("grid", "lhs", "sobol", "morris")
+SAMPLERS = METHODS[1:]
+RANGE_KEYS = ({"start", "stop", "num"}, {"start", "stop", "step"})
+BOUND_KEYS = {"low", "high"}
+STEP_METRICS = tuple(m.name for m in METRICS)
+MAX_RUNS = 10_000_000
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One varied parameter: grid values, or sampler bounds."""
+
+    name: str
+    kind: str  # "int", "float" or "str"
+    values: tuple[Any, ...] = ()
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One row of the design matrix."""
+
+    run_id: int
+    point_id: int
+    replication: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A resolved sweep: what to run and what to keep, plus its design matrix."""
+
+    source: str
+    content: dict[str, Any]  # resolved, canonical content (hashed for --resume)
+    base: dict[str, Any]  # full validated parameters every point starts from
+    factors: tuple[Factor, ...]
+    points: tuple[dict[str, Any], ...]
+    runs: tuple[Run, ...]
+    samples: tuple[tuple[float, ...], ...] = ()  # sampler matrix before rounding (SALib's X)
+
+    @property
+    def method(self) -> str:
+        return self.content["design"]["method"]
+
+    @property
+    def replications(self) -> int:
+        return self.content["replications"]
+
+    @property
+    def seed(self) -> int:
+        return self.content["seed"]
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return tuple(self.content["metrics"])
+
+    @property
+    def timeseries(self) -> tuple[str, ...]:
+        return tuple(self.content["timeseries"])
+
+    @property
+    def record_every(self) -> int:
+        return self.content["record_every"]
+
+    @property
+    def digest(self) -> str:
+        return content_hash(self.content)
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a sweep's resolved content (description aside)."""
+    relevant = {k: v for k, v in content.items() if k != "description"}
+    return hashlib.sha256(canonical_json(relevant).encode()).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def run_seed(root: int, point: dict[str, Any], replication: int) -> int:
+    """Seed of one run from the root seed, the parameter point and the replication."""
+    key = zlib.crc32(canonical_json(point).encode())
+    state = np.random.SeedSequence([root, key, replication]).generate_state(1, dtype=np.uint32)
+    return int(state[0])
+
+
+@functools.cache
+def summary_metric_names() -> tuple[str, ...]:
+    """Numeric keys of the run summary (found from a tiny run, so never out of date)."""
+    from model.analysis import summarize
+    from model.organization import OrganizationModel
+
+    model = OrganizationModel(rng=0, n_employees=20, steps=2, informal_degree=4).run()
+    return tuple(k for k in summarize(model) if k not in ("steps", "employees", "seed"))
+
+
+# --- reading -------------------------------------------------------------------------
+def load_sweep(path: str | Path) -> Sweep:
+    """Read, check and resolve a sweep file; a ParameterError names any bad field."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise ParameterError(f"{source}: no such sweep file")
+    return resolve_sweep(read_toml(path), source)
+
+
+def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
+    """Check a parsed sweep file and build its design matrix."""
+    check = _Checker(source)
+    check.known_keys(data, TOP_KEYS, "")
+    setting = check.typed(data, "setting", str, "hierarchical")
+    fixed = dict(check.typed(data, "parameters", dict, {}))
+    if "steps" in data:
+        if "steps" in fixed:
+            raise ParameterError(f"{source}: field 'steps': also given in [parameters]")
+        fixed["steps"] = data["steps"]
+    base = _base_parameters(setting, fixed, source)
+    design = _design_options(check, check.typed(data, "design", dict, {}))
+    vary = check.typed(data, "vary", dict, None)
+    if not vary:
+        raise ParameterError(f"{source}: field 'vary': missing or empty (name at least one "
+                             "parameter to vary)")
+    factors = tuple(_factor(check, name, entry, design["method"], fixed)
+                    for name, entry in vary.items())
+    timeseries = _metric_list(check, data, "timeseries", STEP_METRICS, ())
+    content = {
+        "description": check.typed(data, "description", str, ""),
+        "setting": setting,
+        "seed": check.integer(data, "seed", 0, 2**63 - 1, 2026),
+        "replications": check.integer(data, "replications", 1, 1_000_000, 1),
+        "metrics": _metric_list(check, data, "metrics", summary_metric_names(),
+                                summary_metric_names()),
+        "timeseries": timeseries,
+        "record_every": check.integer(data, "record_every", 1, 1_000_000,
+                                      10 if timeseries else 1),
+        "parameters": base,
+        "vary": {f.name: _factor_content(f) for f in factors},
+        "design": design,
+    }
+    if not content["metrics"] and not timeseries:
+        raise ParameterError(f"{source}: field 'metrics': value [] (and no timeseries): keep "
+                             "at least one metric")
+    reps, size = content["replications"], design_size(factors, design)
+    if size * reps > MAX_RUNS:
+        raise ParameterError(f"{source}: {size} points x {reps} replications: more than "
+                             f"{MAX_RUNS} runs")
+    samples = (() if design["method"] == "grid" else
+               tuple(map(tuple, sample_matrix(factors, design, content["seed"] % 2**32)
+                         .tolist())))
+    points = design_points(factors, design, samples)
+    _check_points(points, base, source)
+    runs = tuple(Run(p * reps + r, p, r, run_seed(content["seed"], point, r))
+                 for p, point in enumerate(points) for r in range(reps))
+    return Sweep(source, content, base, factors, tuple(points), runs, samples)
+
+
+def _base_parameters(setting: str, fixed: dict[str, Any], source: str) -> dict[str, Any]:
+    try:
+        chosen = load_setting(setting)
+    except ParameterError as err:
+        raise ParameterError(f"{source}: field 'setting': {err}") from None
+    merged = {**chosen.values, **fixed}
+    return make_parameters(merged, source=f"{source}: [parameters]").model_dump()
+
+
+def _design_options(check: _Checker, design: dict[str, Any]) -> dict[str, Any]:
+    check.known_keys(design, DESIGN_KEYS, "design.")
+    method = check.typed(design, "method", str, "grid", "design.")
+    if method not in METHODS:
+        raise ParameterError(f"{check.source}: field 'design.method': value {method!r} is not "
+                             f"one of {', '.join(METHODS)}")
+    options: dict[str, Any] = {"method": method}
+    if method == "grid":
+        for key in ("samples", "levels", "second_order"):
+            if key in design:
+                raise ParameterError(f"{check.source}: field 'design.{key}': value "
+                                     f"{design[key]!r} does not apply to a grid")
+        return options
+    options["samples"] = check.integer(design, "samples", 1, 1_000_000, None, "design.")
+    if method == "sobol":
+        n = options["samples"]
+        if n & (n - 1):
+            raise ParameterError(f"{check.source}: field 'design.samples': value {n} must be a "
+                                 "power of 2 for a Sobol design")
+        options["second_order"] = check.typed(design, "second_order", bool, False, "design.")
+    elif "second_order" in design:
+        raise ParameterError(f"{check.source}: field 'design.second_order': only for sobol")
+    if method == "morris":
+        options["levels"] = check.integer(design, "levels", 2, 1000, 4, "design.")
+        if options["levels"] % 2:
+            raise ParameterError(f"{check.source}: field 'design.levels': value "
+                                 f"{options['levels']} must be even for a Morris design")
+    elif "levels" in design:
+        raise ParameterError(f"{check.source}: field 'design.levels': only for morris")
+    return options
+
+
+def _spec(name: str) -> ParameterSpec | None:
+    return next((s for s in parameter_specs() if s.name == name), None)
+
+
+def _factor(check: _Checker, name: str, entry: Any, method: str,
+            fixed: dict[str, Any]) -> Factor:
+    field = f"vary.{name}"
+    spec = _spec(name)
+    if spec is None:
+        raise ParameterError(f"{check.source}: field '{field}': unknown parameter '{name}' "
+                             "(see `run.py parameters`)")
+    if name in fixed:
+        raise ParameterError(f"{check.source}: field '{field}': also fixed in [parameters]")
+    kind = "str" if spec.choices else ("int" if spec.kind is int else "float")
+    if method == "grid":
+        values = _grid_values(check, field, entry, kind)
+        if not values:
+            raise ParameterError(f"{check.source}: field '{field}': value {entry!r} gives no "
+                                 "values")
+        for value in values:
+            check.in_bounds(field, value, spec)
+        if len(set(values)) != len(values):
+            raise ParameterError(f"{check.source}: field '{field}': value {entry!r} repeats a "
+                                 "value")
+        return Factor(name, kind, tuple(values))
+    if kind == "str":
+        raise ParameterError(f"{check.source}: field '{field}': categorical parameter cannot "
+                             f"be sampled by {method} (use a grid, or fix it in [parameters])")
+    if not isinstance(entry, dict) or set(entry) != BOUND_KEYS:
+        raise ParameterError(f"{check.source}: field '{field}': value {entry!r} must be "
+                             f"{{ low = ..., high = ... }} for a {method} design")
+    low, high = (check.number(field + "." + k, entry[k], kind) for k in ("low", "high"))
+    if not low < high:
+        raise ParameterError(f"{check.source}: field '{field}': low = {low!r} must be below "
+                             f"high = {high!r}")
+    check.in_bounds(field, low, spec)
+    check.in_bounds(field, high, spec)
+    return Factor(name, kind, (), float(low), float(high))
+
+
+def _grid_values(check: _Checker, field: str, entry: Any, kind: str) -> list[Any]:
+    if isinstance(entry, list):
+        return [check.number(field, v, kind) if kind != "str" else check.choice(field, v)
+                for v in entry]
+    if isinstance(entry, dict) and set(entry) in RANGE_KEYS and kind != "str":
+        start, stop = (check.number(f"{field}.{k}", entry[k], kind) for k in ("start", "stop"))
+        if "num" in entry:
+            num = check.integer(entry, "num", 1, 100_000, None, field + ".")
+            values = np.linspace(start, stop, num)
+        else:
+            step = check.number(f"{field}.step", entry["step"], kind)
+            if step <= 0 or stop < start:
+                raise ParameterError(f"{check.source}: field '{field}': value {entry!r} needs "
+                                     "start <= stop and step > 0")
+            values = np.arange(math.floor((stop - start) / step + 1e-9) + 1) * step + start
+        values = [round(float(v), 12) for v in values]
+        if kind == "int":
+            if any(v != round(v) for v in values):
+                raise ParameterError(f"{check.source}: field '{field}': value {entry!r} gives "
+                                     "non-integer values for an integer parameter")
+            values = [int(round(v)) for v in values]
+        return values
+    expected = "a list" if kind == "str" else ("a list, { start, stop, num } or "
+                                               "{ start, stop, step }")
+    raise ParameterError(f"{check.source}: field '{field}': value {entry!r} must be {expected} "
+                         "for a grid")
+
+
+def _factor_content(factor: Factor) -> dict[str, Any]:
+    if factor.values:
+        return {"kind": factor.kind, "values": list(factor.values)}
+    return {"kind": factor.kind, "low": factor.low, "high": factor.high}
+
+
+def _metric_list(check: _Checker, data: dict[str, Any], key: str, allowed: tuple[str, ...],
+                 default: tuple[str, ...]) -> list[str]:
+    value = data.get(key, list(default))
+    if value == "all":
+        return list(allowed)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ParameterError(f"{check.source}: field '{key}': value {value!r} must be a list "
+                             "of metric names or \"all\"")
+    for name in value:
+        if name not in allowed:
+            raise ParameterError(f"{check.source}: field '{key}': unknown metric {name!r} "
+                                 f"(choose from {', '.join(allowed)})")
+    if len(set(value)) != len(value):
+        raise ParameterError(f"{check.source}: field '{key}': value {value!r} repeats a metric")
+    return list(value)
+
+
+# --- design ----------------------------------------------------------------------------
+def salib_problem(factors: tuple[Factor, ...]) -> dict[str, Any]:
+    """The SALib problem of sampled factors (names and bounds)."""
+    return {"num_vars": len(factors), "names": [f.name for f in factors],
+            "bounds": [[f.low, f.high] for f in factors]}
+
+
+def design_size(factors: tuple[Factor, ...], design: dict[str, Any]) -> int:
+    """Number of points a design will have (computed before building it)."""
+    d, method = len(factors), design["method"]
+    if method == "grid":
+        return math.prod(len(f.values) for f in factors)
+    if method == "sobol":
+        return design["samples"] * ((2 * d + 2) if design["second_order"] else (d + 2))
+    return design["samples"] * ((d + 1) if method == "morris" else 1)
+
+
+def design_points(factors: tuple[Factor, ...], design: dict[str, Any],
+                  samples: tuple[tuple[float, ...], ...]) -> list[dict[str, Any]]:
+    """Parameter points of the design, in design order (sampled integers rounded)."""
+    if design["method"] == "grid":
+        return [dict(zip([f.name for f in factors], combo, strict=True))
+                for combo in itertools.product(*(f.values for f in factors))]
+    return [{f.name: (int(round(x)) if f.kind == "int" else float(x))
+             for f, x in zip(factors, row, strict=True)} for row in samples]
+
+
+def sample_matrix(factors: tuple[Factor, ...], design: dict[str, Any],
+                  seed: int) -> np.ndarray:
+    """SALib sample matrix (rows = points) for lhs, sobol or morris."""
+    from SALib.sample import latin, morris, sobol
+
+    problem = salib_problem(factors)
+    n, method = design["samples"], design["method"]
+    if method == "lhs":
+        return latin.sample(problem, n, seed=seed)
+    if method == "sobol":
+        return sobol.sample(problem, n, calc_second_order=design["second_order"], seed=seed)
+    return morris.sample(problem, n, num_levels=design["levels"], seed=seed)
+
+
+def _check_points(points: list[dict[str, Any]], base: dict[str, Any], source: str) -> None:
+    """Validate every point with the Parameters model before anything runs."""
+    for index, point in enumerate(points):
+        make_parameters({**base, **point}, source=f"{source}: design point {index} {point}")
+
+
+# --- field checks ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Checker:
+    """Small typed getters whose errors name the file, the field and the value."""
+
+    source: str
+
+    def fail(self, field: str, value: Any, problem: str) -> ParameterError:
+        return ParameterError(f"{self.source}: field '{field}': value {value!r} {problem}")
+
+    def known_keys(self, data: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        for key in data:
+            if key not in allowed:
+                raise ParameterError(f"{self.source}: field '{prefix}{key}': unknown (allowed: "
+                                     f"{', '.join(allowed)})")
+
+    def typed(self, data: dict[str, Any], key: str, kind: type, default: Any,
+              prefix: str = "") -> Any:
+        value = data.get(key, default)
+        if key in data and (not isinstance(value, kind) or (kind is not bool
+                                                            and isinstance(value, bool))):
+            raise self.fail(prefix + key, value, f"must be a {_kind_name(kind)}")
+        return value
+
+    def integer(self, data: dict[str, Any], key: str, low: int, high: int, default: int | None,
+                prefix: str = "") -> int:
+        if key not in data and default is None:
+            raise ParameterError(f"{self.source}: field '{prefix}{key}': missing")
+        value = data.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.fail(prefix + key, value, "must be an integer")
+        if not low <= value <= high:
+            raise self.fail(prefix + key, value, f"must be between {low} and {high}")
+        return value
+
+    def number(self, field: str, value: Any, kind: str) -> int | float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(field, value, "must be a number")
+        if kind == "int" and value != int(value):
+            raise self.fail(field, value, "must be an integer")
+        return int(value) if kind == "int" else float(value)
+
+    def choice(self, field: str, value: Any) -> str:
+        spec = _spec(field.split(".")[-1])
+        if value not in (spec.choices if spec else ()):
+            raise self.fail(field, value, f"is not one of {', '.join(spec.choices)}")
+        return value
+
+    def in_bounds(self, field: str, value: Any, spec: ParameterSpec) -> None:
+        if spec.choices:
+            return
+        if spec.minimum is not None and value < spec.minimum:
+            raise self.fail(field, value, f"is below the minimum {spec.minimum:g} of "
+                                          f"{spec.name}")
+        if spec.maximum is not None and value > spec.maximum:
+            raise self.fail(field, value, f"is above the maximum {spec.maximum:g} of "
+                                          f"{spec.name}")
+
+
+def _kind_name(kind: type) -> str:
+    return {str: "string", dict: "table", bool: "boolean", list: "list"}.get(kind, kind.__name__)
