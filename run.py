@@ -4,6 +4,7 @@
     python run.py run hierarchical --out out/h
     python run.py settings
     python run.py parameters
+    python run.py validate --quick       # validation suite (docs/VALIDATION.md)
 
 Every user mistake ends with one line on stderr and exit code 2.
 """
@@ -138,6 +139,44 @@ def parameters_command() -> None:
                    else f"{spec.minimum:g}..{spec.maximum:g}")
             unit = f" {spec.unit}" if spec.unit else ""
             print(f"  {spec.name} = {spec.default}  ({rng}{unit})  {spec.meaning}")
+
+
+# --- validation commands ---
+@app.command("validate")
+def validate_command(
+        names: Annotated[list[str] | None, typer.Argument(
+            help="Experiments to run (default: all): bass, loafing, contagion, march, "
+                 "mission.")] = None,
+        quick: Annotated[bool, typer.Option("--quick", help="CI sizes (what the tests run); "
+                                            "writes no report unless --docs is given.")] = False,
+        seed: Seed = 2026,
+        workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 2,
+        docs: Annotated[Path | None, typer.Option(
+            help="Directory for VALIDATION.md and validation/ (default: docs for a full "
+                 "run).")] = None,
+) -> None:
+    """Run validation experiments: one line per published target, pass or fail."""
+    from model.validation import Plan, run_experiments, select
+    from model.validation.report import write_report
+
+    experiments = select(names)
+    plan = Plan(quick=quick, seed=seed, workers=workers)
+    out = docs if docs is not None else (None if quick else Path("docs"))
+    if out is not None:
+        _check_writable(out)
+
+    def show(outcome) -> None:
+        for check in outcome.checks:
+            print(f"{check.verdict:4}  {outcome.name}: {check.name}: target {check.target}; "
+                  f"model {check.model}; tolerance {check.tolerance}", flush=True)
+
+    outcomes = run_experiments(experiments, plan, show)
+    if out is not None:
+        console.print(f"report: {write_report(outcomes, plan, out)}")
+    failed = [o.name for o in outcomes if not o.passed]
+    if failed:
+        console.print(f"failed: {', '.join(failed)}")
+        raise typer.Exit(1)
 
 
 def _check_writable(out: Path) -> None:
