@@ -201,7 +201,9 @@ def _given_value(err: Exception, argv: list[str] | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes become one line on stderr and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False, prog_name="run.py")
+        code = app(args=argv, standalone_mode=False, prog_name="run.py")
+        if isinstance(code, int) and code:
+            return code  # typer.Exit(code) returns its code when not standalone
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

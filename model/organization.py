@@ -62,7 +62,8 @@ class OrganizationModel(mesa.Model):
         self.approval = Approval(self)
         self.playbook = Playbook(self)
         self.monitoring = Monitoring(self)
-        self.processes = (NeedDrift(self), Turnover(self), self.generation, self.conversations, self.approval,
+        self.processes = (NeedDrift(self), Turnover(self), self.generation, self.conversations,
+                          self.approval,
                           IdeaForum(self), self.playbook, EffortChoice(self), self.monitoring,
                           Leadership(self), Performance(self))
         if p.probe_idea_step == 0:

@@ -20,8 +20,7 @@ import plotly.graph_objects as go
 from model.analysis import probe_curve
 from model.organization import OrganizationModel
 from model.processes.adoption import adopt_ideas
-from model.validation.core import (Check, Experiment, Outcome, Plan, experiment_seeds, fmt,
-                                   replicate)
+from model.validation.core import Check, Experiment, Outcome, Plan, experiment_seeds, fmt, replicate
 
 SOURCES = [
     "Centola, D. & Macy, M. (2007). Complex contagions and the weakness of long ties. "

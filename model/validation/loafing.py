@@ -13,7 +13,6 @@ who has a manager.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
 from model.organization import OrganizationModel

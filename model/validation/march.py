@@ -19,8 +19,16 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from model.organization import OrganizationModel
-from model.validation.core import (Check, Experiment, Outcome, Plan, experiment_seeds, fmt,
-                                   markdown_table, replicate)
+from model.validation.core import (
+    Check,
+    Experiment,
+    Outcome,
+    Plan,
+    experiment_seeds,
+    fmt,
+    markdown_table,
+    replicate,
+)
 
 SOURCES = [
     "March, J. G. (1991). Exploration and exploitation in organizational learning. "
@@ -67,11 +75,9 @@ def equilibrium(p1: float, p2: float, slow_share: float, seed: int) -> dict:
     """Equilibrium knowledge of the code (fast learners at p1, slow ones at 0.1)."""
     model = OrganizationModel(rng=seed, **MARCH, socialization_rate=p1, codification_rate=p2,
                               slow_learner_share=slow_share, slow_socialization_rate=0.1)
-    for step in range(1, MAX_STEPS + 1):
+    while model.steps < MAX_STEPS and not settled(model):
         model.step()
-        if settled(model):
-            break
-    return {"knowledge": code_knowledge(model), "steps_to_equilibrium": step}
+    return {"knowledge": code_knowledge(model), "steps_to_equilibrium": int(model.steps)}
 
 
 def turbulent(p3: float, steps: int, seed: int) -> dict:
@@ -86,13 +92,13 @@ def turbulent(p3: float, steps: int, seed: int) -> dict:
 
 
 def run(plan: Plan) -> Outcome:
-    reps = plan.pick(40, 400)
+    reps = plan.pick(24, 400)
     seeds = experiment_seeds(plan.seed, "march", reps)
     grid = [{"p1": p1, "p2": p2, "slow_share": 0.0} for p2 in RATES for p1 in RATES]
     mixes = [{"p1": 0.9, "p2": 0.5, "slow_share": s} for s in (0.2, 0.5, 0.8, 1.0)]
     runs = replicate(equilibrium, grid + mixes, seeds, plan.workers)
     turnover_levels = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5)
-    turb_seeds = seeds[: plan.pick(20, 100)]
+    turb_seeds = seeds[: plan.pick(10, 100)]
     turb = replicate(turbulent, [{"p3": p3, "steps": 200} for p3 in turnover_levels],
                      turb_seeds, plan.workers)
     runs["experiment"] = np.where(runs["slow_share"] > 0, "fast and slow learners", "figure 1")
@@ -157,7 +163,8 @@ def run(plan: Plan) -> Outcome:
          "p1 = p2 = 0.5, 200 steps, mean of steps 100-200", "replications": reps,
          "turbulence replications": len(turb_seeds)},
         __doc__.split("\n", 2)[2].strip(),
-        notes="Figure 1 table (model against March):\n\n" + markdown_table(pd.DataFrame(table_rows)),
+        notes=("Figure 1 table (model against March):\n\n"
+               + markdown_table(pd.DataFrame(table_rows))),
         seeds=seeds, extra_tables={"march_figure1": pd.DataFrame(table_rows)})
 
 
