@@ -4,10 +4,10 @@ A group is a manager's direct reports (``span_of_control``). Work is not identif
 no one but the manager sees it (``work_visibility = 0``, peers cannot sanction) and the
 manager watches one report per step (``monitoring_capacity = 1``), so each member's
 chance of being identified is 1 / group size, as the experimenter's attention is divided
-among group members in social impact theory (Latane 1981). The solo baseline, and the
-identifiable condition, let the manager watch every report every step
-(``monitoring_capacity = span``). Effort is the mean over the last 50 steps of everyone
-who has a manager.
+among group members in social impact theory (Latane 1981). In the identifiable
+condition the manager watches every report every step (``monitoring_capacity = span``),
+as if each worked alone; the solo baseline is that effort, averaged over group sizes.
+Effort is the mean over the last 50 steps of everyone who has a manager.
 """
 
 from __future__ import annotations

@@ -92,13 +92,13 @@ def turbulent(p3: float, steps: int, seed: int) -> dict:
 
 
 def run(plan: Plan) -> Outcome:
-    reps = plan.pick(24, 400)
+    reps = plan.pick(24, 200)
     seeds = experiment_seeds(plan.seed, "march", reps)
     grid = [{"p1": p1, "p2": p2, "slow_share": 0.0} for p2 in RATES for p1 in RATES]
     mixes = [{"p1": 0.9, "p2": 0.5, "slow_share": s} for s in (0.2, 0.5, 0.8, 1.0)]
     runs = replicate(equilibrium, grid + mixes, seeds, plan.workers)
     turnover_levels = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5)
-    turb_seeds = seeds[: plan.pick(10, 100)]
+    turb_seeds = seeds[: plan.pick(10, 60)]
     turb = replicate(turbulent, [{"p3": p3, "steps": 200} for p3 in turnover_levels],
                      turb_seeds, plan.workers)
     runs["experiment"] = np.where(runs["slow_share"] > 0, "fast and slow learners", "figure 1")
