@@ -5,11 +5,12 @@ employee knows their ``informal_degree`` nearest neighbours (rewiring 0, cluster
 the same ring with every tie rewired (rewiring 1, random, same degree). One idea (the
 tracer) is planted at step 0; as in Centola & Macy, its originator's informal
 neighbours start using it too. "Further" is the share of runs in which the idea
-takes off (reaches 10% of employees) within the run. Speed is the median number of steps until 10% of
-employees use the idea (runs that never get there count as the whole run); on a ring
-the front of a complex contagion moves at a constant speed, so the time to 50% grows
-with the size of the organization. Adoption needs ``adoption_threshold`` exposures from
-distinct speakers: 2 (complex) or 1 (simple). Nothing else moves beliefs.
+takes off (reaches 10% of employees) within the run. Speed is the median number of
+steps until 10% of employees use the idea (runs that never get there count as the
+whole run); on a ring the front of a complex contagion moves at a constant speed, so
+the time to 50% grows with the size of the organization. Adoption needs
+``adoption_threshold`` exposures from distinct speakers: 2 (complex) or 1 (simple).
+Nothing else moves beliefs.
 """
 
 from __future__ import annotations

@@ -120,7 +120,8 @@ def fmt(value: float, digits: int = 3) -> str:
 def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
     """A pipe table of a small frame (floats to ``digits`` decimals)."""
     def cell(value: Any) -> str:
-        return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+        text = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|")
 
     lines = ["| " + " | ".join(map(str, frame.columns)) + " |",
              "|" + "---|" * len(frame.columns)]

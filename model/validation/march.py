@@ -142,13 +142,15 @@ def run(plan: Plan) -> Outcome:
               bool(0 < best_p3 < 0.5 and by_p3.max() > by_p3[0.0] + 0.1)),
     ]
     figure = go.Figure()
-    for p2 in RATES:
+    for p2, color in zip(RATES, ("#1f77b4", "#2ca02c", "#9467bd"), strict=True):
         figure.add_trace(go.Scatter(x=list(RATES), y=[k[(p1, p2)] for p1 in RATES],
+                                    line={"color": color},
                                     error_y={"array": [1.96 * fig1["sem"][(p1, p2)]
                                                        for p1 in RATES]},
                                     mode="lines+markers", name=f"model, p2 = {p2}"))
         figure.add_trace(go.Scatter(x=list(RATES), y=[REFERENCE[(p1, p2)] for p1 in RATES],
-                                    mode="markers", marker={"symbol": "x", "size": 10},
+                                    mode="markers",
+                                    marker={"symbol": "x", "size": 10, "color": color},
                                     name=f"March (replicated), p2 = {p2}"))
     figure.update_layout(title="March (1991) Figure 1: equilibrium knowledge of the code",
                          xaxis_title="socialization rate p1",

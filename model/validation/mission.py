@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy.stats import spearmanr
@@ -20,7 +21,15 @@ from scipy.stats import spearmanr
 from model.parameters import make_parameters
 from model.runner import run_once
 from model.settings import load_setting
-from model.validation.core import Check, Experiment, Outcome, Plan, experiment_seeds, replicate
+from model.validation.core import (
+    Check,
+    Experiment,
+    Outcome,
+    Plan,
+    experiment_seeds,
+    markdown_table,
+    replicate,
+)
 
 SOURCES = ["../shared/MODEL.md (emergent patterns and stylized facts) and the essays in "
            "../shared/seeds/: claims of the model's own mission, not published numbers."]
@@ -58,9 +67,10 @@ def run(plan: Plan) -> Outcome:
               for value in values]
     runs = replicate(setting_run, points, seeds, plan.workers)
     runs["extra"] = runs["extra"].map(lambda e: ", ".join(f"{k} = {v}" for k, v in e.items()))
-    figure = make_subplots(rows=1, cols=len(SWEEPS), subplot_titles=list(SWEEPS))
-    checks = []
-    for col, (parameter, (setting, _, values, metric, sign)) in enumerate(SWEEPS.items(), 1):
+    figure = make_subplots(rows=2, cols=2, subplot_titles=list(SWEEPS))
+    checks, reached = [], []
+    for k, (parameter, (setting, _, values, metric, sign)) in enumerate(SWEEPS.items()):
+        row, col = k // 2 + 1, k % 2 + 1
         part = runs[runs.parameter == parameter]
         stat = part.groupby("value")[metric].agg("mean" if metric.startswith("hidden")
                                                  else "median")
@@ -74,11 +84,15 @@ def run(plan: Plan) -> Outcome:
             "ends in that direction",
             bool(sign * rho > 0.2 and sign * ends > 0)))
         figure.add_trace(go.Scatter(x=list(values), y=stat.to_numpy(), mode="lines+markers",
-                                    name=f"{metric} ({setting})"), row=1, col=col)
-        figure.update_xaxes(title_text=parameter, row=1, col=col,
-                            type="log" if parameter == "span_of_control" else None)
-        figure.update_yaxes(title_text=("mean " if metric.startswith("hidden") else "median ")
-                            + metric, row=1, col=col)
+                                    name=f"{metric} ({setting})"), row=row, col=col)
+        figure.update_xaxes(title_text=parameter, row=row, col=col)
+        figure.update_yaxes(title_text=(f"mean {metric}" if metric.startswith("hidden") else
+                                        f"median steps to 50% (never = {steps - PROBE_STEP})"),
+                            row=row, col=col)
+        if metric == "time_to_50pct_adoption":
+            share = part.groupby("value")["reached_half"].mean()
+            reached += [{"parameter": parameter, "value": v, "runs reaching 50%": share[v],
+                         "median steps (censored)": stat[v]} for v in values]
     figure.update_layout(title="The mission's claims: hidden coasting and the speed of a good "
                                "idea", showlegend=False)
     return Outcome(
@@ -86,7 +100,9 @@ def run(plan: Plan) -> Outcome:
         {"settings": "hierarchical, shared_authority (scenarios/*.toml)", "n_employees": n,
          "steps": steps, "probe_idea_step": PROBE_STEP, "replications": reps,
          **{p: f"{s} {e or ''} -> {list(v)}" for p, (s, e, v, _, _) in SWEEPS.items()}},
-        __doc__.split("\n", 2)[2].strip(), seeds=seeds)
+        __doc__.split("\n", 2)[2].strip(), seeds=seeds,
+        notes=("How often the good idea reached half the organization at all, and the "
+               "censored median:\n\n" + markdown_table(pd.DataFrame(reached))))
 
 
 EXPERIMENT = Experiment("mission", "The mission's claims", run)

@@ -42,11 +42,12 @@ def save_png(figure, path: Path) -> None:
     """A static matplotlib copy of a plotly figure (line/marker traces, one panel per x axis)."""
     axes_names = sorted({(t.xaxis or "x") for t in figure.data},
                         key=lambda a: int(a[1:] or 1))
-    fig, axes = plt.subplots(1, len(axes_names), figsize=(5.2 * len(axes_names), 4),
-                             squeeze=False)
+    cols = min(len(axes_names), 2)
+    rows = -(-len(axes_names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.2 * rows), squeeze=False)
     layout = figure.layout
     for k, name in enumerate(axes_names):
-        ax = axes[0, k]
+        ax = axes[k // cols, k % cols]
         suffix = name[1:]
         for trace in (t for t in figure.data if (t.xaxis or "x") == name):
             mode = trace.mode or "lines"
@@ -54,8 +55,11 @@ def save_png(figure, path: Path) -> None:
             if trace.marker is not None and trace.marker.symbol == "x":
                 style = "x"
             err = trace.error_y.array if trace.error_y is not None else None
+            color = (trace.line.color if trace.line is not None and trace.line.color
+                     else getattr(trace.marker, "color", None))
             ax.errorbar(list(trace.x), list(trace.y), yerr=err, fmt=style or "-",
-                        label=trace.name, markersize=5, capsize=2)
+                        label=trace.name, markersize=5, capsize=2,
+                        color=color if isinstance(color, str) else None)
         xaxis = layout[f"xaxis{suffix}"]
         yaxis = layout[f"yaxis{suffix}"]
         ax.set_xlabel(xaxis.title.text or "")
