@@ -106,7 +106,9 @@ def run(plan: Plan) -> Outcome:
 
     fig1 = runs[runs.slow_share == 0].groupby(["p1", "p2"])["knowledge"].agg(["mean", "sem"])
     k = fig1["mean"]
-    tolerance = plan.pick(0.06, 0.04)
+    # 3 standard errors of a cell's mean (the largest over cells); the reference values
+    # come from 10,000 runs a cell, so their own error is negligible
+    tolerance = max(0.02, 3 * float(fig1["sem"].max()))
     gaps = {key: abs(k[key] - ref) for key, ref in REFERENCE.items()}
     mix = runs[(runs.p2 == 0.5) & (runs.p1 == 0.9)].groupby("slow_share")["knowledge"].mean()
     by_p3 = turb.groupby("p3")["knowledge"].mean()
@@ -117,7 +119,9 @@ def run(plan: Plan) -> Outcome:
     checks = [
         Check("Figure 1 values", "equilibrium knowledge for p1, p2 in {0.1, 0.5, 0.9} "
               "(table below)", f"largest gap {max(gaps.values()):.3f}",
-              f"each within {tolerance}", all(g <= tolerance for g in gaps.values())),
+              f"each within {tolerance:.3f}: 3 standard errors of a {reps}-run mean "
+              "(largest over cells)",
+              all(g <= tolerance for g in gaps.values())),
         Check("knowledge falls as p1 rises", "p1 = 0.1 > 0.5 > 0.9 at p2 = 0.5 and 0.9",
               "; ".join(" > ".join(fmt(k[(p1, p2)]) for p1 in RATES) for p2 in (0.5, 0.9)),
               "strictly", all(k[(0.1, p2)] > k[(0.5, p2)] > k[(0.9, p2)] for p2 in (0.5, 0.9))),
