@@ -9,6 +9,7 @@
     python run.py sweep sweeps/span_visibility_grid.toml --workers 2
     python run.py sensitivity out/sweeps/sobol_example --metric hidden_coasting_share
     python run.py plot out/sweeps/span_visibility_grid --metric hidden_coasting_share
+    python run.py validate --quick       # validation suite (docs/VALIDATION.md)
 
 Every user mistake ends with one line on stderr and exit code 2.
 """
@@ -214,7 +215,6 @@ def parameters_command() -> None:
             print(f"  {spec.name} = {spec.default}  ({rng}{unit})  {spec.meaning}")
 
 
-
 # --- sweep commands ---
 CPUS = os.cpu_count() or 1
 
@@ -324,6 +324,45 @@ def plot_command(
     console.print(f"wrote {plot_sweep(directory, metric, x, y, by, over_time)}",
                   highlight=False)
 
+
+# --- validation commands ---
+@app.command("validate")
+def validate_command(
+        names: Annotated[list[str] | None, typer.Argument(
+            help="Experiments to run (default: all): bass, loafing, contagion, march, "
+                 "mission.")] = None,
+        quick: Annotated[bool, typer.Option("--quick", help="CI sizes (what the tests run); "
+                                            "writes no report unless --docs is given.")] = False,
+        seed: Seed = 2026,
+        workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 2,
+        docs: Annotated[Path | None, typer.Option(
+            help="Directory for VALIDATION.md and validation/ (default: docs for a full "
+                 "run).")] = None,
+) -> None:
+    """Run validation experiments: one line per published target, pass or fail."""
+    from model.validation import Plan, run_experiments, select
+    from model.validation.report import write_report
+
+    experiments = select(names)
+    plan = Plan(quick=quick, seed=seed, workers=workers)
+    out = docs if docs is not None else (None if quick else Path("docs"))
+    if out is not None:
+        _check_writable(out)
+
+    def show(outcome) -> None:
+        for check in outcome.checks:
+            print(f"{check.verdict:4}  {outcome.name}: {check.name}: target {check.target}; "
+                  f"model {check.model}; tolerance {check.tolerance}", flush=True)
+
+    outcomes = run_experiments(experiments, plan, show)
+    if out is not None:
+        console.print(f"report: {write_report(outcomes, plan, out)}")
+    failed = [o.name for o in outcomes if not o.passed]
+    if failed:
+        console.print(f"failed: {', '.join(failed)}")
+        raise typer.Exit(1)
+
+
 def _check_writable(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -346,7 +385,9 @@ def _given_value(err: Exception, argv: list[str] | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes become one line on stderr and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False, prog_name="run.py")
+        code = app(args=argv, standalone_mode=False, prog_name="run.py")
+        if isinstance(code, int) and code:
+            return code  # typer.Exit(code) returns its code when not standalone
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

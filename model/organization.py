@@ -29,6 +29,7 @@ from model.processes.leadership import Leadership
 from model.processes.monitoring import Monitoring
 from model.processes.performance import Performance
 from model.processes.playbook import Playbook
+from model.processes.turnover import Turnover
 from model.results import Results
 from model.rng import RandomStreams, normalize_seed
 from model.structure import build_formal_structure, build_small_world, empty_network
@@ -61,7 +62,8 @@ class OrganizationModel(mesa.Model):
         self.approval = Approval(self)
         self.playbook = Playbook(self)
         self.monitoring = Monitoring(self)
-        self.processes = (NeedDrift(self), self.generation, self.conversations, self.approval,
+        self.processes = (NeedDrift(self), Turnover(self), self.generation, self.conversations,
+                          self.approval,
                           IdeaForum(self), self.playbook, EffortChoice(self), self.monitoring,
                           Leadership(self), Performance(self))
         if p.probe_idea_step == 0:

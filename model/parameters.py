@@ -58,6 +58,13 @@ class Parameters(BaseModel):
                                        "more alike).", "population", "", ge=0.5, le=1000)
     customer_facing_share: float = param(0.8, "Share of front-line positions that face customers.",
                                          "population", "share", ge=0, le=1)
+    slow_learner_share: float = param(0.0, "Share of employees who learn the playbook at "
+                                      "slow_socialization_rate instead (March's mix of fast and "
+                                      "slow learners; 0 = everyone alike).", "population",
+                                      "share", ge=0, le=1)
+    turnover_rate: float = param(0.0, "Chance per step that each employee leaves and is replaced "
+                                 "by a newcomer with random beliefs (March's p3).", "population",
+                                 "probability", ge=0, le=1)
 
     # --- structure ----------------------------------------------------------------
     formal_structure: Literal["tree", "teams", "none"] = param(
@@ -165,6 +172,16 @@ class Parameters(BaseModel):
     socialization_rate: float = param(0.05, "Chance per step and dimension that an employee "
                                       "learns the playbook's belief (March's p1).", "behaviour",
                                       "probability", ge=0, le=1)
+    slow_socialization_rate: float = param(0.1, "Socialization rate of slow learners (used "
+                                           "only if slow_learner_share > 0).", "behaviour",
+                                           "probability", ge=0, le=1)
+    socialization_mode: Literal["direct", "gradual"] = param(
+        "direct", "How a belief moves to the playbook's: at once, or one step at a time through "
+        "'no belief' (March's original program, Christensen 2015).", "behaviour")
+    code_learning_basis: Literal["beliefs", "actions"] = param(
+        "beliefs", "What the playbook judges and learns from: employees' beliefs (fit), or their "
+        "actions, a coin flip where no belief is held, scored as matches minus mismatches "
+        "(March's original program, Christensen 2015).", "behaviour")
     codification_rate: float = param(0.1, "Chance per dimension that the playbook learns from "
                                      "the best performers (March's p2).", "behaviour",
                                      "probability", ge=0, le=1)

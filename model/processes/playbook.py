@@ -8,7 +8,12 @@
   What it learns this way is attributed to practice, not to any one idea.
 - Socialization (March's p1): each employee takes the playbook's belief on each
   dimension where it differs (and is not 0) with chance p1; an idea the playbook
-  holds spreads this way down to everyone.
+  holds spreads this way down to everyone. With ``slow_learner_share`` > 0, that share
+  of employees (drawn once, stream ``learners``) learn at ``slow_socialization_rate``.
+- Options recovered from March's original program (Christensen 2015), off by default:
+  ``socialization_mode = "gradual"`` moves a belief one step (an opposite belief first
+  becomes 0); ``code_learning_basis = "actions"`` judges employees and the playbook by
+  actions (a coin flip where no belief is held) scored as matches minus mismatches.
 """
 
 from __future__ import annotations
@@ -45,7 +50,22 @@ def superior_beliefs(practice, matches, code_matches):
 
 
 @njit(cache=True)
-def socialize_cells(rng, state, code, code_source, dims, adopters, p1):
+def teach(state, dims, adopters, rows, cols, code, code_source, gradual):
+    """Move the chosen cells to the playbook's belief: at once, or (gradual) one step,
+    an opposite belief becoming 0 (no belief) first."""
+    values = code[cols].copy()
+    sources = code_source[cols].copy()
+    if gradual:
+        practice = state[0]
+        for x in range(len(rows)):
+            if practice[rows[x], cols[x]] != 0:
+                values[x] = 0
+                sources[x] = -1
+    assign_cells(state, dims, adopters, rows, cols, values, sources)
+
+
+@njit(cache=True)
+def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
     """Each (employee, dimension) cell takes the playbook's belief with chance p1 where the
     playbook holds a belief (not 0) that differs. Cells are visited by geometric skips."""
     practice = state[0]
@@ -69,14 +89,46 @@ def socialize_cells(rng, state, code, code_source, dims, adopters, p1):
                 cols = np.concatenate((cols, np.empty(capacity, np.int64)))
             rows[count], cols[count] = i, d
             count += 1
-    rows, cols = rows[:count], cols[:count]
-    assign_cells(state, dims, adopters, rows, cols, code[cols], code_source[cols])
+    teach(state, dims, adopters, rows[:count], cols[:count], code, code_source, gradual)
+
+
+@njit(cache=True)
+def socialize_by_rate(rng, state, code, code_source, dims, adopters, rates, gradual):
+    """Like :func:`socialize_cells`, with each employee's own rate (one draw per cell)."""
+    practice = state[0]
+    n, m = practice.shape
+    rows = np.empty(n * m, np.int64)
+    cols = np.empty(n * m, np.int64)
+    count = 0
+    for i in range(n):
+        for d in range(m):
+            if rng.random() < rates[i] and code[d] != 0 and practice[i, d] != code[d]:
+                rows[count], cols[count] = i, d
+                count += 1
+    teach(state, dims, adopters, rows[:count], cols[:count], code, code_source, gradual)
+
+
+def learner_rates(n: int, slow_share: float, fast: float, slow: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Socialization rate of each employee: round(slow_share * n) random slow learners."""
+    rates = np.full(n, fast)
+    rates[rng.permutation(n)[: round(slow_share * n)]] = slow
+    return rates
 
 
 class Playbook(Process):
     """Codifies ideas, learns from the best performers, and socializes employees."""
 
     name = "playbook"
+
+    def __init__(self, model):
+        super().__init__(model)
+        p = model.p
+        self.gradual = p.socialization_mode == "gradual"
+        self.rates = None  # one rate for everyone unless some learners are slow
+        if p.slow_learner_share > 0:
+            self.rates = learner_rates(p.n_employees, p.slow_learner_share, p.socialization_rate,
+                                       p.slow_socialization_rate, model.streams["learners"])
 
     def codify(self, ideas: np.ndarray) -> None:
         """Sanction ideas and write their beliefs into the playbook."""
@@ -102,8 +154,11 @@ class Playbook(Process):
         b, p2 = self.model.beliefs, self.model.p.codification_rate
         if p2 <= 0:
             return
-        plus, minus, superior = superior_beliefs(b.practice, b.matches,
-                                                 int((b.code == b.need).sum()))
+        if self.model.p.code_learning_basis == "actions":
+            plus, minus, superior = self.superior_actions()
+        else:
+            plus, minus, superior = superior_beliefs(b.practice, b.matches,
+                                                     int((b.code == b.need).sum()))
         if superior == 0:
             return
         majority = np.sign(plus - minus).astype(np.int8)
@@ -113,11 +168,25 @@ class Playbook(Process):
         b.code[change] = majority[change]
         b.code_source[change] = OWN
 
+    def superior_actions(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Like :func:`superior_beliefs`, on actions: where one holds no belief one acts on a
+        coin flip; actions and the playbook are scored as matches minus mismatches."""
+        b = self.model.beliefs
+        coin = self.rng.choice(np.array([-1, 1], dtype=np.int8), size=b.practice.shape)
+        acts = np.where(b.practice != 0, b.practice, coin)
+        score = (acts.astype(np.int64) * b.need).sum(axis=1)
+        superior = score > int((b.code.astype(np.int64) * b.need).sum())
+        chosen = acts[superior]
+        return ((chosen == 1).sum(axis=0), (chosen == -1).sum(axis=0), int(superior.sum()))
+
     def socialize(self) -> None:
         b, p1 = self.model.beliefs, self.model.p.socialization_rate
-        if p1 > 0:
+        if self.rates is not None:
+            socialize_by_rate(self.rng, b.state(), b.code, b.code_source, self.model.ideas.dims,
+                              self.model.ideas.adopters, self.rates, self.gradual)
+        elif p1 > 0:
             socialize_cells(self.rng, b.state(), b.code, b.code_source, self.model.ideas.dims,
-                            self.model.ideas.adopters, p1)
+                            self.model.ideas.adopters, p1, self.gradual)
 
     def step(self) -> None:
         self.codify_widely_used()

@@ -1,0 +1,34 @@
+"""Process 1b, turnover (March's p3): leavers are replaced by naive newcomers.
+
+Each step each employee leaves with chance ``turnover_rate``; a newcomer takes the
+same slot (position, traits, ties) with fresh beliefs, uniform on {-1, 0, +1} on every
+dimension and credited to no idea, and knows no idea to voice. Off by default.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.beliefs import OWN
+from model.ideas import NEVER
+from model.processes.base import Process
+
+
+class Turnover(Process):
+    """Replaces leavers by newcomers holding random beliefs."""
+
+    name = "turnover"
+
+    def step(self) -> None:
+        m, rate = self.model, self.model.p.turnover_rate
+        if rate <= 0:
+            return
+        leavers = np.flatnonzero(self.rng.random(m.people.n) < rate)
+        if len(leavers) == 0:
+            return
+        dims = m.beliefs.m
+        rows = np.repeat(leavers, dims)
+        cols = np.tile(np.arange(dims), len(leavers))
+        beliefs = self.rng.integers(-1, 2, size=len(rows), dtype=np.int8)
+        m.beliefs.assign(rows, cols, beliefs, np.full(len(rows), OWN))
+        m.people.latest_idea[leavers] = NEVER

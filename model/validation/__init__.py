@@ -1,0 +1,9 @@
+"""Validation suite: experiments that reproduce published results (docking).
+
+``run.py validate [NAME ...] [--quick]`` runs them (see docs/VALIDATION.md).
+"""
+
+from model.validation.core import Check, Experiment, Outcome, Plan
+from model.validation.registry import EXPERIMENTS, run_experiments, select
+
+__all__ = ["Check", "EXPERIMENTS", "Experiment", "Outcome", "Plan", "run_experiments", "select"]
