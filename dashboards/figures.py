@@ -1,0 +1,283 @@
+"""Plotly figures of the dashboard, built from the model's arrays (no widgets here).
+
+Charts read the per-step results table; the network draws employees at positions from a
+layout of the formal structure computed once per organization (:class:`NetworkView`), so a
+redraw only recolours nodes and redraws the informal ties that are currently strong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from model.employees import DETECTED, HIDDEN, WORKING
+from model.organization import OrganizationModel
+
+MAX_NODES = 2_000  # above this the network shows a fixed random sample of employees
+STRONG_TIE = 0.3  # informal ties at least this strong are drawn
+TOP_IDEAS = 5
+DASHES = ("solid", "dash")
+COASTING_COLOURS = {WORKING: "#4c78a8", HIDDEN: "#e45756", DETECTED: "#f58518"}
+COASTING_NAMES = {WORKING: "working", HIDDEN: "coasting, hidden", DETECTED: "coasting, noticed"}
+COLOUR_MODES = ("coasting", "ideas in use", "commitment")
+
+CHARTS = {
+    "adoption": ("Adoption of ideas",
+                 "Share of employees using an idea born at the customer interface: thick, any "
+                 "idea; dotted, the tracer good idea; thin, the most used single ideas."),
+    "coasting": ("Coasting",
+                 "Share of employees coasting (effort below the threshold): hidden means "
+                 "nobody able to act has noticed, noticed means a manager or peer who can act "
+                 "has seen it."),
+    "commitment": ("Commitment",
+                   "Mean commitment to the organization; the band holds the middle 80% of "
+                   "employees."),
+    "output": ("Output",
+               "Mean output per employee: effort x skill x how well practices fit what "
+               "customers need now."),
+}
+
+
+def _series(model: OrganizationModel, name: str) -> tuple[np.ndarray, np.ndarray]:
+    res = model.results
+    return np.arange(res.rows), res.values[: res.rows, res.names.index(name)]
+
+
+def _chart(title: str, y_title: str, y_max: float | None = 1.0) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title=dict(text=title, x=0.01), height=300,
+                      margin=dict(l=50, r=10, t=40, b=40), xaxis_title="step",
+                      yaxis_title=y_title, legend=dict(font=dict(size=10)),
+                      uirevision="keep")
+    if y_max is not None:
+        fig.update_yaxes(range=[0, y_max])
+    return fig
+
+
+def _line(fig: go.Figure, x, y, name: str, colour: str, dash: str, width: float = 2,
+          group: str | None = None) -> None:
+    fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines", legendgroup=group,
+                             line=dict(color=colour, dash=dash, width=width)))
+
+
+def idea_series(model: OrganizationModel, k: int = TOP_IDEAS) -> list[tuple[int, np.ndarray]]:
+    """Adoption share over time of the ``k`` ideas with the highest peak so far."""
+    ideas, n = model.ideas, model.people.n
+    if ideas.n == 0:
+        return []
+    top = np.argsort(-ideas.peak[: ideas.n], kind="stable")[:k]
+    rows = []
+    for idea in top:
+        counts = np.array([h[idea] if idea < len(h) else 0 for h in ideas.history])
+        rows.append((int(idea), counts / n))
+    return rows
+
+
+def adoption_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
+    fig = _chart(*CHARTS["adoption"][:1], "share of employees")
+    for (label, model), dash in zip(runs, DASHES, strict=False):
+        for idea, share in idea_series(model):
+            _line(fig, np.arange(len(share)), share, f"{label}: idea {idea}", "#9ecae9", dash,
+                  1, group=f"{label} ideas")
+        _line(fig, *_series(model, "idea_use_share"), f"{label}: any idea", "#1f77b4", dash, 3)
+        x, y = _series(model, "probe_adoption_share")
+        fig.add_trace(go.Scatter(x=x, y=y, name=f"{label}: tracer idea", mode="lines",
+                                 line=dict(color="#2ca02c", dash="dot" if dash == "solid"
+                                           else "dashdot", width=2)))
+    return fig
+
+
+def coasting_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
+    fig = _chart(CHARTS["coasting"][0], "share of employees", None)
+    for (label, model), dash in zip(runs, DASHES, strict=False):
+        _line(fig, *_series(model, "coasting_share"), f"{label}: coasting", "#7f7f7f", dash)
+        _line(fig, *_series(model, "hidden_coasting_share"), f"{label}: hidden",
+              COASTING_COLOURS[HIDDEN], dash)
+        _line(fig, *_series(model, "detected_coasting_share"), f"{label}: noticed",
+              COASTING_COLOURS[DETECTED], dash)
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def commitment_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
+    fig = _chart(CHARTS["commitment"][0], "commitment (0-1)")
+    colours = ("#9467bd", "#8c564b")
+    for (label, model), dash, colour in zip(runs, DASHES, colours, strict=False):
+        x, low = _series(model, "commitment_p10")
+        _, high = _series(model, "commitment_p90")
+        fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]),
+                                 y=np.concatenate([high, low[::-1]]), fill="toself",
+                                 fillcolor=colour, opacity=0.15, line=dict(width=0),
+                                 name=f"{label}: middle 80%", hoverinfo="skip"))
+        _line(fig, *_series(model, "mean_commitment"), f"{label}: mean", colour, dash)
+    return fig
+
+
+def output_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
+    fig = _chart(CHARTS["output"][0], "output per employee", None)
+    for (label, model), dash in zip(runs, DASHES, strict=False):
+        _line(fig, *_series(model, "output"), f"{label}: output", "#17becf", dash)
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+CHART_BUILDERS = {"adoption": adoption_figure, "coasting": coasting_figure,
+                  "commitment": commitment_figure, "output": output_figure}
+
+
+# --- the network -------------------------------------------------------------------
+def _tree_layout(parent: np.ndarray, level: np.ndarray, child_start: np.ndarray,
+                 n_children: np.ndarray) -> np.ndarray:
+    """Leaves evenly spaced in depth-first order, managers above their reports' middle."""
+    n = len(parent)
+    x = np.zeros(n)
+    order, stack = [], [int(p) for p in np.flatnonzero(parent < 0)[::-1]]
+    while stack:
+        p = stack.pop()
+        order.append(p)
+        start, count = int(child_start[p]), int(n_children[p])
+        stack.extend(range(start + count - 1, start - 1, -1))
+    leaves = [p for p in order if n_children[p] == 0]
+    x[leaves] = np.linspace(0.0, 1.0, len(leaves)) if len(leaves) > 1 else 0.5
+    for depth in range(int(level.max()), 0, -1):  # parents precede children
+        kids = np.flatnonzero((level == depth) & (parent >= 0))
+        sums = np.bincount(parent[kids], weights=x[kids], minlength=n)
+        managers = np.flatnonzero(n_children > 0)
+        x[managers] = np.where(level[managers] == depth - 1,
+                               sums[managers] / n_children[managers], x[managers])
+    return np.column_stack([x, -level.astype(float)])
+
+
+def _unit_layout(unit: np.ndarray, is_manager: np.ndarray) -> np.ndarray:
+    """Units on a grid, members on a circle round their unit, coordinators in the middle."""
+    units, index, sizes = np.unique(unit, return_inverse=True, return_counts=True)
+    cols = int(np.ceil(np.sqrt(len(units))))
+    centre = np.column_stack([index % cols, -(index // cols)]).astype(float)
+    rank = np.zeros(len(unit))
+    order = np.argsort(index, kind="stable")
+    starts = np.cumsum(sizes) - sizes
+    rank[order] = np.arange(len(unit)) - np.repeat(starts, sizes)
+    angle = 2 * np.pi * rank / sizes[index]
+    radius = np.where(is_manager, 0.0, 0.35)
+    return centre + np.column_stack([np.cos(angle), np.sin(angle)]) * radius[:, None]
+
+
+def position_layout(model: OrganizationModel) -> np.ndarray:
+    """Coordinates of every formal position (n x 2)."""
+    s = model.structure
+    if (s.parent >= 0).any() and model.p.formal_structure == "tree":
+        return _tree_layout(s.parent, s.level, s.child_start, s.n_children)
+    return _unit_layout(s.unit, s.is_manager)
+
+
+def _segments(xy: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y arrays of line segments a-b separated by gaps (NaN)."""
+    gap = np.full(len(a), np.nan)
+    xs = np.column_stack([xy[a, 0], xy[b, 0], gap]).ravel()
+    ys = np.column_stack([xy[a, 1], xy[b, 1], gap]).ravel()
+    return xs, ys
+
+
+def ideas_in_use_count(model: OrganizationModel) -> np.ndarray:
+    """Distinct ideas each employee uses (their anchor belief comes from the idea)."""
+    src = model.beliefs.source
+    anchor = model.ideas.anchor[np.maximum(src, 0)]
+    return ((src >= 0) & (anchor == np.arange(src.shape[1]))).sum(axis=1)
+
+
+@dataclass
+class NetworkView:
+    """Cached drawing geometry of one organization (layout, sample, formal ties)."""
+
+    model: OrganizationModel
+
+    def __post_init__(self) -> None:
+        m = self.model
+        n = m.people.n
+        self.layout = position_layout(m)
+        self.shown = (np.arange(n) if n <= MAX_NODES else
+                      np.sort(m.streams["dashboard"].choice(n, MAX_NODES, replace=False)))
+        self._mask = np.zeros(n, dtype=bool)
+        self._mask[self.shown] = True
+        self._roles_version = -1
+        self._formal = (np.zeros(0), np.zeros(0))
+
+    @property
+    def sampled(self) -> bool:
+        return len(self.shown) < self.model.people.n
+
+    def employee_xy(self) -> np.ndarray:
+        return self.layout[self.model.people.position]
+
+    def formal_segments(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m = self.model
+        if self._roles_version != m.roles_version:
+            boss = m.manager_of(self.shown)
+            keep = (boss >= 0) & self._mask[np.maximum(boss, 0)]
+            self._formal = _segments(xy, self.shown[keep], boss[keep])
+            self._roles_version = m.roles_version
+        return self._formal
+
+    def informal_segments(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        net = self.model.network
+        strong = (net.strength >= STRONG_TIE) & self._mask[net.u] & self._mask[net.v]
+        return _segments(xy, net.u[strong], net.v[strong])
+
+    def node_colours(self, mode: str) -> tuple[np.ndarray | list, list[tuple[str, str]]]:
+        """Marker colours of the shown employees and the legend (name, colour)."""
+        people = self.model.people
+        if mode == "coasting":
+            state = people.coast_state[self.shown]
+            palette = np.array([COASTING_COLOURS[k] for k in (WORKING, HIDDEN, DETECTED)])
+            return palette[state], [(COASTING_NAMES[k], c) for k, c in COASTING_COLOURS.items()]
+        values = (ideas_in_use_count(self.model)[self.shown] if mode == "ideas in use"
+                  else people.commitment[self.shown])
+        return values, []
+
+    def figure(self, label: str, mode: str = "coasting") -> go.Figure:
+        """The network: formal ties dark, informal strong ties light; squares are managers or
+        coordinators, diamonds HEROes; colour by ``mode``."""
+        m, shown = self.model, self.shown
+        xy = self.employee_xy()
+        fig = go.Figure()
+        fx, fy = self.formal_segments(xy)
+        ix, iy = self.informal_segments(xy)
+        fig.add_trace(go.Scattergl(x=ix, y=iy, mode="lines", name="informal tie (strong)",
+                                   line=dict(color="rgba(44,160,44,0.25)", width=1),
+                                   hoverinfo="skip"))
+        fig.add_trace(go.Scattergl(x=fx, y=fy, mode="lines", name="formal tie",
+                                   line=dict(color="rgba(60,60,60,0.6)", width=1),
+                                   hoverinfo="skip"))
+        colours, legend = self.node_colours(mode)
+        manager = m.structure.is_manager[m.people.position[shown]]
+        symbol = np.where(manager, "square", np.where(m.people.hero[shown], "diamond", "circle"))
+        size = 5 if len(shown) > 500 else 8
+        marker = dict(color=colours, size=size, symbol=symbol, line=dict(width=0))
+        if not legend:
+            marker.update(colorscale="Viridis", showscale=True,
+                          colorbar=dict(title=dict(text=mode), thickness=10))
+        fig.add_trace(go.Scatter(
+            x=xy[shown, 0], y=xy[shown, 1], mode="markers", name="employee", marker=marker,
+            showlegend=False,
+            customdata=np.column_stack([shown, m.people.effort[shown],
+                                        m.people.commitment[shown]]),
+            hovertemplate="employee %{customdata[0]}<br>effort %{customdata[1]:.2f}"
+                          "<br>commitment %{customdata[2]:.2f}<extra></extra>"))
+        for name, colour in legend:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                     marker=dict(color=colour, size=8)))
+        title = f"{label}: {m.people.n:,} employees"
+        if self.sampled:
+            title += f" (showing a sample of {len(shown):,})"
+        fig.update_layout(title=dict(text=title, x=0.01), height=420, clickmode="event",
+                          margin=dict(l=10, r=10, t=40, b=10), hovermode="closest",
+                          xaxis=dict(visible=False), yaxis=dict(visible=False),
+                          legend=dict(orientation="h", y=-0.02, font=dict(size=10)),
+                          uirevision="keep", plot_bgcolor="white")
+        return fig
+
+    def employee_at(self, point_index: int) -> int:
+        """Employee id of a clicked point of the node trace."""
+        return int(self.shown[point_index])
