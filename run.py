@@ -140,6 +140,18 @@ def parameters_command() -> None:
             print(f"  {spec.name} = {spec.default}  ({rng}{unit})  {spec.meaning}")
 
 
+# --- dashboard commands ---
+@app.command("serve")
+def serve_command(
+        port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8765,
+        host: Annotated[str, typer.Option(help="Address to bind (default: this machine "
+                                          "only).")] = "127.0.0.1") -> None:
+    """Open the students' dashboard in the browser (Ctrl+C stops the server)."""
+    from dashboards.server import serve
+
+    raise typer.Exit(serve(host, port))
+
+
 def _check_writable(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -25,10 +25,10 @@ from dashboards.session import (
     Control,
     changed_overrides,
     controls_by_group,
-    resolve_parameters,
     setting_names,
+    try_classroom,
 )
-from model.parameters import ParameterError
+from dashboards.widgets import sync_widget
 from model.settings import load_setting
 
 NOTHING = "nothing"
@@ -64,14 +64,17 @@ def ControlInput(control: Control, value: Any, on_value):
 
 @solara.component
 def ParameterControls(values: dict[str, Any], on_change):
-    """Controls grouped as declared: the four main groups open, the rest folded away."""
-    for group, items in controls_by_group().items():
-        with solara.Details(summary=group.capitalize(), expand=group in MAIN_GROUPS[:2]):
-            for control in items:
-                def change(value, name=control.name, control=control):
-                    on_change(name, control.clip(value))
+    """Controls of one group at a time (structure, constraints, power relations, ...)."""
+    grouped = controls_by_group()
+    group = solara.use_reactive(MAIN_GROUPS[0])
+    solara.ToggleButtonsSingle(value=group, values=list(grouped), dense=True,
+                               style={"flex-wrap": "wrap", "height": "auto"},
+                               classes=["group-picker"])
+    for control in grouped[group.value]:
+        def change(value, name=control.name, control=control):
+            on_change(name, control.clip(value))
 
-                ControlInput(control, control.clip(values[control.name]), change)
+        ControlInput(control, control.clip(values[control.name]), change)
 
 
 @solara.component
@@ -107,6 +110,24 @@ def Changes(room: Classroom):
     solara.Text(f"Running {room.setting} with {shown}.", classes=["changes"])
 
 
+@solara.component
+def LiveFigure(fig, on_click=None):
+    """A plotly widget kept in sync with ``fig`` (data updated in place after a step)."""
+    from plotly.graph_objs import FigureWidget
+
+    def points(data):
+        if data and data.get("event_type") == "plotly_click" and on_click:
+            on_click(data)
+
+    element = FigureWidget.element(on__js2py_pointsCallback=points)
+
+    def update():
+        sync_widget(solara.get_widget(element), fig)
+
+    solara.use_effect(update, [fig])
+    return element
+
+
 # --- main area -----------------------------------------------------------------------
 @solara.component
 def Messages(room: Classroom, control_error: str | None):
@@ -123,7 +144,7 @@ def Chart(room: Classroom, key: str):
     update_counter.get()
     runs = [(r.label, r.model) for r in room.runs]
     with solara.Card(margin=0, classes=[f"chart-{key}"]):
-        solara.FigurePlotly(figures.CHART_BUILDERS[key](runs))
+        LiveFigure(figures.CHART_BUILDERS[key](runs))
         solara.Text(figures.CHARTS[key][1], style={"font-size": "0.85em"})
 
 
@@ -142,12 +163,13 @@ def Network(view: figures.NetworkView, label: str, colour_by: str, on_pick):
         points = data.get("points", {})
         for trace, index in zip(points.get("trace_indexes", []),
                                 points.get("point_indexes", []), strict=False):
-            if trace == 2:  # the employees' trace
-                on_pick(view.employee_at(index))
+            employee = view.employee_at(trace, index)
+            if employee is not None:
+                on_pick(employee)
                 return
 
     with solara.Card(margin=0, classes=["network"]):
-        solara.FigurePlotly(view.figure(label, colour_by), on_click=clicked)
+        LiveFigure(view.figure(label, colour_by), on_click=clicked)
 
 
 @solara.component
@@ -198,15 +220,14 @@ def Page():
     def rebuild(changes: dict[str, Any]) -> None:
         """New organization(s) from the page's choices; invalid choices leave a message."""
         new = {**kwargs.value, **changes}
-        try:
-            resolve_parameters(new["setting"], new["overrides"])
-        except ParameterError as err:
-            control_error.value = str(err)
+        room, problem = try_classroom(new)
+        if room is None:
+            control_error.value = problem
             return
         control_error.value = None
         kwargs.value = new
         picked.value = None
-        model.value = Classroom(**new)
+        model.value = room
 
     def change_parameter(name: str, value: Any) -> None:
         values = {**room.main.p.model_dump(), name: value}

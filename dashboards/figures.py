@@ -21,7 +21,11 @@ TOP_IDEAS = 5
 DASHES = ("solid", "dash")
 COASTING_COLOURS = {WORKING: "#4c78a8", HIDDEN: "#e45756", DETECTED: "#f58518"}
 COASTING_NAMES = {WORKING: "working", HIDDEN: "coasting, hidden", DETECTED: "coasting, noticed"}
+COASTING_SCALE = [[0.0, COASTING_COLOURS[WORKING]], [0.33, COASTING_COLOURS[WORKING]],
+                  [0.33, COASTING_COLOURS[HIDDEN]], [0.67, COASTING_COLOURS[HIDDEN]],
+                  [0.67, COASTING_COLOURS[DETECTED]], [1.0, COASTING_COLOURS[DETECTED]]]
 COLOUR_MODES = ("coasting", "ideas in use", "commitment")
+FIRST_NODE_TRACE = 2  # after the informal and formal ties
 
 CHARTS = {
     "adoption": ("Adoption of ideas",
@@ -45,21 +49,24 @@ def _series(model: OrganizationModel, name: str) -> tuple[np.ndarray, np.ndarray
     return np.arange(res.rows), res.values[: res.rows, res.names.index(name)]
 
 
-def _chart(title: str, y_title: str, y_max: float | None = 1.0) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(title=dict(text=title, x=0.01), height=300,
-                      margin=dict(l=50, r=10, t=40, b=40), xaxis_title="step",
-                      yaxis_title=y_title, legend=dict(font=dict(size=10)),
-                      uirevision="keep")
-    if y_max is not None:
-        fig.update_yaxes(range=[0, y_max])
-    return fig
+def make_figure(traces: list[dict], layout: dict) -> go.Figure:
+    """A figure from plain trace and layout dicts, built without per-property validation
+    (the dicts are fixed here; validating thousands of values each step is the slow part)."""
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
-def _line(fig: go.Figure, x, y, name: str, colour: str, dash: str, width: float = 2,
-          group: str | None = None) -> None:
-    fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines", legendgroup=group,
-                             line=dict(color=colour, dash=dash, width=width)))
+def _chart_layout(title: str, y_title: str, y_max: float | None = 1.0) -> dict:
+    yaxis = {"title": {"text": y_title}}
+    yaxis.update({"range": [0, y_max]} if y_max is not None else {"rangemode": "tozero"})
+    return {"title": {"text": title, "x": 0.01}, "height": 300,
+            "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
+            "xaxis": {"title": {"text": "step"}}, "yaxis": yaxis,
+            "legend": {"font": {"size": 10}}, "uirevision": "keep"}
+
+
+def _line(x, y, name: str, colour: str, dash: str, width: float = 2, **extra) -> dict:
+    return {"type": "scatter", "x": x, "y": y, "name": name, "mode": "lines",
+            "line": {"color": colour, "dash": dash, "width": width}, **extra}
 
 
 def idea_series(model: OrganizationModel, k: int = TOP_IDEAS) -> list[tuple[int, np.ndarray]]:
@@ -76,51 +83,48 @@ def idea_series(model: OrganizationModel, k: int = TOP_IDEAS) -> list[tuple[int,
 
 
 def adoption_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
-    fig = _chart(*CHARTS["adoption"][:1], "share of employees")
+    traces = []
     for (label, model), dash in zip(runs, DASHES, strict=False):
-        for idea, share in idea_series(model):
-            _line(fig, np.arange(len(share)), share, f"{label}: idea {idea}", "#9ecae9", dash,
-                  1, group=f"{label} ideas")
-        _line(fig, *_series(model, "idea_use_share"), f"{label}: any idea", "#1f77b4", dash, 3)
-        x, y = _series(model, "probe_adoption_share")
-        fig.add_trace(go.Scatter(x=x, y=y, name=f"{label}: tracer idea", mode="lines",
-                                 line=dict(color="#2ca02c", dash="dot" if dash == "solid"
-                                           else "dashdot", width=2)))
-    return fig
+        for rank, (idea, share) in enumerate(idea_series(model)):
+            traces.append(_line(np.arange(len(share)), share, f"{label}: idea {rank + 1}",
+                                "#9ecae9", dash, 1, legendgroup=f"{label} ideas",
+                                hovertemplate=f"idea {idea}: %{{y:.2f}}<extra></extra>"))
+        traces.append(_line(*_series(model, "idea_use_share"), f"{label}: any idea",
+                            "#1f77b4", dash, 3))
+        traces.append(_line(*_series(model, "probe_adoption_share"), f"{label}: tracer idea",
+                            "#2ca02c", "dot" if dash == "solid" else "dashdot"))
+    return make_figure(traces, _chart_layout(CHARTS["adoption"][0], "share of employees"))
 
 
 def coasting_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
-    fig = _chart(CHARTS["coasting"][0], "share of employees", None)
+    traces = []
     for (label, model), dash in zip(runs, DASHES, strict=False):
-        _line(fig, *_series(model, "coasting_share"), f"{label}: coasting", "#7f7f7f", dash)
-        _line(fig, *_series(model, "hidden_coasting_share"), f"{label}: hidden",
-              COASTING_COLOURS[HIDDEN], dash)
-        _line(fig, *_series(model, "detected_coasting_share"), f"{label}: noticed",
-              COASTING_COLOURS[DETECTED], dash)
-    fig.update_yaxes(rangemode="tozero")
-    return fig
+        traces += [_line(*_series(model, "coasting_share"), f"{label}: coasting", "#7f7f7f",
+                         dash),
+                   _line(*_series(model, "hidden_coasting_share"), f"{label}: hidden",
+                         COASTING_COLOURS[HIDDEN], dash),
+                   _line(*_series(model, "detected_coasting_share"), f"{label}: noticed",
+                         COASTING_COLOURS[DETECTED], dash)]
+    return make_figure(traces, _chart_layout(CHARTS["coasting"][0], "share of employees", None))
 
 
 def commitment_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
-    fig = _chart(CHARTS["commitment"][0], "commitment (0-1)")
-    colours = ("#9467bd", "#8c564b")
-    for (label, model), dash, colour in zip(runs, DASHES, colours, strict=False):
+    traces = []
+    for (label, model), dash, colour in zip(runs, DASHES, ("#9467bd", "#8c564b"), strict=False):
         x, low = _series(model, "commitment_p10")
         _, high = _series(model, "commitment_p90")
-        fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]),
-                                 y=np.concatenate([high, low[::-1]]), fill="toself",
-                                 fillcolor=colour, opacity=0.15, line=dict(width=0),
-                                 name=f"{label}: middle 80%", hoverinfo="skip"))
-        _line(fig, *_series(model, "mean_commitment"), f"{label}: mean", colour, dash)
-    return fig
+        traces.append({"type": "scatter", "x": np.concatenate([x, x[::-1]]),
+                       "y": np.concatenate([high, low[::-1]]), "fill": "toself",
+                       "fillcolor": colour, "opacity": 0.15, "line": {"width": 0},
+                       "mode": "lines", "name": f"{label}: middle 80%", "hoverinfo": "skip"})
+        traces.append(_line(*_series(model, "mean_commitment"), f"{label}: mean", colour, dash))
+    return make_figure(traces, _chart_layout(CHARTS["commitment"][0], "commitment (0-1)"))
 
 
 def output_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
-    fig = _chart(CHARTS["output"][0], "output per employee", None)
-    for (label, model), dash in zip(runs, DASHES, strict=False):
-        _line(fig, *_series(model, "output"), f"{label}: output", "#17becf", dash)
-    fig.update_yaxes(rangemode="tozero")
-    return fig
+    traces = [_line(*_series(model, "output"), f"{label}: output", "#17becf", dash)
+              for (label, model), dash in zip(runs, DASHES, strict=False)]
+    return make_figure(traces, _chart_layout(CHARTS["output"][0], "output per employee", None))
 
 
 CHART_BUILDERS = {"adoption": adoption_figure, "coasting": coasting_figure,
@@ -225,59 +229,75 @@ class NetworkView:
         strong = (net.strength >= STRONG_TIE) & self._mask[net.u] & self._mask[net.v]
         return _segments(xy, net.u[strong], net.v[strong])
 
-    def node_colours(self, mode: str) -> tuple[np.ndarray | list, list[tuple[str, str]]]:
-        """Marker colours of the shown employees and the legend (name, colour)."""
+    def node_colours(self, mode: str) -> np.ndarray:
+        """Numeric colour value of every shown employee (coasting state, ideas, commitment)."""
         people = self.model.people
         if mode == "coasting":
-            state = people.coast_state[self.shown]
-            palette = np.array([COASTING_COLOURS[k] for k in (WORKING, HIDDEN, DETECTED)])
-            return palette[state], [(COASTING_NAMES[k], c) for k, c in COASTING_COLOURS.items()]
-        values = (ideas_in_use_count(self.model)[self.shown] if mode == "ideas in use"
-                  else people.commitment[self.shown])
-        return values, []
+            return people.coast_state[self.shown].astype(float)
+        if mode == "ideas in use":
+            return ideas_in_use_count(self.model)[self.shown].astype(float)
+        return people.commitment[self.shown]
+
+    def role_groups(self) -> list[tuple[str, str, np.ndarray]]:
+        """(name, marker symbol, indexes into ``shown``) of managers, HEROes and the rest."""
+        m, shown = self.model, self.shown
+        manager = m.structure.is_manager[m.people.position[shown]]
+        hero = m.people.hero[shown] & ~manager
+        rest = ~manager & ~hero
+        return [("managers/coordinators", "square", np.flatnonzero(manager)),
+                ("HEROes", "diamond", np.flatnonzero(hero)),
+                ("others", "circle", np.flatnonzero(rest))]
 
     def figure(self, label: str, mode: str = "coasting") -> go.Figure:
-        """The network: formal ties dark, informal strong ties light; squares are managers or
-        coordinators, diamonds HEROes; colour by ``mode``."""
+        """The network: formal ties dark, strong informal ties green; one trace per role
+        (managers squares, HEROes diamonds, the rest circles), coloured by ``mode``."""
         m, shown = self.model, self.shown
         xy = self.employee_xy()
-        fig = go.Figure()
         fx, fy = self.formal_segments(xy)
         ix, iy = self.informal_segments(xy)
-        fig.add_trace(go.Scattergl(x=ix, y=iy, mode="lines", name="informal tie (strong)",
-                                   line=dict(color="rgba(44,160,44,0.25)", width=1),
-                                   hoverinfo="skip"))
-        fig.add_trace(go.Scattergl(x=fx, y=fy, mode="lines", name="formal tie",
-                                   line=dict(color="rgba(60,60,60,0.6)", width=1),
-                                   hoverinfo="skip"))
-        colours, legend = self.node_colours(mode)
-        manager = m.structure.is_manager[m.people.position[shown]]
-        symbol = np.where(manager, "square", np.where(m.people.hero[shown], "diamond", "circle"))
+        traces = [{"type": "scattergl", "x": ix, "y": iy, "mode": "lines", "hoverinfo": "skip",
+                   "name": "informal tie (strong)",
+                   "line": {"color": "rgba(44,160,44,0.3)", "width": 1}},
+                  {"type": "scattergl", "x": fx, "y": fy, "mode": "lines", "hoverinfo": "skip",
+                   "name": "formal tie", "line": {"color": "rgba(60,60,60,0.6)", "width": 1}}]
+        colour = self.node_colours(mode)
         size = 5 if len(shown) > 500 else 8
-        marker = dict(color=colours, size=size, symbol=symbol, line=dict(width=0))
-        if not legend:
-            marker.update(colorscale="Viridis", showscale=True,
-                          colorbar=dict(title=dict(text=mode), thickness=10))
-        fig.add_trace(go.Scatter(
-            x=xy[shown, 0], y=xy[shown, 1], mode="markers", name="employee", marker=marker,
-            showlegend=False,
-            customdata=np.column_stack([shown, m.people.effort[shown],
-                                        m.people.commitment[shown]]),
-            hovertemplate="employee %{customdata[0]}<br>effort %{customdata[1]:.2f}"
-                          "<br>commitment %{customdata[2]:.2f}<extra></extra>"))
-        for name, colour in legend:
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
-                                     marker=dict(color=colour, size=8)))
+        if mode == "coasting":
+            scale = {"colorscale": COASTING_SCALE, "cmin": 0, "cmax": 2}
+        else:
+            scale = {"colorscale": "Viridis", "cmin": 0,
+                     "cmax": 1 if mode == "commitment" else max(1.0, float(colour.max())),
+                     "colorbar": {"title": {"text": mode}, "thickness": 10}}
+        for first, (name, symbol, index) in enumerate(self.role_groups()):
+            ids = shown[index]
+            traces.append({
+                "type": "scatter", "x": xy[ids, 0], "y": xy[ids, 1], "mode": "markers",
+                "name": name, "uid": f"{name} by {mode}",
+                "marker": {"color": colour[index], "size": size, "symbol": symbol,
+                           "line": {"width": 0}, "showscale": first == 0 and mode != "coasting",
+                           **scale},
+                "customdata": np.column_stack([ids, m.people.effort[ids],
+                                               m.people.commitment[ids]]),
+                "hovertemplate": "employee %{customdata[0]}<br>effort %{customdata[1]:.2f}"
+                                 "<br>commitment %{customdata[2]:.2f}<extra></extra>"})
+        if mode == "coasting":
+            traces += [{"type": "scatter", "x": [None], "y": [None], "mode": "markers",
+                        "name": COASTING_NAMES[k], "marker": {"color": c, "size": 8}}
+                       for k, c in COASTING_COLOURS.items()]
         title = f"{label}: {m.people.n:,} employees"
         if self.sampled:
             title += f" (showing a sample of {len(shown):,})"
-        fig.update_layout(title=dict(text=title, x=0.01), height=420, clickmode="event",
-                          margin=dict(l=10, r=10, t=40, b=10), hovermode="closest",
-                          xaxis=dict(visible=False), yaxis=dict(visible=False),
-                          legend=dict(orientation="h", y=-0.02, font=dict(size=10)),
-                          uirevision="keep", plot_bgcolor="white")
-        return fig
+        layout = {"title": {"text": title, "x": 0.01}, "height": 440, "clickmode": "event",
+                  "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "hovermode": "closest",
+                  "xaxis": {"visible": False}, "yaxis": {"visible": False},
+                  "legend": {"orientation": "h", "y": -0.02, "font": {"size": 10}},
+                  "uirevision": "keep", "plot_bgcolor": "white"}
+        return make_figure(traces, layout)
 
-    def employee_at(self, point_index: int) -> int:
-        """Employee id of a clicked point of the node trace."""
-        return int(self.shown[point_index])
+    def employee_at(self, trace: int, point_index: int) -> int | None:
+        """Employee id of a clicked point (None if the trace holds no employees)."""
+        groups = self.role_groups()
+        role = trace - FIRST_NODE_TRACE
+        if not 0 <= role < len(groups) or point_index >= len(groups[role][2]):
+            return None
+        return int(self.shown[groups[role][2][point_index]])

@@ -181,3 +181,14 @@ class Classroom(mesa.Model):
             self.message = (f"step {self.step_count} failed ({type(err).__name__}: {err}); "
                             "press Reset to start again")
             self.running = False
+
+
+def try_classroom(kwargs: dict[str, Any]) -> tuple[Classroom | None, str | None]:
+    """A Classroom from the page's choices, or None and a one-line reason (never raises)."""
+    try:
+        resolve_parameters(kwargs["setting"], kwargs.get("overrides") or {})
+        return Classroom(**kwargs), None
+    except ParameterError as err:
+        return None, str(err)
+    except Exception as err:  # noqa: BLE001 - an engine failure must not take the page down
+        return None, f"could not build the organization: {type(err).__name__}: {err}"
