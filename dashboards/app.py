@@ -156,7 +156,7 @@ def Charts(room: Classroom):
 
 
 @solara.component
-def Network(view: figures.NetworkView, label: str, colour_by: str, on_pick):
+def Network(view: figures.NetworkView, label: str, colour_by: str, width: int, on_pick):
     update_counter.get()
 
     def clicked(data):
@@ -169,7 +169,7 @@ def Network(view: figures.NetworkView, label: str, colour_by: str, on_pick):
                 return
 
     with solara.Card(margin=0, classes=["network"]):
-        LiveFigure(view.figure(label, colour_by), on_click=clicked)
+        LiveFigure(view.figure(label, colour_by, width), on_click=clicked)
 
 
 @solara.component
@@ -182,7 +182,7 @@ def Networks(room: Classroom, on_pick):
                 style={"font-size": "0.85em"})
     with solara.Columns([1] * len(views)):
         for side, (run, view) in enumerate(zip(room.runs, views, strict=True)):
-            Network(view, run.label, colour_by.value,
+            Network(view, run.label, colour_by.value, 1090 // len(views),
                     lambda employee, side=side: on_pick((side, employee)))
 
 

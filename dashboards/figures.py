@@ -15,6 +15,8 @@ import plotly.graph_objects as go
 from model.employees import DETECTED, HIDDEN, WORKING
 from model.organization import OrganizationModel
 
+CHART_SIZE = (540, 360)  # width, height in pixels: two charts side by side
+NETWORK_HEIGHT = 460
 MAX_NODES = 2_000  # above this the network shows a fixed random sample of employees
 STRONG_TIE = 0.3  # informal ties at least this strong are drawn
 TOP_IDEAS = 5
@@ -58,10 +60,11 @@ def make_figure(traces: list[dict], layout: dict) -> go.Figure:
 def _chart_layout(title: str, y_title: str, y_max: float | None = 1.0) -> dict:
     yaxis = {"title": {"text": y_title}}
     yaxis.update({"range": [0, y_max]} if y_max is not None else {"rangemode": "tozero"})
-    return {"title": {"text": title, "x": 0.01}, "height": 300,
-            "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
+    return {"title": {"text": title, "x": 0.01}, "height": CHART_SIZE[1],
+            "width": CHART_SIZE[0], "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
             "xaxis": {"title": {"text": "step"}}, "yaxis": yaxis,
-            "legend": {"font": {"size": 10}}, "uirevision": "keep"}
+            "legend": {"orientation": "h", "y": -0.25, "font": {"size": 10}},
+            "uirevision": "keep"}
 
 
 def _line(x, y, name: str, colour: str, dash: str, width: float = 2, **extra) -> dict:
@@ -86,8 +89,9 @@ def adoption_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
     traces = []
     for (label, model), dash in zip(runs, DASHES, strict=False):
         for rank, (idea, share) in enumerate(idea_series(model)):
-            traces.append(_line(np.arange(len(share)), share, f"{label}: idea {rank + 1}",
+            traces.append(_line(np.arange(len(share)), share, f"{label}: most used ideas",
                                 "#9ecae9", dash, 1, legendgroup=f"{label} ideas",
+                                showlegend=rank == 0, uid=f"{label} idea {rank}",
                                 hovertemplate=f"idea {idea}: %{{y:.2f}}<extra></extra>"))
         traces.append(_line(*_series(model, "idea_use_share"), f"{label}: any idea",
                             "#1f77b4", dash, 3))
@@ -248,7 +252,7 @@ class NetworkView:
                 ("HEROes", "diamond", np.flatnonzero(hero)),
                 ("others", "circle", np.flatnonzero(rest))]
 
-    def figure(self, label: str, mode: str = "coasting") -> go.Figure:
+    def figure(self, label: str, mode: str = "coasting", width: int = 1090) -> go.Figure:
         """The network: formal ties dark, strong informal ties green; one trace per role
         (managers squares, HEROes diamonds, the rest circles), coloured by ``mode``."""
         m, shown = self.model, self.shown
@@ -287,7 +291,8 @@ class NetworkView:
         title = f"{label}: {m.people.n:,} employees"
         if self.sampled:
             title += f" (showing a sample of {len(shown):,})"
-        layout = {"title": {"text": title, "x": 0.01}, "height": 440, "clickmode": "event",
+        layout = {"title": {"text": title, "x": 0.01}, "height": NETWORK_HEIGHT,
+                  "width": width, "clickmode": "event",
                   "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "hovermode": "closest",
                   "xaxis": {"visible": False}, "yaxis": {"visible": False},
                   "legend": {"orientation": "h", "y": -0.02, "font": {"size": 10}},
