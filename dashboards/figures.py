@@ -91,7 +91,7 @@ def adoption_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
         for rank, (idea, share) in enumerate(idea_series(model)):
             traces.append(_line(np.arange(len(share)), share, f"{label}: most used ideas",
                                 "#9ecae9", dash, 1, legendgroup=f"{label} ideas",
-                                showlegend=rank == 0, uid=f"{label} idea {rank}",
+                                showlegend=rank == 0,
                                 hovertemplate=f"idea {idea}: %{{y:.2f}}<extra></extra>"))
         traces.append(_line(*_series(model, "idea_use_share"), f"{label}: any idea",
                             "#1f77b4", dash, 3))
@@ -276,7 +276,7 @@ class NetworkView:
             ids = shown[index]
             traces.append({
                 "type": "scatter", "x": xy[ids, 0], "y": xy[ids, 1], "mode": "markers",
-                "name": name, "uid": f"{name} by {mode}",
+                "name": name, "meta": mode,
                 "marker": {"color": colour[index], "size": size, "symbol": symbol,
                            "line": {"width": 0}, "showscale": first == 0 and mode != "coasting",
                            **scale},

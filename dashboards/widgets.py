@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-LIVE_TRACE_PROPERTIES = ("x", "y", "customdata")
+LIVE_TRACE_PROPERTIES = ("x", "y", "customdata", "hovertemplate")
 LIVE_MARKER_PROPERTIES = ("color", "cmax")
 
 
 def same_shape(widget: go.FigureWidget, fig: go.Figure) -> bool:
-    """Whether the widget holds the same traces (type, name and uid, in order) as ``fig``."""
+    """Whether the widget holds the same traces (type, name, meta; in order) as ``fig``."""
     return len(widget.data) == len(fig.data) and all(
-        (w.type, w.name, w.uid) == (f.type, f.name, f.uid)
+        (w.type, w.name, w.meta) == (f.type, f.name, f.meta)
         for w, f in zip(widget.data, fig.data, strict=True))
 
 

@@ -21,7 +21,7 @@ from dashboards.session import (
     controls_by_group,
     try_classroom,
 )
-from dashboards.widgets import sync_widget
+from dashboards.widgets import same_shape, sync_widget
 from model.parameters import Parameters, parameter_specs
 from model.settings import load_setting
 
@@ -177,6 +177,19 @@ def test_node_colours_follow_coasting_state_and_shapes_follow_roles(compared):
     assert leaders[groups["managers/coordinators"]].all()
     assert model.people.hero[groups["HEROes"]].all() and not leaders[groups["HEROes"]].any()
     assert sum(len(g) for g in groups.values()) == model.people.n
+
+
+def test_after_a_step_every_figure_keeps_its_traces_so_widgets_update_in_place():
+    room = Classroom("hierarchical", dict(SMALL), compare_with="shared_authority", seed=2)
+    for _ in range(25):
+        room.step()
+    runs = [(r.label, r.model) for r in room.runs]
+    view = figures.NetworkView(room.main)
+    before = [FigureWidget(b(runs)) for b in figures.CHART_BUILDERS.values()]
+    before.append(FigureWidget(view.figure("x")))
+    room.step()
+    after = [b(runs) for b in figures.CHART_BUILDERS.values()] + [view.figure("x")]
+    assert all(same_shape(w, f) for w, f in zip(before, after, strict=True))
 
 
 def test_live_widget_takes_new_data_in_place_and_new_traces_whole(compared):
