@@ -32,6 +32,13 @@ from dashboards.widgets import sync_widget
 from model.settings import load_setting
 
 NOTHING = "nothing"
+
+try:  # served by `solara run` directly: still no telemetry calls to outside hosts
+    from solara.server import settings as _server_settings
+
+    _server_settings.telemetry.mixpanel_enable = False
+except ImportError:  # rendered without a server (tests)
+    pass
 TITLE = "How constraints and power shape what emerges"
 
 
@@ -83,7 +90,7 @@ def SettingPicker(kwargs: solara.Reactive[dict], on_choose):
     current = kwargs.value
     solara.Select("Setting", values=setting_names(), value=current["setting"],
                   on_value=lambda name: on_choose({"setting": name, "overrides": {}}))
-    solara.Markdown(f"*{load_setting(current['setting']).description}*")
+    solara.Text(load_setting(current["setting"]).description, style={"font-style": "italic"})
     compare = current["compare_with"] or NOTHING
     solara.Select("Compare side by side with", values=[NOTHING, WITHOUT_CHANGES,
                                                        *setting_names()],

@@ -45,6 +45,8 @@ class Session:
                      else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+        self.page.on("response", lambda r: self.errors.append(f"{r.status}: {r.url}")
+                     if r.status >= 400 else None)
         self.page.on("request", self._record_request)
         self.page.goto(url, timeout=90_000)
         self.page.wait_for_selector(".step-counter", timeout=90_000)
@@ -124,6 +126,24 @@ def test_step_advances_counter_and_charts_and_reset_returns_to_zero(session):
         f"== {points + 2}")
     session.click_button("Reset")
     session.page.get_by_text("Step 0", exact=True).wait_for()
+    assert session.errors == []
+
+
+def test_play_runs_steps_until_pause(session):
+    session.click_button("▶")
+    session.page.wait_for_function(
+        "parseInt(document.querySelector('.step-counter').innerText.slice(5)) >= 3")
+    session.click_button("❚❚")
+    session.page.get_by_role("button", name="▶", exact=True).wait_for()
+    readings = [session.step_text()]
+    for _ in range(10):  # a step already under way when paused may still land
+        session.page.wait_for_timeout(1000)
+        readings.append(session.step_text())
+        if readings[-1] == readings[-2]:
+            break
+    stopped = readings[-1]
+    session.page.wait_for_timeout(1500)
+    assert session.step_text() == stopped, readings
     assert session.errors == []
 
 
