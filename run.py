@@ -149,7 +149,7 @@ def serve_command(
     """Open the students' dashboard in the browser (Ctrl+C stops the server)."""
     from dashboards.server import serve
 
-    raise typer.Exit(serve(host, port))
+    serve(host, port)
 
 
 def _check_writable(out: Path) -> None:

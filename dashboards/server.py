@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,10 +22,8 @@ def server_command(host: str, port: int) -> list[str]:
             str(port), "--production", "--no-open"]
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765) -> int:
-    """Run the dashboard until interrupted; returns the server's exit code."""
+def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Replace this process with the dashboard server (so Ctrl+C and signals reach it)."""
     print(f"dashboard at http://{host}:{port} (Ctrl+C to stop)", flush=True)
-    try:
-        return subprocess.call(server_command(host, port), env=server_env())
-    except KeyboardInterrupt:
-        return 0
+    command = server_command(host, port)
+    os.execve(command[0], command, server_env())

@@ -329,3 +329,19 @@ def test_page_survives_extreme_controls_and_keeps_stepping():
     rc.find(v.Btn, children=["Reset"]).widget.click()
     step.click()
     assert _step_text(rc) == "Step 1"
+
+
+# --- the serve command -----------------------------------------------------------------
+def test_serve_binds_to_this_machine_by_default_and_rejects_a_bad_port(capsys, monkeypatch):
+    import run
+    from dashboards import server
+
+    started = []
+    monkeypatch.setattr(server, "serve", lambda host, port: started.append((host, port)))
+    assert run.main(["serve"]) == 0
+    assert started == [("127.0.0.1", 8765)]
+    assert run.main(["serve", "--port", "70000"]) == 2
+    assert "70000" in capsys.readouterr().err
+    command = server.server_command("127.0.0.1", 8765)
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert server.server_env()["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
