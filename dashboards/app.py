@@ -28,17 +28,20 @@ from dashboards.session import (
     setting_names,
     try_classroom,
 )
-from dashboards.widgets import sync_widget
+from dashboards.widgets import PLOTLY_BUNDLE_DIR, SharedFigureWidget, sync_widget
 from model.settings import load_setting
 
 NOTHING = "nothing"
 
-try:  # served by `solara run` directly: still no telemetry calls to outside hosts
+try:  # no telemetry calls to outside hosts; plotly's widget code served as a cached asset
     from solara.server import settings as _server_settings
 
     _server_settings.telemetry.mixpanel_enable = False
+    if str(PLOTLY_BUNDLE_DIR) not in _server_settings.assets.extra_locations:
+        _server_settings.assets.extra_locations.append(str(PLOTLY_BUNDLE_DIR))
 except ImportError:  # rendered without a server (tests)
     pass
+
 TITLE = "How constraints and power shape what emerges"
 
 
@@ -120,13 +123,11 @@ def Changes(room: Classroom):
 @solara.component
 def LiveFigure(fig, on_click=None):
     """A plotly widget kept in sync with ``fig`` (data updated in place after a step)."""
-    from plotly.graph_objs import FigureWidget
-
     def points(data):
         if data and data.get("event_type") == "plotly_click" and on_click:
             on_click(data)
 
-    element = FigureWidget.element(on__js2py_pointsCallback=points)
+    element = SharedFigureWidget.element(on__js2py_pointsCallback=points)
 
     def update():
         sync_widget(solara.get_widget(element), fig)

@@ -212,6 +212,13 @@ class NetworkView:
         self._roles_version = -1
         self._formal = (np.zeros(0), np.zeros(0))
 
+    def axis_range(self, axis: int) -> list[float]:
+        """Fixed range of one axis around every position (no autorange, so the first
+        partial draw of the browser cannot fix a wrong view)."""
+        lo, hi = float(self.layout[:, axis].min()), float(self.layout[:, axis].max())
+        pad = 0.04 * (hi - lo) or 0.5
+        return [lo - pad, hi + pad]
+
     @property
     def sampled(self) -> bool:
         return len(self.shown) < self.model.people.n
@@ -294,7 +301,8 @@ class NetworkView:
         layout = {"title": {"text": title, "x": 0.01}, "height": NETWORK_HEIGHT,
                   "width": width, "clickmode": "event",
                   "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "hovermode": "closest",
-                  "xaxis": {"visible": False}, "yaxis": {"visible": False},
+                  "xaxis": {"visible": False, "range": self.axis_range(0)},
+                  "yaxis": {"visible": False, "range": self.axis_range(1)},
                   "legend": {"orientation": "h", "y": -0.02, "font": {"size": 10}},
                   "uirevision": "keep", "plot_bgcolor": "white"}
         return make_figure(traces, layout)

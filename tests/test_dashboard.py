@@ -198,6 +198,8 @@ def test_live_widget_takes_new_data_in_place_and_new_traces_whole(compared):
     compared.main.people.coast_state[:] = 1
     sync_widget(widget, view.figure("x", "coasting"))
     assert set(np.concatenate([t.marker.color for t in _node_traces(widget)])) == {1}
+    sync_widget(widget, view.figure("y", "coasting", width=400))
+    assert widget.layout.width == 400 and widget.layout.title.text.startswith("y")
     sync_widget(widget, view.figure("x", "commitment"))
     assert _node_traces(widget)[0].marker.colorscale != _node_traces(
         FigureWidget(view.figure("x", "coasting")))[0].marker.colorscale
