@@ -363,6 +363,18 @@ def validate_command(
         raise typer.Exit(1)
 
 
+# --- dashboard commands ---
+@app.command("serve")
+def serve_command(
+        port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8765,
+        host: Annotated[str, typer.Option(help="Address to bind (default: this machine "
+                                          "only).")] = "127.0.0.1") -> None:
+    """Open the students' dashboard in the browser (Ctrl+C stops the server)."""
+    from dashboards.server import serve
+
+    serve(host, port)
+
+
 def _check_writable(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)

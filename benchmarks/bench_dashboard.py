@@ -1,0 +1,79 @@
+"""Dashboard redraw benchmark: one step plus redraw at 1,000 employees (Python side).
+
+A redraw is what the page does after a step: build the four charts and the network
+figure, then push them into live plotly widgets. The baseline, in the same process, is
+the model step alone; the page's target is a median step plus redraw <= 100 ms.
+
+    .venv/bin/python benchmarks/bench_dashboard.py [--employees 1000] [--steps 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import plotly.graph_objects as go  # noqa: E402
+
+from dashboards import figures  # noqa: E402
+from dashboards.session import Classroom  # noqa: E402
+from dashboards.widgets import sync_widget  # noqa: E402
+
+
+def build_figures(room: Classroom, views: list[figures.NetworkView]) -> list[go.Figure]:
+    runs = [(r.label, r.model) for r in room.runs]
+    charts = [build(runs) for build in figures.CHART_BUILDERS.values()]
+    return charts + [view.figure(run.label) for view, run in zip(views, room.runs,
+                                                                    strict=True)]
+
+
+def timed(action, repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def measure(employees: int, steps: int, compare: bool) -> dict[str, float]:
+    kwargs = {"overrides": {"n_employees": employees},
+              "compare_with": "shared_authority" if compare else None}
+    baseline = Classroom(**kwargs)
+    step_only = timed(baseline.step, steps)
+    room = Classroom(**kwargs)
+    views = [figures.NetworkView(r.model) for r in room.runs]
+    widgets = [go.FigureWidget(fig) for fig in build_figures(room, views)]
+
+    def step_and_redraw() -> None:
+        room.step()
+        for widget, fig in zip(widgets, build_figures(room, views), strict=True):
+            sync_widget(widget, fig)
+
+    redraw = timed(step_and_redraw, steps)
+    return {"step": statistics.median(step_only), "step+redraw": statistics.median(redraw)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--employees", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=40)
+    args = parser.parse_args()
+    Classroom(overrides={"n_employees": 100}).step()  # compile kernels first
+    print(f"{args.employees:,} employees, median of {args.steps} steps (ms)")
+    for compare in (False, True):
+        result = measure(args.employees, args.steps, compare)
+        label = "two settings side by side" if compare else "one setting"
+        print(f"  {label:27s} step alone {result['step']:6.1f}   step + redraw "
+              f"{result['step+redraw']:6.1f}   redraw share "
+              f"{1 - result['step'] / result['step+redraw']:.0%}   target <= 100")
+
+
+if __name__ == "__main__":
+    main()

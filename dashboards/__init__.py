@@ -1,0 +1,1 @@
+"""The students' browser dashboard (Solara, Mesa's SolaraViz controller, plotly)."""

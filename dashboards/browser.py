@@ -1,0 +1,73 @@
+"""Drive the dashboard in Debian's chromium (Playwright): for the browser tests and the
+README screenshot. Starts the server on a free local port and stops it afterwards."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dashboards.server import server_command, server_env
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, server: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"dashboard server exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"dashboard server not up at {url} after {timeout} s")
+
+
+@contextmanager
+def running_server(log_path: Path) -> Iterator[str]:
+    """The dashboard served on 127.0.0.1 at a free port; yields its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(server_command("127.0.0.1", port), env=server_env(),
+                                  cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_up(url, server)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=15)
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    """Headless Debian chromium through Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

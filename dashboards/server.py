@@ -1,0 +1,29 @@
+"""Start the dashboard's web server (Solara) on this machine, offline-safe."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent / "app.py"
+
+
+def server_env() -> dict[str, str]:
+    """Environment for the server: no telemetry, no calls to outside hosts."""
+    env = dict(os.environ)
+    env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    env.setdefault("SOLARA_THEME_SHOW_BANNER", "false")
+    return env
+
+
+def server_command(host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "solara", "run", str(APP), "--host", host, "--port",
+            str(port), "--production", "--no-open"]
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Replace this process with the dashboard server (so Ctrl+C and signals reach it)."""
+    print(f"dashboard at http://{host}:{port} (Ctrl+C to stop)", flush=True)
+    command = server_command(host, port)
+    os.execve(command[0], command, server_env())

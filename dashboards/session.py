@@ -1,0 +1,194 @@
+"""What the dashboard runs: one organization, or two stepped together, as one Mesa model.
+
+:class:`Classroom` is the model Mesa's ``ModelController`` plays, steps and resets: it
+holds the organization built from the chosen setting and the student's changes and,
+when comparing, a second organization under another setting with the same seed.
+A step that fails is caught and reported, so the page stays usable.
+Controls are read from :func:`model.parameters.parameter_specs`; nothing is declared here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import mesa
+
+from model.organization import OrganizationModel
+from model.parameters import ParameterError, Parameters, parameter_specs
+from model.settings import available_settings, load_setting
+
+DEFAULT_SETTING = "hierarchical"
+DEFAULT_SEED = 2026
+# Groups shown first (open), then the rest (collapsed), in this order.
+MAIN_GROUPS = ("structure", "constraints", "power relations", "environment")
+MORE_GROUPS = ("population", "behaviour", "observation")
+# Practical slider ceilings for a browser: the declared range still bounds every value.
+SLIDER_CEILING = {"n_employees": 20_000, "steps": 2_000}
+WITHOUT_CHANGES = "(the same setting without my changes)"
+
+
+@dataclass(frozen=True)
+class Control:
+    """One generated input: a slider (int or float) or a choice, with its meaning."""
+
+    name: str
+    group: str
+    kind: str  # "int", "float" or "choice"
+    meaning: str
+    unit: str
+    minimum: float = 0.0
+    maximum: float = 1.0
+    step: float = 1.0
+    choices: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ")
+
+    def clip(self, value: Any) -> Any:
+        """The value moved into the slider's range (choices pass through)."""
+        if self.kind == "choice":
+            return value
+        value = min(max(value, self.minimum), self.maximum)
+        return int(round(value)) if self.kind == "int" else float(value)
+
+
+def _slider_range(default: float, lo: float | None, hi: float | None) -> tuple[float, float]:
+    lo = 0.0 if lo is None else lo
+    hi = max(10 * abs(default), 1.0) if hi is None else hi
+    if hi - lo > 100 and default < hi / 10:  # a very wide range: ten times the default
+        hi = max(10 * default, lo + 10)
+    return lo, hi
+
+
+@cache
+def controls() -> tuple[Control, ...]:
+    """One control per parameter, from the declaration (bounds, meaning, choices)."""
+    made = []
+    for spec in parameter_specs():
+        if spec.choices:
+            made.append(Control(spec.name, spec.group, "choice", spec.meaning, spec.unit,
+                                choices=spec.choices))
+            continue
+        lo, hi = _slider_range(spec.default, spec.minimum, spec.maximum)
+        if spec.name in SLIDER_CEILING:
+            hi = min(spec.maximum, SLIDER_CEILING[spec.name])
+        if spec.kind is int:
+            made.append(Control(spec.name, spec.group, "int", spec.meaning, spec.unit,
+                                int(lo), int(hi), 1))
+        else:
+            step = 10 ** math.floor(math.log10((hi - lo) / 100)) if hi > lo else 0.01
+            made.append(Control(spec.name, spec.group, "float", spec.meaning, spec.unit,
+                                float(lo), float(hi), step))
+    return tuple(made)
+
+
+def controls_by_group() -> dict[str, list[Control]]:
+    """Controls in display order: the four main groups, then the others."""
+    grouped: dict[str, list[Control]] = {g: [] for g in (*MAIN_GROUPS, *MORE_GROUPS)}
+    for control in controls():
+        grouped.setdefault(control.group, []).append(control)
+    return grouped
+
+
+def setting_names() -> list[str]:
+    return list(available_settings())
+
+
+def resolve_parameters(setting: str, overrides: dict[str, Any]) -> Parameters:
+    """The setting's parameters with the student's changes (ParameterError if invalid)."""
+    return load_setting(setting).parameters(overrides)
+
+
+def comparison_parameters(setting: str, overrides: dict[str, Any],
+                          compare_with: str) -> Parameters:
+    """The other side of a comparison: another setting (or the same one without the
+    student's changes), as large and as long as the main organization."""
+    keep = {k: overrides[k] for k in ("n_employees", "steps") if k in overrides}
+    other = setting if compare_with == WITHOUT_CHANGES else compare_with
+    return resolve_parameters(other, keep)
+
+
+def changed_overrides(setting: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Only the values that differ from the setting's (so a loaded setting shows clean)."""
+    base = load_setting(setting).parameters().model_dump()
+    return {k: v for k, v in values.items() if base.get(k) != v}
+
+
+@dataclass
+class Run:
+    """One organization on the page: its label and model."""
+
+    label: str
+    model: OrganizationModel
+
+
+class Classroom(mesa.Model):
+    """One organization, or two under different settings with the same seed, stepped together.
+
+    Args:
+        setting: name of the setting the controls start from.
+        overrides: the student's changes to that setting.
+        compare_with: another setting name, ``WITHOUT_CHANGES``, or None.
+        seed: root seed shared by both organizations.
+    """
+
+    def __init__(self, setting: str = DEFAULT_SETTING, overrides: dict | None = None,
+                 compare_with: str | None = None, seed: int = DEFAULT_SEED, rng=None):
+        super().__init__(rng=seed)
+        self.setting = setting
+        self.overrides = dict(overrides or {})
+        self.compare_with = compare_with
+        self.seed = seed
+        self.message: str | None = None
+        try:
+            params = resolve_parameters(setting, self.overrides)
+        except ParameterError as err:  # keep the page alive: fall back to the setting
+            self.message = f"{err} (kept the setting's own values)"
+            self.overrides = {}
+            params = resolve_parameters(setting, {})
+        self.runs = [Run(self._label(setting, self.overrides), OrganizationModel(params,
+                                                                                 rng=seed))]
+        if compare_with:
+            other = comparison_parameters(setting, self.overrides, compare_with)
+            label = (f"{setting} (as defined)" if compare_with == WITHOUT_CHANGES
+                     else compare_with)
+            self.runs.append(Run(label, OrganizationModel(other, rng=seed)))
+
+    @staticmethod
+    def _label(setting: str, overrides: dict) -> str:
+        return f"{setting} + my changes" if overrides else setting
+
+    @property
+    def main(self) -> OrganizationModel:
+        return self.runs[0].model
+
+    @property
+    def step_count(self) -> int:
+        return int(self.main.steps)
+
+    def step(self) -> None:
+        """Step every organization once; a failure stops play and leaves a message."""
+        if not self.running:
+            return
+        try:
+            for run in self.runs:
+                run.model.step()
+        except Exception as err:  # noqa: BLE001 - shown on the page instead of crashing it
+            self.message = (f"step {self.step_count} failed ({type(err).__name__}: {err}); "
+                            "press Reset to start again")
+            self.running = False
+
+
+def try_classroom(kwargs: dict[str, Any]) -> tuple[Classroom | None, str | None]:
+    """A Classroom from the page's choices, or None and a one-line reason (never raises)."""
+    try:
+        resolve_parameters(kwargs["setting"], kwargs.get("overrides") or {})
+        return Classroom(**kwargs), None
+    except ParameterError as err:
+        return None, str(err)
+    except Exception as err:  # noqa: BLE001 - an engine failure must not take the page down
+        return None, f"could not build the organization: {type(err).__name__}: {err}"

@@ -1,0 +1,168 @@
+"""The dashboard in a real browser: Debian's chromium driven by Playwright.
+
+One Solara server (a subprocess on a free local port) serves every test; each test opens a
+fresh page (a fresh session). Every wait has a timeout so a broken page fails, not hangs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from dashboards.browser import CHROMIUM, chromium, running_server
+
+WAIT_MS = 30_000
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason="Debian's chromium is not installed (make test installs it)")
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory):
+    with running_server(tmp_path_factory.mktemp("server") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    pytest.importorskip("playwright.sync_api")
+    with chromium() as launched:
+        yield launched
+
+
+class Session:
+    """An open dashboard page plus what its console and network reported."""
+
+    def __init__(self, browser, url: str):
+        self.url = url
+        self.page = browser.new_page(viewport={"width": 1500, "height": 1300})
+        self.page.set_default_timeout(WAIT_MS)
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error"
+                     else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+        self.page.on("response", lambda r: self.errors.append(f"{r.status}: {r.url}")
+                     if r.status >= 400 else None)
+        self.page.on("request", self._record_request)
+        self.page.goto(url, timeout=90_000)
+        self.page.wait_for_selector(".step-counter", timeout=90_000)
+        self.wait_for_charts()
+
+    def _record_request(self, request) -> None:
+        if request.url.startswith("http") and not request.url.startswith(self.url):
+            self.outside.append(request.url)
+
+    def wait_for_charts(self) -> None:
+        self.page.wait_for_function(
+            "document.querySelectorAll('.js-plotly-plot').length >= 5")
+
+    def step_text(self) -> str:
+        return self.page.locator(".step-counter").inner_text()
+
+    def chart_points(self) -> int:
+        """Points in the first line of the coasting chart."""
+        return self.page.evaluate(
+            "document.querySelector('.chart-coasting .js-plotly-plot').data[0].x.length")
+
+    def click_button(self, name: str) -> None:
+        self.page.get_by_role("button", name=name, exact=True).click()
+
+    def choose(self, label: str, option: str) -> None:
+        """Pick an option of a vuetify select by its label."""
+        field = self.page.locator(".v-select", has=self.page.get_by_text(label, exact=True))
+        field.first.click()
+        menu = self.page.locator(".menuable__content__active")
+        menu.get_by_text(option, exact=True).click()
+
+    def show_group(self, group: str) -> None:
+        self.page.locator(".group-picker").get_by_role("button", name=group, exact=True).click()
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def session(browser, server_url):
+    opened = Session(browser, server_url)
+    yield opened
+    opened.close()
+
+
+def test_page_loads_without_console_errors_or_outside_requests(session, tmp_path):
+    session.page.wait_for_timeout(1500)
+    shot = tmp_path / "dashboard.png"
+    session.page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    assert session.errors == []
+    assert session.outside == []
+    assert session.step_text() == "Step 0"
+
+
+def test_slider_changes_the_models_parameter(session):
+    session.show_group("constraints")
+    label = session.page.locator(".control-autonomy")
+    before = label.inner_text()
+    slider = label.locator("[role=slider]")
+    slider.focus()
+    for _ in range(5):
+        slider.press("ArrowRight")
+    changes = session.page.locator(".changes")
+    changes.filter(has_text=re.compile(r"autonomy = 0\.35")).wait_for()
+    assert label.inner_text() != before
+
+
+def test_step_advances_counter_and_charts_and_reset_returns_to_zero(session):
+    points = session.chart_points()
+    session.click_button("Step")
+    session.page.get_by_text("Step 1", exact=True).wait_for()
+    session.click_button("Step")
+    session.page.get_by_text("Step 2", exact=True).wait_for()
+    session.page.wait_for_function(
+        f"document.querySelector('.chart-coasting .js-plotly-plot').data[0].x.length "
+        f"== {points + 2}")
+    session.click_button("Reset")
+    session.page.get_by_text("Step 0", exact=True).wait_for()
+    assert session.errors == []
+
+
+def test_play_runs_steps_until_pause(session):
+    session.click_button("▶")
+    session.page.wait_for_function(
+        "parseInt(document.querySelector('.step-counter').innerText.slice(5)) >= 3")
+    session.click_button("❚❚")
+    session.page.get_by_role("button", name="▶", exact=True).wait_for()
+    readings = [session.step_text()]
+    for _ in range(10):  # a step already under way when paused may still land
+        session.page.wait_for_timeout(1000)
+        readings.append(session.step_text())
+        if readings[-1] == readings[-2]:
+            break
+    stopped = readings[-1]
+    session.page.wait_for_timeout(1500)
+    assert session.step_text() == stopped, readings
+    assert session.errors == []
+
+
+def test_choosing_a_setting_updates_the_controls(session):
+    session.show_group("constraints")
+    autonomy = session.page.locator(".control-autonomy")
+    assert "autonomy: 0.3" in autonomy.inner_text()
+    session.choose("Setting", "shared_authority")
+    autonomy.filter(has_text="autonomy: 0.8").wait_for()
+    session.show_group("structure")
+    structure = session.page.locator(".control-formal_structure")
+    structure.filter(has_text="teams").wait_for()
+
+
+def test_clicking_an_employee_opens_the_inspector(session):
+    point = session.page.locator(".network .scatterlayer .trace .points path").first
+    box = point.bounding_box()
+    session.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    inspector = session.page.locator(".inspector")
+    inspector.wait_for()
+    assert "Who can see their work" in inspector.inner_text()
+    assert "effort" in inspector.inner_text()
