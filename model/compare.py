@@ -10,11 +10,10 @@ tables; :func:`write_comparison` stores them (Parquet and CSV) with a manifest, 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import subprocess
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -27,7 +26,7 @@ import pandas as pd
 from model.analysis import employee_table, network_edges, summarize
 from model.organization import OrganizationModel
 from model.parameters import ParameterError, Parameters
-from model.runner import atomic_write, replication_seeds
+from model.runner import atomic_write, process_pool, replication_seeds
 from model.settings import parameters_toml
 
 TABLES = ("runs", "timeseries", "employees", "network")
@@ -95,8 +94,7 @@ def _execute(tasks: list[RunTask], workers: int,
             if progress:
                 progress()
         return results  # type: ignore[return-value]
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
+    with process_pool(min(workers, len(tasks))) as pool:
         futures = {pool.submit(simulate, task): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
             results[futures[future]] = future.result()

@@ -21,12 +21,9 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import multiprocessing
 import os
-import sys
-import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +36,7 @@ import pyarrow.parquet as pq
 from model.analysis import summarize
 from model.organization import OrganizationModel
 from model.parameters import ParameterError, Parameters
+from model.runner import process_pool
 from model.sweep_spec import Factor, Run, Sweep, canonical_json
 
 MANIFEST = "_manifest.json"
@@ -235,24 +233,13 @@ def pending_chunks(sweep: Sweep, finished: set[int], size: int) -> list[Chunk]:
             for batch in (todo[i:i + size] for i in range(0, len(todo), size))]
 
 
-def worker_context() -> multiprocessing.context.BaseContext:
-    """Fork on Linux (workers inherit the loaded model and compiled kernels: ~0.05 s to
-    start instead of ~2 s per worker), spawn elsewhere."""
-    return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-
-
 def run_local(chunks: list[Chunk], workers: int) -> Iterator[pd.DataFrame]:
     """Chunk results as they finish, in this process (1 worker) or a process pool."""
     if workers == 1:
         yield from map(run_chunk, chunks)
         return
-    with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
-        with warnings.catch_warnings():
-            # Python warns that forking a process with threads (pyarrow's pool, a progress
-            # bar) may deadlock; workers only run the model and return plain data.
-            warnings.filterwarnings("ignore", "This process .* is multi-threaded",
-                                    DeprecationWarning)
-            futures = [pool.submit(run_chunk, chunk) for chunk in chunks]
+    with process_pool(workers) as pool:
+        futures = [pool.submit(run_chunk, chunk) for chunk in chunks]
         try:
             for future in as_completed(futures):
                 yield future.result()
