@@ -134,6 +134,10 @@ def report_command(
     if earlier.exists() and not force:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(earlier.stat().st_mtime))
         kept = earlier.with_name(f"report-{stamp}.html")
+        k = 1
+        while kept.exists():  # never replace a report kept earlier
+            k += 1
+            kept = earlier.with_name(f"report-{stamp}-{k}.html")
         earlier.replace(kept)
         console.print(f"kept the earlier report as {kept}", highlight=False)
     report = build_report(directory)

@@ -179,12 +179,15 @@ def test_results_do_not_depend_on_workers():
 
 def test_report_rebuilds_from_the_data_and_keeps_the_earlier_one(compared, capsys):
     before = read_report_data(compared / "report.html")
-    code, stdout, err = cli(["report", str(compared)], capsys)
-    assert code == 0, err
+    for _ in range(2):  # twice within a second: two distinct kept copies
+        code, stdout, err = cli(["report", str(compared)], capsys)
+        assert code == 0, err
+        assert "kept the earlier report" in stdout
     kept = list(compared.glob("report-*.html"))
-    assert len(kept) == 1 and "kept the earlier report" in stdout
+    assert len(kept) == 2
     assert read_report_data(compared / "report.html") == before
-    kept[0].unlink()
+    for path in kept:
+        path.unlink()
 
 
 @pytest.mark.parametrize("args, words", [
