@@ -1,9 +1,9 @@
 """The organization model: a Mesa model whose state lives in numpy arrays.
 
 ``OrganizationModel.step`` runs the processes of ../shared/MODEL.md in order (nine
-stages, ten units: approval, forum and playbook share stage 4), each a small unit
-updating whole arrays, then records one row of results. Mesa
-``Employee`` agents are thin handles over the arrays, made on first use of
+stages, eleven units: turnover shares stage 1; approval, forum and playbook share
+stage 4), each a small unit updating whole arrays, then records one row of results.
+Mesa ``Employee`` agents are thin handles over the arrays, made on first use of
 ``model.agents`` so that a million employees stay cheap.
 """
 
