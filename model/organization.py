@@ -30,7 +30,7 @@ from model.processes.monitoring import Monitoring
 from model.processes.performance import Performance
 from model.processes.playbook import Playbook
 from model.processes.turnover import Turnover
-from model.results import Results
+from model.results import Results, top_k_overlap
 from model.rng import RandomStreams, normalize_seed
 from model.structure import build_formal_structure, build_small_world, empty_network
 
@@ -156,14 +156,14 @@ class OrganizationModel(mesa.Model):
         return self.occupant[np.flatnonzero(self.structure.is_manager)]
 
     def informal_leader_overlap(self) -> float:
-        """Share of the k most sought-after employees holding one of the k formal leader roles."""
+        """Share of the k most sought-after employees holding one of the k formal leader roles
+        (ties at the k-th place shared out evenly, so the figure does not hang on their order)."""
         leaders = self.formal_leaders()
-        k = len(leaders)
-        if k == 0:
+        if len(leaders) == 0:
             return 0.0
-        sought = self.conversations.sought
-        top = np.argpartition(-sought, k - 1)[:k] if k < len(sought) else np.arange(len(sought))
-        return float(np.isin(top, leaders).mean())
+        is_leader = np.zeros(self.people.n, dtype=np.bool_)
+        is_leader[leaders] = True
+        return top_k_overlap(self.conversations.sought, is_leader, len(leaders))
 
     # --- Mesa agents as thin handles -------------------------------------------
     @property

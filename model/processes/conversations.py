@@ -119,22 +119,25 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
     """Both directions of every conversation: norms seen, work seen, ideas voiced.
 
     Fills ``exposures`` (listener, speaker, idea rows) and ``submissions`` (idea, manager,
-    speaker rows) using each speaker's newest idea; returns how many of each.
+    speaker rows) using each speaker's newest idea; returns how many of each, and how
+    many conversations crossed units.
     """
-    manager, level = roles
+    manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
     visibility, power_distance, approval_levels = prm
     n_exp = 0
     n_sub = 0
+    n_cross = 0
     for x in range(2 * len(initiators)):
         if x % 2 == 0:
             s, lis = initiators[x // 2], partners[x // 2]
+            n_cross += _crosses(s, lis, unit, manager)
         else:
             s, lis = partners[x // 2], initiators[x // 2]
         heard[lis] += 1
         seen_effort[lis] += effort[s]
         seen_commit[lis] += commitment[s]
-        if manager[s] != lis and rng.random() < visibility:
+        if not witnessed[s] and manager[s] != lis and rng.random() < visibility:
             witnessed[s] = True
         k = latest[s]
         if k < 0 or source[s, dims[k, 0]] != k or source[lis, dims[k, 0]] == k:
@@ -147,7 +150,23 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
         else:
             exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
             n_exp += 1
-    return n_exp, n_sub
+    return n_exp, n_sub, n_cross
+
+
+@njit(cache=True)
+def learn_norms(heard, seen_effort, seen_commit, effort_norm, commitment_norm, rate):
+    """Norms move ``rate`` of the way toward the mean effort and commitment seen this step."""
+    for i in range(len(heard)):
+        if heard[i] > 0:
+            effort_norm[i] += rate * (seen_effort[i] / heard[i] - effort_norm[i])
+            commitment_norm[i] += rate * (seen_commit[i] / heard[i] - commitment_norm[i])
+
+
+@njit(cache=True)
+def count_partners(sought, partners, sign):
+    """Add ``sign`` to each partner's count of times chosen."""
+    for j in partners:
+        sought[j] += sign
 
 
 @njit(cache=True)
@@ -172,6 +191,7 @@ class Conversations(Process):
         self.cross_unit_share = 0.0
         self.per_employee = 0.0
         self.adoptions = 0
+        self.n_cross = 0
         self._factor_version = -1
         self._tie_factor = np.zeros(0)
         self._buffer = np.empty((6, 0), dtype=np.int64)  # exposures and submissions, reused
@@ -209,8 +229,8 @@ class Conversations(Process):
         if self._buffer.shape[1] < size:
             self._buffer = np.empty((6, size), dtype=np.int64)
         exposures, submissions = self._buffer[:3], self._buffer[3:]
-        n_exp, n_sub = exchange(
-            self.rng, initiators, partners, (m._manager, m._level), behaviour,
+        n_exp, n_sub, self.n_cross = exchange(
+            self.rng, initiators, partners, (m._manager, m._level, m._unit), behaviour,
             (p.work_visibility, p.power_distance, p.approval_levels), m.beliefs.source,
             m.ideas.dims, m.ideas.sanctioned, exposures, submissions)
         if n_sub:
@@ -218,13 +238,9 @@ class Conversations(Process):
         self.adoptions = consider_adoption(m, *exposures[:, :n_exp], self.rng)
 
     def update_norms(self) -> None:
-        people, rate = self.model.people, self.model.p.norm_learning
-        talked = self.heard > 0
-        heard = self.heard[talked]
-        people.effort_norm[talked] += rate * (self.seen_effort[talked] / heard
-                                              - people.effort_norm[talked])
-        people.commitment_norm[talked] += rate * (self.seen_commit[talked] / heard
-                                                  - people.commitment_norm[talked])
+        people = self.model.people
+        learn_norms(self.heard, self.seen_effort, self.seen_commit, people.effort_norm,
+                    people.commitment_norm, self.model.p.norm_learning)
 
     def strengthen_ties(self, tie: np.ndarray) -> None:
         net, p = self.model.network, self.model.p
@@ -232,16 +248,12 @@ class Conversations(Process):
             update_ties(net.strength, tie, p.tie_floor, p.tie_decay, p.tie_reinforcement)
 
     def record(self, initiators: np.ndarray, partners: np.ndarray) -> None:
-        m = self.model
-        n = m.people.n
         if len(self.recent) == self.recent.maxlen:
-            _, old_partners = self.recent[0]
-            self.sought -= np.bincount(old_partners, minlength=n)
+            count_partners(self.sought, self.recent[0][1], -1)
         self.recent.append((initiators.astype(np.int32), partners.astype(np.int32)))
-        self.sought += np.bincount(partners, minlength=n)
-        self.per_employee = len(initiators) / n
-        cross = m.crosses_units(initiators, partners)
-        self.cross_unit_share = float(cross.mean()) if len(cross) else 0.0
+        count_partners(self.sought, partners, 1)
+        self.per_employee = len(initiators) / self.model.people.n
+        self.cross_unit_share = self.n_cross / len(initiators) if len(initiators) else 0.0
 
     def step(self) -> None:
         m = self.model

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from numba import njit
 
 from model.processes.base import Process
@@ -24,15 +25,22 @@ if TYPE_CHECKING:
 
 
 @njit(cache=True)
-def choose_effort(rng, people, has_manager, prm):
-    """Opportunity, commitment and effort of everyone (see the module docstring)."""
-    (motive, skill, opportunity, commitment, commitment_norm, effort, effort_norm,
-     watch_belief) = people
-    (autonomy, support, peer_influence, adaptation, cost, severity, noise_sd) = prm
+def own_commitment(motive, skill, opportunity, has_manager, autonomy, support):
+    """Opportunity of everyone and the commitment their motive, means and opportunity give."""
+    own = np.empty(len(motive))
     for i in range(len(motive)):
         opportunity[i] = autonomy + has_manager[i] * support * (1.0 - autonomy)
-        own = (motive[i] * skill[i] * opportunity[i]) ** (1.0 / 3.0)
-        target = (1.0 - peer_influence) * own + peer_influence * commitment_norm[i]
+        own[i] = (motive[i] * skill[i] * opportunity[i]) ** (1.0 / 3.0)
+    return own
+
+
+@njit(cache=True)
+def choose_effort(rng, people, own, prm):
+    """Commitment and effort of everyone (see the module docstring)."""
+    commitment, commitment_norm, effort, effort_norm, watch_belief = people
+    peer_influence, adaptation, cost, severity, noise_sd = prm
+    for i in range(len(own)):
+        target = (1.0 - peer_influence) * own[i] + peer_influence * commitment_norm[i]
         commitment[i] += adaptation * (target - commitment[i])
         inclination = ((1.0 - peer_influence) * commitment[i]
                        + peer_influence * effort_norm[i])
@@ -46,13 +54,26 @@ class EffortChoice(Process):
 
     name = "effort"
 
-    def step(self) -> None:
+    def __init__(self, model):
+        super().__init__(model)
+        self._own = np.zeros(0)
+        self._own_version = -1  # roles version the cached own commitment was computed for
+
+    def own_commitment(self) -> np.ndarray:
+        """Commitment from motive, means and opportunity; traits are fixed, so it changes
+        only when roles (who has a manager) do."""
         m, p, people = self.model, self.model.p, self.model.people
+        if self._own_version != m.roles_version:
+            self._own = own_commitment(people.motive, people.skill, people.opportunity,
+                                       m._manager >= 0, p.autonomy, p.manager_support)
+            self._own_version = m.roles_version
+        return self._own
+
+    def step(self) -> None:
+        p, people = self.model.p, self.model.people
         choose_effort(self.rng,
-                      (people.motive, people.skill, people.opportunity, people.commitment,
-                       people.commitment_norm, people.effort, people.effort_norm,
-                       people.watch_belief),
-                      m._manager >= 0,
-                      (p.autonomy, p.manager_support, p.peer_influence,
-                       p.commitment_adaptation, p.effort_cost, p.sanction_severity,
-                       p.effort_noise))
+                      (people.commitment, people.commitment_norm, people.effort,
+                       people.effort_norm, people.watch_belief),
+                      self.own_commitment(),
+                      (p.peer_influence, p.commitment_adaptation, p.effort_cost,
+                       p.sanction_severity, p.effort_noise))

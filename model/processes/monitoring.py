@@ -34,24 +34,26 @@ def monitor(rng, people, structure, prm, step):
     parent, n_children, unit_size = structure
     capacity, visibility, manager_power, peer_power, learning, threshold, loss = prm
     noticed_count, hidden_time, spells = 0, 0, 0
+    seen_by_peers = np.zeros(unit_size.max() + 1)  # chance of being seen, by unit size
+    for size in range(1, len(seen_by_peers)):
+        colleagues = size - 1
+        seen_by_peers[size] = 1.0 - (1.0 - visibility) ** colleagues
     for i in range(len(position)):
         pos = position[i]
         boss = parent[pos]
         by_manager = False
-        if boss >= 0:
-            watch = rng.random() < min(1.0, capacity / max(n_children[boss], 1))
-            by_manager = watch or rng.random() < visibility
-        colleagues = unit_size[pos] - 1
-        by_peer = witnessed[i] or rng.random() < 1.0 - (1.0 - visibility) ** colleagues
+        if boss >= 0:  # watched actively, or seen passively: one draw for either
+            watched = min(1.0, capacity / max(n_children[boss], 1))
+            by_manager = rng.random() < 1.0 - (1.0 - watched) * (1.0 - visibility)
+        by_peer = witnessed[i] or rng.random() < seen_by_peers[unit_size[pos]]
         risk = min(1.0, by_manager * manager_power + by_peer * peer_power)
         watch_belief[i] += learning * (risk - watch_belief[i])
         coasting = effort[i] < threshold
         noticed = coasting and ((by_manager and manager_power > 0)
                                 or (by_peer and peer_power > 0))
         noticed_count += noticed
-        acts = (by_manager and rng.random() < manager_power) or (
-            by_peer and rng.random() < peer_power)
-        sanctioned[i] = coasting and acts
+        sanctioned[i] = coasting and ((by_manager and rng.random() < manager_power)
+                                      or (by_peer and rng.random() < peer_power))
         if sanctioned[i]:
             commitment[i] = max(0.0, commitment[i] - loss)
         state = coast_state[i]

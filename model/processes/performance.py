@@ -8,12 +8,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
+from numba import njit
 
 from model.processes.base import Process
 
 if TYPE_CHECKING:
     pass
+
+
+@njit(cache=True)
+def perform(effort, skill, matches, m, output, reputation, influence, authority, position,
+            reputation_learning, power_distance):
+    """Output of everyone, then reputation relative to the mean output, then influence."""
+    n = len(effort)
+    total = 0.0
+    for i in range(n):
+        output[i] = effort[i] * skill[i] * (matches[i] / m)
+        total += output[i]
+    mean = total / n
+    for i in range(n):
+        relative = min(1.0, output[i] / (2.0 * mean)) if mean > 0 else 0.0
+        reputation[i] += reputation_learning * (relative - reputation[i])
+        influence[i] = (power_distance * authority[position[i]]
+                        + (1 - power_distance) * reputation[i])
 
 
 class Performance(Process):
@@ -23,10 +40,6 @@ class Performance(Process):
 
     def step(self) -> None:
         m, p, people = self.model, self.model.p, self.model.people
-        people.output[:] = people.effort * people.skill * m.beliefs.fit
-        mean = people.output.mean()
-        relative = np.minimum(1.0, people.output / (2.0 * mean)) if mean > 0 else 0.0
-        people.reputation += p.reputation_learning * (relative - people.reputation)
-        authority = m.structure.authority[people.position]
-        people.influence[:] = (p.power_distance * authority
-                               + (1 - p.power_distance) * people.reputation)
+        perform(people.effort, people.skill, m.beliefs.matches, m.beliefs.m, people.output,
+                people.reputation, people.influence, m.structure.authority, people.position,
+                p.reputation_learning, p.power_distance)

@@ -65,30 +65,53 @@ def teach(state, dims, adopters, rows, cols, code, code_source, gradual):
 
 
 @njit(cache=True)
+def differing_cells(practice, code):
+    """Per employee, the dimensions where the playbook holds a belief (not 0) they do not."""
+    n, m = practice.shape
+    counts = np.empty(n, np.int64)
+    for i in range(n):
+        c = 0
+        for d in range(m):
+            c += (code[d] != 0) & (practice[i, d] != code[d])
+        counts[i] = c
+    return counts
+
+
+@njit(cache=True)
 def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
     """Each (employee, dimension) cell takes the playbook's belief with chance p1 where the
-    playbook holds a belief (not 0) that differs. Cells are visited by geometric skips."""
+    playbook holds a belief (not 0) that differs. Only such cells are visited, in row-major
+    order by geometric skips (one draw per cell taken, not per cell)."""
     practice = state[0]
-    n, m = practice.shape
-    size = n * m
-    capacity = int(size * p1 + 6.0 * np.sqrt(size * p1) + 16)
+    m = practice.shape[1]
+    counts = differing_cells(practice, code)
+    total = counts.sum()
+    capacity = int(total * p1 + 6.0 * np.sqrt(total * p1) + 16)
     rows = np.empty(capacity, np.int64)
     cols = np.empty(capacity, np.int64)
     count = 0
     log_q = np.log1p(-p1) if p1 < 1.0 else -np.inf
-    cell = -1
+    cell = -1  # index among the differing cells
+    i, before = 0, 0  # current employee, differing cells of the employees before them
     while True:
         skip = 0.0 if p1 >= 1.0 else np.log(1.0 - rng.random()) / log_q  # geometric gap
-        if cell + 1 + skip >= size:
+        if cell + 1 + skip >= total:
             break
         cell += 1 + int(skip)
-        i, d = cell // m, cell % m
-        if code[d] != 0 and practice[i, d] != code[d]:
-            if count == len(rows):
-                rows = np.concatenate((rows, np.empty(capacity, np.int64)))
-                cols = np.concatenate((cols, np.empty(capacity, np.int64)))
-            rows[count], cols[count] = i, d
-            count += 1
+        while before + counts[i] <= cell:
+            before += counts[i]
+            i += 1
+        rank = cell - before
+        for d in range(m):
+            if code[d] != 0 and practice[i, d] != code[d]:
+                if rank == 0:
+                    break
+                rank -= 1
+        if count == len(rows):
+            rows = np.concatenate((rows, np.empty(capacity, np.int64)))
+            cols = np.concatenate((cols, np.empty(capacity, np.int64)))
+        rows[count], cols[count] = i, d
+        count += 1
     teach(state, dims, adopters, rows[:count], cols[:count], code, code_source, gradual)
 
 

@@ -1,0 +1,56 @@
+"""Compiled shortcuts against the plain computations they replace."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from model import OrganizationModel
+from model.results import linear_quantiles, top_k_overlap
+
+QUANTILES = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=4).map(tuple)
+VALUES = st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, 0.25, 0.5, 1.0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays(np.float64, st.integers(1, 400), elements=VALUES), QUANTILES)
+def test_linear_quantiles_equal_numpy_bit_for_bit(x, qs):
+    assert linear_quantiles(x, qs) == tuple(np.quantile(x, qs))
+
+
+def test_top_k_overlap_without_ties_is_the_plain_top_k():
+    rng = np.random.default_rng(1)
+    score = rng.permutation(500)
+    member = rng.random(500) < 0.2
+    top = np.argsort(-score)[:37]
+    assert top_k_overlap(score, member, 37) == member[top].mean()
+
+
+def test_top_k_overlap_shares_ties_at_the_cut_evenly():
+    """Mean over random tie-breaking orders (Monte Carlo, 4,000 orders) of the top-k share."""
+    rng = np.random.default_rng(2)
+    score = rng.integers(0, 4, 300)  # heavy ties
+    member = rng.random(300) < 0.3
+    k = 50
+    shares = [member[np.lexsort((rng.random(300), -score))[:k]].mean() for _ in range(4000)]
+    sd = np.std(shares) / np.sqrt(len(shares))
+    assert abs(top_k_overlap(score, member, k) - np.mean(shares)) < 4 * sd + 1e-12
+    assert top_k_overlap(np.zeros(300, np.int64), member, k) == member.mean()
+
+
+def test_socialization_reaches_every_row_and_only_differing_cells():
+    model = OrganizationModel(rng=0, n_employees=4000, n_dimensions=20, socialization_rate=0.05)
+    b = model.beliefs
+    b.code[:] = b.need
+    b.code[:5] = 0  # the playbook holds no belief on the first five dimensions
+    before = b.practice.copy()
+    model.playbook.socialize()
+    changed = b.practice != before
+    assert not changed[:, :5].any()
+    assert (b.practice[changed] == np.broadcast_to(b.code, changed.shape)[changed]).all()
+    differing = (before != b.code) & (b.code != 0)
+    rates = [changed[half].sum() / differing[half].sum() for half in (slice(0, 2000),
+                                                                        slice(2000, 4000))]
+    # each half holds ~20,000 differing cells: sd of a rate ~0.0015; 5 sd apart at most
+    assert abs(rates[0] - rates[1]) < 0.0075
+    assert abs(np.mean(rates) - 0.05) < 0.005
