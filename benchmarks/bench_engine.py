@@ -1,11 +1,19 @@
-"""Engine throughput benchmark: OrganizationModel against an idiomatic Mesa baseline.
+"""Engine throughput benchmark: OrganizationModel against idiomatic Mesa baselines.
 
 Measures agent-steps per second (employees x steps / wall seconds of ``model.run``)
 with all mechanisms on at default parameters, at 1,000, 10,000 and 100,000
-employees, and the same for a plain one-object-per-agent Mesa model
-(benchmarks/mesa_baseline.py) at 1,000 and 10,000. Construction time is timed
-separately. Each figure is the median of several repeats (the machine is shared).
-Numba kernels are warmed up before any timing.
+employees, and the same at 1,000 and 10,000 for two one-object-per-agent Mesa models
+(benchmarks/mesa_baseline.py), each with one conversation per employee per step
+through ``shuffle_do``:
+
+- ``lean``: a toy conversation (uniform partner, copy norms, pass an idea with a
+  fixed chance): the least work a Mesa conversation can do;
+- ``same rules``: this model's own conversation and adoption rule (docs/ODD.md
+  7.3-7.4: weighted partner choice under constraints, norms, work seen, voice,
+  the logistic adoption trial, tie reinforcement and decay), and nothing else.
+
+Construction time is timed separately. Each figure is the median of several repeats
+(the machine is shared). Numba kernels are warmed up before any timing.
 
 Run from the repository root::
 
@@ -36,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.mesa_baseline import BaselineModel  # noqa: E402
+from benchmarks.mesa_baseline import BaselineModel, ConversationBaselineModel  # noqa: E402
 from model import OrganizationModel, Parameters  # noqa: E402
 
 TARGET_RATE_10K = 5_000_000
@@ -69,8 +77,15 @@ def build_ours(n: int, steps: int, seed: int) -> OrganizationModel:
     return OrganizationModel(Parameters(n_employees=n, steps=steps), rng=seed)
 
 
-def build_baseline(n: int, steps: int, seed: int) -> BaselineModel:
+def build_lean(n: int, steps: int, seed: int) -> BaselineModel:
     return BaselineModel(n, rng=seed)
+
+
+def build_same_rules(n: int, steps: int, seed: int) -> ConversationBaselineModel:
+    return ConversationBaselineModel(n, rng=seed)
+
+
+BASELINES = {"lean": build_lean, "same rules": build_same_rules}
 
 
 def warm_up() -> float:
@@ -104,7 +119,7 @@ def measure(engines: dict[str, Callable], n: int, steps: int,
             build_s, run_s = time_once(build, n, steps, seed=k + 1)
             builds[name].append(build_s)
             runs[name].append(run_s)
-            log(f"  {name:8s} n={n:>9,} repeat {k + 1}/{repeats}: build {build_s:7.3f} s, "
+            log(f"  {name:10s} n={n:>9,} repeat {k + 1}/{repeats}: build {build_s:7.3f} s, "
                 f"run {run_s:7.3f} s, {n * steps / run_s:>12,.0f} agent-steps/s")
     return {name: Timing(n, steps, statistics.median(builds[name]),
                          statistics.median(runs[name])) for name in engines}
@@ -121,17 +136,20 @@ def repeats_for(n: int, quick: bool) -> int:
     return 5 if n <= 10_000 else 3
 
 
-def print_table(ours: dict[int, Timing], base: dict[int, Timing]) -> None:
-    """Throughput table: sizes as rows, ours vs. baseline, with construction times."""
+def print_table(ours: dict[int, Timing], base: dict[str, dict[int, Timing]]) -> None:
+    """Throughput table: sizes as rows; ours, then each baseline with our ratio to it."""
     log("")
     log("agent-steps/s = employees x steps / wall seconds of run(); medians")
-    log(f"{'employees':>10} {'ours':>12} {'baseline':>12} {'ratio':>8} "
-        f"{'ours build s':>13} {'baseline build s':>17}")
-    for n in sorted(ours.keys() | base.keys()):
-        o, b = ours.get(n), base.get(n)
-        log(f"{n:>10,} {fmt_rate(o):>12} {fmt_rate(b):>12} "
-            f"{f'{o.rate / b.rate:.1f}x' if o and b else '-':>8} "
-            f"{f'{o.build_s:.3f}' if o else '-':>13} {f'{b.build_s:.3f}' if b else '-':>17}")
+    header = f"{'employees':>10} {'ours':>12}"
+    for name in base:
+        header += f" {name + ' baseline':>20} {'ratio':>7}"
+    log(header + f" {'ours build s':>13}")
+    for n in sorted(ours):
+        row = f"{n:>10,} {fmt_rate(ours[n]):>12}"
+        for timings in base.values():
+            b = timings.get(n)
+            row += f" {fmt_rate(b):>20} {f'{ours[n].rate / b.rate:.1f}x' if b else '-':>7}"
+        log(row + f" {ours[n].build_s:>13.3f}")
 
 
 def fmt_rate(t: Timing | None) -> str:
@@ -142,16 +160,17 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def print_targets(ours: dict[int, Timing], base: dict[int, Timing]) -> None:
+def print_targets(ours: dict[int, Timing], base: dict[str, dict[int, Timing]]) -> None:
     log("")
     if 10_000 in ours:
         rate = ours[10_000].rate
         log(f"target >= {TARGET_RATE_10K:,} agent-steps/s at 10,000: {rate:,.0f}  "
             f"[{verdict(rate >= TARGET_RATE_10K)}]")
-    for n in sorted(ours.keys() & base.keys()):
-        ratio = ours[n].rate / base[n].rate
-        log(f"target >= {TARGET_RATIO:.0f}x baseline at {n:,}: {ratio:.1f}x  "
-            f"[{verdict(ratio >= TARGET_RATIO)}]")
+    for name, timings in base.items():
+        for n in sorted(ours.keys() & timings.keys()):
+            ratio = ours[n].rate / timings[n].rate
+            log(f"target >= {TARGET_RATIO:.0f}x the {name} baseline at {n:,}: {ratio:.1f}x  "
+                f"[{verdict(ratio >= TARGET_RATIO)}]")
 
 
 def run_child(n: int, steps: int) -> None:
@@ -213,15 +232,14 @@ def main(argv: list[str] | None = None) -> None:
     log(f"machine: {machine_load()}")
     log(f"warm-up (numba kernels): {warm_up():.2f} s")
     log(f"timing {steps} steps per run; medians of repeats")
-    ours, base = {}, {}
+    ours: dict[int, Timing] = {}
+    base: dict[str, dict[int, Timing]] = {name: {} for name in BASELINES}
     for n in sizes:
-        engines = {"ours": build_ours}
-        if n in baseline_sizes:
-            engines["baseline"] = build_baseline
+        engines = {"ours": build_ours, **(BASELINES if n in baseline_sizes else {})}
         timings = measure(engines, n, steps, repeats_for(n, args.quick))
-        ours[n] = timings["ours"]
-        if "baseline" in timings:
-            base[n] = timings["baseline"]
+        ours[n] = timings.pop("ours")
+        for name, timing in timings.items():
+            base[name][n] = timing
     print_table(ours, base)
     print_targets(ours, base)
     log(f"machine at end: {machine_load()}")
