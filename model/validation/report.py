@@ -77,12 +77,13 @@ def save_png(figure, path: Path) -> None:
 
 
 def write_outputs(outcome: Outcome, figures: Path) -> None:
-    """Tidy CSVs, interactive HTML and a PNG of one experiment."""
+    """Tidy CSVs, interactive HTML (plotly.js once beside it, so pages open offline) and a
+    PNG of one experiment."""
     figures.mkdir(parents=True, exist_ok=True)
     outcome.table.to_csv(figures / f"{outcome.name}.csv", index=False)
     for name, frame in outcome.extra_tables.items():
         frame.to_csv(figures / f"{name}.csv", index=False)
-    outcome.figure.write_html(figures / f"{outcome.name}.html", include_plotlyjs="cdn")
+    outcome.figure.write_html(figures / f"{outcome.name}.html", include_plotlyjs="directory")
     save_png(outcome.figure, figures / f"{outcome.name}.png")
 
 
@@ -137,7 +138,8 @@ def write_report(outcomes: list[Outcome], plan: Plan, docs: Path) -> Path:
         markdown_table(pd.DataFrame(summary)),
         "Tolerances: statistical ones are a few standard errors of the replication mean at "
         "the size used (stated per check); shape and direction checks state their margin. "
-        "Figures: PNG inline, interactive plotly HTML linked (it loads plotly.js from its CDN).",
+        "Figures: PNG inline, interactive plotly HTML linked (plotly.min.js sits beside them: "
+        "they open offline).",
     ]
     path = docs / "VALIDATION.md"
     path.write_text("\n\n".join(head + [section(o) for o in outcomes]) + "\n")
