@@ -37,9 +37,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from model.parameters import ParameterError, parameter_specs
-from model.runner import run_once, write_run
-from model.settings import available_settings, load_setting, parse_overrides
+from model.errors import ParameterError
 
 app = typer.Typer(add_completion=False, invoke_without_command=True,
                   pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -63,6 +61,8 @@ Sets = Annotated[list[str] | None, typer.Option(
 
 
 def _overrides(employees: int | None, steps: int | None, sets: list[str] | None) -> dict:
+    from scenarios.settings import parse_overrides
+
     values = parse_overrides(sets)
     if employees is not None:
         values["n_employees"] = employees
@@ -102,18 +102,23 @@ def compare_command(
                           "(SETTING:name=value); repeatable.")] = None,
         workers: Workers = None, out: CompareOut = None, force: Force = False) -> None:
     """Compare settings over replications with common random numbers; write report.html."""
-    from model.compare import compare_and_report, next_free_directory
+    from scenarios.settings import resolve_settings
+
+    common = _overrides(employees, steps, None)
+    resolve_settings(settings, sets, common)  # a bad setting is named before the engine loads
+    from dashboards.report import build_report
+    from experiments.compare import compare_settings, next_free_directory
 
     out = out or next_free_directory(Path("out"))
-    common = _overrides(employees, steps, None)
     command = _reproduce(settings, replications, employees, steps, seed, sets)
     with _progress() as bar:
         def start(total: int):
             task = bar.add_task("simulating", total=total)
             return lambda: bar.advance(task)
 
-        comparison, report = compare_and_report(settings, replications, seed, out, sets, common,
-                                                workers, force, command, start)
+        compare_settings(settings, replications, seed, out, sets, common, workers, force,
+                         command, start)
+    report = build_report(out)
     _print_findings(report)
     console.print(f"report: {report}\ndata: {out}/ (runs, timeseries, employees, network; "
                   "Parquet and CSV)", highlight=False)
@@ -126,8 +131,8 @@ def report_command(
                                             "keeping the earlier one beside it.")] = False,
 ) -> None:
     """Rebuild report.html from a comparison's stored data (keeps an earlier report)."""
-    from model.compare import read_comparison
-    from model.report import build_report
+    from dashboards.report import build_report
+    from experiments.compare import read_comparison
 
     read_comparison(directory)  # checks the directory before anything is moved
     earlier = directory / "report.html"
@@ -163,7 +168,7 @@ def _reproduce(settings: list[str], replications: int, employees: int | None,
 
 
 def _print_findings(report: Path) -> None:
-    from model.report import read_report_data
+    from dashboards.report import read_report_data
 
     console.print("[bold]Findings[/bold]")
     for item in read_report_data(report)["findings"]:
@@ -178,8 +183,12 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
                 out: Annotated[Path, typer.Option(help="Output directory.")] = Path("out/run"),
                 ) -> None:
     """Run one setting and write timeseries, ideas, summary.json and parameters.toml."""
+    from scenarios.settings import load_setting
+
     chosen = load_setting(setting)
     params = chosen.parameters(_overrides(employees, steps, sets))
+    from experiments.runner import run_once, write_run
+
     _check_writable(out)
     with console.status(f"simulating {chosen.name}: {params.n_employees} employees, "
                         f"{params.steps} steps"):
@@ -199,6 +208,8 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
 @app.command("settings")
 def settings_command() -> None:
     """List the built-in settings with their descriptions."""
+    from scenarios.settings import available_settings, load_setting
+
     for name in available_settings():
         console.print(f"[bold]{name}[/bold]: {load_setting(name).description}",
                       highlight=False)
@@ -207,7 +218,7 @@ def settings_command() -> None:
 @app.command("parameters")
 def parameters_command() -> None:
     """List every parameter by group: default, range, unit and meaning."""
-    from model.parameters import GROUPS
+    from model.parameters import GROUPS, parameter_specs
 
     specs = parameter_specs()
     for group in GROUPS:
@@ -263,8 +274,8 @@ def sweep_command(
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and show the "
                                               "design; run nothing.")] = False) -> None:
     """Run a parameter sweep into a resumable Parquet dataset (one file per chunk)."""
-    from model.sweep import run_sweep
-    from model.sweep_spec import load_sweep
+    from experiments.sweep import run_sweep
+    from experiments.sweep_spec import load_sweep
 
     sweep = load_sweep(file)
     if dry_run:
@@ -298,9 +309,11 @@ def sensitivity_command(
         metric: Annotated[list[str], typer.Option("--metric", "-m", help="Summary metric to "
                                                   "analyse (repeatable).")]) -> None:
     """Sobol (S1, ST) or Morris (mu*, sigma) indices, as tables and plotly charts."""
-    from model.sensitivity import write_sensitivity
+    from dashboards.sweep_plots import write_sensitivity_charts
+    from experiments.sensitivity import write_sensitivity
 
     table, written = write_sensitivity(directory, metric)
+    written += write_sensitivity_charts(directory, table)
     shown = Table(title=f"sensitivity indices ({directory})")
     for column in table.columns:
         shown.add_column(column, justify="right" if column in ("value", "conf") else "left")
@@ -323,7 +336,7 @@ def plot_command(
         over_time: Annotated[bool, typer.Option("--over-time", help="Plot the recorded time "
                                                 "series of the metric.")] = False) -> None:
     """Chart a metric over one or two parameters (lines with bands, heatmap) as HTML."""
-    from model.sweep_plots import plot_sweep
+    from dashboards.sweep_plots import plot_sweep
 
     console.print(f"wrote {plot_sweep(directory, metric, x, y, by, over_time)}",
                   highlight=False)
@@ -344,8 +357,8 @@ def validate_command(
                  "run).")] = None,
 ) -> None:
     """Run validation experiments: one line per published target, pass or fail."""
-    from model.validation import Plan, run_experiments, select
-    from model.validation.report import write_report
+    from dashboards.validation_report import write_report
+    from experiments.validation import Plan, run_experiments, select
 
     experiments = select(names)
     plan = Plan(quick=quick, seed=seed, workers=workers)

@@ -26,13 +26,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from experiments.runner import run_once
+from experiments.sweep import run_sweep
+from experiments.sweep_spec import Sweep, resolve_sweep
 from model import sweep as sweep_module
 from model.analysis import summarize
 from model.organization import OrganizationModel
 from model.parameters import Parameters
-from model.runner import run_once
-from model.sweep import run_sweep
-from model.sweep_spec import Sweep, resolve_sweep
 
 
 def bench_sweep(employees: int, steps: int, replications: int) -> Sweep:

@@ -29,7 +29,7 @@ from dashboards.session import (
     try_classroom,
 )
 from dashboards.widgets import PLOTLY_BUNDLE_DIR, SharedFigureWidget, sync_widget
-from model.settings import load_setting
+from scenarios.settings import load_setting
 
 NOTHING = "nothing"
 

@@ -18,7 +18,7 @@ import mesa
 
 from model.organization import OrganizationModel
 from model.parameters import ParameterError, Parameters, parameter_specs
-from model.settings import available_settings, load_setting
+from scenarios.settings import available_settings, load_setting
 
 DEFAULT_SETTING = "hierarchical"
 DEFAULT_SEED = 2026

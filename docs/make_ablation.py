@@ -27,9 +27,9 @@ from rich.progress import Progress
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from experiments.runner import process_pool, replication_seeds, run_once  # noqa: E402
 from model.parameters import Parameters  # noqa: E402
-from model.runner import process_pool, replication_seeds, run_once  # noqa: E402
-from model.settings import load_setting  # noqa: E402
+from scenarios.settings import load_setting  # noqa: E402
 
 ODD = ROOT / "docs" / "ODD.md"
 ROOT_SEED, REPLICATIONS, WORKERS = 2026, 20, 2

@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from model.runner import replication_seeds, run_once  # noqa: E402
-from model.settings import load_setting  # noqa: E402
+from experiments.runner import replication_seeds, run_once  # noqa: E402
+from scenarios.settings import load_setting  # noqa: E402
 
 SETTINGS = {"hierarchical": "#c0392b", "shared_authority": "#2471a3"}
 

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from model.errors import ParameterError
+
 GROUPS = (
     "population",
     "structure",
@@ -29,10 +31,6 @@ def param(default: Any, meaning: str, group: str, unit: str = "", **bounds: Any)
         raise ValueError(f"unknown parameter group {group!r}")
     return Field(default, description=meaning, json_schema_extra={"group": group, "unit": unit},
                  **bounds)
-
-
-class ParameterError(ValueError):
-    """A user-facing parameter problem: one line naming the field and the value."""
 
 
 class Parameters(BaseModel):

@@ -8,7 +8,7 @@ import pytest
 
 from model import OrganizationModel
 from model.analysis import summarize
-from model.settings import load_setting
+from scenarios.settings import load_setting
 
 
 def run_model(seed: int = 1, setting: str | None = None, **overrides) -> OrganizationModel:

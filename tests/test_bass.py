@@ -1,5 +1,5 @@
 """Bass fit on a known curve. The simulated Bass curve (fully mixed, constant rates) is
-checked by the validation suite: tests/test_validation.py runs model/validation/bass.py."""
+checked by the validation suite: tests/test_validation.py runs experiments/validation/bass.py."""
 
 import numpy as np
 

@@ -11,10 +11,9 @@ import pytest
 from scipy import stats
 
 import run
-from model.compare import independent_seeds, run_comparison
-from model.report import read_report_data
-from model.settings import load_setting
-from model.statistics import (
+from dashboards.report import read_report_data
+from experiments.compare import independent_seeds, run_comparison
+from experiments.statistics import (
     METRIC_BY_NAME,
     findings,
     fmt,
@@ -23,6 +22,7 @@ from model.statistics import (
     welch_difference,
     with_derived_metrics,
 )
+from scenarios.settings import load_setting
 
 SMALL = ["-n", "120", "-t", "60", "--seed", "5"]
 
@@ -132,7 +132,7 @@ def test_findings_say_clear_and_unclear_differences():
     rng = np.random.default_rng(3)
     base = rng.normal(0.10, 0.01, 10)
     clear = pairwise_differences(_runs(base * 3.1, base), ["hidden_coasting_share"]).iloc[0]
-    from model.statistics import finding
+    from experiments.statistics import finding
 
     sentence = finding(clear)
     assert clear["clear"] and sentence.startswith("Hidden coasting is 3.1x higher under A than "

@@ -23,7 +23,7 @@ from dashboards.session import (
 )
 from dashboards.widgets import same_shape, sync_widget
 from model.parameters import Parameters, parameter_specs
-from model.settings import load_setting
+from scenarios.settings import load_setting
 
 SMALL = {"n_employees": 120}
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from model.settings import available_settings
+from scenarios.settings import available_settings
 from tests.conftest import assert_finite_shares, run_model
 
 SETTINGS = sorted(available_settings())

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from model.docs import ODD, render
+from dashboards.parameter_docs import ODD, render
 from model.parameters import (
     GROUPS,
     ParameterError,
@@ -69,6 +69,6 @@ def test_parameters_are_immutable():
 
 def test_odd_parameter_table_is_generated_from_the_declaration():
     text = ODD.read_text(encoding="utf-8")
-    assert render(text) == text, "run: python -m model.docs"
+    assert render(text) == text, "run: python -m dashboards.parameter_docs"
     for spec in parameter_specs():
         assert f"`{spec.name}`" in text

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from model.parameters import ParameterError
-from model.settings import available_settings, load_setting, parse_override
+from scenarios.settings import available_settings, load_setting, parse_override
 from tests.conftest import run_model
 
 SETTINGS = sorted(available_settings())

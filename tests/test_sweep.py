@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 import run
+from experiments.sweep import MANIFEST, run_sweep, summary_table, timeseries_table
+from experiments.sweep_spec import load_sweep
 from model.analysis import summarize
 from model.organization import OrganizationModel
 from model.parameters import ParameterError, Parameters
-from model.sweep import MANIFEST, run_sweep, summary_table, timeseries_table
-from model.sweep_spec import load_sweep
 from tests.sweep_helpers import TINY, sorted_rows, sweep_file
 
 RUNS = 2 * 3 * TINY["replications"]
@@ -119,6 +119,6 @@ def test_cli_sweep_and_errors(tmp_path, capsys):
 
 
 def test_dask_is_imported_only_when_used():
-    code = ("import sys, run, model.sweep, model.sensitivity, model.sweep_plots; "
+    code = ("import sys, run, experiments.sweep, experiments.sensitivity, dashboards.sweep_plots; "
             "sys.exit('distributed' in sys.modules or 'dask' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

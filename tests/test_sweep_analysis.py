@@ -5,12 +5,18 @@ import pandas as pd
 import pytest
 
 import run
-from model import sweep as sweep_module
+from dashboards.sweep_plots import (
+    heatmap,
+    levels,
+    mean_band,
+    plot_sweep,
+    write_sensitivity_charts,
+)
+from experiments import sweep as sweep_module
+from experiments.sensitivity import write_sensitivity
+from experiments.sweep import run_sweep, summary_table
+from experiments.sweep_spec import load_sweep
 from model.parameters import ParameterError
-from model.sensitivity import write_sensitivity
-from model.sweep import run_sweep, summary_table
-from model.sweep_plots import heatmap, levels, mean_band, plot_sweep
-from model.sweep_spec import load_sweep
 from tests.sweep_helpers import sweep_file
 
 BOUNDS = {"work_visibility": {"low": 0.0, "high": 0.5}, "autonomy": {"low": 0.1, "high": 0.9}}
@@ -39,6 +45,7 @@ def sampled_sweep(tmp_path, design):
 def test_sobol_indices_match_the_analytic_answer(tmp_path, known_function):
     out = sampled_sweep(tmp_path, {"method": "sobol", "samples": 256})
     table, written = write_sensitivity(out, ["output"])
+    written += write_sensitivity_charts(out, table)
     variance = {name: SLOPES[name] ** 2 * (b["high"] - b["low"]) ** 2 / 12
                 for name, b in BOUNDS.items()}
     total = sum(variance.values())

@@ -6,8 +6,8 @@ import signal
 import pandas as pd
 import pytest
 
-from model.sweep import run_sweep
-from model.sweep_spec import load_sweep
+from experiments.sweep import run_sweep
+from experiments.sweep_spec import load_sweep
 from tests.sweep_helpers import sorted_rows, sweep_file
 
 distributed = pytest.importorskip("distributed")
@@ -48,7 +48,7 @@ def test_worker_killed_mid_sweep_loses_nothing(cluster, tmp_path):
 
 
 def test_bad_scheduler_is_one_clear_line_and_writes_nothing(tmp_path, monkeypatch):
-    from model import sweep as sweep_module
+    from experiments import sweep as sweep_module
     from model.parameters import ParameterError
 
     monkeypatch.setattr(sweep_module, "CONNECT_TIMEOUT", "1s")

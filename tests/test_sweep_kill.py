@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.sweep import finished_runs, run_sweep
-from model.sweep_spec import load_sweep
+from experiments.sweep import finished_runs, run_sweep
+from experiments.sweep_spec import load_sweep
 from tests.sweep_helpers import sorted_rows, sweep_file
 
 ROOT = Path(__file__).resolve().parent.parent

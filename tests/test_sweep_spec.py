@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from experiments.sweep_spec import load_sweep, resolve_sweep, run_seed
 from model.parameters import ParameterError
-from model.sweep_spec import load_sweep, resolve_sweep, run_seed
 from tests.sweep_helpers import TINY, sweep_file
 
 BAD = [

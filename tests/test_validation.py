@@ -4,11 +4,11 @@ added for March (1991): turnover, slow learners and the original program's optio
 import numpy as np
 import pytest
 
+from dashboards.validation_report import write_report
+from experiments.validation import EXPERIMENTS, Plan, select
+from experiments.validation.march import MARCH
 from model import OrganizationModel
 from model.parameters import ParameterError
-from model.validation import EXPERIMENTS, Plan, select
-from model.validation.march import MARCH
-from model.validation.report import write_report
 from run import main
 
 QUICK = Plan(quick=True, seed=2026, workers=1)

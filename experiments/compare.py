@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.runner import atomic_write, process_pool, replication_seeds
 from model.analysis import employee_table, network_edges, summarize
 from model.organization import OrganizationModel
 from model.parameters import ParameterError, Parameters
-from model.runner import atomic_write, process_pool, replication_seeds
-from model.settings import parameters_toml
+from scenarios.settings import parameters_toml, resolve_settings
 
 TABLES = ("runs", "timeseries", "employees", "network")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -227,27 +227,11 @@ def prepare_output(out: Path, force: bool) -> None:
         raise ParameterError(f"--out {str(out)!r}: not writable ({err.strerror})") from None
 
 
-def resolve_settings(names: list[str], sets: list[str] | None,
-                     common: dict[str, Any]) -> tuple[dict[str, Parameters], dict[str, str]]:
-    """Validated parameters and descriptions of each named setting, with its overrides."""
-    from model.settings import load_setting, parse_scoped_overrides
-
-    loaded = [load_setting(name) for name in names]
-    seen = [s.name for s in loaded]
-    duplicate = next((n for n in seen if seen.count(n) > 1), None)
-    if duplicate:
-        raise ParameterError(f"setting '{duplicate}' is given twice (compare distinct settings)")
-    scoped = parse_scoped_overrides(sets, seen)
-    params = {s.name: s.parameters({**common, **scoped[s.name]}) for s in loaded}
-    return params, {s.name: s.description for s in loaded}
-
-
-def compare_and_report(names: list[str], replications: int, seed: int, out: Path,
-                       sets: list[str] | None = None, common: dict[str, Any] | None = None,
-                       workers: int | None = None, force: bool = False, command: str = "",
-                       progress: Callable[[int], Callable[[], None]] | None = None
-                       ) -> tuple[Comparison, Path]:
-    """Check everything, run the replications, store the tidy data, write report.html."""
+def compare_settings(names: list[str], replications: int, seed: int, out: Path,
+                     sets: list[str] | None = None, common: dict[str, Any] | None = None,
+                     workers: int | None = None, force: bool = False, command: str = "",
+                     progress: Callable[[int], Callable[[], None]] | None = None) -> Comparison:
+    """Check everything, run the replications and store the tidy data in ``out``."""
     if replications < 2:
         raise ParameterError(f"--replications {replications}: intervals need at least 2")
     params, descriptions = resolve_settings(names, sets, common or {})
@@ -257,6 +241,4 @@ def compare_and_report(names: list[str], replications: int, seed: int, out: Path
     comparison.descriptions = descriptions
     comparison.command = command
     write_comparison(comparison, out)
-    from model.report import build_report
-
-    return comparison, build_report(out)
+    return comparison

@@ -33,11 +33,11 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from experiments.runner import process_pool
+from experiments.sweep_spec import Factor, Run, Sweep, canonical_json
 from model.analysis import summarize
 from model.organization import OrganizationModel
 from model.parameters import ParameterError, Parameters
-from model.runner import process_pool
-from model.sweep_spec import Factor, Run, Sweep, canonical_json
 
 MANIFEST = "_manifest.json"
 ANALYSIS_DIR = "_analysis"

@@ -19,10 +19,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from experiments.validation.core import (
+    Check,
+    Experiment,
+    Outcome,
+    Plan,
+    experiment_seeds,
+    fmt,
+    replicate,
+)
 from model.analysis import probe_curve
 from model.organization import OrganizationModel
 from model.processes.adoption import adopt_ideas
-from model.validation.core import Check, Experiment, Outcome, Plan, experiment_seeds, fmt, replicate
 
 SOURCES = [
     "Centola, D. & Macy, M. (2007). Complex contagions and the weakness of long ties. "

@@ -3,7 +3,7 @@
 ``run.py validate [NAME ...] [--quick]`` runs them (see docs/VALIDATION.md).
 """
 
-from model.validation.core import Check, Experiment, Outcome, Plan
-from model.validation.registry import EXPERIMENTS, run_experiments, select
+from experiments.validation.core import Check, Experiment, Outcome, Plan
+from experiments.validation.registry import EXPERIMENTS, run_experiments, select
 
 __all__ = ["Check", "EXPERIMENTS", "Experiment", "Outcome", "Plan", "run_experiments", "select"]

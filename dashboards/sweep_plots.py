@@ -19,8 +19,9 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
+from experiments.sensitivity import CONF_LEVEL
+from experiments.sweep import ANALYSIS_DIR, read_manifest, summary_table, timeseries_table
 from model.parameters import ParameterError
-from model.sweep import ANALYSIS_DIR, read_manifest, summary_table, timeseries_table
 
 MAX_LEVELS = 12
 BINS = 10
@@ -110,3 +111,36 @@ def plot_sweep(out: Path, metric: str, x: str | None = None, y: str | None = Non
     path.parent.mkdir(exist_ok=True)
     fig.write_html(path, include_plotlyjs=True)
     return path
+
+
+def sensitivity_chart(table: pd.DataFrame, method: str) -> go.Figure:
+    """Sobol: S1 and ST bars with CIs; Morris: mu* against sigma, labelled by parameter."""
+    metric = table["metric"].iloc[0]
+    if method == "sobol":
+        first_and_total = table[table["index"].isin(["S1", "ST"])]
+        fig = go.Figure([go.Bar(name=index, x=part["parameter"], y=part["value"],
+                                error_y={"type": "data", "array": part["conf"]})
+                         for index, part in first_and_total.groupby("index", sort=False)])
+        fig.update_layout(barmode="group", yaxis_title="Sobol index",
+                          title=f"Sobol indices of {metric} ({CONF_LEVEL:.0%} CI)")
+        return fig
+    wide = table.pivot(index="parameter", columns="index", values=["value", "conf"])
+    fig = go.Figure(go.Scatter(x=wide[("value", "mu_star")], y=wide[("value", "sigma")],
+                               mode="markers+text", text=wide.index, textposition="top center",
+                               cliponaxis=False,
+                               error_x={"type": "data", "array": wide[("conf", "mu_star")]}))
+    fig.update_layout(xaxis_title="mu* (mean absolute elementary effect)",
+                      yaxis_title="sigma (interactions / non-linearity)",
+                      title=f"Morris screening of {metric} ({CONF_LEVEL:.0%} CI of mu*)")
+    return fig
+
+
+def write_sensitivity_charts(out: Path, table: pd.DataFrame) -> list[Path]:
+    """One offline HTML chart per metric of a sensitivity table, beside its data."""
+    method = read_manifest(out)["sweep"]["design"]["method"]
+    written = []
+    for metric, part in table.groupby("metric", sort=False):
+        path = Path(out) / ANALYSIS_DIR / f"sensitivity_{metric}.html"
+        sensitivity_chart(part, method).write_html(path, include_plotlyjs=True)
+        written.append(path)
+    return written

@@ -43,7 +43,7 @@ import numpy as np
 
 from model.parameters import ParameterError, ParameterSpec, make_parameters, parameter_specs
 from model.results import METRICS
-from model.settings import load_setting, read_toml
+from scenarios.settings import load_setting, read_toml
 
 TOP_KEYS = ("description", "setting", "seed", "replications", "steps", "metrics", "timeseries",
             "record_every", "parameters", "vary", "design")

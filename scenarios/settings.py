@@ -15,7 +15,7 @@ import tomli_w
 
 from model.parameters import ParameterError, Parameters, make_parameters
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parent
 SETTING_KEYS = {"description", "parameters"}
 
 
@@ -125,3 +125,16 @@ def parse_scoped_overrides(items: list[str] | None, settings: list[str]
 def parameters_toml(parameters: Parameters, description: str = "") -> str:
     """The exact resolved parameters as a setting file that reproduces the run."""
     return tomli_w.dumps({"description": description, "parameters": parameters.model_dump()})
+
+
+def resolve_settings(names: list[str], sets: list[str] | None,
+                     common: dict[str, Any]) -> tuple[dict[str, Parameters], dict[str, str]]:
+    """Validated parameters and descriptions of each named setting, with its overrides."""
+    loaded = [load_setting(name) for name in names]
+    seen = [s.name for s in loaded]
+    duplicate = next((n for n in seen if seen.count(n) > 1), None)
+    if duplicate:
+        raise ParameterError(f"setting '{duplicate}' is given twice (compare distinct settings)")
+    scoped = parse_scoped_overrides(sets, seen)
+    params = {s.name: s.parameters({**common, **scoped[s.name]}) for s in loaded}
+    return params, {s.name: s.description for s in loaded}

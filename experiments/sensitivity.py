@@ -7,8 +7,9 @@ order SALib expects), then analysed:
   (and second-order S2 for each pair, as parameter "a:b", if the design has them).
 - Morris (elementary effects): mu, mu* (with confidence interval) and sigma.
 
-Results are tidy (metric, parameter, index, value, conf), written with a plotly chart to
-``DIR/_analysis/sensitivity_<metric>.{csv,parquet,html}``.
+Results are tidy (metric, parameter, index, value, conf), written to
+``DIR/_analysis/sensitivity_<metric>.{csv,parquet}`` (the chart beside them is drawn by
+``dashboards.sweep_plots``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
+from experiments.sweep import ANALYSIS_DIR, read_manifest, summary_table
 from model.parameters import ParameterError
-from model.sweep import ANALYSIS_DIR, read_manifest, summary_table
 
 CONF_LEVEL = 0.95
 RESAMPLES = 1000
@@ -90,32 +90,10 @@ def analyze(out: Path, metric: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def sensitivity_chart(table: pd.DataFrame, method: str) -> go.Figure:
-    """Sobol: S1 and ST bars with CIs; Morris: mu* against sigma, labelled by parameter."""
-    metric = table["metric"].iloc[0]
-    if method == "sobol":
-        first_and_total = table[table["index"].isin(["S1", "ST"])]
-        fig = go.Figure([go.Bar(name=index, x=part["parameter"], y=part["value"],
-                                error_y={"type": "data", "array": part["conf"]})
-                         for index, part in first_and_total.groupby("index", sort=False)])
-        fig.update_layout(barmode="group", yaxis_title="Sobol index",
-                          title=f"Sobol indices of {metric} ({CONF_LEVEL:.0%} CI)")
-        return fig
-    wide = table.pivot(index="parameter", columns="index", values=["value", "conf"])
-    fig = go.Figure(go.Scatter(x=wide[("value", "mu_star")], y=wide[("value", "sigma")],
-                               mode="markers+text", text=wide.index, textposition="top center",
-                               cliponaxis=False,
-                               error_x={"type": "data", "array": wide[("conf", "mu_star")]}))
-    fig.update_layout(xaxis_title="mu* (mean absolute elementary effect)",
-                      yaxis_title="sigma (interactions / non-linearity)",
-                      title=f"Morris screening of {metric} ({CONF_LEVEL:.0%} CI of mu*)")
-    return fig
-
-
 def write_sensitivity(out: Path, metrics: list[str]) -> tuple[pd.DataFrame, list[Path]]:
-    """Analyse each metric; write its table (CSV, Parquet) and chart (HTML, offline)."""
+    """Analyse each metric; write its tidy table (CSV, Parquet); charts are drawn by
+    ``dashboards.sweep_plots.write_sensitivity_charts``."""
     out = Path(out)
-    method = read_manifest(out)["sweep"]["design"]["method"]
     tables = [analyze(out, metric) for metric in metrics]
     folder = out / ANALYSIS_DIR
     folder.mkdir(exist_ok=True)
@@ -124,7 +102,5 @@ def write_sensitivity(out: Path, metrics: list[str]) -> tuple[pd.DataFrame, list
         stem = folder / f"sensitivity_{table['metric'].iloc[0]}"
         table.to_csv(stem.with_suffix(".csv"), index=False)
         table.to_parquet(stem.with_suffix(".parquet"), index=False)
-        sensitivity_chart(table, method).write_html(stem.with_suffix(".html"),
-                                                    include_plotlyjs=True)
-        written += [stem.with_suffix(s) for s in (".csv", ".parquet", ".html")]
+        written += [stem.with_suffix(s) for s in (".csv", ".parquet")]
     return pd.concat(tables, ignore_index=True), written

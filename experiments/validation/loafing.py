@@ -15,8 +15,15 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from experiments.validation.core import (
+    Check,
+    Experiment,
+    Outcome,
+    Plan,
+    experiment_seeds,
+    replicate,
+)
 from model.organization import OrganizationModel
-from model.validation.core import Check, Experiment, Outcome, Plan, experiment_seeds, replicate
 
 SOURCES = [
     "Latane, B., Williams, K. & Harkins, S. (1979). Many hands make light the work: the causes "

@@ -17,10 +17,8 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from model.compare import read_comparison
-from model.parameters import parameter_specs
-from model.settings import load_setting
-from model.statistics import (
+from experiments.compare import read_comparison
+from experiments.statistics import (
     BOOTSTRAP_RESAMPLES,
     METRIC_BY_NAME,
     REPORT_METRICS,
@@ -33,6 +31,8 @@ from model.statistics import (
     setting_intervals,
     with_derived_metrics,
 )
+from model.parameters import parameter_specs
+from scenarios.settings import load_setting
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 STATE_COLORS = {"working": "#9e9e9e", "hidden": "#d62728", "detected": "#ff9800"}

@@ -21,7 +21,7 @@ import pandas as pd
 from model.analysis import idea_adoption_curves, idea_table, summarize
 from model.organization import OrganizationModel
 from model.parameters import Parameters
-from model.settings import parameters_toml
+from scenarios.settings import parameters_toml
 
 
 @dataclass

@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from model.organization import OrganizationModel
-from model.validation.core import (
+from experiments.validation.core import (
     Check,
     Experiment,
     Outcome,
@@ -29,6 +28,7 @@ from model.validation.core import (
     markdown_table,
     replicate,
 )
+from model.organization import OrganizationModel
 
 SOURCES = [
     "March, J. G. (1991). Exploration and exploitation in organizational learning. "

@@ -11,9 +11,16 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from experiments.validation.core import (
+    Check,
+    Experiment,
+    Outcome,
+    Plan,
+    experiment_seeds,
+    replicate,
+)
 from model.analysis import bass_cdf, fit_bass, probe_curve
 from model.organization import OrganizationModel
-from model.validation.core import Check, Experiment, Outcome, Plan, experiment_seeds, replicate
 
 C, A, R = 1, 0.02, 0.05
 P, Q = float(-np.log(1 - R * A)), 2 * C * A

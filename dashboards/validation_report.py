@@ -16,9 +16,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from model.validation.core import Outcome, Plan, markdown_table  # noqa: E402
+from experiments.validation.core import Outcome, Plan, markdown_table  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def model_version() -> str:
@@ -30,7 +30,8 @@ def model_version() -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
                                 capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "model", "agents"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "model", "agents",
+                                "experiments", "scenarios"],
                                cwd=ROOT, text=True, capture_output=True, check=True).stdout
         commit += "+dirty" if dirty.strip() else ""
     except (OSError, subprocess.CalledProcessError):

@@ -1,7 +1,7 @@
 """Generated documentation: the parameter table of docs/ODD.md comes from the declaration.
 
-    python -m model.docs          # rewrite the table between the markers in docs/ODD.md
-    python -m model.docs --check  # exit 1 if docs/ODD.md is out of date
+    python -m dashboards.parameter_docs          # rewrite the tables between the markers
+    python -m dashboards.parameter_docs --check  # exit 1 if docs/ODD.md is out of date
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def main(argv: list[str]) -> int:
     new = render(text)
     if "--check" in argv:
         if new != text:
-            print(f"{ODD}: parameter table out of date; run python -m model.docs", file=sys.stderr)
+            print(f"{ODD}: parameter table out of date; run python -m "
+                  "dashboards.parameter_docs", file=sys.stderr)
             return 1
         return 0
     ODD.write_text(new, encoding="utf-8")

@@ -18,10 +18,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy.stats import spearmanr
 
-from model.parameters import make_parameters
-from model.runner import run_once
-from model.settings import load_setting
-from model.validation.core import (
+from experiments.runner import run_once
+from experiments.validation.core import (
     Check,
     Experiment,
     Outcome,
@@ -30,6 +28,8 @@ from model.validation.core import (
     markdown_table,
     replicate,
 )
+from model.parameters import make_parameters
+from scenarios.settings import load_setting
 
 SOURCES = ["../shared/MODEL.md (emergent patterns and stylized facts) and the essays in "
            "../shared/seeds/: claims of the model's own mission, not published numbers."]

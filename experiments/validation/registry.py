@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from experiments.validation import bass, contagion, loafing, march, mission
+from experiments.validation.core import Experiment, Outcome, Plan
 from model.parameters import ParameterError
-from model.validation import bass, contagion, loafing, march, mission
-from model.validation.core import Experiment, Outcome, Plan
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     bass.EXPERIMENT, loafing.EXPERIMENT, contagion.EXPERIMENT, march.EXPERIMENT,
