@@ -1,7 +1,7 @@
 """Dashboard redraw benchmark: one step plus redraw at 1,000 employees (Python side).
 
 A redraw is what the page does after a step: build the four charts and the network
-figure, then push them into live plotly widgets. The baseline, in the same process, is
+figure, then serialise them into the page's live plotly views. The baseline, in the same process, is
 the model step alone; the page's target is a median step plus redraw <= 100 ms.
 
     .venv/bin/python benchmarks/bench_dashboard.py [--employees 1000] [--steps 40]
@@ -23,7 +23,7 @@ import plotly.graph_objects as go  # noqa: E402
 
 from dashboards import figures  # noqa: E402
 from dashboards.session import Classroom  # noqa: E402
-from dashboards.widgets import sync_widget  # noqa: E402
+from dashboards.widgets import PlotlyView  # noqa: E402
 
 
 def build_figures(room: Classroom, views: list[figures.NetworkView]) -> list[go.Figure]:
@@ -49,12 +49,12 @@ def measure(employees: int, steps: int, compare: bool) -> dict[str, float]:
     step_only = timed(baseline.step, steps)
     room = Classroom(**kwargs)
     views = [figures.NetworkView(r.model) for r in room.runs]
-    widgets = [go.FigureWidget(fig) for fig in build_figures(room, views)]
+    widgets = [PlotlyView() for _ in build_figures(room, views)]
 
     def step_and_redraw() -> None:
         room.step()
         for widget, fig in zip(widgets, build_figures(room, views), strict=True):
-            sync_widget(widget, fig)
+            widget.show(fig)
 
     redraw = timed(step_and_redraw, steps)
     return {"step": statistics.median(step_only), "step+redraw": statistics.median(redraw)}

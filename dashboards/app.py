@@ -1,9 +1,11 @@
 """The students' dashboard page: ``solara run dashboards/app.py`` or ``run.py serve``.
 
-Mesa's SolaraViz pieces drive the model (``ModelController``: reset, play/pause, step;
-``update_counter``: redraw after a step). Around them: a setting picker, controls
-generated from the parameter declarations (grouped, meanings as tooltips), a comparison
-of two settings with the same seed, live plotly charts, the network and an inspector.
+A :class:`~dashboards.player.PlayLoop` plays the model in a background thread and asks
+for one redraw at a time (``FRAME``); Reset, Step and Play/Pause sit beside it. Around
+them: a setting picker, controls generated from the parameter declarations (grouped,
+meanings as tooltips), a comparison of two settings with the same seed, live numbers,
+live plotly charts (redrawn in place, keyed by the frame, never compared as figures),
+the network and an inspector. One step is one week.
 """
 
 from __future__ import annotations
@@ -11,11 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 import solara
-from mesa.visualization.solara_viz import ModelController
-from mesa.visualization.utils import update_counter
 
 from dashboards import figures
 from dashboards.inspector import describe
+from dashboards.player import PlayLoop
 from dashboards.session import (
     DEFAULT_SEED,
     DEFAULT_SETTING,
@@ -28,7 +29,7 @@ from dashboards.session import (
     setting_names,
     try_classroom,
 )
-from dashboards.widgets import PLOTLY_BUNDLE_DIR, SharedFigureWidget, sync_widget
+from dashboards.widgets import PLOTLY_BUNDLE_DIR, DrawGate, PlotlyView
 from scenarios.settings import load_setting
 
 NOTHING = "nothing"
@@ -43,6 +44,34 @@ except ImportError:  # rendered without a server (tests)
     pass
 
 TITLE = "How constraints and power shape what emerges"
+# Bumped once per drawn frame; the live parts of the page read it (kernel-scoped: one
+# value per browser page).
+FRAME = solara.reactive(0)
+# The page's DrawGate: live views report what they sent and what the browser has drawn.
+DRAW_GATE = solara.create_context(None)
+
+
+def redraw() -> None:
+    FRAME.value += 1
+
+
+def page_alive():
+    """A check that turns False once this browser page is closed or disconnected (always
+    True where no server holds the page, as in virtual renders)."""
+    try:
+        from solara.server import kernel_context
+
+        context = kernel_context.get_current_context()
+    except Exception:  # noqa: BLE001 - rendered without a server
+        return lambda: True
+    connected = kernel_context.PageStatus.CONNECTED
+
+    def alive() -> bool:
+        statuses = list(context.page_status.values())
+        return not context.closed_event.is_set() and (
+            not statuses or any(status == connected for status in statuses))
+
+    return alive
 
 
 def start_kwargs() -> dict[str, Any]:
@@ -100,14 +129,50 @@ def SettingPicker(kwargs: solara.Reactive[dict], on_choose):
                   value=compare, on_value=lambda name: on_choose(
                       {"compare_with": None if name == NOTHING else name}))
     solara.InputInt("Seed (the same for both sides)", value=current["seed"],
-                    on_value=lambda seed: on_choose({"seed": max(0, int(seed or 0))}))
+                    on_value=lambda seed: on_choose({"seed": int(seed or 0)}))
 
 
 @solara.component
-def StepCounter(room: Classroom):
-    update_counter.get()
-    solara.Text(f"Step {room.step_count}", classes=["step-counter"],
+def StepCounter(room: Classroom, frame: int = 0):
+    solara.Text(f"Week {room.step_count}", classes=["step-counter"],
                 style={"font-size": "1.3em", "font-weight": "bold"})
+    if not room.running and room.message is None:
+        solara.Text(f"Reached the last week ({room.main.p.steps}); raise 'steps' to go on.",
+                    classes=["run-ended"], style={"font-size": "0.85em"})
+
+
+@solara.component
+def RunControls(model: solara.Reactive[Classroom], kwargs: solara.Reactive[dict],
+                loop: PlayLoop, playing: solara.Reactive[bool]):
+    """Reset, Step and Play/Pause; Step waits while playing."""
+    gate = solara.use_context(DRAW_GATE) or DrawGate()
+    def toggle() -> None:
+        if loop.playing:
+            loop.stop()
+            playing.value = False
+        else:
+            playing.value = True
+            loop.play()
+
+    def step() -> None:
+        model.value.step()
+        redraw()
+
+    def reset() -> None:
+        loop.stop()
+        gate.forget()
+        playing.value = False
+        room, problem = try_classroom(kwargs.value)
+        if room is not None:
+            model.value = room
+        redraw()
+
+    with solara.Row(gap="6px"):
+        solara.Button("Reset", on_click=reset, outlined=True)
+        solara.Button("Step", on_click=step, outlined=True,
+                      disabled=playing.value or not model.value.running)
+        solara.Button("❚❚" if playing.value else "▶", on_click=toggle, color="primary",
+                      disabled=not playing.value and not model.value.running)
 
 
 @solara.component
@@ -121,25 +186,31 @@ def Changes(room: Classroom):
 
 
 @solara.component
-def LiveFigure(fig, on_click=None):
-    """A plotly widget kept in sync with ``fig`` (data updated in place after a step)."""
-    def points(data):
-        if data and data.get("event_type") == "plotly_click" and on_click:
+def LiveFigure(build, version: tuple, on_click=None):
+    """A plotly widget redrawn in place from ``build()`` whenever ``version`` changes.
+
+    The version (organization, frame, view options) is compared, never the figures: a
+    figure comparison costs as much as drawing it."""
+    def clicked(data):
+        if data and on_click:
             on_click(data)
 
-    element = SharedFigureWidget.element(on__js2py_pointsCallback=points)
+    element = PlotlyView.element(on_click=clicked)
+    gate = solara.use_context(DRAW_GATE)
 
     def update():
-        sync_widget(solara.get_widget(element), fig)
+        view = solara.get_widget(element)
+        if gate is not None:
+            view.attach(gate)
+        view.show(build())
 
-    solara.use_effect(update, [fig])
+    solara.use_effect(update, [version])
     return element
 
 
 # --- main area -----------------------------------------------------------------------
 @solara.component
-def Messages(room: Classroom, control_error: str | None):
-    update_counter.get()
+def Messages(room: Classroom, control_error: str | None, frame: int = 0):
     if control_error:
         solara.Error(control_error, classes=["control-error"])
     if room.message:
@@ -147,56 +218,64 @@ def Messages(room: Classroom, control_error: str | None):
 
 
 @solara.component
-def Chart(room: Classroom, key: str):
+def Chart(room: Classroom, key: str, frame: int = 0):
     """One live chart and the sentence saying what it shows."""
-    update_counter.get()
     runs = [(r.label, r.model) for r in room.runs]
-    with solara.Card(margin=0, classes=[f"chart-{key}"]):
-        LiveFigure(figures.CHART_BUILDERS[key](runs))
+    with solara.Card(margin=0, classes=[f"chart-{key}"], style={"min-width": "0"}):
+        LiveFigure(lambda: figures.CHART_BUILDERS[key](runs), (id(room), frame))
         solara.Text(figures.CHARTS[key][1], style={"font-size": "0.85em"})
 
 
 @solara.component
-def Charts(room: Classroom):
-    with solara.GridFixed(columns=2):
+def Charts(room: Classroom, frame: int = 0):
+    with solara.ColumnsResponsive(12, large=6):
         for key in figures.CHARTS:
-            Chart(room, key)
+            Chart(room, key, frame)
 
 
 @solara.component
-def Network(view: figures.NetworkView, label: str, colour_by: str, width: int, on_pick):
-    update_counter.get()
+def Monitors(room: Classroom, frame: int = 0):
+    """The numbers to read, now, for each organization on the page."""
+    with solara.Row(gap="12px", classes=["monitors"], style={"flex-wrap": "wrap"}):
+        for run in room.runs:
+            with solara.Card(margin=0, style={"min-width": "220px", "flex": "1"}):
+                solara.Text(run.label, style={"font-weight": "bold"})
+                for name, value in figures.monitor_values(run.model):
+                    with solara.Row(justify="space-between"):
+                        solara.Text(name, style={"font-size": "0.9em"})
+                        solara.Text(value, style={"font-size": "0.9em",
+                                                  "font-weight": "bold"})
+
+
+@solara.component
+def Network(view: figures.NetworkView, label: str, colour_by: str, on_pick, frame: int = 0):
 
     def clicked(data):
-        points = data.get("points", {})
-        for trace, index in zip(points.get("trace_indexes", []),
-                                points.get("point_indexes", []), strict=False):
-            employee = view.employee_at(trace, index)
-            if employee is not None:
-                on_pick(employee)
-                return
+        employee = view.employee_at(int(data.get("trace", -1)), int(data.get("point", -1)))
+        if employee is not None:
+            on_pick(employee)
 
-    with solara.Card(margin=0, classes=["network"]):
-        LiveFigure(view.figure(label, colour_by, width), on_click=clicked)
+    with solara.Card(margin=0, classes=["network"], style={"min-width": "0"}):
+        LiveFigure(lambda: view.figure(label, colour_by), (id(view), frame, colour_by, label),
+                   on_click=clicked)
 
 
 @solara.component
-def Networks(room: Classroom, on_pick):
+def Networks(room: Classroom, on_pick, frame: int = 0):
     colour_by = solara.use_reactive("coasting")
     views = solara.use_memo(lambda: [figures.NetworkView(r.model) for r in room.runs], [room])
     solara.ToggleButtonsSingle(value=colour_by, values=list(figures.COLOUR_MODES))
     solara.Text("Squares: managers or coordinators; diamonds: HEROes. Dark lines: formal "
                 "ties; green lines: strong informal ties. Click an employee to inspect.",
                 style={"font-size": "0.85em"})
-    with solara.Columns([1] * len(views)):
+    with solara.ColumnsResponsive(12, large=12 // len(views)):
         for side, (run, view) in enumerate(zip(room.runs, views, strict=True)):
-            Network(view, run.label, colour_by.value, 1090 // len(views),
-                    lambda employee, side=side: on_pick((side, employee)))
+            Network(view, run.label, colour_by.value,
+                    lambda employee, side=side: on_pick((side, employee)), frame)
 
 
 @solara.component
-def Inspector(room: Classroom, picked: tuple[int, int] | None):
-    update_counter.get()
+def Inspector(room: Classroom, picked: tuple[int, int] | None, frame: int = 0):
     if picked is None or picked[0] >= len(room.runs):
         solara.Info("Click an employee in the network to see their traits, effort, "
                     "commitment, ideas and who can see their work.")
@@ -212,18 +291,47 @@ def Inspector(room: Classroom, picked: tuple[int, int] | None):
                         solara.Text(line, style={"font-size": "0.9em"})
 
 
+@solara.component
+def LiveArea(room: Classroom, control_error: str | None, picked: solara.Reactive):
+    """Everything that changes as the organization runs: the only reader of ``FRAME``,
+    so a frame is one render of this part of the page, not of the controls."""
+    frame = FRAME.get()
+    StepCounter(room, frame)
+    Messages(room, control_error, frame)
+    Monitors(room, frame)
+    Charts(room, frame)
+    Networks(room, picked.set, frame)
+    Inspector(room, picked.value, frame)
+
+
 # --- the page ------------------------------------------------------------------------
 @solara.component
 def Page():
     kwargs = solara.use_reactive(start_kwargs())
     first = solara.use_memo(lambda: Classroom(**start_kwargs()), [])
     model = solara.use_reactive(first)
-    play_interval = solara.use_reactive(150)
-    render_interval = solara.use_reactive(1)
-    use_threads = solara.use_reactive(False)
+    playing = solara.use_reactive(False)
     control_error = solara.use_reactive(None)
     picked = solara.use_reactive(None)
     room: Classroom = model.value
+
+    def make_loop() -> PlayLoop:
+        def step() -> bool:
+            current = model.value
+            current.step()
+            return current.running
+
+        return PlayLoop(step, redraw, page_alive(), on_stop=lambda: playing.set(False),
+                        ready=gate.idle)
+
+    gate = solara.use_memo(DrawGate, [])
+    DRAW_GATE.provide(gate)
+    loop = solara.use_memo(make_loop, [])
+    solara.use_effect(lambda: loop.stop, [])  # the page is going away: stop playing
+    speed = solara.use_reactive(150)
+    per_frame = solara.use_reactive(1)
+    loop.interval = speed.value / 1000
+    loop.steps_per_frame = per_frame.value
 
     def rebuild(changes: dict[str, Any]) -> None:
         """New organization(s) from the page's choices; invalid choices leave a message."""
@@ -232,6 +340,9 @@ def Page():
         if room is None:
             control_error.value = problem
             return
+        loop.stop()
+        gate.forget()
+        playing.value = False
         control_error.value = None
         kwargs.value = new
         picked.value = None
@@ -250,16 +361,11 @@ def Page():
         with solara.Card("Setting"):
             SettingPicker(kwargs, rebuild)
         with solara.Card("Run"):
-            StepCounter(room)
-            ModelController(model, model_parameters=kwargs, play_interval=play_interval,
-                            render_interval=render_interval, use_threads=use_threads)
-            solara.SliderInt("Speed: ms between steps", value=play_interval, min=1, max=1000,
+            RunControls(model, kwargs, loop, playing)
+            solara.SliderInt("Speed: ms between frames", value=speed, min=10, max=1000,
                              step=10)
-            solara.SliderInt("Steps per redraw", value=render_interval, min=1, max=20)
+            solara.SliderInt("Weeks per frame", value=per_frame, min=1, max=20)
         with solara.Card("Parameters (hover for meaning)"):
             Changes(room)
             ParameterControls(room.main.p.model_dump(), change_parameter)
-    Messages(room, control_error.value)
-    Charts(room)
-    Networks(room, picked.set)
-    Inspector(room, picked.value)
+    LiveArea(room, control_error.value, picked)

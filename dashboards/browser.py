@@ -3,6 +3,7 @@ README screenshot. Starts the server on a free local port and stops it afterward
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -39,9 +40,21 @@ def wait_until_up(url: str, server: subprocess.Popen, timeout: float = 90) -> No
     raise TimeoutError(f"dashboard server not up at {url} after {timeout} s")
 
 
+class ServedUrl(str):
+    """The URL of a running dashboard server, with the server's process id."""
+
+    pid: int = 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def running_server(log_path: Path) -> Iterator[str]:
-    """The dashboard served on 127.0.0.1 at a free port; yields its URL."""
+def running_server(log_path: Path) -> Iterator[ServedUrl]:
+    """The dashboard served on 127.0.0.1 at a free port; yields its URL (with ``pid``)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     with log_path.open("w") as log:
@@ -49,7 +62,9 @@ def running_server(log_path: Path) -> Iterator[str]:
                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_up(url, server)
-            yield url
+            served = ServedUrl(url)
+            served.pid = server.pid
+            yield served
         finally:
             server.terminate()
             try:

@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 
 from model.employees import DETECTED, HIDDEN, WORKING
 from model.organization import OrganizationModel
 
-CHART_SIZE = (540, 360)  # width, height in pixels: two charts side by side
+CHART_HEIGHT = 360  # pixels; widths follow the page (plotly autosize)
 NETWORK_HEIGHT = 460
 MAX_NODES = 2_000  # above this the network shows a fixed random sample of employees
 STRONG_TIE = 0.3  # informal ties at least this strong are drawn
@@ -51,18 +50,20 @@ def _series(model: OrganizationModel, name: str) -> tuple[np.ndarray, np.ndarray
     return np.arange(res.rows), res.values[: res.rows, res.names.index(name)]
 
 
-def make_figure(traces: list[dict], layout: dict) -> go.Figure:
-    """A figure from plain trace and layout dicts, built without per-property validation
-    (the dicts are fixed here; validating thousands of values each step is the slow part)."""
-    return go.Figure(data=traces, layout=layout, _validate=False)
+def make_figure(traces: list[dict], layout: dict) -> dict:
+    """A plotly.js figure as a plain ``{"data", "layout"}`` dict: the live page sends it as
+    JSON as it is (no plotly objects, validation or copies on every frame);
+    ``go.Figure(figure)`` makes a plotly figure of it where one is wanted."""
+    return {"data": traces, "layout": layout}
 
 
 def _chart_layout(title: str, y_title: str, y_max: float | None = 1.0) -> dict:
+    """Shares keep a fixed 0-1 axis (so 0.6% never looks like a crisis); time in weeks."""
     yaxis = {"title": {"text": y_title}}
     yaxis.update({"range": [0, y_max]} if y_max is not None else {"rangemode": "tozero"})
-    return {"title": {"text": title, "x": 0.01}, "height": CHART_SIZE[1],
-            "width": CHART_SIZE[0], "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
-            "xaxis": {"title": {"text": "step"}}, "yaxis": yaxis,
+    return {"title": {"text": title, "x": 0.01}, "height": CHART_HEIGHT, "autosize": True,
+            "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
+            "xaxis": {"title": {"text": "week"}}, "yaxis": yaxis,
             "legend": {"orientation": "h", "y": -0.25, "font": {"size": 10}},
             "uirevision": "keep"}
 
@@ -85,7 +86,7 @@ def idea_series(model: OrganizationModel, k: int = TOP_IDEAS) -> list[tuple[int,
     return rows
 
 
-def adoption_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
+def adoption_figure(runs: list[tuple[str, OrganizationModel]]) -> dict:
     traces = []
     for (label, model), dash in zip(runs, DASHES, strict=False):
         for rank, (idea, share) in enumerate(idea_series(model)):
@@ -100,7 +101,7 @@ def adoption_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
     return make_figure(traces, _chart_layout(CHARTS["adoption"][0], "share of employees"))
 
 
-def coasting_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
+def coasting_figure(runs: list[tuple[str, OrganizationModel]]) -> dict:
     traces = []
     for (label, model), dash in zip(runs, DASHES, strict=False):
         traces += [_line(*_series(model, "coasting_share"), f"{label}: coasting", "#7f7f7f",
@@ -109,10 +110,10 @@ def coasting_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
                          COASTING_COLOURS[HIDDEN], dash),
                    _line(*_series(model, "detected_coasting_share"), f"{label}: noticed",
                          COASTING_COLOURS[DETECTED], dash)]
-    return make_figure(traces, _chart_layout(CHARTS["coasting"][0], "share of employees", None))
+    return make_figure(traces, _chart_layout(CHARTS["coasting"][0], "share of employees"))
 
 
-def commitment_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
+def commitment_figure(runs: list[tuple[str, OrganizationModel]]) -> dict:
     traces = []
     for (label, model), dash, colour in zip(runs, DASHES, ("#9467bd", "#8c564b"), strict=False):
         x, low = _series(model, "commitment_p10")
@@ -125,7 +126,7 @@ def commitment_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
     return make_figure(traces, _chart_layout(CHARTS["commitment"][0], "commitment (0-1)"))
 
 
-def output_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
+def output_figure(runs: list[tuple[str, OrganizationModel]]) -> dict:
     traces = [_line(*_series(model, "output"), f"{label}: output", "#17becf", dash)
               for (label, model), dash in zip(runs, DASHES, strict=False)]
     return make_figure(traces, _chart_layout(CHARTS["output"][0], "output per employee", None))
@@ -133,6 +134,22 @@ def output_figure(runs: list[tuple[str, OrganizationModel]]) -> go.Figure:
 
 CHART_BUILDERS = {"adoption": adoption_figure, "coasting": coasting_figure,
                   "commitment": commitment_figure, "output": output_figure}
+
+
+def monitor_values(model: OrganizationModel) -> list[tuple[str, str]]:
+    """The numbers a student reads now: (label, formatted value), latest week."""
+    res = model.results
+    row = res.values[res.rows - 1]
+
+    def now(name: str) -> float:
+        return float(row[res.names.index(name)])
+
+    born, squashed = int(now("ideas_total")), int(now("ideas_squashed"))
+    share_squashed = f" ({squashed / born:.0%} of {born})" if born else ""
+    return [("coasting nobody who can act has noticed", f"{now('hidden_coasting_share'):.1%}"),
+            ("ideas squashed so far", f"{squashed}{share_squashed}"),
+            ("staff using the tracer good idea", f"{now('probe_adoption_share'):.1%}"),
+            ("output per employee", f"{now('output'):.3f}")]
 
 
 # --- the network -------------------------------------------------------------------
@@ -259,7 +276,7 @@ class NetworkView:
                 ("HEROes", "diamond", np.flatnonzero(hero)),
                 ("others", "circle", np.flatnonzero(rest))]
 
-    def figure(self, label: str, mode: str = "coasting", width: int = 1090) -> go.Figure:
+    def figure(self, label: str, mode: str = "coasting") -> dict:
         """The network: formal ties dark, strong informal ties green; one trace per role
         (managers squares, HEROes diamonds, the rest circles), coloured by ``mode``."""
         m, shown = self.model, self.shown
@@ -278,12 +295,12 @@ class NetworkView:
         else:
             scale = {"colorscale": "Viridis", "cmin": 0,
                      "cmax": 1 if mode == "commitment" else max(1.0, float(colour.max())),
-                     "colorbar": {"title": {"text": mode}, "thickness": 10}}
+                     "colorbar": {"title": {"text": mode, "side": "right"}, "thickness": 10}}
         for first, (name, symbol, index) in enumerate(self.role_groups()):
             ids = shown[index]
             traces.append({
                 "type": "scatter", "x": xy[ids, 0], "y": xy[ids, 1], "mode": "markers",
-                "name": name, "meta": mode,
+                "name": name, "meta": mode, "showlegend": False,
                 "marker": {"color": colour[index], "size": size, "symbol": symbol,
                            "line": {"width": 0}, "showscale": first == 0 and mode != "coasting",
                            **scale},
@@ -291,6 +308,11 @@ class NetworkView:
                                                m.people.commitment[ids]]),
                 "hovertemplate": "employee %{customdata[0]}<br>effort %{customdata[1]:.2f}"
                                  "<br>commitment %{customdata[2]:.2f}<extra></extra>"})
+        # legend entries drawn apart from the data, so a shape's marker is neutral grey and
+        # a colour's marker is its colour (not whatever the first employee happens to be)
+        traces += [{"type": "scatter", "x": [None], "y": [None], "mode": "markers",
+                    "name": name, "marker": {"color": "#888", "size": 8, "symbol": symbol}}
+                   for name, symbol, _ in self.role_groups()]
         if mode == "coasting":
             traces += [{"type": "scatter", "x": [None], "y": [None], "mode": "markers",
                         "name": COASTING_NAMES[k], "marker": {"color": c, "size": 8}}
@@ -299,7 +321,7 @@ class NetworkView:
         if self.sampled:
             title += f" (showing a sample of {len(shown):,})"
         layout = {"title": {"text": title, "x": 0.01}, "height": NETWORK_HEIGHT,
-                  "width": width, "clickmode": "event",
+                  "autosize": True, "clickmode": "event",
                   "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "hovermode": "closest",
                   "xaxis": {"visible": False, "range": self.axis_range(0)},
                   "yaxis": {"visible": False, "range": self.axis_range(1)},

@@ -1,6 +1,6 @@
 """What the dashboard runs: one organization, or two stepped together, as one Mesa model.
 
-:class:`Classroom` is the model Mesa's ``ModelController`` plays, steps and resets: it
+:class:`Classroom` is the Mesa model the page plays, steps and resets: it
 holds the organization built from the chosen setting and the student's changes and,
 when comparing, a second organization under another setting with the same seed.
 A step that fails is caught and reported, so the page stays usable.
@@ -22,6 +22,7 @@ from scenarios.settings import available_settings, load_setting
 
 DEFAULT_SETTING = "hierarchical"
 DEFAULT_SEED = 2026
+MAX_SEED = 2**63 - 1
 # Groups shown first (open), then the rest (collapsed), in this order.
 MAIN_GROUPS = ("structure", "constraints", "power relations", "environment")
 MORE_GROUPS = ("population", "behaviour", "observation")
@@ -171,7 +172,8 @@ class Classroom(mesa.Model):
         return int(self.main.steps)
 
     def step(self) -> None:
-        """Step every organization once; a failure stops play and leaves a message."""
+        """Step every organization once; play ends after the setting's ``steps`` weeks,
+        and a failure stops play and leaves a message."""
         if not self.running:
             return
         try:
@@ -181,10 +183,15 @@ class Classroom(mesa.Model):
             self.message = (f"step {self.step_count} failed ({type(err).__name__}: {err}); "
                             "press Reset to start again")
             self.running = False
+            return
+        self.running = self.step_count < self.main.p.steps
 
 
 def try_classroom(kwargs: dict[str, Any]) -> tuple[Classroom | None, str | None]:
     """A Classroom from the page's choices, or None and a one-line reason (never raises)."""
+    seed = kwargs.get("seed", DEFAULT_SEED)
+    if not 0 <= seed <= MAX_SEED:
+        return None, f"seed {seed}: must be a whole number from 0 to {MAX_SEED}"
     try:
         resolve_parameters(kwargs["setting"], kwargs.get("overrides") or {})
         return Classroom(**kwargs), None

@@ -1,71 +1,151 @@
-"""Push a freshly built figure into a live plotly widget, changing only what moves.
+"""A lean live plotly view for the dashboard: one JSON message per redraw, nothing back.
 
-Rebuilding a widget's traces on every step is slow (each trace is validated and sent
-whole); when the new figure has the same traces, only their data are replaced.
+plotly's own ``FigureWidget`` keeps a Python copy of every property, validates each
+update, and has the browser echo every trace back after each redraw; on a played model
+those echoes queue ahead of a student's Pause click and cost the server most of its time
+(and raise on numpy arrays). :class:`PlotlyView` instead sends the figure as JSON and lets
+plotly.js redraw it in place (``Plotly.react``); the only message coming back is a click
+on a point. plotly.js is fetched once from the server's assets and cached by the browser.
 """
 
 from __future__ import annotations
 
+import json
+import threading
 from pathlib import Path
 
+import anywidget
+import numpy as np
+import orjson
 import plotly.graph_objects as go
-
-LIVE_TRACE_PROPERTIES = ("x", "y", "customdata", "hovertemplate")
-LIVE_MARKER_PROPERTIES = ("color", "cmax")
-LIVE_LAYOUT_PROPERTIES = ("title.text", "width", "height", "xaxis.range", "yaxis.range")
-
-
-def same_shape(widget: go.FigureWidget, fig: go.Figure) -> bool:
-    """Whether the widget holds the same traces (type, name, meta; in order) as ``fig``."""
-    return len(widget.data) == len(fig.data) and all(
-        (w.type, w.name, w.meta) == (f.type, f.name, f.meta)
-        for w, f in zip(widget.data, fig.data, strict=True))
-
-
-def _update_trace(target, source) -> None:
-    for name in LIVE_TRACE_PROPERTIES:
-        value = getattr(source, name, None)
-        if value is not None:
-            setattr(target, name, value)
-    if getattr(source, "marker", None) is not None:
-        for name in LIVE_MARKER_PROPERTIES:
-            value = getattr(source.marker, name, None)
-            if value is not None:
-                setattr(target.marker, name, value)
-
-
-def _update_layout(target, source) -> None:
-    """Title, size and fixed axis ranges (the figure may be redrawn at another size)."""
-    for path in LIVE_LAYOUT_PROPERTIES:
-        value = source[path]
-        if value is not None and target[path] != value:
-            target[path] = value
-
-
-def sync_widget(widget: go.FigureWidget, fig: go.Figure) -> None:
-    """Make ``widget`` show ``fig``: data only when the traces match, else everything."""
-    if same_shape(widget, fig):
-        with widget.batch_update():
-            for target, source in zip(widget.data, fig.data, strict=True):
-                _update_trace(target, source)
-            _update_layout(widget.layout, fig.layout)
-        return
-    with widget.batch_update():
-        widget.layout = fig.layout
-        widget.data = ()
-        widget.add_traces(fig.data)
-
+import traitlets
 
 PLOTLY_BUNDLE_DIR = Path(go.__file__).resolve().parent.parent / "package_data"
+PLOT_CONFIG = {"displaylogo": False, "responsive": True,
+               "modeBarButtonsToRemove": ["sendDataToCloud", "lasso2d", "select2d"]}
 
 
-class SharedFigureWidget(go.FigureWidget):
-    """A FigureWidget whose 5 MB of JavaScript the browser fetches once (then caches) from
-    the server's assets, instead of receiving it inside every widget on every page load.
-    The server must serve ``PLOTLY_BUNDLE_DIR`` as assets (see dashboards.server)."""
+def _plain(value):
+    """What orjson cannot write itself: strided arrays, numpy scalars, plotly objects."""
+    if isinstance(value, np.ndarray):
+        return np.ascontiguousarray(value).tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "to_plotly_json"):
+        return value.to_plotly_json()
+    raise TypeError(f"cannot draw a {type(value).__name__}")
+
+
+def figure_json(fig: dict | go.Figure) -> str:
+    """The figure as plotly.js JSON (numpy arrays as lists, NaN as null), without plotly's
+    Python-side validation and copies (a plain ``{"data", "layout"}`` dict goes as is)."""
+    if isinstance(fig, go.Figure):
+        fig = fig.to_plotly_json()
+    return orjson.dumps(fig, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+class DrawGate:
+    """Counts figures sent to one browser page and not yet drawn there, so the play loop
+    sends a new frame only once the page has drawn the last (a slow browser gets fewer
+    frames instead of a growing backlog that delays every click)."""
+
+    def __init__(self):
+        self._pending = 0
+        self._changed = threading.Condition()
+
+    def sent(self) -> None:
+        with self._changed:
+            self._pending += 1
+
+    def drawn(self) -> None:
+        with self._changed:
+            self._pending = max(0, self._pending - 1)
+            self._changed.notify_all()
+
+    def idle(self, timeout: float = 0.0) -> bool:
+        """Whether every sent figure has been drawn (waiting up to ``timeout`` seconds)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._pending == 0, timeout)
+
+    def forget(self) -> None:
+        """Stop waiting for figures that a replaced page part will never draw."""
+        with self._changed:
+            self._pending = 0
+            self._changed.notify_all()
+
+
+class PlotlyView(anywidget.AnyWidget):
+    """A plotly.js chart drawn from ``figure`` (JSON text); ``click`` holds the last
+    clicked point (trace index, point index and a counter, so repeated clicks count)."""
 
     _esm = """
-const url = new URL("static/assets/widgetbundle.js", document.baseURI).href;
-const bundle = await import(url);
-export default bundle.default;
+let loading = null;
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!loading) {
+    loading = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = new URL("static/assets/plotly.min.js", document.baseURI).href;
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+  return loading;
+}
+function render({ model, el }) {
+  const div = document.createElement("div");
+  div.style.width = "100%";
+  el.appendChild(div);
+  let clicks = 0;
+  const draw = (Plotly) => {
+    const text = model.get("figure");
+    if (!text) return;
+    const fig = JSON.parse(text);
+    Plotly.react(div, fig.data, fig.layout, JSON.parse(model.get("config"))).then(() => {
+      model.set("drawn", model.get("drawn") + 1);  // tells the server this frame is drawn
+      model.save_changes();
+    });
+  };
+  loadPlotly().then((Plotly) => {
+    draw(Plotly);
+    model.on("change:figure", () => draw(Plotly));
+    div.on("plotly_click", (event) => {
+      const point = event.points[0];
+      clicks += 1;
+      model.set("click", {trace: point.curveNumber, point: point.pointIndex, n: clicks});
+      model.save_changes();
+    });
+  });
+  const resize = new ResizeObserver(() => {
+    if (window.Plotly && div.data) window.Plotly.Plots.resize(div);
+  });
+  resize.observe(el);
+  return () => { resize.disconnect(); if (window.Plotly) window.Plotly.purge(div); };
+}
+export default { render };
 """
+    figure = traitlets.Unicode("").tag(sync=True)
+    config = traitlets.Unicode(json.dumps(PLOT_CONFIG)).tag(sync=True)
+    click = traitlets.Dict().tag(sync=True)
+    drawn = traitlets.Int(0).tag(sync=True)  # counted up by the browser after each redraw
+
+    gate: DrawGate | None = None
+
+    def attach(self, gate: DrawGate) -> None:
+        """Report this view's sent and drawn figures to ``gate`` (once)."""
+        if self.gate is None:
+            self.gate = gate
+            self.observe(lambda _: gate.drawn(), names="drawn")
+
+    def show(self, fig: dict | go.Figure) -> None:
+        """Draw ``fig`` (sent only if it differs from what is shown)."""
+        text = figure_json(fig)
+        if text != self.figure:
+            if self.gate is not None:
+                self.gate.sent()
+            self.figure = text
+
+    def shown(self) -> go.Figure:
+        """What the view shows, as a plotly figure (for tests and inspection)."""
+        return go.Figure(json.loads(self.figure or "{}"), skip_invalid=True)

@@ -3,13 +3,14 @@ rendered virtually with ``solara.render``."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import ipyvuetify as v
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import solara
-from plotly.graph_objs import FigureWidget
 
 from dashboards import app, figures
 from dashboards.inspector import describe, unit_colleagues
@@ -21,7 +22,7 @@ from dashboards.session import (
     controls_by_group,
     try_classroom,
 )
-from dashboards.widgets import same_shape, sync_widget
+from dashboards.widgets import PlotlyView
 from model.parameters import Parameters, parameter_specs
 from scenarios.settings import load_setting
 
@@ -130,7 +131,7 @@ def compared() -> Classroom:
 @pytest.mark.parametrize("key", list(figures.CHARTS))
 def test_each_chart_shows_every_step_of_both_sides_and_its_sentence(compared, key):
     rc = render(app.Chart(compared, key))
-    fig = rc.find(FigureWidget).widget
+    fig = rc.find(PlotlyView).widget.shown()
     lines = [t for t in fig.data if t.mode == "lines" and t.fill is None]
     assert {t.name.split(":")[0] for t in lines} == {r.label for r in compared.runs}
     assert all(len(t.x) == compared.step_count + 1 for t in lines if "idea " not in t.name)
@@ -143,7 +144,7 @@ def _node_traces(fig):
 
 def test_networks_draw_every_employee_of_each_side(compared):
     rc = render(app.Networks(compared, lambda picked: None))
-    widgets = rc.find(FigureWidget).widgets
+    widgets = [w.shown() for w in rc.find(PlotlyView).widgets]
     assert len(widgets) == 2
     for fig, run in zip(widgets, compared.runs, strict=True):
         ids = np.concatenate([np.asarray(t.customdata)[:, 0] for t in _node_traces(fig)])
@@ -152,7 +153,7 @@ def test_networks_draw_every_employee_of_each_side(compared):
 
 def test_clicked_points_map_back_to_employees(compared):
     view = figures.NetworkView(compared.main)
-    fig = view.figure("x")
+    fig = go.Figure(view.figure("x"))
     for trace, node in enumerate(fig.data):
         if node.customdata is None:
             assert view.employee_at(trace, 0) is None
@@ -163,7 +164,7 @@ def test_clicked_points_map_back_to_employees(compared):
 
 def test_large_networks_are_sampled():
     room = Classroom("hierarchical", {"n_employees": figures.MAX_NODES * 2})
-    fig = figures.NetworkView(room.main).figure("big")
+    fig = go.Figure(figures.NetworkView(room.main).figure("big"))
     assert sum(len(t.x) for t in _node_traces(fig)) == figures.MAX_NODES
     assert "sample" in fig.layout.title.text
 
@@ -179,30 +180,30 @@ def test_node_colours_follow_coasting_state_and_shapes_follow_roles(compared):
     assert sum(len(g) for g in groups.values()) == model.people.n
 
 
-def test_after_a_step_every_figure_keeps_its_traces_so_widgets_update_in_place():
-    room = Classroom("hierarchical", dict(SMALL), compare_with="shared_authority", seed=2)
-    for _ in range(25):
-        room.step()
-    runs = [(r.label, r.model) for r in room.runs]
-    view = figures.NetworkView(room.main)
-    before = [FigureWidget(b(runs)) for b in figures.CHART_BUILDERS.values()]
-    before.append(FigureWidget(view.figure("x")))
-    room.step()
-    after = [b(runs) for b in figures.CHART_BUILDERS.values()] + [view.figure("x")]
-    assert all(same_shape(w, f) for w, f in zip(before, after, strict=True))
-
-
-def test_live_widget_takes_new_data_in_place_and_new_traces_whole(compared):
+def test_live_view_sends_a_figure_only_when_it_changed_and_shows_new_data(compared):
     view = figures.NetworkView(compared.main)
-    widget = FigureWidget(view.figure("x", "coasting"))
-    compared.main.people.coast_state[:] = 1
-    sync_widget(widget, view.figure("x", "coasting"))
-    assert set(np.concatenate([t.marker.color for t in _node_traces(widget)])) == {1}
-    sync_widget(widget, view.figure("y", "coasting", width=400))
-    assert widget.layout.width == 400 and widget.layout.title.text.startswith("y")
-    sync_widget(widget, view.figure("x", "commitment"))
-    assert _node_traces(widget)[0].marker.colorscale != _node_traces(
-        FigureWidget(view.figure("x", "coasting")))[0].marker.colorscale
+    widget = PlotlyView()
+    sent = []
+    widget.observe(lambda change: sent.append(change["new"]), names="figure")
+    widget.show(view.figure("x", "coasting"))
+    widget.show(view.figure("x", "coasting"))
+    assert len(sent) == 1  # the same picture is not sent again
+    saved = compared.main.people.coast_state.copy()
+    try:
+        compared.main.people.coast_state[:] = 1
+        widget.show(view.figure("x", "coasting"))
+        assert len(sent) == 2
+        colours = np.concatenate([t.marker.color for t in _node_traces(widget.shown())])
+        assert set(colours) == {1}
+    finally:
+        compared.main.people.coast_state[:] = saved
+    assert "NaN" not in widget.figure  # gaps between tie segments travel as null (JSON)
+
+
+def test_live_view_offers_no_upload_to_a_cloud_service():
+    config = json.loads(PlotlyView().config)
+    assert "sendDataToCloud" in config["modeBarButtonsToRemove"]
+    assert config["displaylogo"] is False
 
 
 def test_inspector_shows_traits_state_ideas_and_observers(compared):
@@ -264,9 +265,9 @@ def test_page_slider_changes_the_model_and_step_and_reset_work():
     assert "autonomy: 0.55" in _slider(rc, "autonomy").label
     rc.find(v.Btn, children=["Step"]).widget.click()
     rc.find(v.Btn, children=["Step"]).widget.click()
-    assert _step_text(rc) == "Step 2"
+    assert _step_text(rc) == "Week 2"
     rc.find(v.Btn, children=["Reset"]).widget.click()
-    assert _step_text(rc) == "Step 0"
+    assert _step_text(rc) == "Week 0"
     assert "autonomy = 0.55" in _model_of(rc)  # reset keeps the student's changes
 
 
@@ -283,7 +284,7 @@ def test_page_shows_a_message_for_an_invalid_combination_and_keeps_working():
     _slider(rc, "n_dimensions").v_model = 1  # below idea_scope = 3
     assert "idea_scope" in rc.find(v.Alert, class_="control-error").widget.children[0]
     rc.find(v.Btn, children=["Step"]).widget.click()
-    assert _step_text(rc) == "Step 1"
+    assert _step_text(rc) == "Week 1"
 
 
 def _alerts(rc) -> list[str]:
@@ -327,10 +328,10 @@ def test_page_survives_extreme_controls_and_keeps_stepping():
         step.click()
         applied = _control(rc, name).v_model == value
         assert applied or any(name in a for a in _alerts(rc)), (name, value)
-        assert re.fullmatch(r"Step \d+", _step_text(rc))
+        assert re.fullmatch(r"Week \d+", _step_text(rc))
     rc.find(v.Btn, children=["Reset"]).widget.click()
     step.click()
-    assert _step_text(rc) == "Step 1"
+    assert _step_text(rc) == "Week 1"
 
 
 # --- the serve command -----------------------------------------------------------------

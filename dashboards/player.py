@@ -1,0 +1,116 @@
+"""The dashboard's play loop: steps in a background thread, one redraw at a time.
+
+Mesa's stock controller steps and redraws from a task that the page's own renders
+restart, so a busy server queues redraws, pauses late and keeps playing for pages that
+were closed. :class:`PlayLoop` instead:
+
+- steps the model in one daemon thread per page, ``steps_per_frame`` steps per frame;
+- publishes a frame only when the page has drawn the previous one (``ready()``); a frame
+  that comes while one is in flight is skipped, never queued, and the last state is
+  drawn when play stops;
+- after each frame waits at least as long as the frame took to draw, so the server's
+  other work (a Pause click, other students' pages) always gets its turn;
+- stops within one step of ``stop()`` (the Pause button sets an event; it needs no
+  render), when the model stops running, or when the page is gone (``alive()``).
+
+It knows nothing of Solara: the page passes in what to call.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class PlayLoop:
+    """Play and pause for one page.
+
+    Args:
+        step: advances the model one step; returns False when it cannot go on.
+        publish: asks the page to draw the current state (called from the loop's thread,
+            never while an earlier call is still running).
+        ready: True when the page has drawn what it was last sent (waits up to the given
+            seconds).
+        alive: False once the page that owns the loop has closed.
+        on_stop: called once from the loop's thread when it stops for any reason.
+    """
+
+    def __init__(self, step: Callable[[], bool], publish: Callable[[], None],
+                 alive: Callable[[], bool] = lambda: True,
+                 on_stop: Callable[[], None] = lambda: None,
+                 ready: Callable[[float], bool] = lambda timeout: True):
+        self._step, self._publish, self._alive, self._on_stop = step, publish, alive, on_stop
+        self._ready = ready
+        self._stop = threading.Event()
+        self._stop.set()
+        self._thread: threading.Thread | None = None
+        self._drawing = threading.Lock()
+        self._stepping = threading.Lock()  # a loop still finishing never steps beside a new one
+        self.interval = 0.15  # seconds between frames (at most)
+        self.steps_per_frame = 1
+        self.frames_skipped = 0
+        self.last_draw_seconds = 0.0
+
+    @property
+    def playing(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
+    def play(self) -> None:
+        """Start stepping in the background (no-op if already playing). Never waits for an
+        earlier loop: it may need the page's render lock, which the caller may hold."""
+        if self.playing:
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(self._stop,),
+                                        name="dashboard-play", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the step under way; returns at once (safe from the page's handlers)."""
+        self._stop.set()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop and wait for the thread to end (not from a page handler: see ``play``)."""
+        self.stop()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def draw(self) -> bool:
+        """Publish a frame unless one is still being drawn; True if it was published."""
+        if not self._drawing.acquire(blocking=False):
+            self.frames_skipped += 1
+            return False
+        started = time.monotonic()
+        try:
+            self._publish()
+        finally:
+            self.last_draw_seconds = time.monotonic() - started
+            self._drawing.release()
+        return True
+
+    def _run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set() and self._alive():
+                started = time.monotonic()
+                going = True
+                for _ in range(max(1, self.steps_per_frame)):
+                    with self._stepping:
+                        going = self._step()
+                    if not going or stop.is_set():
+                        break
+                if self._ready(0.0):
+                    self.draw()
+                else:
+                    self.frames_skipped += 1
+                if not going:
+                    break
+                stop.wait(max(self.interval - (time.monotonic() - started),
+                              self.last_draw_seconds))
+        finally:
+            stop.set()
+            if self._alive():  # show where play stopped
+                self._ready(1.0)
+                self.draw()
+            if stop is self._stop:  # not replaced by a newer loop
+                self._on_stop()
