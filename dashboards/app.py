@@ -16,10 +16,12 @@ import solara
 
 from dashboards import figures
 from dashboards.inspector import describe
+from dashboards.lessons import Lesson, lessons
 from dashboards.player import PlayLoop
 from dashboards.session import (
     DEFAULT_SEED,
     DEFAULT_SETTING,
+    KEY_GROUP,
     MAIN_GROUPS,
     WITHOUT_CHANGES,
     Classroom,
@@ -103,17 +105,30 @@ def ControlInput(control: Control, value: Any, on_value):
 
 @solara.component
 def ParameterControls(values: dict[str, Any], on_change):
-    """Controls of one group at a time (structure, constraints, power relations, ...)."""
+    """The key levers in plain words; behind a switch, every other parameter, one group
+    at a time (structure, constraints, power relations, ...)."""
     grouped = controls_by_group()
+    levers = grouped.pop(KEY_GROUP)
+    advanced = solara.use_reactive(False)
     group = solara.use_reactive(MAIN_GROUPS[0])
-    solara.ToggleButtonsSingle(value=group, values=list(grouped), dense=True,
-                               style={"flex-wrap": "wrap", "height": "auto"},
-                               classes=["group-picker"])
-    for control in grouped[group.value]:
+
+    def show(control: Control) -> None:
         def change(value, name=control.name, control=control):
             on_change(name, control.clip(value))
 
         ControlInput(control, control.clip(values[control.name]), change)
+
+    for control in levers:
+        show(control)
+    solara.Switch(label="Every parameter (advanced)", value=advanced,
+                  classes=["advanced-switch"])
+    if not advanced.value:
+        return
+    solara.ToggleButtonsSingle(value=group, values=list(grouped), dense=True,
+                               style={"flex-wrap": "wrap", "height": "auto"},
+                               classes=["group-picker"])
+    for control in grouped[group.value]:
+        show(control)
 
 
 @solara.component
@@ -291,12 +306,95 @@ def Inspector(room: Classroom, picked: tuple[int, int] | None, frame: int = 0):
                         solara.Text(line, style={"font-size": "0.9em"})
 
 
+# --- teaching ------------------------------------------------------------------------
+ABOUT = (
+    ("What it is", "Employees of one organization talk with a few colleagues every week. "
+     "Management does not decide what comes of those conversations: it sets constraints "
+     "(who may talk to whom, what needs approval, how much autonomy people have, how "
+     "visible work is) and power relations (whose word counts, who may sanction, how "
+     "leaders are chosen). Watch which patterns emerge: ideas spreading or being squashed, "
+     "and coasting that nobody who could act notices."),
+    ("How it works", "Each week (one step): customer needs drift; customer-facing staff "
+     "meet customer problems and some create an idea, the resourceful few (HEROes) most "
+     "often; everyone talks with a few colleagues along their ties, passing on ideas, "
+     "seeing each other's work and picking up norms of effort; where approval is required, "
+     "managers approve or squash ideas; the playbook records what is sanctioned; each "
+     "person chooses effort from commitment, what peers do, its cost and the sanction they "
+     "expect; managers and peers notice coasting when they see it, and act if they may."),
+    ("Things to notice", "Red is coasting nobody able to act has noticed, orange coasting "
+     "that was noticed. The dotted green line is one good idea born in week 20. In the "
+     "network, squares are managers or coordinators, diamonds HEROes, green lines the "
+     "informal ties that conversations made strong."),
+    ("Things to try", "Start with a guided experiment. Then change one key lever at a time "
+     "and compare side by side with the same setting without your changes (same seed, so "
+     "only your change differs). Try a larger organization, or another seed: does what you "
+     "saw still hold?"),
+    ("How to extend", "Every parameter is declared once (model/parameters.py); each "
+     "mechanism is a small unit in model/processes/; settings are TOML files in scenarios/ "
+     "and lessons in dashboards/lessons.toml. docs/ODD.md describes the whole model."),
+)
+
+
 @solara.component
-def LiveArea(room: Classroom, control_error: str | None, picked: solara.Reactive):
+def About():
+    """What the model is, how it works, what to notice and try, how to extend it."""
+    shown = solara.use_reactive(False)
+    solara.Button("About this model" if not shown.value else "Hide", text=True,
+                  on_click=lambda: shown.set(not shown.value), classes=["about-button"])
+    if shown.value:
+        with solara.Card(margin=0, classes=["about"]):
+            for title, text in ABOUT:
+                solara.Text(title, style={"font-weight": "bold"})
+                solara.Text(text, style={"font-size": "0.9em"})
+
+
+@solara.component
+def LessonPicker(on_load):
+    """One button per guided experiment."""
+    for index, lesson in enumerate(lessons()):
+        solara.Button(lesson.title, on_click=lambda index=index: on_load(index), text=True,
+                      classes=["lesson-button"],
+                      style={"text-transform": "none", "justify-content": "flex-start"})
+
+
+@solara.component
+def LessonPanel(lesson: Lesson, room: Classroom, prediction: solara.Reactive,
+                on_run, playing: bool, frame: int = 0):
+    """The question, a prediction before the run, then the numbers to read and why."""
+    with solara.Card(lesson.title, margin=0, classes=["lesson"]):
+        solara.Text(lesson.question)
+        solara.ToggleButtonsSingle(value=prediction, values=list(lesson.predictions),
+                                   dense=True, classes=["prediction"],
+                                   style={"flex-wrap": "wrap", "height": "auto"})
+        if room.step_count < lesson.weeks:
+            solara.Button(f"Run {lesson.weeks} weeks", on_click=on_run, color="primary",
+                          disabled=prediction.value is None or playing,
+                          classes=["lesson-run"])
+            if prediction.value is None:
+                solara.Text("Make a prediction first.", style={"font-style": "italic"})
+            return
+        solara.Text(f"You predicted: {prediction.value}. Read the numbers:",
+                    classes=["lesson-done"], style={"font-weight": "bold"})
+        for run in room.runs:
+            shown = dict(figures.monitor_values(run.model))
+            read = "; ".join(f"{label} {shown[label]}" for label in lesson.read)
+            solara.Text(f"{run.label}: {read}", style={"font-size": "0.9em"})
+        solara.Text(f"Why: {lesson.why}", style={"font-size": "0.9em"})
+        solara.Text("One run of each side with the same seed: change the seed and run again "
+                    "to see whether it holds.", style={"font-size": "0.8em",
+                                                       "font-style": "italic"})
+
+
+@solara.component
+def LiveArea(room: Classroom, control_error: str | None, picked: solara.Reactive,
+             lesson: Lesson | None = None, prediction: solara.Reactive | None = None,
+             on_run=None, playing: bool = False):
     """Everything that changes as the organization runs: the only reader of ``FRAME``,
     so a frame is one render of this part of the page, not of the controls."""
     frame = FRAME.get()
     StepCounter(room, frame)
+    if lesson is not None:
+        LessonPanel(lesson, room, prediction, on_run, playing, frame)
     Messages(room, control_error, frame)
     Monitors(room, frame)
     Charts(room, frame)
@@ -313,6 +411,8 @@ def Page():
     playing = solara.use_reactive(False)
     control_error = solara.use_reactive(None)
     picked = solara.use_reactive(None)
+    lesson_index = solara.use_reactive(None)
+    prediction = solara.use_reactive(None)
     room: Classroom = model.value
 
     def make_loop() -> PlayLoop:
@@ -333,13 +433,16 @@ def Page():
     loop.interval = speed.value / 1000
     loop.steps_per_frame = per_frame.value
 
-    def rebuild(changes: dict[str, Any]) -> None:
-        """New organization(s) from the page's choices; invalid choices leave a message."""
+    def rebuild(changes: dict[str, Any], lesson: int | None = None) -> None:
+        """New organization(s) from the page's choices; invalid choices leave a message.
+        A change of the student's own ends a guided experiment."""
         new = {**kwargs.value, **changes}
         room, problem = try_classroom(new)
         if room is None:
             control_error.value = problem
             return
+        lesson_index.value = lesson
+        prediction.value = None
         loop.stop()
         gate.forget()
         playing.value = False
@@ -354,6 +457,13 @@ def Page():
                                                 {**kwargs.value["overrides"],
                                                  name: values[name]})})
 
+    def load_lesson(index: int) -> None:
+        rebuild(lessons()[index].page_choices(), lesson=index)
+
+    def run_lesson() -> None:
+        playing.value = True
+        loop.play()
+
     solara.Title("orgself dashboard")
     with solara.AppBar():
         solara.AppBarTitle(TITLE)
@@ -365,7 +475,12 @@ def Page():
             solara.SliderInt("Speed: ms between frames", value=speed, min=10, max=1000,
                              step=10)
             solara.SliderInt("Weeks per frame", value=per_frame, min=1, max=20)
-        with solara.Card("Parameters (hover for meaning)"):
+        with solara.Card("Guided experiments"):
+            LessonPicker(load_lesson)
+        with solara.Card("Key levers (hover for meaning)"):
             Changes(room)
             ParameterControls(room.main.p.model_dump(), change_parameter)
-    LiveArea(room, control_error.value, picked)
+    About()
+    lesson = None if lesson_index.value is None else lessons()[lesson_index.value]
+    LiveArea(room, control_error.value, picked, lesson, prediction, run_lesson,
+             playing.value)

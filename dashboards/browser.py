@@ -44,6 +44,7 @@ class ServedUrl(str):
     """The URL of a running dashboard server, with the server's process id."""
 
     pid: int = 0
+    log: Path = Path()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -64,6 +65,7 @@ def running_server(log_path: Path) -> Iterator[ServedUrl]:
             wait_until_up(url, server)
             served = ServedUrl(url)
             served.pid = server.pid
+            served.log = log_path
             yield served
         finally:
             server.terminate()

@@ -136,6 +136,10 @@ CHART_BUILDERS = {"adoption": adoption_figure, "coasting": coasting_figure,
                   "commitment": commitment_figure, "output": output_figure}
 
 
+MONITOR_LABELS = ("coasting nobody who can act has noticed", "ideas squashed so far",
+                  "staff using the tracer good idea", "output per employee")
+
+
 def monitor_values(model: OrganizationModel) -> list[tuple[str, str]]:
     """The numbers a student reads now: (label, formatted value), latest week."""
     res = model.results
@@ -146,10 +150,9 @@ def monitor_values(model: OrganizationModel) -> list[tuple[str, str]]:
 
     born, squashed = int(now("ideas_total")), int(now("ideas_squashed"))
     share_squashed = f" ({squashed / born:.0%} of {born})" if born else ""
-    return [("coasting nobody who can act has noticed", f"{now('hidden_coasting_share'):.1%}"),
-            ("ideas squashed so far", f"{squashed}{share_squashed}"),
-            ("staff using the tracer good idea", f"{now('probe_adoption_share'):.1%}"),
-            ("output per employee", f"{now('output'):.3f}")]
+    values = (f"{now('hidden_coasting_share'):.1%}", f"{squashed}{share_squashed}",
+              f"{now('probe_adoption_share'):.1%}", f"{now('output'):.3f}")
+    return list(zip(MONITOR_LABELS, values, strict=True))
 
 
 # --- the network -------------------------------------------------------------------

@@ -23,7 +23,20 @@ from scenarios.settings import available_settings, load_setting
 DEFAULT_SETTING = "hierarchical"
 DEFAULT_SEED = 2026
 MAX_SEED = 2**63 - 1
-# Groups shown first (open), then the rest (collapsed), in this order.
+# The levers a student meets first, in plain words; every other parameter is one switch
+# away, by group. Each parameter still has exactly one control.
+KEY_GROUP = "key levers"
+KEY_LEVERS = {
+    "span_of_control": "Direct reports per manager (team size)",
+    "approval_levels": "Levels of approval an idea needs",
+    "autonomy": "Freedom to act without asking",
+    "work_visibility": "How often colleagues see each other's work",
+    "lateral_openness": "Freedom to talk across units",
+    "power_distance": "How much rank counts (power distance)",
+    "peer_sanction_power": "Colleagues may hold a coaster to account",
+    "idea_forum_reach": "Open idea forum: weekly chance to read it",
+}
+# Groups shown first, then the rest, in this order.
 MAIN_GROUPS = ("structure", "constraints", "power relations", "environment")
 MORE_GROUPS = ("population", "behaviour", "observation")
 # Practical slider ceilings for a browser: the declared range still bounds every value.
@@ -44,10 +57,11 @@ class Control:
     maximum: float = 1.0
     step: float = 1.0
     choices: tuple[str, ...] = ()
+    plain: str = ""  # plain words for a key lever
 
     @property
     def label(self) -> str:
-        return self.name.replace("_", " ")
+        return self.plain or self.name.replace("_", " ")
 
     def clip(self, value: Any) -> Any:
         """The value moved into the slider's range (choices pass through)."""
@@ -84,12 +98,14 @@ def controls() -> tuple[Control, ...]:
             step = 10 ** math.floor(math.log10((hi - lo) / 100)) if hi > lo else 0.01
             made.append(Control(spec.name, spec.group, "float", spec.meaning, spec.unit,
                                 float(lo), float(hi), step))
-    return tuple(made)
+    return tuple(Control(**{**c.__dict__, "group": KEY_GROUP, "plain": KEY_LEVERS[c.name]})
+                 if c.name in KEY_LEVERS else c for c in made)
 
 
 def controls_by_group() -> dict[str, list[Control]]:
-    """Controls in display order: the four main groups, then the others."""
-    grouped: dict[str, list[Control]] = {g: [] for g in (*MAIN_GROUPS, *MORE_GROUPS)}
+    """Controls in display order: the key levers, the four main groups, then the others."""
+    grouped: dict[str, list[Control]] = {g: [] for g in (KEY_GROUP, *MAIN_GROUPS,
+                                                         *MORE_GROUPS)}
     for control in controls():
         grouped.setdefault(control.group, []).append(control)
     return grouped

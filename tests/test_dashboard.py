@@ -14,7 +14,10 @@ import solara
 
 from dashboards import app, figures
 from dashboards.inspector import describe, unit_colleagues
+from dashboards.lessons import Lesson, lessons
 from dashboards.session import (
+    KEY_GROUP,
+    KEY_LEVERS,
     MAIN_GROUPS,
     WITHOUT_CHANGES,
     Classroom,
@@ -23,7 +26,7 @@ from dashboards.session import (
     try_classroom,
 )
 from dashboards.widgets import PlotlyView
-from model.parameters import Parameters, parameter_specs
+from model.parameters import ParameterError, Parameters, parameter_specs
 from scenarios.settings import load_setting
 
 SMALL = {"n_employees": 120}
@@ -51,7 +54,8 @@ def test_every_parameter_has_one_control_within_its_declared_range():
     assert sorted(c.name for c in made) == sorted(specs)
     for c in made:
         spec = specs[c.name]
-        assert c.meaning == spec.meaning and c.group == spec.group
+        assert c.meaning == spec.meaning
+        assert c.group == (KEY_GROUP if c.name in KEY_LEVERS else spec.group)
         if spec.choices:
             assert c.choices == spec.choices
             continue
@@ -59,9 +63,10 @@ def test_every_parameter_has_one_control_within_its_declared_range():
         assert c.minimum <= spec.default <= c.maximum
 
 
-def test_controls_come_grouped_with_the_four_main_groups_first():
+def test_controls_come_grouped_key_levers_then_the_four_main_groups():
     grouped = controls_by_group()
-    assert list(grouped)[:4] == list(MAIN_GROUPS)
+    assert list(grouped)[:5] == [KEY_GROUP, *MAIN_GROUPS]
+    assert len(grouped[KEY_GROUP]) == len(KEY_LEVERS) == 8
     assert all(c.group == g for g, items in grouped.items() for c in items)
 
 
@@ -105,8 +110,12 @@ def test_a_failed_step_leaves_a_message_and_stops_play():
 
 
 def _show_group(rc, group: str) -> None:
+    """Show a group's controls: the key levers always show; others behind the switch."""
+    if group == KEY_GROUP:
+        return
+    rc.find(v.Switch, class_="advanced-switch").widget.v_model = True
     picker = rc.find(v.BtnToggle, class_="group-picker").widget
-    picker.v_model = list(controls_by_group()).index(group)
+    picker.v_model = [g for g in controls_by_group() if g != KEY_GROUP].index(group)
 
 
 def _control(rc, name: str):
@@ -228,13 +237,17 @@ def test_parameter_controls_show_each_group_with_meanings_as_tooltips():
     values = Parameters().model_dump()
     rc = render(app.ParameterControls(values, lambda name, value: None))
     seen = []
+    levers = controls_by_group()[KEY_GROUP]
+    assert len(rc.find(v.Tooltip).widgets) == len(levers)  # advanced ones hidden at first
     for group, items in controls_by_group().items():
         _show_group(rc, group)
         tips = [str(w.children[0]) for w in rc.find(v.Tooltip).widgets]
-        assert len(tips) == len(items)
-        assert all(c.meaning in tip for c, tip in zip(items, tips, strict=True))
+        shown = levers if group == KEY_GROUP else [*levers, *items]
+        assert len(tips) == len(shown)
+        assert all(c.meaning in tip for c, tip in zip(shown, tips, strict=True))
         seen += [_control(rc, c.name) for c in items]
     assert len(seen) == len(controls())
+    assert all(c.plain and c.plain != c.name for c in levers)  # plain words up front
 
 
 def test_setting_picker_lists_every_setting():
@@ -262,7 +275,7 @@ def test_page_slider_changes_the_model_and_step_and_reset_work():
     rc = render(FullPage())
     _slider(rc, "autonomy").v_model = 0.55
     assert "autonomy = 0.55" in _model_of(rc)
-    assert "autonomy: 0.55" in _slider(rc, "autonomy").label
+    assert _slider(rc, "autonomy").label.endswith(": 0.55")
     rc.find(v.Btn, children=["Step"]).widget.click()
     rc.find(v.Btn, children=["Step"]).widget.click()
     assert _step_text(rc) == "Week 2"
@@ -348,3 +361,68 @@ def test_serve_binds_to_this_machine_by_default_and_rejects_a_bad_port(capsys, m
     command = server.server_command("127.0.0.1", 8765)
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert server.server_env()["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
+
+
+# --- guided experiments --------------------------------------------------------------
+def test_every_lesson_loads_runs_both_sides_for_its_weeks_and_reads_live_numbers():
+    assert 4 <= len(lessons()) <= 6
+    for lesson in lessons():
+        choices = {**lesson.page_choices(), "seed": 3}
+        choices["overrides"] = {**choices["overrides"], "n_employees": 60}
+        room, problem = try_classroom(choices)
+        assert room is not None, (lesson.title, problem)
+        assert len(room.runs) == 2
+        assert all(run.model.p.steps == lesson.weeks for run in room.runs)
+        assert set(lesson.read) <= set(figures.MONITOR_LABELS)
+
+
+def test_a_lesson_asks_for_a_prediction_before_it_runs_then_explains():
+    lesson = lessons()[0]
+    choices = {**lesson.page_choices(), "seed": 4}
+    choices["overrides"] = {**choices["overrides"], "n_employees": 60, "steps": 3}
+    room, _ = try_classroom(choices)
+    prediction = solara.reactive(None)
+    rc = render(app.LessonPanel(lesson, room, prediction, lambda: None, False))
+    run = rc.find(v.Btn, children=[f"Run {lesson.weeks} weeks"]).widget
+    assert run.disabled and "Make a prediction first." in texts(rc)
+    prediction.value = lesson.predictions[-1]
+    assert not rc.find(v.Btn, children=[f"Run {lesson.weeks} weeks"]).widget.disabled
+    short = Lesson(**{**lesson.__dict__, "weeks": 3})
+    while room.running:
+        room.step()
+    rc = render(app.LessonPanel(short, room, prediction, lambda: None, False))
+    shown = texts(rc)
+    assert f"You predicted: {lesson.predictions[-1]}" in shown
+    assert lesson.why in shown
+    for label in lesson.read:
+        assert label in shown
+
+
+def test_page_loads_a_lesson_from_its_button(monkeypatch):
+    rc = render(FullPage())
+    lesson = lessons()[1]
+    rc.find(v.Btn, children=[lesson.title]).widget.click()
+    assert lesson.question in texts(rc)
+    assert "approval_levels = 0" in _model_of(rc)
+    rc.find(v.Btn, children=["Step"]).widget.click()  # a change of one's own ends it
+    _slider(rc, "autonomy").v_model = 0.55
+    assert lesson.question not in texts(rc)
+
+
+@pytest.mark.parametrize("bad, named", [
+    ('title = "x"\nquestion = "q"\npredictions = ["a"]\nsetting = "hierarchical"\n'
+     'compare_with = "without changes"\nweeks = 5\nread = []\nwhy = "w"\nextra = 1', "extra"),
+    ('title = "x"\nquestion = "q"\npredictions = ["a"]\nsetting = "hierarchical"\n'
+     'compare_with = "without changes"\nweeks = 5\nread = []\nwhy = "w"\n'
+     '[lesson.changes]\nspan = 3', "changes.span"),
+    ('title = "x"\nquestion = "q"\npredictions = ["a"]\nsetting = "nowhere"\n'
+     'compare_with = "without changes"\nweeks = 5\nread = []\nwhy = "w"', "nowhere"),
+    ('title = "x"\nquestion = "q"\npredictions = ["a"]\nsetting = "hierarchical"\n'
+     'compare_with = "without changes"\nweeks = 0\nread = []\nwhy = "w"', "weeks 0"),
+])
+def test_a_malformed_lesson_is_named_with_its_key(tmp_path, bad, named):
+    path = tmp_path / "lessons.toml"
+    path.write_text("[[lesson]]\n" + bad + "\n")
+    with pytest.raises(ParameterError, match="lesson 1") as err:
+        lessons(path)
+    assert named in str(err.value)

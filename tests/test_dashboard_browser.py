@@ -80,6 +80,9 @@ class Session:
         menu.get_by_text(option, exact=True).click()
 
     def show_group(self, group: str) -> None:
+        """Show a group of parameters (turning on the advanced switch first)."""
+        if not self.page.locator(".group-picker").count():
+            self.page.locator(".advanced-switch .v-input--selection-controls__input").click()
         self.page.locator(".group-picker").get_by_role("button", name=group, exact=True).click()
 
     def close(self) -> None:
@@ -104,7 +107,6 @@ def test_page_loads_without_console_errors_or_outside_requests(session, tmp_path
 
 
 def test_slider_changes_the_models_parameter(session):
-    session.show_group("constraints")
     label = session.page.locator(".control-autonomy")
     before = label.inner_text()
     slider = label.locator("[role=slider]")
@@ -178,11 +180,10 @@ def test_charts_fit_a_projector_width(browser, server_url):
 
 
 def test_choosing_a_setting_updates_the_controls(session):
-    session.show_group("constraints")
-    autonomy = session.page.locator(".control-autonomy")
-    assert "autonomy: 0.3" in autonomy.inner_text()
+    autonomy = session.page.locator(".control-autonomy")  # a key lever, always shown
+    assert "Freedom to act without asking: 0.3" in autonomy.inner_text()
     session.choose("Setting", "shared_authority")
-    autonomy.filter(has_text="autonomy: 0.8").wait_for()
+    autonomy.filter(has_text="Freedom to act without asking: 0.8").wait_for()
     session.show_group("structure")
     structure = session.page.locator(".control-formal_structure")
     structure.filter(has_text="teams").wait_for()
@@ -197,3 +198,62 @@ def test_clicking_an_employee_opens_the_inspector(session):
     inspector.wait_for()
     assert "Who can see their work" in inspector.inner_text()
     assert "effort" in inspector.inner_text()
+
+
+def test_a_guided_experiment_loads_asks_for_a_prediction_and_runs(session):
+    session.page.get_by_role("button", name="Why does coasting hide?").click()
+    panel = session.page.locator(".lesson")
+    panel.wait_for()
+    run = panel.get_by_role("button", name=re.compile(r"Run \d+ weeks"))
+    assert run.is_disabled()
+    panel.locator(".prediction").get_by_role("button", name="it would fall").click()
+    run.click()
+    session.page.locator(".lesson-done").wait_for(timeout=90_000)
+    text = panel.inner_text()
+    assert "You predicted: it would fall" in text
+    assert "coasting nobody who can act has noticed" in text
+    assert session.errors == []
+
+
+def test_three_pages_playing_at_once_each_advance_and_pause(browser, server_url):
+    pages = [Session(browser, server_url) for _ in range(3)]
+    try:
+        for opened in pages:
+            opened.click_button("▶")
+        for opened in pages:
+            opened.page.wait_for_function(
+                "parseInt(document.querySelector('.step-counter').innerText.slice(5)) >= 3",
+                timeout=60_000)
+        for opened in pages:
+            opened.click_button("❚❚")
+            opened.page.get_by_role("button", name="▶", exact=True).wait_for(timeout=10_000)
+        stopped = [opened.step_text() for opened in pages]
+        pages[0].page.wait_for_timeout(1500)
+        assert [opened.step_text() for opened in pages] == stopped
+        assert all(opened.errors == [] for opened in pages)
+    finally:
+        for opened in pages:
+            opened.close()
+
+
+def test_a_session_of_everything_leaves_no_traceback_in_the_server_log(session, server_url):
+    session.click_button("Step")
+    session.click_button("▶")
+    session.page.wait_for_function(
+        "parseInt(document.querySelector('.step-counter').innerText.slice(5)) >= 4")
+    session.click_button("❚❚")
+    session.page.get_by_role("button", name="▶", exact=True).wait_for(timeout=10_000)
+    slider = session.page.locator(".control-autonomy [role=slider]")
+    slider.focus()
+    slider.press("ArrowRight")
+    session.choose("Compare side by side with", "shared_authority")
+    session.page.wait_for_function(
+        "document.querySelectorAll('.network .js-plotly-plot').length == 2")
+    session.click_button("Step")
+    session.page.get_by_text("Week 1", exact=True).wait_for()
+    session.click_button("Reset")
+    session.page.get_by_text("Week 0", exact=True).wait_for()
+    session.page.wait_for_timeout(1000)
+    log = server_url.log.read_text()
+    assert "Traceback" not in log and "Too many renders" not in log, log[-3000:]
+    assert session.errors == []
