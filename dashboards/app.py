@@ -10,6 +10,8 @@ the network and an inspector. One step is one week.
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import solara
@@ -57,6 +59,10 @@ def redraw() -> None:
     FRAME.value += 1
 
 
+logger = logging.getLogger(__name__)
+RECONNECT_GRACE = 3.0  # seconds a disconnected page may take to come back while playing
+
+
 def page_alive():
     """A check that turns False once this browser page is closed or disconnected (always
     True where no server holds the page, as in virtual renders)."""
@@ -66,12 +72,19 @@ def page_alive():
         context = kernel_context.get_current_context()
     except Exception:  # noqa: BLE001 - rendered without a server
         return lambda: True
-    connected = kernel_context.PageStatus.CONNECTED
+    status = kernel_context.PageStatus
+    last_connected = [time.monotonic()]
 
     def alive() -> bool:
+        """Closed: stop now. Disconnected (a network blip, a busy server): stop only if no
+        page has come back within ``RECONNECT_GRACE`` seconds."""
         statuses = list(context.page_status.values())
-        return not context.closed_event.is_set() and (
-            not statuses or any(status == connected for status in statuses))
+        if context.closed_event.is_set() or (statuses and all(
+                s == status.CLOSED for s in statuses)):
+            return False
+        if not statuses or any(s == status.CONNECTED for s in statuses):
+            last_connected[0] = time.monotonic()
+        return time.monotonic() - last_connected[0] < RECONNECT_GRACE
 
     return alive
 
@@ -364,7 +377,7 @@ def LessonPanel(lesson: Lesson, room: Classroom, prediction: solara.Reactive,
     with solara.Card(lesson.title, margin=0, classes=["lesson"]):
         solara.Text(lesson.question)
         solara.ToggleButtonsSingle(value=prediction, values=list(lesson.predictions),
-                                   dense=True, classes=["prediction"],
+                                   dense=True, classes=["prediction"], mandatory=False,
                                    style={"flex-wrap": "wrap", "height": "auto"})
         if room.step_count < lesson.weeks:
             solara.Button(f"Run {lesson.weeks} weeks", on_click=on_run, color="primary",
@@ -419,6 +432,9 @@ def Page():
         def step() -> bool:
             current = model.value
             current.step()
+            if not current.running:
+                logger.warning("week %s of %s: %s", current.step_count, current.main.p.steps,
+                               current.message or "last week reached")
             return current.running
 
         return PlayLoop(step, redraw, page_alive(), on_stop=lambda: playing.set(False),

@@ -7,7 +7,8 @@ were closed. :class:`PlayLoop` instead:
 - steps the model in one daemon thread per page, ``steps_per_frame`` steps per frame;
 - publishes a frame only when the page has drawn the previous one (``ready()``); a frame
   that comes while one is in flight is skipped, never queued, and the last state is
-  drawn when play stops;
+  drawn when play stops; after ``MAX_FRAMES_AHEAD`` skipped frames in a row the model
+  waits for the page, so a slow browser sees a slower model, not one racing ahead;
 - after each frame waits at least as long as the frame took to draw, so the server's
   other work (a Pause click, other students' pages) always gets its turn;
 - stops within one step of ``stop()`` (the Pause button sets an event; it needs no
@@ -18,9 +19,13 @@ It knows nothing of Solara: the page passes in what to call.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+MAX_FRAMES_AHEAD = 4  # frames the model may run ahead of a page that has not drawn yet
 
 
 class PlayLoop:
@@ -51,6 +56,7 @@ class PlayLoop:
         self.steps_per_frame = 1
         self.frames_skipped = 0
         self.last_draw_seconds = 0.0
+        self.stop_reason = ""
 
     @property
     def playing(self) -> bool:
@@ -90,8 +96,13 @@ class PlayLoop:
         return True
 
     def _run(self, stop: threading.Event) -> None:
+        self.stop_reason = "paused"
+        skipped_in_a_row = 0
         try:
-            while not stop.is_set() and self._alive():
+            while not stop.is_set():
+                if not self._alive():
+                    self.stop_reason = "page closed"
+                    break
                 started = time.monotonic()
                 going = True
                 for _ in range(max(1, self.steps_per_frame)):
@@ -101,13 +112,23 @@ class PlayLoop:
                         break
                 if self._ready(0.0):
                     self.draw()
+                    skipped_in_a_row = 0
                 else:
                     self.frames_skipped += 1
+                    skipped_in_a_row += 1
+                    while skipped_in_a_row >= MAX_FRAMES_AHEAD and not stop.is_set() and (
+                            self._alive() and not self._ready(0.25)):
+                        pass  # the page is far behind: wait for it instead of racing ahead
                 if not going:
+                    self.stop_reason = "the model cannot go on"
                     break
                 stop.wait(max(self.interval - (time.monotonic() - started),
                               self.last_draw_seconds))
+        except Exception as err:
+            self.stop_reason = f"failed: {type(err).__name__}: {err}"
+            raise
         finally:
+            logger.warning("play loop stopped (%s)", self.stop_reason)
             stop.set()
             if self._alive():  # show where play stopped
                 self._ready(1.0)

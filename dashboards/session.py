@@ -9,6 +9,7 @@ Controls are read from :func:`model.parameters.parameter_specs`; nothing is decl
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +21,7 @@ from model.organization import OrganizationModel
 from model.parameters import ParameterError, Parameters, parameter_specs
 from scenarios.settings import available_settings, load_setting
 
+logger = logging.getLogger(__name__)
 DEFAULT_SETTING = "hierarchical"
 DEFAULT_SEED = 2026
 MAX_SEED = 2**63 - 1
@@ -196,6 +198,7 @@ class Classroom(mesa.Model):
             for run in self.runs:
                 run.model.step()
         except Exception as err:  # noqa: BLE001 - shown on the page instead of crashing it
+            logger.exception("step %s failed", self.step_count)
             self.message = (f"step {self.step_count} failed ({type(err).__name__}: {err}); "
                             "press Reset to start again")
             self.running = False

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+expect = pytest.importorskip("playwright.sync_api").expect
+
 from dashboards.browser import CHROMIUM, chromium, cpu_seconds, running_server
 
 WAIT_MS = 30_000
@@ -205,8 +207,10 @@ def test_a_guided_experiment_loads_asks_for_a_prediction_and_runs(session):
     panel = session.page.locator(".lesson")
     panel.wait_for()
     run = panel.get_by_role("button", name=re.compile(r"Run \d+ weeks"))
-    assert run.is_disabled()
+    expect(run).to_be_disabled()
+    expect(panel).to_contain_text("Make a prediction first.")
     panel.locator(".prediction").get_by_role("button", name="it would fall").click()
+    expect(run).to_be_enabled()
     run.click()
     session.page.locator(".lesson-done").wait_for(timeout=90_000)
     text = panel.inner_text()

@@ -1,0 +1,111 @@
+"""The dashboard's play loop, without a browser: pause, page gone, slow page, model end."""
+
+import threading
+import time
+
+from dashboards.player import MAX_FRAMES_AHEAD, PlayLoop
+
+
+class Counter:
+    """A fake model step that counts, and a fake page that counts frames."""
+
+    def __init__(self, last: int = 10_000, step_seconds: float = 0.002):
+        self.steps = 0
+        self.frames = 0
+        self.last = last
+        self.step_seconds = step_seconds
+        self.stopped = threading.Event()
+
+    def step(self) -> bool:
+        time.sleep(self.step_seconds)
+        self.steps += 1
+        return self.steps < self.last
+
+    def publish(self) -> None:
+        self.frames += 1
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def make(counter: Counter, **kwargs) -> PlayLoop:
+    loop = PlayLoop(counter.step, counter.publish, on_stop=counter.stopped.set, **kwargs)
+    loop.interval = 0.005
+    return loop
+
+
+def test_pause_stops_within_the_step_under_way():
+    counter = Counter()
+    loop = make(counter)
+    loop.play()
+    wait_until(lambda: counter.steps >= 5)
+    loop.stop()
+    at_pause = counter.steps
+    assert counter.stopped.wait(5)
+    time.sleep(0.1)
+    assert counter.steps <= at_pause + 1
+    assert not loop.playing and loop.stop_reason == "paused"
+    assert counter.frames >= 1
+
+
+def test_a_closed_page_ends_the_loop():
+    counter = Counter()
+    open_page = threading.Event()
+    open_page.set()
+    loop = make(counter, alive=open_page.is_set)
+    loop.play()
+    wait_until(lambda: counter.steps >= 3)
+    open_page.clear()
+    assert counter.stopped.wait(5)
+    assert loop.stop_reason == "page closed"
+    settled = counter.steps
+    time.sleep(0.1)
+    assert counter.steps == settled
+
+
+def test_a_page_that_draws_nothing_holds_the_model_back_instead_of_queueing_frames():
+    counter = Counter()
+    loop = make(counter, ready=lambda timeout: time.sleep(timeout) or False)
+    loop.play()
+    time.sleep(0.6)
+    assert counter.frames == 0  # nothing sent while a frame is in flight
+    assert counter.steps <= MAX_FRAMES_AHEAD + 1  # waits for the page, does not race on
+    loop.close()
+    assert loop.frames_skipped >= MAX_FRAMES_AHEAD
+
+
+def test_the_loop_ends_with_the_model_and_draws_where_it_stopped():
+    counter = Counter(last=7)
+    loop = make(counter)
+    loop.steps_per_frame = 3
+    loop.play()
+    assert counter.stopped.wait(5)
+    assert counter.steps == 7 and loop.stop_reason == "the model cannot go on"
+    assert counter.frames >= 3  # frames after weeks 3 and 6, and one at week 7
+
+
+def test_play_after_pause_never_steps_two_loops_at_once():
+    active, overlap = [0], []
+    lock = threading.Lock()
+
+    def step() -> bool:
+        with lock:
+            active[0] += 1
+            overlap.append(active[0])
+        time.sleep(0.003)
+        with lock:
+            active[0] -= 1
+        return True
+
+    loop = PlayLoop(step, lambda: None)
+    loop.interval = 0.001
+    for _ in range(20):
+        loop.play()
+        time.sleep(0.01)
+        loop.stop()
+    loop.close()
+    assert max(overlap) == 1
