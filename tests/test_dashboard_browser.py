@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-expect = pytest.importorskip("playwright.sync_api").expect
-
 from dashboards.browser import CHROMIUM, chromium, cpu_seconds, running_server
+
+expect = pytest.importorskip("playwright.sync_api").expect
 
 WAIT_MS = 30_000
 
