@@ -3,7 +3,8 @@
 An idea is a changed belief on ``scope`` dimensions of the practice vector. Its first
 dimension is its *anchor*: an employee uses idea k while their belief on k's anchor
 still comes from k. An idea applies in one market (``market``; -1 = everywhere) to its
-``audience`` of employees; adoption shares are taken over that audience. Adopter counts are kept incrementally by :class:`Beliefs`.
+``audience`` of employees; adoption shares are taken over that audience. Adopter counts
+are kept incrementally by :class:`Beliefs`.
 """
 
 from __future__ import annotations

@@ -32,8 +32,7 @@ from model.processes.playbook import Playbook
 from model.processes.turnover import Turnover
 from model.results import Results, top_k_overlap
 from model.rng import RandomStreams, normalize_seed
-from model.structure import (build_formal_structure, build_markets, build_small_world,
-                             empty_network)
+from model.structure import build_formal_structure, build_markets, build_small_world, empty_network
 
 
 class OrganizationModel(mesa.Model):
