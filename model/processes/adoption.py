@@ -7,7 +7,8 @@ appeal = value_weight * (true gain + perception noise)
 and the true gain is the change in the listener's fit on the idea's dimensions, per
 dimension. An idea of another market does not apply to the listener: no exposure. With
 ``adoption_threshold`` >= 2 (complex contagion) the listener first needs that many
-exposures to the idea; the count restarts after a gap of more than ``exposure_memory`` steps, and a repeat from the same speaker as last time does not count.
+exposures to the idea; the count restarts after a gap of more than ``exposure_memory``
+steps, and a repeat from the same speaker as last time does not count.
 
 :func:`expose` is compiled and shared by conversations and the forum. Exposures are
 weighed in random order; adoptions take effect in
