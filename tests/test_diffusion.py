@@ -58,3 +58,47 @@ def test_probe_metrics_are_none_when_the_run_is_too_short_or_there_is_no_tracer(
     assert short["probe_share_52w"] is None and short["probe_adoption_auc"] is None
     none = summarize(run_model(2, n_employees=100, steps=30, probe_idea_step=-1))
     assert none["probe_reached_half"] is None and none["probe_share_26w"] is None
+
+
+def test_robustness_hypercube_varies_only_shared_parameters_within_30_percent():
+    from scipy.stats import qmc
+
+    from model.settings import load_setting
+    from model.validation.robustness import point_values, shared_parameters
+
+    specs = shared_parameters()
+    names = {s.name for s in specs}
+    for setting in ("hierarchical", "shared_authority"):
+        assert not names & set(load_setting(setting).values)
+    assert "n_employees" not in names and "steps" not in names and len(specs) >= 30
+    for unit in qmc.LatinHypercube(d=len(specs), seed=1).random(20):
+        values = point_values(unit, specs)
+        for spec in specs:
+            v = values[spec.name]
+            slack = 1 if spec.kind is int else 1e-12  # integers are rounded
+            assert spec.default * 0.7 - slack <= v <= spec.default * 1.3 + slack, spec.name
+            assert spec.minimum is None or v >= spec.minimum
+            assert spec.maximum is None or v <= spec.maximum
+        assert values["informal_degree"] % 2 == 0
+
+
+def test_robustness_verdicts_follow_the_claimed_direction():
+    import pandas as pd
+
+    from model.validation.robustness import CLAIMS, verdicts
+
+    rows = []
+    for point, gap in ((0, 0.1), (1, -0.1)):  # hierarchy higher at point 0, lower at point 1
+        for rep in range(5):
+            row = {"point": point, "replication": rep}
+            for metric, _ in CLAIMS.values():
+                row[f"{metric}:shared_authority"] = 0.3 + 0.01 * rep
+                row[f"{metric}:hierarchical"] = 0.3 + 0.01 * rep + gap + 0.001 * rep
+            rows.append(row)
+    table = verdicts(pd.DataFrame(rows)).set_index(["point", "claim"])
+    coasting = "hidden coasting higher under hierarchy"
+    slower = "good idea slower under hierarchy (first-year mean share)"
+    assert table.loc[(0, coasting), "holds"] and table.loc[(0, coasting), "clear"]
+    assert not table.loc[(1, coasting), "holds"]
+    assert table.loc[(1, slower), "holds"] and table.loc[(1, slower), "clear"]
+    assert not table.loc[(0, slower), "holds"]
