@@ -336,7 +336,7 @@ def plot_command(
 def validate_command(
         names: Annotated[list[str] | None, typer.Argument(
             help="Experiments to run (default: all): bass, loafing, contagion, march, "
-                 "mission.")] = None,
+                 "mission, meanfield, size, robustness.")] = None,
         quick: Annotated[bool, typer.Option("--quick", help="CI sizes (what the tests run); "
                                             "writes no report unless --docs is given.")] = False,
         seed: Seed = 2026,

@@ -102,3 +102,19 @@ def test_robustness_verdicts_follow_the_claimed_direction():
     assert not table.loc[(1, coasting), "holds"]
     assert table.loc[(1, slower), "holds"] and table.loc[(1, slower), "clear"]
     assert not table.loc[(0, slower), "holds"]
+
+
+def test_mean_field_limits():
+    from model import OrganizationModel
+    from model.validation.meanfield import mean_field
+
+    # nobody can see or act: every coasting spell stays hidden
+    blind = OrganizationModel(rng=1, n_employees=200, work_visibility=0.0,
+                              monitoring_capacity=0.0, peer_sanction_power=0.0)
+    field = mean_field(blind)
+    assert field["coasting_share"] > 0.05
+    assert np.isclose(field["hidden_coasting_share"], field["coasting_share"])
+    # all work seen by peers who can act: nothing stays hidden
+    seen = OrganizationModel(rng=1, n_employees=200, work_visibility=1.0,
+                             peer_sanction_power=0.5)
+    assert mean_field(seen)["hidden_coasting_share"] == 0.0

@@ -5,12 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from model.parameters import ParameterError
-from model.validation import bass, contagion, loafing, march, mission, robustness, size
+from model.validation import (
+    bass,
+    contagion,
+    loafing,
+    march,
+    meanfield,
+    mission,
+    robustness,
+    size,
+)
 from model.validation.core import Experiment, Outcome, Plan
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     bass.EXPERIMENT, loafing.EXPERIMENT, contagion.EXPERIMENT, march.EXPERIMENT,
-    mission.EXPERIMENT, size.EXPERIMENT, robustness.EXPERIMENT)}
+    mission.EXPERIMENT, meanfield.EXPERIMENT, size.EXPERIMENT, robustness.EXPERIMENT)}
 
 
 def select(names: list[str] | None) -> list[Experiment]:

@@ -137,8 +137,12 @@ def run(plan: Plan) -> Outcome:
     notes = ("Share of the hypercube points at which each claim holds:\n\n"
              + markdown_table(summary, digits=2) + "\n\nVaried parameters (+-30% of the "
              f"default, {len(specs)}): " + ", ".join(f"`{s.name}`" for s in specs)
-             + ". The design (one row per point) is in docs/validation/robustness_design.csv, "
-             "the per-point verdicts in docs/validation/robustness_verdicts.csv.")
+             + f". Replications: {reps} per point and setting; the same seeds in both "
+             "settings and at every point (common random numbers) remove the seed's share of "
+             "each difference's variance, and the verdict that matters is the share over "
+             f"{n_points} points, whose binomial standard error is at most "
+             f"{0.5 / np.sqrt(n_points):.2f}. The design (one row per point) is in "
+             "docs/validation/robustness_design.csv, the per-point verdicts in docs/validation/robustness_verdicts.csv.")
     return Outcome(
         "robustness", "Robustness of the mission's claims (Latin hypercube, +-30%)", SOURCES,
         checks, runs.drop(columns="values"), figure,
