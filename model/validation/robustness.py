@@ -142,7 +142,8 @@ def run(plan: Plan) -> Outcome:
              "each difference's variance, and the verdict that matters is the share over "
              f"{n_points} points, whose binomial standard error is at most "
              f"{0.5 / np.sqrt(n_points):.2f}. The design (one row per point) is in "
-             "docs/validation/robustness_design.csv, the per-point verdicts in docs/validation/robustness_verdicts.csv.")
+             "docs/validation/robustness_design.csv, the per-point verdicts in "
+             "docs/validation/robustness_verdicts.csv.")
     return Outcome(
         "robustness", "Robustness of the mission's claims (Latin hypercube, +-30%)", SOURCES,
         checks, runs.drop(columns="values"), figure,
