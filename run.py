@@ -47,7 +47,9 @@ console = Console(width=None if sys.stdout.isatty() else 110)
 
 REFERENCE_SETTINGS = ("hierarchical", "shared_authority")
 HEADLINE = ("hidden_coasting_share", "coasting_share", "mean_time_hidden",
+            "probe_share_26w", "probe_share_52w", "probe_adoption_auc", "probe_reached_half",
             "time_to_50pct_adoption", "probe_final_share", "ideas_generated",
+            "ideas_per_employee_year",
             "ideas_adopted_widely_share", "ideas_squashed_share", "mean_adopted_idea_value",
             "mean_commitment", "output", "mean_fit", "cross_unit_conversation_share",
             "informal_leader_overlap")
@@ -347,7 +349,7 @@ def plot_command(
 def validate_command(
         names: Annotated[list[str] | None, typer.Argument(
             help="Experiments to run (default: all): bass, loafing, contagion, march, "
-                 "mission.")] = None,
+                 "mission, meanfield, size, robustness.")] = None,
         quick: Annotated[bool, typer.Option("--quick", help="CI sizes (what the tests run); "
                                             "writes no report unless --docs is given.")] = False,
         seed: Seed = 2026,

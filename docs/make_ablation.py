@@ -126,7 +126,9 @@ def simulate(label: str, parameters: Parameters, replication: int, seed: int) ->
            "mean_commitment": summary["mean_commitment"],
            "ideas_generated": summary["ideas_generated"],
            "probe_born_step": born,
-           "time_to_50pct_adoption": none_if_nan(summary["time_to_50pct_adoption"])}
+           "time_to_50pct_adoption": none_if_nan(summary["time_to_50pct_adoption"]),
+           "probe_share_26w": summary["probe_share_26w"],
+           "probe_adoption_auc": summary["probe_adoption_auc"]}
     for offset in SHARE_OFFSETS:
         step = born + offset
         row[f"probe_share_step_{step}"] = float(shares.loc[step]) if step in shares.index \
@@ -184,20 +186,22 @@ def diffusion_header(born: int) -> str:
     first, *rest = (born + offset for offset in SHARE_OFFSETS)
     cells = [f"tracer share, step {first} ({SHARE_OFFSETS[0]} after birth)",
              *(f"step {step}" for step in rest)]
-    return f"{VARIANT_COLUMN} reached 50% | median t50 (never = ∞) | {' | '.join(cells)} |"
+    return (f"{VARIANT_COLUMN} reached 50% | median t50 (never = ∞) | share at 26 weeks | "
+            f"first-year mean share | {' | '.join(cells)} |")
 
 
 def diffusion_table(runs: pd.DataFrame, variants: list[Variant]) -> str:
     """Markdown table of section 8.3: how often and how fast the tracer reached 50%."""
     born = int(runs["probe_born_step"].iloc[0])
     share_columns = [f"probe_share_step_{born + offset}" for offset in SHARE_OFFSETS]
-    lines = [diffusion_header(born), "|---|---|---|" + "---|" * len(SHARE_OFFSETS)]
+    lines = [diffusion_header(born), "|---|---|---|---|---|" + "---|" * len(SHARE_OFFSETS)]
     for v in variants:
         rows = runs[runs["variant"] == v.label]
         times = rows["time_to_50pct_adoption"]
         shares = " | ".join(f"{rows[c].mean():.2f}" for c in share_columns)
         lines.append(f"| {v.label} | {int(times.notna().sum())}/{len(rows)} | "
-                     f"{median_t50(times)} | {shares} |")
+                     f"{median_t50(times)} | {rows['probe_share_26w'].mean():.2f} | "
+                     f"{rows['probe_adoption_auc'].mean():.2f} | {shares} |")
     return "\n".join(lines) + "\n"
 
 

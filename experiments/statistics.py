@@ -41,14 +41,22 @@ REPORT_METRICS: tuple[ReportMetric, ...] = (
     ReportMetric("mean_time_hidden", "Time a coasting spell stays hidden", "steps",
                  "mean steps from the start of a coasting spell until someone able to act "
                  "notices it"),
+    ReportMetric("probe_share_26w", "Share of staff using a good idea half a year after its "
+                 "birth", "share", "share of employees using the tracer good idea 26 weeks "
+                 "after a customer-facing employee conceived it (every run counts)"),
+    ReportMetric("probe_share_52w", "Share of staff using a good idea a year after its birth",
+                 "share", "share of employees using the tracer good idea 52 weeks after its "
+                 "birth (every run counts)"),
+    ReportMetric("probe_adoption_auc", "Mean share using a good idea over its first year",
+                 "share", "mean share of employees using the tracer good idea over the 52 "
+                 "weeks after its birth (every run counts)"),
     ReportMetric("probe_reached_half", "Chance a good idea reaches half the staff", "share",
                  "share of runs in which the tracer good idea reached 50% use"),
-    ReportMetric("time_to_50pct_adoption",
-                 "Time for a good idea to reach half the staff (when it does)", "steps",
-                 "steps from a customer-facing employee's good idea to 50% use",
-                 conditional=True),
     ReportMetric("probe_final_share", "Reach of a good idea by the end", "share",
                  "share of employees using the tracer good idea at the end of the run"),
+    ReportMetric("ideas_per_employee_year", "Ideas per employee per year", "index",
+                 "ideas born at the customer interface per employee per year (a step is a "
+                 "week)"),
     ReportMetric("ideas_generated", "Number of ideas born at the customer interface", "count",
                  "ideas employees produced during the run"),
     ReportMetric("ideas_squashed_share", "Share of ideas squashed", "share",
@@ -90,8 +98,9 @@ def fmt_difference(value: float, kind: str) -> str:
 
 
 def with_derived_metrics(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs plus metrics derived from the summaries (whether the tracer idea took off)."""
-    if "time_to_50pct_adoption" not in runs:
+    """Runs plus metrics derived from the summaries (whether the tracer idea took off, for
+    runs stored before ``probe_reached_half`` was a summary key)."""
+    if "time_to_50pct_adoption" not in runs or "probe_reached_half" in runs:
         return runs
     reached = pd.to_numeric(runs["time_to_50pct_adoption"], errors="coerce").notna()
     return runs.assign(probe_reached_half=reached.astype(float))
@@ -280,3 +289,138 @@ def crn_gain(differences: pd.DataFrame) -> pd.DataFrame:
     gain["variance_ratio"] = ratio**2
     gain["runs_saved_share"] = 1 - ratio**2
     return gain
+
+
+# --- time for a good idea to reach half the staff: Kaplan-Meier ----------------------
+KM_COLUMNS = ["setting", "runs", "reached", "censored", "median", "ci_low", "ci_high",
+              "horizon"]
+KM_PAIR_COLUMNS = ["setting_a", "setting_b", "median_a", "median_b", "logrank_p", "clear"]
+
+
+def time_to_half_durations(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per run: steps from the tracer's birth to half the staff (``event`` 1), or to the end
+    of the run where it never got there (``event`` 0, censored). Runs without a tracer are
+    left out."""
+    born = pd.to_numeric(runs["probe_born_step"], errors="coerce")
+    reached = pd.to_numeric(runs["time_to_50pct_adoption"], errors="coerce")
+    horizon = pd.to_numeric(runs["steps"], errors="coerce") - born
+    frame = pd.DataFrame({"setting": runs["setting"].astype(str).to_numpy(),
+                          "duration": reached.fillna(horizon).to_numpy(dtype=float),
+                          "event": reached.notna().astype(int).to_numpy(),
+                          "horizon": horizon.to_numpy(dtype=float)})
+    return frame[born.notna().to_numpy()].reset_index(drop=True)
+
+
+def kaplan_meier_median(durations: np.ndarray, events: np.ndarray
+                        ) -> tuple[float, float, float]:
+    """Kaplan-Meier median time to the event with its 95% interval (lifelines; the interval
+    is where the pointwise exponential-Greenwood band of the survival curve crosses 0.5).
+    ``inf`` where the curve (or its band) never falls to one half: censored runs count as
+    having not got there yet, never as missing."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    if len(durations) == 0:
+        return np.nan, np.nan, np.nan
+    kmf = KaplanMeierFitter(alpha=1 - CONFIDENCE).fit(durations, events)
+    band = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
+    return float(kmf.median_survival_time_), float(band[0]), float(band[1])
+
+
+def time_to_half_km(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per setting: Kaplan-Meier median time for the tracer to reach half the staff."""
+    if not {"time_to_50pct_adoption", "probe_born_step", "steps"} <= set(runs.columns):
+        return pd.DataFrame(columns=KM_COLUMNS)
+    durations = time_to_half_durations(runs)
+    rows = []
+    for setting, group in durations.groupby("setting", sort=False):
+        median, low, high = kaplan_meier_median(group["duration"].to_numpy(),
+                                                group["event"].to_numpy())
+        rows.append({"setting": setting, "runs": len(group), "reached": int(group["event"].sum()),
+                     "censored": int((group["event"] == 0).sum()), "median": median,
+                     "ci_low": low, "ci_high": high, "horizon": float(group["horizon"].max())})
+    return pd.DataFrame(rows, columns=KM_COLUMNS)
+
+
+def time_to_half_logrank(runs: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of settings: log-rank test of their times to half the staff."""
+    from lifelines.statistics import logrank_test
+
+    km = time_to_half_km(runs)
+    if len(km) < 2:
+        return pd.DataFrame(columns=KM_PAIR_COLUMNS)
+    durations = time_to_half_durations(runs)
+    medians = km.set_index("setting")["median"]
+    rows = []
+    for a, b in combinations(list(km["setting"]), 2):
+        x, y = durations[durations["setting"] == a], durations[durations["setting"] == b]
+        p = float(logrank_test(x["duration"], y["duration"], x["event"], y["event"]).p_value)
+        rows.append({"setting_a": a, "setting_b": b, "median_a": medians[a],
+                     "median_b": medians[b], "logrank_p": p, "clear": bool(p < 1 - CONFIDENCE)})
+    return pd.DataFrame(rows, columns=KM_PAIR_COLUMNS)
+
+
+def fmt_km(median: float, horizon: float) -> str:
+    """A Kaplan-Meier median or bound: 'never within N steps' where it is not reached."""
+    if median is None or not np.isfinite(median):
+        return f"not within {fmt(horizon, 'steps')}" if np.isfinite(horizon) else "n/a"
+    return fmt(median, "steps")
+
+
+def km_sentence(row: pd.Series, km: pd.DataFrame) -> str:
+    """One plain-language sentence on the time to half the staff for a pair of settings."""
+    by = km.set_index("setting")
+
+    def part(setting: str) -> str:
+        r = by.loc[setting]
+        return (f"{fmt_km(r['median'], r['horizon'])} steps under {setting} (95% CI "
+                f"{fmt_km(r['ci_low'], r['horizon'])} to {fmt_km(r['ci_high'], r['horizon'])}; "
+                f"reached in {int(r['reached'])} of {int(r['runs'])} runs)")
+
+    verdict = ("a clear difference" if row["clear"] else "no clear difference")
+    return (f"Time for a good idea to reach half the staff (Kaplan-Meier median, runs that never "
+            f"got there counted as censored): {part(row['setting_a'])} vs "
+            f"{part(row['setting_b'])}; {verdict} (log-rank p = {row['logrank_p']:.3g}).")
+
+
+# --- are there enough replications? -----------------------------------------------------
+ADEQUACY_COLUMNS = ["setting", "metric", "runs", "mean", "cv", "relative_half_width",
+                    "cv_drift", "stable"]
+CV_DRIFT_STABLE = 0.20
+
+
+def replication_adequacy(runs: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Per setting and metric: whether the replication count suffices.
+
+    ``relative_half_width``: 95% CI half-width over |mean|. ``cv_drift``: the largest
+    relative change of the running coefficient of variation over the last quarter of the
+    runs (in replication order); under 20% the spread of runs has settled, so the interval
+    narrows as 1/sqrt(R) with more runs and its estimate is not still moving.
+    """
+    rows = []
+    for setting, group in runs.groupby("setting", sort=False, observed=True):
+        group = group.sort_values("replication") if "replication" in group else group
+        for metric in metrics:
+            values = pd.to_numeric(group[metric], errors="coerce").to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            n = len(values)
+            mean, sd, low, high = mean_interval(values)
+            scale = abs(mean)
+            cv = sd / scale if n > 1 and scale > 0 else np.nan
+            half = (high - low) / 2 / scale if n > 1 and scale > 0 else np.nan
+            drift = np.nan
+            if n > 1 and sd == 0:  # every run gave the same value: nothing left to settle
+                cv, half, drift = 0.0, 0.0, 0.0
+            elif n >= 8 and scale > 0:
+                start = n - max(2, n // 4)
+                running = [np.std(values[:k], ddof=1) / abs(np.mean(values[:k]))
+                           if np.mean(values[:k]) != 0 else np.nan for k in range(start, n + 1)]
+                running = np.asarray(running)
+                if np.isfinite(running).all() and running[-1] > 0:
+                    drift = float(np.max(np.abs(running - running[-1])) / running[-1])
+                elif np.isfinite(running).all():
+                    drift = 0.0
+            rows.append({"setting": setting, "metric": metric, "runs": n, "mean": mean,
+                         "cv": cv, "relative_half_width": half, "cv_drift": drift,
+                         "stable": bool(np.isfinite(drift) and drift < CV_DRIFT_STABLE)})
+    return pd.DataFrame(rows, columns=ADEQUACY_COLUMNS)

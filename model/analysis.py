@@ -1,7 +1,9 @@
 """Emergent patterns, computed from a finished run (never written into a mechanism).
 
-- Innovation diffusion: per-idea records, time for the tracer idea to reach 50% and
-  90%, share of ideas spread widely / squashed, value of adopted ideas, Bass fit.
+- Innovation diffusion: per-idea records, ideas per employee per year, the tracer
+  idea's share of staff 26 and 52 weeks after birth and its mean share over those 52
+  weeks (never censored), whether and when it reached 50% and 90%, share of ideas spread
+  widely / squashed, value of adopted ideas, Bass fit.
 - Hidden coasting, engagement and performance: averages over the final steps.
 - Self-organized structure: the realized conversation network of the last
   ``metric_window`` steps (cross-unit share, clustering, degree centralization) and
@@ -21,6 +23,8 @@ from model.ideas import NEVER
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
+
+WEEKS_PER_YEAR = 52.0  # one step is one week
 
 
 def bass_cdf(t: np.ndarray, p: float, q: float) -> np.ndarray:
@@ -99,6 +103,30 @@ def probe_curve(model: OrganizationModel) -> np.ndarray:
     return np.asarray(counts, dtype=float) / model.people.n
 
 
+PROBE_WEEKS = (26, 52)  # probe_share_26w, probe_share_52w; the AUC runs over the last
+
+
+def probe_metrics(curve: np.ndarray, reached_half: bool | None) -> dict[str, float | None]:
+    """The tracer's diffusion, never censored by whether it got anywhere.
+
+    ``curve[t]`` is the share of staff using the tracer t steps (weeks) after its birth.
+    probe_share_26w / _52w: the share 26 and 52 weeks after birth; probe_adoption_auc: the
+    mean share over weeks 1-52; probe_reached_half: 1 if it reached half the staff within
+    the run, else 0. A share whose week falls after the end of the run is None (the run
+    is too short to say), as are all four when no tracer was planted.
+    """
+    if reached_half is None:
+        return dict.fromkeys(("probe_share_26w", "probe_share_52w", "probe_adoption_auc",
+                              "probe_reached_half"))
+    out: dict[str, float | None] = {
+        f"probe_share_{w}w": float(curve[w]) if len(curve) > w else None for w in PROBE_WEEKS}
+    horizon = PROBE_WEEKS[-1]
+    out["probe_adoption_auc"] = (float(curve[1: horizon + 1].mean()) if len(curve) > horizon
+                                 else None)
+    out["probe_reached_half"] = float(bool(reached_half))
+    return out
+
+
 def realized_network(model: OrganizationModel) -> sp.csr_matrix:
     """Undirected 0/1 adjacency of pairs who talked within the last ``metric_window`` steps."""
     n = model.people.n
@@ -154,6 +182,8 @@ def summarize(model: OrganizationModel) -> dict[str, Any]:
         "hidden_coasting_share": float(tail["hidden_coasting_share"].mean()),
         "mean_time_hidden": float(model.monitoring.mean_time_hidden()),
         "ideas_generated": int(organic.sum()),
+        "ideas_per_employee_year": float(organic.sum() / model.people.n
+                                         / (max(int(model.steps), 1) / WEEKS_PER_YEAR)),
         "ideas_adopted_widely_share": float((reg.step_wide[:n_ideas][organic] != NEVER).sum()
                                             / born),
         "ideas_squashed_share": float(reg.squashed[:n_ideas][organic].sum() / born),
@@ -162,6 +192,8 @@ def summarize(model: OrganizationModel) -> dict[str, Any]:
         "time_to_50pct_adoption": probe_time("step_half"),
         "time_to_90pct_adoption": probe_time("step_90"),
         "probe_final_share": float(curve[-1]) if len(curve) else 0.0,
+        **probe_metrics(curve, None if len(probe) == 0
+                        else bool(reg.step_half[probe[0]] != NEVER)),
         "mean_adopted_idea_value": float((reg.adopted_value_sum[:n_ideas].sum() / adoptions)
                                          if adoptions else 0.0),
         "mean_born_idea_value": float(values[organic].mean()) if organic.any() else 0.0,

@@ -2,7 +2,9 @@
 
 An idea is a changed belief on ``scope`` dimensions of the practice vector. Its first
 dimension is its *anchor*: an employee uses idea k while their belief on k's anchor
-still comes from k. Adopter counts are kept incrementally by :class:`Beliefs`.
+still comes from k. An idea applies in one market (``market``; -1 = everywhere) to its
+``audience`` of employees; adoption shares are taken over that audience. Adopter counts
+are kept incrementally by :class:`Beliefs`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ class IdeaRegistry:
 
     _int_fields = ("origin", "birth", "sanctioned_step", "squashed_step", "reviewer", "approvals",
                    "adopters", "peak", "step_half", "step_wide", "step_90", "adoptions",
-                   "forum_until")
+                   "forum_until", "market", "audience")
     _float_fields = ("value_at_birth", "adopted_value_sum")
     _bool_fields = ("sanctioned", "squashed", "is_probe")
 
@@ -56,7 +58,8 @@ class IdeaRegistry:
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra, bool)]))
 
     def add(self, origin: np.ndarray, dims: np.ndarray, values: np.ndarray, birth: int,
-            value_at_birth: np.ndarray, forum_until: int) -> np.ndarray:
+            value_at_birth: np.ndarray, forum_until: int, market: np.ndarray,
+            audience: np.ndarray) -> np.ndarray:
         """Register new ideas; returns their ids."""
         k = len(origin)
         if self.n + k > self.capacity:
@@ -72,6 +75,8 @@ class IdeaRegistry:
         self.adoptions[ids] = 0
         self.approvals[ids] = 0
         self.forum_until[ids] = forum_until
+        self.market[ids] = market
+        self.audience[ids] = audience
         self.n += k
         return ids
 
@@ -80,12 +85,13 @@ class IdeaRegistry:
         right = self.values[ids] == need[self.dims[ids]]
         return 2.0 * right.mean(axis=1) - 1.0
 
-    def record_step(self, step: int, n_employees: int, wide_share: float) -> None:
-        """Update peaks and first-passage steps, and append this step's adopter counts."""
+    def record_step(self, step: int, wide_share: float) -> None:
+        """Update peaks and first-passage steps (shares of each idea's audience), and append
+        this step's adopter counts."""
         live = slice(0, self.n)
         adopters = self.adopters[live]
         np.maximum(self.peak[live], adopters, out=self.peak[live])
-        share = adopters / n_employees
+        share = adopters / self.audience[live]
         for field, threshold in (("step_half", 0.5), ("step_wide", wide_share),
                                  ("step_90", 0.9)):
             first = getattr(self, field)[live]

@@ -32,7 +32,7 @@ from model.processes.playbook import Playbook
 from model.processes.turnover import Turnover
 from model.results import Results, top_k_overlap
 from model.rng import RandomStreams, normalize_seed
-from model.structure import build_formal_structure, build_small_world, empty_network
+from model.structure import build_formal_structure, build_markets, build_small_world, empty_network
 
 
 class OrganizationModel(mesa.Model):
@@ -68,7 +68,7 @@ class OrganizationModel(mesa.Model):
                           Leadership(self), Performance(self))
         if p.probe_idea_step == 0:
             self.generation.plant_probe()
-        self.ideas.record_step(0, p.n_employees, p.wide_adoption_share)
+        self.ideas.record_step(0, p.wide_adoption_share)
         self.results = Results(p.steps)
         self.results.collect(self)
 
@@ -80,6 +80,8 @@ class OrganizationModel(mesa.Model):
         facing = self.streams["positions"].random(p.n_employees) < p.customer_facing_share
         self.customer_facing_position = self.structure.front_line & facing
         self.refresh_roles()
+        self.market = build_markets(p.n_employees, p.market_size)
+        self.market_sizes = np.bincount(self.market)
         self.ideas = IdeaRegistry(p.idea_scope)
         self.beliefs = Beliefs(p.n_employees, p.n_dimensions, self.ideas,
                                self.streams["beliefs"])
@@ -96,7 +98,7 @@ class OrganizationModel(mesa.Model):
         """One step: the processes in their documented order, then data collection."""
         for process in self.processes:
             process.step()
-        self.ideas.record_step(self.steps, self.people.n, self.p.wide_adoption_share)
+        self.ideas.record_step(self.steps, self.p.wide_adoption_share)
         self.results.collect(self)
 
     def run(self, steps: int | None = None) -> OrganizationModel:

@@ -66,7 +66,8 @@ class Parameters(BaseModel):
 
     # --- structure ----------------------------------------------------------------
     formal_structure: Literal["tree", "teams", "none"] = param(
-        "tree", "Formal ties: a reporting tree, flat teams with a coordinator each, or none.",
+        "tree", "Formal ties: a reporting tree, flat teams with a coordinator each, or none (no "
+        "reporting lines; work groups of span_of_control remain, weighted formal_tie_strength).",
         "structure")
     span_of_control: int = param(6, "Direct reports per manager (tree) or team size (teams).",
                                  "structure", "people", ge=2, le=10_000)
@@ -147,9 +148,13 @@ class Parameters(BaseModel):
     need_drift: float = param(0.01, "Chance per step that each dimension of customer needs "
                               "flips (March's turbulence).", "environment", "probability", ge=0,
                               le=1)
-    customer_problem_rate: float = param(0.03, "Chance per step that a customer-facing employee "
-                                         "meets a customer problem.", "environment",
+    customer_problem_rate: float = param(0.1, "Chance per step (week) that a customer-facing "
+                                         "employee meets a customer problem.", "environment",
                                          "probability", ge=0, le=1)
+    market_size: int = param(150, "Employees per market (the customers one group serves): an "
+                             "ordinary idea applies only in its originator's market; the "
+                             "tracer answers an organization-wide need.", "environment",
+                             "people", ge=2, le=20_000_000)
     customer_insight: float = param(0.6, "Chance each belief in a new idea reads the need right "
                                     "(else it is a coin flip).", "environment", "probability",
                                     ge=0, le=1)

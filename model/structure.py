@@ -146,3 +146,10 @@ def empty_network(n: int) -> InformalNetwork:
     z = np.zeros(0, dtype=np.int64)
     return InformalNetwork(u=z, v=z, strength=np.zeros(0), indptr=np.zeros(n + 1, np.int64),
                            target=z, tie=z)
+
+
+def build_markets(n: int, market_size: int) -> np.ndarray:
+    """Market of each employee: round(n / market_size) (at least 1) contiguous blocks of
+    employees in initial position order, as equal in size as they can be."""
+    k = max(1, round(n / market_size))
+    return (np.arange(n) * k // n).astype(np.int64)

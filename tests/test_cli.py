@@ -30,7 +30,9 @@ def test_run_writes_all_outputs(tmp_path, capsys):
     for key in ("coasting_share", "hidden_coasting_share", "mean_time_hidden",
                 "ideas_generated", "ideas_adopted_widely_share", "ideas_squashed_share",
                 "time_to_50pct_adoption", "mean_adopted_idea_value", "mean_commitment",
-                "output", "cross_unit_conversation_share", "informal_leader_overlap"):
+                "output", "cross_unit_conversation_share", "informal_leader_overlap",
+                "probe_share_26w", "probe_share_52w", "probe_adoption_auc",
+                "probe_reached_half", "ideas_per_employee_year"):
         assert key in summary
     series = pd.read_parquet(out / "timeseries.parquet")
     assert len(series) == 31 and (series["setting"] == "hierarchical").all()

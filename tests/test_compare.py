@@ -101,9 +101,14 @@ def test_report_numbers_equal_those_from_the_tidy_data(compared):
     # every sentence in the page's findings is the one generated from these numbers
     metrics = list(dict.fromkeys(r["metric"] for r in data["intervals"]))
     recomputed = pairwise_differences(runs, metrics)
-    assert len(recomputed) == len(data["differences"]) == len(data["findings"])
+    # the time to half the staff leads, one Kaplan-Meier sentence per pair of settings
+    km = [f for f in data["findings"] if f["metric"] == "time_to_half_km"]
+    rest = [f for f in data["findings"] if f["metric"] != "time_to_half_km"]
+    assert data["findings"][: len(km)] == km and len(km) == 3
+    assert all("Kaplan-Meier median" in f["sentence"] for f in km)
+    assert len(recomputed) == len(data["differences"]) == len(rest)
     expected = findings(recomputed)
-    assert [f["sentence"] for f in data["findings"]] == list(expected["sentence"])
+    assert [f["sentence"] for f in rest] == list(expected["sentence"])
     for sentence in expected["sentence"]:
         assert sentence.replace("'", "&#x27;") in page
 
@@ -241,3 +246,39 @@ def test_a_single_setting_gets_intervals_and_no_pairs(tmp_path, capsys):
     data = read_report_data(out / "report.html")
     assert data["findings"] == [] and data["differences"] == []
     assert {row["setting"] for row in data["intervals"]} == {"hierarchical"}
+
+
+def test_kaplan_meier_median_against_a_hand_computed_case():
+    """Durations 2, 3, 4+, 5, 6, 10+, 10+, 10+ (+ = censored): S(2) = 7/8, S(3) = 3/4,
+    S(5) = 3/4 x 4/5 = 0.6, S(6) = 0.6 x 3/4 = 0.45, so the median is 6; a mean over the runs
+    that got there would say 4."""
+    from experiments.statistics import kaplan_meier_median, time_to_half_km
+
+    durations = np.array([2, 3, 4, 5, 6, 10, 10, 10], dtype=float)
+    events = np.array([1, 1, 0, 1, 1, 0, 0, 0])
+    median, low, high = kaplan_meier_median(durations, events)
+    assert median == 6.0
+    assert low <= 6.0 and high == np.inf  # the band's upper curve never falls to one half
+    # as runs: the censored ones never reached half within steps - born = their duration
+    runs = pd.DataFrame({"setting": "x", "replication": range(8), "steps": 20 + durations,
+                         "probe_born_step": 20,
+                         "time_to_50pct_adoption": np.where(events == 1, durations, np.nan)})
+    km = time_to_half_km(runs).iloc[0]
+    assert (km["median"], km["reached"], km["censored"], km["runs"]) == (6.0, 4, 4, 8)
+    # never reached in most runs: the median is not reached either (inf), never a mean
+    assert kaplan_meier_median(np.array([3, 9, 9, 9.]), np.array([1, 0, 0, 0]))[0] == np.inf
+
+
+def test_replication_adequacy_flags_a_settled_spread():
+    from experiments.statistics import replication_adequacy
+
+    rng = np.random.default_rng(1)
+    runs = pd.DataFrame({"setting": "x", "replication": range(40),
+                         "m": rng.normal(10, 1, 40), "zero": 0.0})
+    row = replication_adequacy(runs, ["m", "zero"]).set_index("metric")
+    assert row.loc["m", "stable"] and row.loc["m", "cv_drift"] < 0.2
+    assert row.loc["m", "relative_half_width"] == pytest.approx(
+        stats.t.ppf(0.975, 39) * runs["m"].std() / np.sqrt(40) / runs["m"].mean())
+    assert row.loc["zero", "stable"] and row.loc["zero", "cv"] == 0.0
+    few = replication_adequacy(runs.head(4), ["m"]).iloc[0]
+    assert not few["stable"]  # too few runs to tell whether the spread has settled

@@ -32,10 +32,13 @@ def test_hierarchy_hides_more_coasting_and_slows_a_good_idea():
     s = summaries(REF_SEEDS, "shared_authority", **REFERENCE)
     assert h["hidden_coasting_share"].mean() > 0.05
     assert h["hidden_coasting_share"].mean() > 5 * s["hidden_coasting_share"].mean() + 0.02
-    # a good idea (the tracer, born at step 20) reaches half the organization much later,
-    # if at all; runs where it never does are censored at the end of the run
+    # a good idea (the tracer, born at step 20) reaches half the organization later, if at
+    # all (runs where it never does are censored at the end of the run), and half a year
+    # after its birth fewer use it; since ideas compete only within their market and the
+    # sanctioned tracer is taught from the playbook, the gap is no longer twofold
     censored = REFERENCE["steps"] - 20
     t_h = h["time_to_50pct_adoption"].fillna(censored).median()
     t_s = s["time_to_50pct_adoption"].fillna(censored).median()
     assert t_s < censored
-    assert t_h > 2 * t_s
+    assert t_h > t_s
+    assert s["probe_share_26w"].mean() > h["probe_share_26w"].mean() + 0.05

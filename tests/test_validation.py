@@ -106,3 +106,16 @@ def test_code_learning_from_actions_counts_coin_flips_of_the_undecided():
     plus, minus, superior = model.playbook.superior_actions()
     assert superior > 0  # lucky coin flips beat an empty code (score 0)
     assert ((plus + minus) == superior).all()
+
+
+def test_contagion_experiment_has_no_formal_conversations():
+    """Formal structure "none" with zero formal weight: every conversation is informal."""
+    from experiments.validation.contagion import CONTAGION, NETWORKS
+    from model.organization import OrganizationModel
+
+    model = OrganizationModel(rng=5, n_employees=300, steps=5,
+                              informal_rewiring=NETWORKS["clustered"], adoption_threshold=2,
+                              **CONTAGION)
+    initiators, partners, ties = model.conversations.choose_partners()
+    assert len(initiators) > 250  # about one conversation each
+    assert (ties >= 0).all()  # each along an informal tie

@@ -1,6 +1,7 @@
 """Complex contagion (Centola & Macy 2007; Centola 2010): clustered against random ties.
 
-Only informal ties exist (``formal_structure = "none"``): a ring lattice where each
+Only informal ties exist (``formal_structure = "none"`` and ``formal_tie_strength = 0``,
+so work groups carry no conversations either): a ring lattice where each
 employee knows their ``informal_degree`` nearest neighbours (rewiring 0, clustered) or
 the same ring with every tie rewired (rewiring 1, random, same degree). One idea (the
 tracer) is planted at step 0; as in Centola & Macy, its originator's informal
@@ -39,7 +40,8 @@ SOURCES = [
     "Science 329(5996), 1194-1197.",
 ]
 CONTAGION = dict(
-    formal_structure="none", informal_network="small_world", informal_degree=6,
+    formal_structure="none", formal_tie_strength=0.0, informal_network="small_world",
+    informal_degree=6,
     power_distance=0.0, lateral_openness=1.0, value_weight=0.0, influence_weight=0.0,
     unsanctioned_risk=0.0, adoption_propensity=0.5, customer_problem_rate=0.0,
     need_drift=0.0, socialization_rate=0.0, codification_rate=0.0, codify_share=1.0,

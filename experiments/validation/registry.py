@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from experiments.validation import bass, contagion, loafing, march, mission
+from experiments.validation import (
+    bass,
+    contagion,
+    loafing,
+    march,
+    meanfield,
+    mission,
+    robustness,
+    size,
+)
 from experiments.validation.core import Experiment, Outcome, Plan
 from model.parameters import ParameterError
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     bass.EXPERIMENT, loafing.EXPERIMENT, contagion.EXPERIMENT, march.EXPERIMENT,
-    mission.EXPERIMENT)}
+    mission.EXPERIMENT, meanfield.EXPERIMENT, size.EXPERIMENT, robustness.EXPERIMENT)}
 
 
 def select(names: list[str] | None) -> list[Experiment]:

@@ -5,9 +5,10 @@ appeal = value_weight * (true gain + perception noise)
        + influence_weight * (speaker influence - listener influence)
        - unsanctioned_risk * [idea not sanctioned],
 and the true gain is the change in the listener's fit on the idea's dimensions, per
-dimension. With ``adoption_threshold`` >= 2 (complex contagion) the listener first
-needs that many exposures to the idea; the count restarts after a gap of more than
-``exposure_memory`` steps, and a repeat from the same speaker as last time does not count.
+dimension. An idea of another market does not apply to the listener: no exposure. With
+``adoption_threshold`` >= 2 (complex contagion) the listener first needs that many
+exposures to the idea; the count restarts after a gap of more than ``exposure_memory``
+steps, and a repeat from the same speaker as last time does not count.
 
 :func:`expose` is compiled and shared by conversations and the forum. Exposures are
 weighed in random order; adoptions take effect in
@@ -46,8 +47,8 @@ def forget_exposures(memory, step, horizon):
 def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, memory, step):
     """Exposures of listeners to ideas from speakers, taken in ``order``; returns adoptions."""
     practice, source, matches, ideas_in_use, need = beliefs
-    dims, values, adopters, sanctioned, adoptions, value_sum, value_at_birth = ideas
-    influence, latest = people
+    dims, values, adopters, sanctioned, adoptions, value_sum, value_at_birth, idea_market = ideas
+    influence, latest, market = people
     base, value_weight, noise_sd, influence_weight, risk, threshold, horizon = prm
     scope = dims.shape[1]
     taken = np.zeros(len(influence), np.bool_)
@@ -58,6 +59,8 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
         listener, speaker, k = listeners[x], speakers[x], heard[x]
         if source[listener, dims[k, 0]] == k or (taken[listener] and latest[listener] == k):
             continue  # uses it already
+        if idea_market[k] >= 0 and idea_market[k] != market[listener]:
+            continue  # the idea does not apply to the listener's customers
         if threshold > 1:
             key = (np.int64(listener) << 32) | k
             exposures, last_speaker, last_step = memory.get(key, (0, -1, -1))
@@ -95,8 +98,8 @@ def kernel_state(model: OrganizationModel) -> tuple[tuple, tuple, tuple, tuple]:
     """(beliefs, ideas, people, adoption parameters) tuples for the compiled kernels."""
     p, reg = model.p, model.ideas
     ideas = (reg.dims, reg.values, reg.adopters, reg.sanctioned, reg.adoptions,
-             reg.adopted_value_sum, reg.value_at_birth)
-    people = (model.people.influence, model.people.latest_idea)
+             reg.adopted_value_sum, reg.value_at_birth, reg.market)
+    people = (model.people.influence, model.people.latest_idea, model.market)
     prm = (float(logit(p.adoption_propensity)), p.value_weight, p.perception_noise,
            p.influence_weight, p.unsanctioned_risk, np.int64(p.adoption_threshold),
            np.int64(p.exposure_memory))

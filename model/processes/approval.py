@@ -4,9 +4,10 @@ Where ``approval_levels`` > 0, an unsanctioned idea voiced to the speaker's own
 manager enters review with that manager (one reviewer per idea at a time). A reviewer
 decides each step with chance 1 / ``review_time``, judging the idea's value against
 current needs with ``review_noise``; it passes if the judged value is at least
-``1 - 2 * approval_tolerance``. A passed idea is taken up by the reviewer and moves one
-level up; after ``approval_levels`` approvals (or at the top) it is sanctioned and
-codified into the playbook, from which socialization spreads it to everyone. A squashed
+``1 - 2 * approval_tolerance``. A passed idea is taken up by the reviewer (if it applies
+in their market) and moves one level up; after ``approval_levels`` approvals (or at the
+top) it is sanctioned; an idea that applies everywhere (the tracer) is also written into
+the playbook, from which socialization teaches it (playbook.py). A squashed
 idea is dropped (back to the playbook's beliefs) by the reviewer and their direct
 reports, and a manager who later hears a squashed idea from a direct report makes them
 drop it too.
@@ -64,7 +65,7 @@ class Approval(Process):
         _, first = np.unique(reviewers, return_index=True)
         take = np.zeros(len(ideas), dtype=bool)
         take[first] = True
-        take &= ~using
+        take &= ~using & ((reg.market[ideas] < 0) | (reg.market[ideas] == m.market[reviewers]))
         adopt_ideas(m, reviewers[take], ideas[take])
         above = m.manager_of(reviewers)
         done = (reg.approvals[ideas] >= m.p.approval_levels) | (above < 0)

@@ -1,13 +1,16 @@
 """Process 2, idea generation at the customer interface.
 
-Each step a customer-facing employee meets a customer problem with chance
+Each step (a week) a customer-facing employee meets a customer problem with chance
 ``customer_problem_rate`` and turns it into an idea with chance
-resourcefulness x commitment x opportunity. The idea changes ``idea_scope`` random
-dimensions; each new belief reads the need right with chance ``customer_insight``
-and is a coin flip otherwise, so many ideas are half-baked and some are harmful.
-The originator uses it at once. As a tracer of how fast a good idea spreads, at
-``probe_idea_step`` customer needs change on ``idea_scope`` dimensions and a random
-customer-facing employee conceives the right response (every belief right).
+resourcefulness x commitment. Opportunity (autonomy, manager support) enters once,
+through commitment = cbrt(motive x skill x opportunity). The idea changes
+``idea_scope`` random dimensions; each new belief reads the need right with chance
+``customer_insight`` and is a coin flip otherwise, so many ideas are half-baked and
+some are harmful. It applies in its originator's market (``market_size``). The
+originator uses it at once. As a tracer of how fast a good idea spreads, at
+``probe_idea_step`` customer needs change on ``idea_scope`` dimensions organization-wide
+and a random customer-facing employee conceives the right response (every belief
+right); it applies in every market.
 """
 
 from __future__ import annotations
@@ -43,7 +46,11 @@ class IdeaGeneration(Process):
         m = self.model
         forum_until = m.steps + m.p.forum_memory if m.p.idea_forum_reach > 0 else NEVER
         value = 2.0 * (values == m.beliefs.need[dims]).mean(axis=1) - 1.0
-        ids = m.ideas.add(originators, dims, values, m.steps, value, forum_until)
+        market = np.full(len(originators), -1) if probe else m.market[originators]
+        audience = (np.full(len(originators), m.people.n) if probe
+                    else m.market_sizes[market])
+        ids = m.ideas.add(originators, dims, values, m.steps, value, forum_until, market,
+                          audience)
         m.ideas.is_probe[ids] = probe
         adopt_ideas(m, originators, ids)
         m.ideas.adoptions[ids] -= 1  # the originator's use is not an adoption event
@@ -56,8 +63,7 @@ class IdeaGeneration(Process):
         people = m.people
         facing = m.customer_facing_employees()
         meets = facing[rng.random(len(facing)) < p.customer_problem_rate]
-        chance = (people.resourcefulness[meets] * people.commitment[meets]
-                  * people.opportunity[meets])
+        chance = people.resourcefulness[meets] * people.commitment[meets]
         creators = meets[rng.random(len(meets)) < chance]
         self.born_this_step = len(creators)
         if len(creators) == 0:

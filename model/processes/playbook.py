@@ -1,7 +1,9 @@
 """Process 4c, the playbook: March's (1991) organizational code.
 
-- Codification of ideas: sanctioned ideas, and (where nothing needs approval) ideas
-  used by at least ``codify_share`` of employees, are written into the playbook.
+- Codification of ideas: ideas approved, and (where nothing needs approval) ideas used
+  by at least ``codify_share`` of the employees they apply to, are sanctioned. The
+  playbook is organization-wide: only an idea that applies everywhere (the tracer) is
+  written into it; an idea of one market, once sanctioned, is used there without risk.
 - Learning from the best (March's p2): on each dimension where the employees who fit
   needs better than the playbook hold a majority belief different from it, the
   playbook takes that belief with chance 1 - (1 - p2)^k, k being the majority margin.
@@ -161,6 +163,7 @@ class Playbook(Process):
             return
         reg.sanctioned[ideas] = True
         reg.sanctioned_step[ideas] = m.steps
+        ideas = ideas[reg.market[ideas] < 0]  # the playbook holds what applies everywhere
         m.beliefs.code[reg.dims[ideas].ravel()] = reg.values[ideas].ravel()
         m.beliefs.code_source[reg.dims[ideas].ravel()] = np.repeat(ideas, reg.scope)
 
@@ -169,7 +172,7 @@ class Playbook(Process):
         if m.p.approval_levels > 0:
             return
         live = np.arange(reg.n)
-        wide = live[(reg.adopters[: reg.n] >= m.p.codify_share * m.people.n)
+        wide = live[(reg.adopters[: reg.n] >= m.p.codify_share * reg.audience[: reg.n])
                     & ~reg.sanctioned[: reg.n] & ~reg.squashed[: reg.n]]
         self.codify(wide)
 
