@@ -37,7 +37,7 @@ def wall_time(args: list[str]) -> float:
 def measure(commands: dict[str, list[str]], repeats: int) -> dict[str, float]:
     """Median wall time of each command, runs interleaved round by round."""
     times: dict[str, list[float]] = {name: [] for name in commands}
-    for name, args in commands.items():  # warm the file cache once
+    for _name, args in commands.items():  # warm the file cache once
         wall_time(args)
     for _ in range(repeats):
         for name, args in commands.items():

@@ -29,6 +29,7 @@ from dashboards.session import (
     try_classroom,
 )
 from dashboards.widgets import PLOTLY_BUNDLE_DIR, SharedFigureWidget, sync_widget
+from experiments.outputs import SEED_MAX
 from scenarios.settings import load_setting
 
 NOTHING = "nothing"
@@ -100,7 +101,8 @@ def SettingPicker(kwargs: solara.Reactive[dict], on_choose):
                   value=compare, on_value=lambda name: on_choose(
                       {"compare_with": None if name == NOTHING else name}))
     solara.InputInt("Seed (the same for both sides)", value=current["seed"],
-                    on_value=lambda seed: on_choose({"seed": max(0, int(seed or 0))}))
+                    on_value=lambda seed: on_choose({"seed": min(max(0, int(seed or 0)),
+                                                                   SEED_MAX)}))
 
 
 @solara.component

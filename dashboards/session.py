@@ -100,7 +100,7 @@ def setting_names() -> list[str]:
 
 def resolve_parameters(setting: str, overrides: dict[str, Any]) -> Parameters:
     """The setting's parameters with the student's changes (ParameterError if invalid)."""
-    return load_setting(setting).parameters(overrides)
+    return load_setting(setting).parameters(overrides, strict=False)
 
 
 def comparison_parameters(setting: str, overrides: dict[str, Any],
