@@ -328,9 +328,8 @@ def sweep_command(
                             chunk_size=chunk_size, progress=update)  # holds the lock of out
     except KeyboardInterrupt:
         bar.stop()
-        print(f"interrupted: finished chunks are saved in {out}; continue with --resume",
-              file=sys.stderr)
-        raise typer.Exit(130) from None
+        raise Interrupted(f"interrupted: finished chunks are saved in {out}; continue with "
+                          "--resume") from None
     finally:
         bar.stop()
     console.print(f"{outcome.ran} runs in {outcome.parts} chunks ({outcome.skipped} already "
@@ -498,19 +497,49 @@ def _given_value(err: Exception, argv: list[str] | None) -> str:
     return ""
 
 
+class Interrupted(Exception):
+    """Ctrl+C or SIGTERM, with what the user should know (exit code 130)."""
+
+
+INTERRUPTED = "error: interrupted; nothing half-written was kept"
+
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl+C: writers remove their temporaries
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes become one line on stderr and exit code 2."""
+    import signal
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
+    try:
+        return _main(argv)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = _arrange(list(sys.argv[1:] if argv is None else argv))
         code = app(args=args, standalone_mode=False, prog_name="run.py")
+        if code == 130:  # typer turns KeyboardInterrupt into Exit(130)
+            print(INTERRUPTED, file=sys.stderr)
         if isinstance(code, int) and code:
             return code  # typer.Exit(code) returns its code when not standalone
+    except Interrupted as err:
+        print(err, file=sys.stderr)
+        return 130
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except OSError as err:  # writers have removed their temporary files already
+    except OSError as err:  # every writer is atomic and has removed its temporary files
         where = f"{err.filename}: " if err.filename else ""
-        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        print(f"error: {where}{err.strerror or err}; nothing half-written was kept",
+              file=sys.stderr)
         return 2
     except Exception as err:  # click's exceptions (typer may vendor its own copy of click)
         kind = type(err).__name__
@@ -519,8 +548,8 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "Exit":
             return int(getattr(err, "exit_code", 0))
         if kind == "Abort":
-            print("error: aborted", file=sys.stderr)
-            return 1
+            print(INTERRUPTED, file=sys.stderr)
+            return 130
         if hasattr(err, "format_message"):
             print(f"error: {err.format_message()}{_given_value(err, argv)}", file=sys.stderr)
             return 2

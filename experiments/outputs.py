@@ -240,6 +240,7 @@ def die_with_parent(parent: int) -> None:
     everywhere: a watchdog thread exits once the parent pid changes (within a second).
     """
     close_inherited_locks()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler unwinds the CLI
     if sys.platform == "linux":
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -376,7 +376,11 @@ def _wide(rows: pd.DataFrame, out: Path, with_step: bool) -> pd.DataFrame:
     keys = ["run_id", "point_id", *factors, "replication", "seed"]
     keys += ["step"] if with_step else []
     order = saved["sweep"]["timeseries" if with_step else "metrics"]
-    wide = rows.set_index([*keys, "metric"])["value"].unstack("metric")
+    try:
+        wide = rows.set_index([*keys, "metric"])["value"].unstack("metric")
+    except ValueError:  # only if part files were copied in by hand: one writer at a time
+        raise ParameterError(f"{out}: some runs appear in more than one part file "
+                             "(duplicate rows)") from None
     wide = wide.reindex(columns=[m for m in order if m in wide.columns])
     wide.columns.name = None
     return wide.reset_index().sort_values(keys, ignore_index=True)

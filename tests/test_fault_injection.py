@@ -241,9 +241,13 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_pool_workers_die_with_their_parent_on_kill_9(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_pool_workers_die_with_their_parent(signum, tmp_path):
+    """The parent alone is signalled (not its process group) in the middle of its runs:
+    its workers die too; on SIGTERM it also removes its temporary output and says so."""
+    out = tmp_path / "c"
     process = start(["compare", "hierarchical", "shared_authority", "-r", "6", "-n", "400",
-                     "-t", "300", "-w", "2", "--out", tmp_path / "c"])
+                     "-t", "300", "-w", "2", "--out", out])
     try:
         workers: set[int] = set()
         deadline = time.monotonic() + 120
@@ -252,12 +256,17 @@ def test_pool_workers_die_with_their_parent_on_kill_9(tmp_path):
                        if Path(f"/proc/{c}/cmdline").read_bytes().count(b"run.py")}
             time.sleep(0.05)
         assert len(workers) >= 2, "the pool never started"
-        os.kill(process.pid, signal.SIGKILL)  # the parent only, not its process group
-        process.wait()
+        os.kill(process.pid, signum)
+        code = process.wait(timeout=120)
         deadline = time.monotonic() + 30  # generous: "a few seconds" on a loaded machine
         while any(alive(w) for w in workers) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not any(alive(w) for w in workers)
+        if signum == signal.SIGTERM:
+            err = process.stderr.read().decode()
+            assert code == 130 and len(err.strip().splitlines()) == 1, err
+            assert "interrupted; nothing half-written was kept" in err
+            assert [p.name for p in tmp_path.iterdir()] == [".c.lock"]
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
