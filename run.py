@@ -308,7 +308,8 @@ def sweep_command(
     if out is not None:
         check_output_path(out)
     sweep = load_sweep(file)
-    check_sweep_memory(sweep, 1 if scheduler else workers)
+    if scheduler is None:  # a cluster's workers have their own memory
+        check_sweep_memory(sweep, workers)
     if dry_run:
         from experiments.outputs import human_seconds, run_seconds
 

@@ -32,7 +32,7 @@ SMALL = ["-n", "30", "-t", "10"]
 TRIALS = 20
 PARALLEL = 2  # trials at a time, in separate directories
 COMPARE = ["compare", "hierarchical", "shared_authority", "-r", "2", *SMALL, "-w", "1"]
-SWEEP = ("steps = 10\nreplications = 2\nmetrics = [\"hidden_coasting_share\"]\n"
+SWEEP = ("steps = 10\nreplications = 4\nmetrics = [\"hidden_coasting_share\"]\n"
          "[parameters]\nn_employees = 30\n[vary]\n"
          "work_visibility = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]\n")
 
@@ -96,9 +96,11 @@ class Zygote:
                                         stdout=subprocess.PIPE, text=True)
         assert self.process.stdout.readline().strip() == "ready"
 
-    def run(self, args: list, delay: float = 300.0) -> dict:
-        """Run ``args``; kill it after ``delay`` s: {"code": exit code or None, "seconds"}."""
-        self.process.stdin.write(json.dumps([[str(a) for a in args], delay]) + "\n")
+    def run(self, args: list, delay: float = 300.0, watch: list | None = None) -> dict:
+        """Run ``args``; kill it after ``delay`` s (counted from when ``watch`` =
+        [directory, glob, count] is met): {"code": exit code or None, "seconds"}."""
+        request = [[str(a) for a in args], delay, *([watch] if watch else [])]
+        self.process.stdin.write(json.dumps(request, default=str) + "\n")
         self.process.stdin.flush()
         return json.loads(self.process.stdout.readline())
 
@@ -180,13 +182,15 @@ def test_sweep_killed_at_random_resumes_to_the_uninterrupted_result(tmp_path, zy
     sweep.write_text(SWEEP)
     reference = tmp_path / "reference"
     args = ["sweep", sweep, "--workers", "1", "--chunk-size", "1", "--out"]
-    took = zygote.finish([*args, reference])
+    zygote.finish([*args, reference])
     out = tmp_path / "trial" / "out"
     out.parent.mkdir()
     rng = random.Random(4)
     finished = []
-    for k in range(TRIALS):
-        zygote.run([*args, out, *(["--resume"] if k else [])], rng.uniform(0.0, 0.25) * took)
+    for k in range(TRIALS):  # killed once 0-2 more chunks are saved, then 0-0.1 s later
+        parts = len(list(out.glob("part-*.parquet")))
+        zygote.run([*args, out, *(["--resume"] if k else [])], rng.uniform(0.0, 0.1),
+                   [out, "part-*.parquet", parts + rng.randint(0, 2)])
         if out.exists():
             names = {p.name for p in out.iterdir() if not p.name.startswith(".")}
             assert names <= {"_manifest.json"} | {p.name for p in out.glob("part-*.parquet")}
@@ -198,7 +202,7 @@ def test_sweep_killed_at_random_resumes_to_the_uninterrupted_result(tmp_path, zy
     assert finished == sorted(finished)  # never lost a finished chunk
     print("sweep: runs finished after each kill:", finished)
     zygote.finish([*args, out, "--resume"])
-    assert len(finished_runs(out)) == 12
+    assert len(finished_runs(out)) == 24
     assert sorted_rows(out).equals(sorted_rows(reference))
     assert not [p for p in out.iterdir() if p.name.startswith(".part")]
 

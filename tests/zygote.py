@@ -5,6 +5,8 @@ imports and warms everything once, then for each request (one JSON line on stdin
 ``[args, delay]``) forks a child that runs ``run.main(args)`` in its own session, kills
 the child's whole session with SIGKILL after ``delay`` seconds unless it has ended, and
 answers one JSON line: ``{"code": exit code or null if killed, "seconds": its life}``.
+A request may add ``[directory, glob, count]``: the delay then starts once ``count`` files
+match ``glob`` in ``directory`` (e.g. a sweep's part files).
 """
 
 from __future__ import annotations
@@ -58,8 +60,9 @@ def serve() -> None:
     print("ready", flush=True)
     warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
     for line in sys.stdin:
-        args, delay = json.loads(line)
+        args, delay, watch = [*json.loads(line), None][:3]
         began = time.monotonic()
+        armed = began if watch is None else None
         pid = os.fork()
         if pid == 0:
             child(args)
@@ -69,7 +72,9 @@ def serve() -> None:
             if done:
                 code = os.waitstatus_to_exitcode(status)
                 break
-            if time.monotonic() - began >= delay:
+            if armed is None and len(list(Path(watch[0]).glob(watch[1]))) >= watch[2]:
+                armed = time.monotonic()
+            if armed is not None and time.monotonic() - armed >= delay:
                 try:
                     os.killpg(pid, signal.SIGKILL)  # the child's session: it and its workers
                 except ProcessLookupError:
