@@ -122,10 +122,12 @@ def zygote():
     warm.close()
 
 
-def kill_trials(zygote: Zygote, tmp_path: Path, old: Path, write: list,
-                seed: int) -> tuple[int, int]:
-    """Restore the old output, start ``write`` and kill it at a random moment of its life,
-    TRIALS times. Returns how many trials left the old output and how many the new one."""
+def kill_trials(zygote: Zygote, tmp_path: Path, old: Path, write: list, seed: int,
+                marker: str) -> tuple[int, int]:
+    """Restore the old output, start ``write`` and kill it at a random moment, TRIALS times:
+    half anywhere in its life, half once ``marker`` exists in its temporary output (the
+    last writes, the swap and the removal of the old output). Returns how many trials left
+    the old output and how many the new one."""
     out = tmp_path / "trial" / "out"
     out.parent.mkdir()
     shutil.copytree(old, out)
@@ -135,10 +137,14 @@ def kill_trials(zygote: Zygote, tmp_path: Path, old: Path, write: list,
     assert new_sig != old_sig
     rng = random.Random(seed)
     seen = {"old": 0, "new": 0}
-    for _ in range(TRIALS):
+    for k in range(TRIALS):
         shutil.rmtree(out)
         shutil.copytree(old, out)
-        zygote.run([*write, out], rng.uniform(0.0, 1.1) * took)
+        if k % 2:
+            zygote.run([*write, out], rng.uniform(0.0, 0.6) * took,
+                       [out.parent, f".out.tmp-*/{marker}", 1])
+        else:
+            zygote.run([*write, out], rng.uniform(0.0, 1.1) * took)
         sig = signature(out)
         assert sig in (old_sig, new_sig), sorted(set(sig.items()) ^ set(old_sig.items()))
         seen["old" if sig == old_sig else "new"] += 1
@@ -161,12 +167,12 @@ def test_run_killed_at_random_leaves_old_or_new(tmp_path, zygote):
     old = tmp_path / "old"
     zygote.finish(["run", "hierarchical", *SMALL, "--seed", "1", "--out", old])
     kill_trials(zygote, tmp_path, old, ["run", "hierarchical", *SMALL, "--seed", "2",
-                                        "--force", "--out"], 1)
+                                        "--force", "--out"], 1, "timeseries.parquet")
 
 
 def test_compare_force_killed_at_random_leaves_old_or_new(tmp_path, old_comparison, zygote):
     kill_trials(zygote, tmp_path, old_comparison, [*COMPARE, "--seed", "2", "--force", "--out"],
-                2)
+                2, "manifest.json")
 
 
 def test_report_killed_at_random_leaves_old_or_new(tmp_path, old_comparison, zygote):
@@ -174,7 +180,7 @@ def test_report_killed_at_random_leaves_old_or_new(tmp_path, old_comparison, zyg
     shutil.copytree(old_comparison, old)
     page = old / "report.html"
     page.write_text(page.read_text() + "<!-- old -->\n")
-    kill_trials(zygote, tmp_path, old, ["report", "--force"], 3)
+    kill_trials(zygote, tmp_path, old, ["report", "--force"], 3, "manifest.json")
 
 
 def test_sweep_killed_at_random_resumes_to_the_uninterrupted_result(tmp_path, zygote):
