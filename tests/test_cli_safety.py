@@ -262,3 +262,40 @@ def test_serve_on_a_remote_host_needs_allow_remote(monkeypatch, capsys):
     assert code == 0 and "warning" in err and served == [("0.0.0.0", 8765)]
     code, _, err = cli(["serve", "--host", "127.0.0.1"], capsys)
     assert code == 0 and not err
+
+
+# --- sensitivity/plot and validate --docs -------------------------------------------------
+def test_plot_is_refused_while_its_analysis_folder_is_locked(tmp_path, capsys):
+    sweep = tmp_path / "s.toml"
+    sweep.write_text("steps = 5\n[parameters]\nn_employees = 20\n[vary]\n"
+                     "work_visibility = [0.1, 0.2]\n")
+    out = tmp_path / "sw"
+    assert cli(["sweep", sweep, "--out", out, "-w", "1"], capsys)[0] == 0
+    with output_lock(out / "_analysis"):
+        code, _, err = cli(["plot", out, "-m", "hidden_coasting_share"], capsys)
+    assert_one_line(code, err, "in use", f"pid {os.getpid()}")
+    code, _, err = cli(["plot", out, "-m", "hidden_coasting_share"], capsys)
+    assert code == 0, err
+    assert [p.name for p in (out / "_analysis").iterdir()] == [
+        "plot_hidden_coasting_share_work_visibility.html"]
+
+
+def test_validation_pages_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    import dashboards.validation_report as pages
+    from experiments.validation.core import Plan
+
+    docs = tmp_path / "docs"
+    (docs / "validation").mkdir(parents=True)
+    (docs / "validation" / "bass.csv").write_text("old")
+    (docs / "VALIDATION.md").write_text("old")
+
+    def half_then_fail(outcome, figures):
+        (figures / "bass.csv").write_text("new")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pages, "write_outputs", half_then_fail)
+    with pytest.raises(outputs.OutputError, match="--docs .*No space left"):
+        pages.write_report([object()], Plan(), docs)
+    assert (docs / "validation" / "bass.csv").read_text() == "old"
+    assert (docs / "VALIDATION.md").read_text() == "old"
+    assert sorted(p.name for p in docs.iterdir()) == ["VALIDATION.md", "validation"]
