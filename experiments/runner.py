@@ -55,7 +55,8 @@ def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     start instead of ~2 s each), spawned elsewhere. Python warns that forking a process
     with threads (pyarrow's pool, a progress bar) may deadlock; the workers only run the
     model and return plain data, so that warning is silenced here. Workers die with this
-    process, even when it is killed with SIGKILL (:func:`experiments.outputs.die_with_parent`).
+    process, even when it is killed with SIGKILL (:func:`experiments.outputs.die_with_parent`),
+    and on an error or Ctrl+C/SIGTERM here nothing queued starts and running workers stop.
     """
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent,
@@ -64,7 +65,14 @@ def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
             warnings.filterwarnings("ignore", "This process .* is multi-threaded",
                                     DeprecationWarning)
             pool.submit(int).result()  # a forking pool starts all its workers at once
-        yield pool
+        try:
+            yield pool
+        except BaseException:
+            running = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for worker in running:
+                worker.terminate()  # their results would be thrown away
+            raise
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:
