@@ -210,7 +210,7 @@ def read_comparison(out: Path) -> tuple[dict, dict[str, pd.DataFrame], dict[str,
     return manifest, tables, parameter_files
 
 
-SETTING_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,199}")
+SETTING_NAME = re.compile(r"[^./\\\x00-\x1f][^/\\\x00-\x1f]{0,199}")  # a file name, not a path
 MANIFEST_INTEGERS = ("replications", "root_seed", "employees", "steps")
 
 
@@ -223,9 +223,9 @@ def check_manifest(manifest: Any, path: Path) -> None:
         raise ParameterError(f"{path}: field 'settings': value {settings!r} must be a "
                              "non-empty list of setting names")
     for name in settings:
-        if not isinstance(name, str) or not SETTING_NAME.fullmatch(name) or ".." in name:
+        if not isinstance(name, str) or not SETTING_NAME.fullmatch(name):
             raise ParameterError(f"{path}: field 'settings': value {name!r} is not a setting "
-                                 "name (letters, digits, _ . + -)")
+                                 "name (a file name: no '/' and no leading '.')")
     for key in MANIFEST_INTEGERS:
         value = manifest.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:

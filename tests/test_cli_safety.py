@@ -11,6 +11,7 @@ import pytest
 import run
 from experiments import outputs
 from experiments.outputs import output_lock
+from scenarios.settings import SCENARIO_DIR
 
 SMALL = ["-n", "30", "-t", "10"]
 
@@ -238,6 +239,17 @@ def test_report_reads_nothing_outside_its_directory(comparison, tmp_path, capsys
     (out / "settings" / "hierarchical.toml").unlink()
     (out / "settings" / "hierarchical.toml").symlink_to(outside)
     assert_one_line(*cli(["report", out], capsys)[::2], "outside")
+
+
+def test_a_user_setting_named_like_a_person_would_reports(tmp_path, capsys):
+    mine = tmp_path / "my client (v2).toml"
+    mine.write_text((SCENARIO_DIR / "hierarchical.toml").read_text())
+    out = tmp_path / "c"
+    code, _, err = cli(["compare", mine, "shared_authority", "-r", "2", *SMALL, "-w", "1",
+                        "--out", out], capsys)
+    assert code == 0, err
+    assert cli(["report", out, "--force"], capsys)[0] == 0
+    assert "my client (v2)" in (out / "report.html").read_text()
 
 
 def test_report_rebuild_is_whole_and_keeps_data(comparison, tmp_path, capsys):
