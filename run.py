@@ -11,11 +11,14 @@
     python run.py plot out/sweeps/span_visibility_grid --metric hidden_coasting_share
     python run.py validate --quick       # validation suite (docs/VALIDATION.md)
 
-Every user mistake ends with one line on stderr and exit code 2.
+Every user mistake ends with one line on stderr and exit code 2. Options may come before
+or after the command. Every command that writes builds its output in a hidden temporary
+sibling and moves it into place atomically, holding a lock on it (experiments/outputs.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -57,7 +60,9 @@ HEADLINE = ("hidden_coasting_share", "coasting_share", "mean_time_hidden",
 Employees = Annotated[int | None, typer.Option("--employees", "-n",
                                                help="Number of employees (overrides the setting).")]
 Steps = Annotated[int | None, typer.Option("--steps", "-t", help="Steps to simulate.")]
-Seed = Annotated[int, typer.Option("--seed", "-s", help="Root random seed.", min=0)]
+SEED_MAX = 2**63 - 1  # one range for every seed (as experiments.outputs.SEED_MAX)
+Seed = Annotated[int, typer.Option("--seed", "-s", help="Root random seed (0..2^63-1).", min=0,
+                                   max=SEED_MAX)]
 Sets = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a parameter: name=value (repeatable; see `run.py parameters`).")]
 
@@ -77,7 +82,7 @@ Replications = Annotated[int, typer.Option("--replications", "-r",
                                            help="Replications per setting (>= 2).")]
 Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1,
                                              help="Processes (default: all local cores).")]
-Force = Annotated[bool, typer.Option("--force", help="Replace an earlier report in --out.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace the earlier output in --out.")]
 CompareOut = Annotated[Path | None, typer.Option(
     "--out", help="Output directory (default: the next free out/compare-NNN).")]
 
@@ -108,22 +113,25 @@ def compare_command(
 
     common = _overrides(employees, steps, None)
     resolve_settings(settings, sets, common)  # a bad setting is named before the engine loads
-    from dashboards.report import build_report
-    from experiments.compare import compare_settings, next_free_directory
+    from dashboards.report import build_report, read_report_data
+    from experiments.compare import compare_settings, is_comparison, next_free_directory
+    from experiments.outputs import replace_directory
 
     out = out or next_free_directory(Path("out"))
     command = _reproduce(settings, replications, employees, steps, seed, sets)
-    with _progress() as bar:
-        def start(total: int):
-            task = bar.add_task("simulating", total=total)
-            return lambda: bar.advance(task)
+    with replace_directory(out, force=force, is_ours=is_comparison,
+                           kind="a comparison (manifest.json)") as building:
+        with _progress() as bar:
+            def start(total: int):
+                task = bar.add_task("simulating", total=total)
+                return lambda: bar.advance(task)
 
-        compare_settings(settings, replications, seed, out, sets, common, workers, force,
-                         command, start)
-    report = build_report(out)
-    _print_findings(report)
-    console.print(f"report: {report}\ndata: {out}/ (runs, timeseries, employees, network; "
-                  "Parquet and CSV)", highlight=False)
+            compare_settings(settings, replications, seed, building, sets, common, workers,
+                             force, command, start)
+        findings = read_report_data(build_report(building))["findings"]
+    _print_findings(findings)
+    console.print(f"report: {out / 'report.html'}\ndata: {out}/ (runs, timeseries, employees, "
+                  "network; Parquet and CSV)", highlight=False)
 
 
 @app.command("report")
@@ -133,23 +141,34 @@ def report_command(
                                             "keeping the earlier one beside it.")] = False,
 ) -> None:
     """Rebuild report.html from a comparison's stored data (keeps an earlier report)."""
-    from dashboards.report import build_report
-    from experiments.compare import read_comparison
+    from dashboards.report import build_report, read_report_data
+    from experiments.compare import is_comparison, read_comparison
+    from experiments.outputs import output_lock, replace_directory
 
-    read_comparison(directory)  # checks the directory before anything is moved
-    earlier = directory / "report.html"
-    if earlier.exists() and not force:
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(earlier.stat().st_mtime))
-        kept = earlier.with_name(f"report-{stamp}.html")
-        k = 1
-        while kept.exists():  # never replace a report kept earlier
-            k += 1
-            kept = earlier.with_name(f"report-{stamp}-{k}.html")
-        earlier.replace(kept)
-        console.print(f"kept the earlier report as {kept}", highlight=False)
-    report = build_report(directory)
-    _print_findings(report)
-    console.print(f"report: {report}", highlight=False)
+    option = "DIRECTORY"
+    if not is_comparison(directory):
+        read_comparison(directory)  # says what is wrong (before a lock file is made beside)
+    with output_lock(directory, option):
+        read_comparison(directory)  # checks the directory before anything is built
+        with replace_directory(directory, force=True, is_ours=is_comparison, option=option,
+                               kind="a comparison (manifest.json)", seed="link",
+                               locked=True) as building:
+            earlier = building / "report.html"
+            kept = None
+            if earlier.exists() and not force:
+                stamp = time.strftime("%Y%m%d-%H%M%S",
+                                      time.localtime(earlier.stat().st_mtime))
+                kept = earlier.with_name(f"report-{stamp}.html")
+                k = 1
+                while kept.exists():  # never replace a report kept earlier
+                    k += 1
+                    kept = earlier.with_name(f"report-{stamp}-{k}.html")
+                earlier.replace(kept)
+            findings = read_report_data(build_report(building))["findings"]
+    if kept is not None:
+        console.print(f"kept the earlier report as {directory / kept.name}", highlight=False)
+    _print_findings(findings)
+    console.print(f"report: {directory / 'report.html'}", highlight=False)
 
 
 def _progress() -> Progress:
@@ -169,11 +188,9 @@ def _reproduce(settings: list[str], replications: int, employees: int | None,
     return " ".join(parts)
 
 
-def _print_findings(report: Path) -> None:
-    from dashboards.report import read_report_data
-
+def _print_findings(findings: list[dict]) -> None:
     console.print("[bold]Findings[/bold]")
-    for item in read_report_data(report)["findings"]:
+    for item in findings:
         console.print(f"- {item['sentence']}", highlight=False)
 
 
@@ -183,19 +200,29 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
                 employees: Employees = None, steps: Steps = None, seed: Seed = 2026,
                 sets: Sets = None,
                 out: Annotated[Path, typer.Option(help="Output directory.")] = Path("out/run"),
-                ) -> None:
+                force: Force = False) -> None:
     """Run one setting and write timeseries, ideas, summary.json and parameters.toml."""
     from scenarios.settings import load_setting
 
     chosen = load_setting(setting)
     params = chosen.parameters(_overrides(employees, steps, sets))
-    from experiments.runner import run_once, write_run
+    from experiments.outputs import (
+        check_memory,
+        human_seconds,
+        replace_directory,
+        run_bytes,
+        run_seconds,
+    )
+    from experiments.runner import is_run_output, run_once, write_run
 
-    _check_writable(out)
-    with console.status(f"simulating {chosen.name}: {params.n_employees} employees, "
-                        f"{params.steps} steps"):
-        result = run_once(params, seed, chosen.name)
-    write_run(result, out, chosen.description)
+    n, t = params.n_employees, params.steps
+    check_memory(run_bytes(n, t), f"n_employees = {n} (x {t} steps)", run_seconds(n, t))
+    with replace_directory(out, force=force, is_ours=is_run_output,
+                           kind="a run's output (summary.json)") as building:
+        with console.status(f"simulating {chosen.name}: {n} employees, {t} steps (about "
+                            f"{human_seconds(run_seconds(n, t))})"):
+            result = run_once(params, seed, chosen.name)
+        write_run(result, building, chosen.description)
     s = result.summary
     table = Table(title=f"{chosen.name} (seed {seed}) -> {out}")
     table.add_column("metric")
@@ -276,27 +303,36 @@ def sweep_command(
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and show the "
                                               "design; run nothing.")] = False) -> None:
     """Run a parameter sweep into a resumable Parquet dataset (one file per chunk)."""
-    from experiments.sweep import run_sweep
+    from experiments.outputs import check_output_path
+    from experiments.sweep import check_sweep_memory, run_sweep
     from experiments.sweep_spec import load_sweep
 
+    if out is not None:
+        check_output_path(out)
     sweep = load_sweep(file)
+    if scheduler is None:  # a cluster's workers have their own memory
+        check_sweep_memory(sweep, workers)
     if dry_run:
+        from experiments.outputs import human_seconds, run_seconds
+
+        took = run_seconds(sweep.base["n_employees"], sweep.base["steps"], len(sweep.runs),
+                           workers)
         console.print(f"{file}: {sweep.method} design, {len(sweep.points)} points x "
                       f"{sweep.replications} replications = {len(sweep.runs)} runs of "
                       f"{sweep.base['n_employees']} employees x {sweep.base['steps']} steps; "
-                      f"varied: {', '.join(f.name for f in sweep.factors)}", highlight=False,
+                      f"varied: {', '.join(f.name for f in sweep.factors)}; about "
+                      f"{human_seconds(took)} on {workers} workers", highlight=False,
                       soft_wrap=True)
         return
     out = out or Path("out/sweeps") / file.stem
     bar, update = _sweep_bar()
     try:
         outcome = run_sweep(sweep, out, workers=workers, resume=resume, scheduler=scheduler,
-                            chunk_size=chunk_size, progress=update)
+                            chunk_size=chunk_size, progress=update)  # holds the lock of out
     except KeyboardInterrupt:
         bar.stop()
-        print(f"interrupted: finished chunks are saved in {out}; continue with --resume",
-              file=sys.stderr)
-        raise typer.Exit(130) from None
+        raise Interrupted(f"interrupted: finished chunks are saved in {out}; continue with "
+                          "--resume") from None
     finally:
         bar.stop()
     console.print(f"{outcome.ran} runs in {outcome.parts} chunks ({outcome.skipped} already "
@@ -312,10 +348,14 @@ def sensitivity_command(
                                                   "analyse (repeatable).")]) -> None:
     """Sobol (S1, ST) or Morris (mu*, sigma) indices, as tables and plotly charts."""
     from dashboards.sweep_plots import write_sensitivity_charts
+    from experiments.outputs import output_lock
     from experiments.sensitivity import write_sensitivity
+    from experiments.sweep import ANALYSIS_DIR, read_manifest
 
-    table, written = write_sensitivity(directory, metric)
-    written += write_sensitivity_charts(directory, table)
+    read_manifest(directory)
+    with output_lock(directory / ANALYSIS_DIR, "DIRECTORY"):
+        table, written = write_sensitivity(directory, metric)
+        written += write_sensitivity_charts(directory, table)
     shown = Table(title=f"sensitivity indices ({directory})")
     for column in table.columns:
         shown.add_column(column, justify="right" if column in ("value", "conf") else "left")
@@ -339,9 +379,13 @@ def plot_command(
                                                 "series of the metric.")] = False) -> None:
     """Chart a metric over one or two parameters (lines with bands, heatmap) as HTML."""
     from dashboards.sweep_plots import plot_sweep
+    from experiments.outputs import output_lock
+    from experiments.sweep import ANALYSIS_DIR, read_manifest
 
-    console.print(f"wrote {plot_sweep(directory, metric, x, y, by, over_time)}",
-                  highlight=False)
+    read_manifest(directory)
+    with output_lock(directory / ANALYSIS_DIR, "DIRECTORY"):
+        path = plot_sweep(directory, metric, x, y, by, over_time)
+    console.print(f"wrote {path}", highlight=False)
 
 
 # --- validation commands ---
@@ -360,14 +404,21 @@ def validate_command(
 ) -> None:
     """Run validation experiments: one line per published target, pass or fail."""
     from dashboards.validation_report import write_report
+    from experiments.outputs import check_output_path, output_lock
     from experiments.validation import Plan, run_experiments, select
 
     experiments = select(names)
     plan = Plan(quick=quick, seed=seed, workers=workers)
     out = docs if docs is not None else (None if quick else Path("docs"))
-    if out is not None:
-        _check_writable(out)
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            check_output_path(out, "--docs")
+            stack.enter_context(output_lock(out, "--docs"))
+            _check_writable(out, "--docs")
+        _validate(experiments, plan, out, write_report, run_experiments)
 
+
+def _validate(experiments, plan, out: Path | None, write_report, run_experiments) -> None:
     def show(outcome) -> None:
         for check in outcome.checks:
             print(f"{check.verdict:4}  {outcome.name}: {check.name}: target {check.target}; "
@@ -375,7 +426,7 @@ def validate_command(
 
     outcomes = run_experiments(experiments, plan, show)
     if out is not None:
-        console.print(f"report: {write_report(outcomes, plan, out)}")
+        console.print(f"report: {write_report(outcomes, plan, out)}", highlight=False)
     failed = [o.name for o in outcomes if not o.passed]
     if failed:
         console.print(f"failed: {', '.join(failed)}")
@@ -387,21 +438,57 @@ def validate_command(
 def serve_command(
         port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8765,
         host: Annotated[str, typer.Option(help="Address to bind (default: this machine "
-                                          "only).")] = "127.0.0.1") -> None:
+                                          "only).")] = "127.0.0.1",
+        allow_remote: Annotated[bool, typer.Option(
+            "--allow-remote", help="Allow a --host other machines can reach (the dashboard "
+                                   "has no login).")] = False) -> None:
     """Open the students' dashboard in the browser (Ctrl+C stops the server)."""
-    from dashboards.server import serve
+    from dashboards.server import is_loopback, serve
 
+    if not is_loopback(host):
+        if not allow_remote:
+            raise ParameterError(f"--host {host!r}: reachable from other machines and the "
+                                 "dashboard has no login; add --allow-remote to serve anyway")
+        print(f"warning: serving on {host}: anyone who can reach this address can use the "
+              "dashboard (no login)", file=sys.stderr)
     serve(host, port)
 
 
-def _check_writable(out: Path) -> None:
+def _check_writable(out: Path, option: str = "--out") -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
+        probe = out / f".write-test-{os.getpid()}"
         probe.write_text("")
         probe.unlink()
     except OSError as err:
-        raise ParameterError(f"--out {str(out)!r}: not writable ({err.strerror})") from None
+        raise ParameterError(f"{option} {str(out)!r}: not writable ({err.strerror})") from None
+
+
+# Options of the main job that take a value (all of them but --force): used to move
+# options given before a command behind it, where that command accepts them or refuses
+# them in one line; they are never silently dropped.
+VALUE_OPTIONS = {"-r", "--replications", "-n", "--employees", "-t", "--steps", "-s", "--seed",
+                 "--set", "-w", "--workers", "--out"}
+PATH_OPTIONS = ("--out", "--docs")
+
+
+def _arrange(args: list[str]) -> list[str]:
+    """Options before a command move behind it; an empty --out or --docs is refused."""
+    for i, arg in enumerate(args):
+        for option in PATH_OPTIONS:
+            if (arg == option and i + 1 < len(args) and not args[i + 1].strip()) or (
+                    arg.startswith(option + "=") and not arg.split("=", 1)[1].strip()):
+                raise ParameterError(f"{option} '': empty path (give a directory)")
+    commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in commands:
+            return [arg, *args[:i], *args[i + 1:]] if i else args
+        if arg == "--" or not arg.startswith("-"):
+            return args
+        i += 2 if arg in VALUE_OPTIONS else 1
+    return args
 
 
 def _given_value(err: Exception, argv: list[str] | None) -> str:
@@ -413,14 +500,49 @@ def _given_value(err: Exception, argv: list[str] | None) -> str:
     return ""
 
 
+class Interrupted(Exception):
+    """Ctrl+C or SIGTERM, with what the user should know (exit code 130)."""
+
+
+INTERRUPTED = "error: interrupted; nothing half-written was kept"
+
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl+C: writers remove their temporaries
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes become one line on stderr and exit code 2."""
+    import signal
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
-        code = app(args=argv, standalone_mode=False, prog_name="run.py")
+        return _main(argv)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        args = _arrange(list(sys.argv[1:] if argv is None else argv))
+        code = app(args=args, standalone_mode=False, prog_name="run.py")
+        if code == 130:  # typer turns KeyboardInterrupt into Exit(130)
+            print(INTERRUPTED, file=sys.stderr)
         if isinstance(code, int) and code:
             return code  # typer.Exit(code) returns its code when not standalone
+    except Interrupted as err:
+        print(err, file=sys.stderr)
+        return 130
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # every writer is atomic and has removed its temporary files
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}; nothing half-written was kept",
+              file=sys.stderr)
         return 2
     except Exception as err:  # click's exceptions (typer may vendor its own copy of click)
         kind = type(err).__name__
@@ -429,8 +551,8 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "Exit":
             return int(getattr(err, "exit_code", 0))
         if kind == "Abort":
-            print("error: aborted", file=sys.stderr)
-            return 1
+            print(INTERRUPTED, file=sys.stderr)
+            return 130
         if hasattr(err, "format_message"):
             print(f"error: {err.format_message()}{_given_value(err, argv)}", file=sys.stderr)
             return 2

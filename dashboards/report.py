@@ -18,6 +18,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from experiments.compare import read_comparison
+from experiments.outputs import atomic_write
 from experiments.statistics import (
     BOOTSTRAP_RESAMPLES,
     METRIC_BY_NAME,
@@ -334,7 +335,7 @@ def build_report(out: Path) -> Path:
     for name, table in (("intervals", intervals), ("differences", differences),
                         ("findings", sentences), ("time_to_half_km", km),
                         ("replications", adequacy)):
-        table.to_csv(out / f"{name}.csv", index=False)
+        atomic_write(out / f"{name}.csv", lambda p, t=table: t.to_csv(p, index=False))
     params = parameter_differences(parameter_files, out)
     figures = {
         "adoption": (adoption_figure(tables["timeseries"]),
@@ -359,6 +360,9 @@ def build_report(out: Path) -> Path:
         f'</p>{fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}")}'
         for name, (fig, caption) in figures.items())
     seeds = manifest["seeds"]
+    esc = {key: html.escape(str(manifest.get(key, "?")))  # stored values are escaped
+           for key in ("replications", "employees", "steps", "root_seed", "model_version",
+                       "created")}
     descriptions = manifest.get("descriptions", {})
     settings_list = "".join(f"<li><b>{html.escape(name)}</b>: "
                             f"{html.escape(descriptions.get(name, '') or 'a user setting')}</li>"
@@ -371,9 +375,9 @@ def build_report(out: Path) -> Path:
 <title>{html.escape(' vs '.join(settings))}: scenario comparison</title>
 <style>{CSS}</style><script>{get_plotlyjs()}</script></head><body>
 <h1>What changes between {html.escape(' and '.join(settings))}</h1>
-<p class="sub">{manifest['replications']} replications per setting,
-{manifest['employees']} employees, {manifest['steps']} steps, common random numbers
-(root seed {manifest['root_seed']}).</p>
+<p class="sub">{esc['replications']} replications per setting,
+{esc['employees']} employees, {esc['steps']} steps, common random numbers
+(root seed {esc['root_seed']}).</p>
 <h2>What was compared</h2><ul>{settings_list}</ul>
 <h2>Findings</h2><ul class="findings">{items or "<li>Only one setting: see its intervals."
                                           "</li>"}</ul>
@@ -387,7 +391,7 @@ never reached half the staff counts as censored at the end of the run, not as mi
 <h2>Charts</h2>{charts}
 <h2>Parameters that differ between the settings</h2>{parameters_table(params, settings)}
 <h2>Method</h2>
-<p>Each setting was simulated {manifest['replications']} times. Replication k of every
+<p>Each setting was simulated {esc['replications']} times. Replication k of every
 setting used the same seed (common random numbers), and each mechanism draws from its own
 random stream, so the settings differ through their mechanisms rather than through luck.
 Intervals are t-intervals across replications; differences are paired by replication;
@@ -410,8 +414,8 @@ runs still moved over the last quarter of the replications (stable: under 20%, s
 would narrow intervals as 1/sqrt(R) without changing the estimates' spread).</p>
 {adequacy_table(adequacy)}
 <p>Seeds: {html.escape(', '.join(str(s) for s in seeds[:8]))}{' ...' if len(seeds) > 8 else ''}
-(all in manifest.json). Model version {html.escape(str(manifest['model_version']))};
-made {html.escape(str(manifest['created']))}.</p>
+(all in manifest.json). Model version {esc['model_version']};
+made {esc['created']}.</p>
 <p>Reproduce with one command: <code>{html.escape(reproduce_command(manifest))}</code>.
 Rebuild this page from the data beside it: <code>python run.py report DIR</code>. The data:
 runs (one row per setting and replication), timeseries (per step), employees (final state),
@@ -420,7 +424,5 @@ network (conversation ties), as Parquet and CSV.</p>
 </body></html>
 """
     path = out / "report.html"
-    tmp = out / ".report.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, lambda p: p.write_text(page, encoding="utf-8"))
     return path

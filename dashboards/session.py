@@ -17,6 +17,7 @@ from typing import Any
 
 import mesa
 
+from experiments.outputs import SEED_MAX
 from model.organization import OrganizationModel
 from model.parameters import ParameterError, Parameters, parameter_specs
 from scenarios.settings import available_settings, load_setting
@@ -24,7 +25,6 @@ from scenarios.settings import available_settings, load_setting
 logger = logging.getLogger(__name__)
 DEFAULT_SETTING = "hierarchical"
 DEFAULT_SEED = 2026
-MAX_SEED = 2**63 - 1
 # The levers a student meets first, in plain words; every other parameter is one switch
 # away, by group. Each parameter still has exactly one control.
 KEY_GROUP = "key levers"
@@ -119,7 +119,7 @@ def setting_names() -> list[str]:
 
 def resolve_parameters(setting: str, overrides: dict[str, Any]) -> Parameters:
     """The setting's parameters with the student's changes (ParameterError if invalid)."""
-    return load_setting(setting).parameters(overrides)
+    return load_setting(setting).parameters(overrides, strict=False)
 
 
 def comparison_parameters(setting: str, overrides: dict[str, Any],
@@ -209,8 +209,8 @@ class Classroom(mesa.Model):
 def try_classroom(kwargs: dict[str, Any]) -> tuple[Classroom | None, str | None]:
     """A Classroom from the page's choices, or None and a one-line reason (never raises)."""
     seed = kwargs.get("seed", DEFAULT_SEED)
-    if not 0 <= seed <= MAX_SEED:
-        return None, f"seed {seed}: must be a whole number from 0 to {MAX_SEED}"
+    if not 0 <= seed <= SEED_MAX:
+        return None, f"seed {seed}: must be a whole number from 0 to {SEED_MAX}"
     try:
         resolve_parameters(kwargs["setting"], kwargs.get("overrides") or {})
         return Classroom(**kwargs), None

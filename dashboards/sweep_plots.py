@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
+from experiments.outputs import atomic_write
 from experiments.sensitivity import CONF_LEVEL
 from experiments.sweep import ANALYSIS_DIR, read_manifest, summary_table, timeseries_table
 from model.parameters import ParameterError
@@ -109,7 +110,7 @@ def plot_sweep(out: Path, metric: str, x: str | None = None, y: str | None = Non
             f"_by_{by}" if by else "")
     path = out / ANALYSIS_DIR / f"{name}.html"
     path.parent.mkdir(exist_ok=True)
-    fig.write_html(path, include_plotlyjs=True)
+    atomic_write(path, lambda p: fig.write_html(p, include_plotlyjs=True))
     return path
 
 
@@ -141,6 +142,7 @@ def write_sensitivity_charts(out: Path, table: pd.DataFrame) -> list[Path]:
     written = []
     for metric, part in table.groupby("metric", sort=False):
         path = Path(out) / ANALYSIS_DIR / f"sensitivity_{metric}.html"
-        sensitivity_chart(part, method).write_html(path, include_plotlyjs=True)
+        chart = sensitivity_chart(part, method)
+        atomic_write(path, lambda p, c=chart: c.write_html(p, include_plotlyjs=True))
         written.append(path)
     return written

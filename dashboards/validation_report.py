@@ -116,10 +116,18 @@ def section(outcome: Outcome) -> str:
 
 
 def write_report(outcomes: list[Outcome], plan: Plan, docs: Path) -> Path:
-    """Write VALIDATION.md and docs/validation/* for the given outcomes."""
-    figures = docs / "validation"
-    for outcome in outcomes:
-        write_outputs(outcome, figures)
+    """Write VALIDATION.md and docs/validation/* for the given outcomes.
+
+    validation/ is rebuilt in a temporary sibling (from a copy of the old one) and swapped
+    in at once; VALIDATION.md is then replaced atomically. The caller holds the lock.
+    """
+    from experiments.outputs import atomic_write, replace_directory
+
+    with replace_directory(docs / "validation", force=True, is_ours=lambda _: True,
+                           kind="validation figures", option="--docs", seed="copy",
+                           locked=True) as figures:
+        for outcome in outcomes:
+            write_outputs(outcome, figures)
     summary = [{"experiment": o.name, "checks passed": sum(c.passed is True for c in o.checks),
                 "checks failed": sum(c.passed is False for c in o.checks),
                 "reported only": sum(c.passed is None for c in o.checks)} for o in outcomes]
@@ -143,5 +151,6 @@ def write_report(outcomes: list[Outcome], plan: Plan, docs: Path) -> Path:
         "they open offline).",
     ]
     path = docs / "VALIDATION.md"
-    path.write_text("\n\n".join(head + [section(o) for o in outcomes]) + "\n")
+    text = "\n\n".join(head + [section(o) for o in outcomes]) + "\n"
+    atomic_write(path, lambda p: p.write_text(text))
     return path

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import as_completed
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.outputs import check_memory, run_bytes, run_seconds
 from experiments.runner import atomic_write, process_pool, replication_seeds
 from model.analysis import employee_table, network_edges, summarize
 from model.organization import OrganizationModel
@@ -178,22 +180,78 @@ def read_comparison(out: Path) -> tuple[dict, dict[str, pd.DataFrame], dict[str,
     if not manifest_path.is_file():
         raise ParameterError(f"{out}: not a comparison directory (no manifest.json)")
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+        manifest = json.loads(_inside(out, manifest_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ParameterError(f"{manifest_path}: unreadable manifest ({err})") from None
+    check_manifest(manifest, manifest_path)
     tables = {}
     for name in TABLES:
         path = out / f"{name}.parquet"
         if not path.is_file():
             raise ParameterError(f"{out}: missing data file {path.name}")
-        tables[name] = pd.read_parquet(path)
-        if "setting" in tables[name]:
-            tables[name]["setting"] = pd.Categorical(tables[name]["setting"].astype(str),
-                                                     categories=manifest["settings"])
-    parameter_files = {name: (out / "settings" / f"{name}.toml").read_text()
-                       for name in manifest["settings"]
-                       if (out / "settings" / f"{name}.toml").is_file()}
+        try:
+            tables[name] = pd.read_parquet(_inside(out, path))
+        except (OSError, ValueError) as err:  # pyarrow's errors are both
+            raise ParameterError(f"{path}: unreadable data file ({str(err).splitlines()[0]})"
+                                 ) from None
+        if "setting" not in tables[name] or (name == "runs" and "replication" not in
+                                             tables[name]):
+            raise ParameterError(f"{path}: not a comparison table (no setting column)")
+        tables[name]["setting"] = pd.Categorical(tables[name]["setting"].astype(str),
+                                                 categories=manifest["settings"])
+    parameter_files = {}
+    for name in manifest["settings"]:
+        path = out / "settings" / f"{name}.toml"
+        if path.is_file():
+            try:
+                parameter_files[name] = _inside(out, path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                raise ParameterError(f"{path}: unreadable ({err})") from None
     return manifest, tables, parameter_files
+
+
+SETTING_NAME = re.compile(r"[^./\\\x00-\x1f][^/\\\x00-\x1f]{0,199}")  # a file name, not a path
+MANIFEST_INTEGERS = ("replications", "root_seed", "employees", "steps")
+
+
+def check_manifest(manifest: Any, path: Path) -> None:
+    """A stored manifest's shape: every value the report uses, of the right type."""
+    if not isinstance(manifest, dict):
+        raise ParameterError(f"{path}: manifest is not a JSON object")
+    settings = manifest.get("settings")
+    if not isinstance(settings, list) or not settings:
+        raise ParameterError(f"{path}: field 'settings': value {settings!r} must be a "
+                             "non-empty list of setting names")
+    for name in settings:
+        if not isinstance(name, str) or not SETTING_NAME.fullmatch(name):
+            raise ParameterError(f"{path}: field 'settings': value {name!r} is not a setting "
+                                 "name (a file name: no '/' and no leading '.')")
+    for key in MANIFEST_INTEGERS:
+        value = manifest.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ParameterError(f"{path}: field '{key}': value {value!r} must be a "
+                                 "non-negative integer")
+    seeds = manifest.get("seeds")
+    if not isinstance(seeds, list) or not all(isinstance(s, int) and not isinstance(s, bool)
+                                              for s in seeds):
+        raise ParameterError(f"{path}: field 'seeds': value {seeds!r} must be a list of "
+                             "integers")
+    descriptions = manifest.get("descriptions", {})
+    if not isinstance(descriptions, dict) or not all(isinstance(v, str)
+                                                     for v in descriptions.values()):
+        raise ParameterError(f"{path}: field 'descriptions': must map names to strings")
+    for key in ("command", "model_version", "created"):
+        if not isinstance(manifest.get(key, ""), str):
+            raise ParameterError(f"{path}: field '{key}': value {manifest[key]!r} must be a "
+                                 "string")
+
+
+def _inside(out: Path, path: Path) -> Path:
+    """``path`` if it lies inside ``out`` once links are resolved; the report reads nothing
+    else."""
+    if not path.resolve().is_relative_to(Path(out).resolve()):
+        raise ParameterError(f"{path}: points outside {out}; refusing to read it")
+    return path
 
 
 def independent_seeds(seed: int, settings: int, replications: int) -> list[list[int]]:
@@ -204,6 +262,29 @@ def independent_seeds(seed: int, settings: int, replications: int) -> list[list[
 
 
 # --- the compare workflow ------------------------------------------------------
+def is_comparison(out: Path) -> bool:
+    """Whether ``out`` holds a stored comparison (so --force may replace it)."""
+    return (out / "manifest.json").is_file()
+
+
+EMPLOYEE_ROW_BYTES = 400  # one employee's final state in the employees table (+ CSV copy)
+STEP_ROW_BYTES = 1200  # one step of one run in the timeseries table (+ CSV copy)
+
+
+def check_comparison_memory(params: dict[str, Parameters], replications: int,
+                            workers: int) -> None:
+    """Refuse a comparison whose runs or stored tables cannot fit in memory."""
+    runs = replications * len(params)
+    largest = max(params.values(), key=lambda p: p.n_employees * p.steps)
+    n, steps = largest.n_employees, largest.steps
+    per_run = run_bytes(n, steps)
+    stored = runs * (n * EMPLOYEE_ROW_BYTES + (steps + 1) * STEP_ROW_BYTES + 2000)
+    what = (f"--replications {replications} x {len(params)} settings of {n} employees"
+            if stored > per_run * min(workers, runs) else f"n_employees = {n} (x {steps} steps)")
+    check_memory(per_run * min(workers, runs) + stored, what,
+                 run_seconds(n, steps, runs, min(workers, runs)))
+
+
 def next_free_directory(root: Path, stem: str = "compare") -> Path:
     """root/stem-001, -002, ...: the first that does not exist yet."""
     k = 1
@@ -235,6 +316,7 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
     if replications < 2:
         raise ParameterError(f"--replications {replications}: intervals need at least 2")
     params, descriptions = resolve_settings(names, sets, common or {})
+    check_comparison_memory(params, replications, workers or default_workers())
     prepare_output(out, force)
     tick = progress(replications * len(params)) if progress else None
     comparison = run_comparison(params, replications, seed, workers, tick)

@@ -6,7 +6,6 @@ import json
 import multiprocessing
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.outputs import atomic_write, die_with_parent
 from model.analysis import idea_adoption_curves, idea_table, summarize
 from model.organization import OrganizationModel
 from model.parameters import Parameters
@@ -54,15 +54,25 @@ def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     Forked on Linux (workers inherit the loaded model and compiled kernels: ~0.05 s to
     start instead of ~2 s each), spawned elsewhere. Python warns that forking a process
     with threads (pyarrow's pool, a progress bar) may deadlock; the workers only run the
-    model and return plain data, so that warning is silenced here.
+    model and return plain data, so that warning is silenced here. Workers die with this
+    process, even when it is killed with SIGKILL (:func:`experiments.outputs.die_with_parent`),
+    and on an error or Ctrl+C/SIGTERM here nothing queued starts and running workers stop.
     """
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "This process .* is multi-threaded",
                                     DeprecationWarning)
             pool.submit(int).result()  # a forking pool starts all its workers at once
-        yield pool
+        try:
+            yield pool
+        except BaseException:
+            running = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for worker in running:
+                worker.terminate()  # their results would be thrown away
+            raise
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:
@@ -92,15 +102,9 @@ def comparison_table(runs: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
         axis=1, level=0, sort_remaining=False)
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def is_run_output(out: Path) -> bool:
+    """Whether ``out`` holds what :func:`write_run` writes (so --force may replace it)."""
+    return (out / "summary.json").is_file() and (out / "parameters.toml").is_file()
 
 
 def write_run(result: RunResult, out: Path, description: str = "") -> list[Path]:

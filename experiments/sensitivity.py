@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.outputs import atomic_write
 from experiments.sweep import ANALYSIS_DIR, read_manifest, summary_table
 from model.parameters import ParameterError
 
@@ -100,7 +101,8 @@ def write_sensitivity(out: Path, metrics: list[str]) -> tuple[pd.DataFrame, list
     written = []
     for table in tables:
         stem = folder / f"sensitivity_{table['metric'].iloc[0]}"
-        table.to_csv(stem.with_suffix(".csv"), index=False)
-        table.to_parquet(stem.with_suffix(".parquet"), index=False)
+        atomic_write(stem.with_suffix(".csv"), lambda p, t=table: t.to_csv(p, index=False))
+        atomic_write(stem.with_suffix(".parquet"),
+                     lambda p, t=table: t.to_parquet(p, index=False))
         written += [stem.with_suffix(s) for s in (".csv", ".parquet")]
     return pd.concat(tables, ignore_index=True), written

@@ -33,6 +33,14 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from experiments.outputs import (
+    check_memory,
+    check_output_path,
+    disk_error,
+    output_lock,
+    run_bytes,
+    run_seconds,
+)
 from experiments.runner import process_pool
 from experiments.sweep_spec import Factor, Run, Sweep, canonical_json
 from model.analysis import summarize
@@ -160,6 +168,10 @@ def open_output(sweep: Sweep, out: Path, resume: bool) -> set[int]:
                              "continue it, or choose another --out)")
     if not has_manifest and out.exists() and any(out.glob(PART_GLOB)):
         raise ParameterError(f"--out {str(out)!r}: holds part files but no {MANIFEST}")
+    if not has_manifest and out.is_dir() and any(out.iterdir()):
+        raise ParameterError(f"--out {str(out)!r}: not empty (holds "
+                             f"{sorted(p.name for p in out.iterdir())[0]}) and holds no sweep; "
+                             "choose another --out")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -170,7 +182,7 @@ def open_output(sweep: Sweep, out: Path, resume: bool) -> set[int]:
         atomic_write_bytes(out / MANIFEST, (json.dumps(manifest(sweep), indent=1) + "\n")
                            .encode())
     for stale in out.glob(".part-*"):
-        stale.unlink()  # temporary files of a chunk that was never finished
+        stale.unlink()  # temporary files of a chunk never finished (we hold the lock)
     return finished_runs(out)
 
 
@@ -199,11 +211,15 @@ def finished_runs(out: Path) -> set[int]:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise disk_error(err, path.parent, "--out") from None
 
 
 def write_part(frame: pd.DataFrame, out: Path) -> Path:
@@ -211,11 +227,28 @@ def write_part(frame: pd.DataFrame, out: Path) -> Path:
     ids = frame["run_id"]
     final = Path(out) / f"part-{ids.min():08d}-{ids.max():08d}.parquet"
     tmp = final.with_name(f".{final.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, final)
+    try:
+        frame.to_parquet(tmp, index=False)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise ParameterError(f"--out {str(out)!r}: writing a chunk failed ({err.strerror or err}"
+                             "); finished chunks are kept, temporary files removed; continue "
+                             "with --resume") from None
     return final
+
+
+def check_sweep_memory(sweep: Sweep, workers: int) -> None:
+    """Refuse a sweep whose runs cannot fit in memory side by side."""
+    n, steps = sweep.base["n_employees"], sweep.base["steps"]
+    if isinstance(n, int):
+        sizes = [p.get("n_employees", n) for p in sweep.points] or [n]
+        n = max(sizes)
+    check_memory(run_bytes(n, steps) * max(1, min(workers, len(sweep.runs))),
+                 f"{sweep.source}: n_employees = {n} (x {steps} steps, {workers} workers)",
+                 run_seconds(n, steps, len(sweep.runs), workers))
 
 
 # --- planning and execution ----------------------------------------------------------------
@@ -295,7 +328,9 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int = 1, resume: bool = False
     """Run every unfinished run of ``sweep`` into ``out``, saving each chunk as it finishes."""
     if workers < 1:
         raise ParameterError(f"--workers {workers}: must be at least 1")
+    out = check_output_path(Path(out))
     with contextlib.ExitStack() as stack:
+        stack.enter_context(output_lock(out))  # one writer: two --resume never both run
         client = stack.enter_context(connect(scheduler)) if scheduler else None
         finished = open_output(sweep, out, resume)
         pending = len(sweep.runs) - len(finished)
@@ -341,7 +376,11 @@ def _wide(rows: pd.DataFrame, out: Path, with_step: bool) -> pd.DataFrame:
     keys = ["run_id", "point_id", *factors, "replication", "seed"]
     keys += ["step"] if with_step else []
     order = saved["sweep"]["timeseries" if with_step else "metrics"]
-    wide = rows.set_index([*keys, "metric"])["value"].unstack("metric")
+    try:
+        wide = rows.set_index([*keys, "metric"])["value"].unstack("metric")
+    except ValueError:  # only if part files were copied in by hand: one writer at a time
+        raise ParameterError(f"{out}: some runs appear in more than one part file "
+                             "(duplicate rows)") from None
     wide = wide.reindex(columns=[m for m in order if m in wide.columns])
     wide.columns.name = None
     return wide.reset_index().sort_values(keys, ignore_index=True)

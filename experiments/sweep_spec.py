@@ -41,9 +41,10 @@ from typing import Any
 
 import numpy as np
 
+from experiments.outputs import SEED_MAX, check_memory
 from model.parameters import ParameterError, ParameterSpec, make_parameters, parameter_specs
 from model.results import METRICS
-from scenarios.settings import load_setting, read_toml
+from scenarios.settings import load_setting, read_toml, regular_file
 
 TOP_KEYS = ("description", "setting", "seed", "replications", "steps", "metrics", "timeseries",
             "record_every", "parameters", "vary", "design")
@@ -54,6 +55,8 @@ RANGE_KEYS = ({"start", "stop", "num"}, {"start", "stop", "step"})
 BOUND_KEYS = {"low", "high"}
 STEP_METRICS = tuple(m.name for m in METRICS)
 MAX_RUNS = 10_000_000
+MAX_GRID_VALUES = 100_000
+RUN_RECORD_BYTES = 600  # one run of the design: its point, ids, seed and manifest rows
 
 
 @dataclass(frozen=True)
@@ -150,8 +153,7 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read, check and resolve a sweep file; a ParameterError names any bad field."""
     path = Path(path)
     source = str(path)
-    if not path.is_file():
-        raise ParameterError(f"{source}: no such sweep file")
+    regular_file(path, "sweep file")
     return resolve_sweep(read_toml(path), source)
 
 
@@ -177,7 +179,7 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
     content = {
         "description": check.typed(data, "description", str, ""),
         "setting": setting,
-        "seed": check.integer(data, "seed", 0, 2**63 - 1, 2026),
+        "seed": check.integer(data, "seed", 0, SEED_MAX, 2026),
         "replications": check.integer(data, "replications", 1, 1_000_000, 1),
         "metrics": _metric_list(check, data, "metrics", summary_metric_names(),
                                 summary_metric_names()),
@@ -195,6 +197,8 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
     if size * reps > MAX_RUNS:
         raise ParameterError(f"{source}: {size} points x {reps} replications: more than "
                              f"{MAX_RUNS} runs")
+    check_memory(size * reps * RUN_RECORD_BYTES,
+                 f"{source}: design of {size} points x {reps} replications")
     samples = (() if design["method"] == "grid" else
                tuple(map(tuple, sample_matrix(factors, design, content["seed"] % 2**32)
                          .tolist())))
@@ -211,7 +215,7 @@ def _base_parameters(setting: str, fixed: dict[str, Any], source: str) -> dict[s
     except ParameterError as err:
         raise ParameterError(f"{source}: field 'setting': {err}") from None
     merged = {**chosen.values, **fixed}
-    return make_parameters(merged, source=f"{source}: [parameters]").model_dump()
+    return make_parameters(merged, source=f"{source}: [parameters]", strict=True).model_dump()
 
 
 def _design_options(check: _Checker, design: dict[str, Any]) -> dict[str, Any]:
@@ -293,13 +297,18 @@ def _grid_values(check: _Checker, field: str, entry: Any, kind: str) -> list[Any
     if isinstance(entry, dict) and set(entry) in RANGE_KEYS and kind != "str":
         start, stop = (check.number(f"{field}.{k}", entry[k], kind) for k in ("start", "stop"))
         if "num" in entry:
-            num = check.integer(entry, "num", 1, 100_000, None, field + ".")
+            num = check.integer(entry, "num", 1, MAX_GRID_VALUES, None, field + ".")
             values = np.linspace(start, stop, num)
         else:
             step = check.number(f"{field}.step", entry["step"], kind)
             if step <= 0 or stop < start:
                 raise ParameterError(f"{check.source}: field '{field}': value {entry!r} needs "
                                      "start <= stop and step > 0")
+            count = math.floor((stop - start) / step + 1e-9) + 1  # before allocating them
+            if count > MAX_GRID_VALUES:
+                raise ParameterError(f"{check.source}: field '{field}': value {entry!r} gives "
+                                     f"{count:.4g} values (at most {MAX_GRID_VALUES} per "
+                                     "factor)")
             values = np.arange(math.floor((stop - start) / step + 1e-9) + 1) * step + start
         values = [round(float(v), 12) for v in values]
         if kind == "int":

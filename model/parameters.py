@@ -7,6 +7,7 @@ are all generated from :class:`Parameters`; nothing else declares a parameter.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -302,8 +303,40 @@ def format_validation_error(err: ValidationError, source: str, values: dict[str,
     return f"{source}: {loc} = {values.get(loc, first.get('input'))!r}: {msg}"
 
 
-def make_parameters(values: dict[str, Any], source: str = "parameters") -> Parameters:
-    """Validate a mapping of overrides into :class:`Parameters`, raising ParameterError."""
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", str: "a string", int: "an integer", float: "a number",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def check_types(values: dict[str, Any], source: str) -> None:
+    """Strict types for values a user wrote (files, --set): a string is not a number, a
+    boolean is not a number, an integer parameter takes no fraction, NaN is not a number."""
+    for name, value in values.items():
+        field = Parameters.model_fields.get(name)
+        if field is None:
+            continue  # unknown names are reported by the model
+        choices = getattr(field.annotation, "__args__", None)
+        if choices:
+            ok, want = isinstance(value, str), "one of " + ", ".join(map(repr, choices))
+        elif field.annotation is int:
+            ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
+        else:
+            ok, want = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+        if not ok:
+            raise ParameterError(f"{source}: {name} = {value!r}: must be {want}, not "
+                                 f"{_type_name(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            problem = "NaN is not a number" if math.isnan(value) else "must be finite"
+            raise ParameterError(f"{source}: {name} = {value!r}: {problem}")
+
+
+def make_parameters(values: dict[str, Any], source: str = "parameters",
+                    strict: bool = False) -> Parameters:
+    """Validate a mapping of overrides into :class:`Parameters`, raising ParameterError.
+
+    ``strict``: values a user wrote, checked by :func:`check_types` first."""
+    if strict:
+        check_types(values, source)
     try:
         return Parameters(**values)
     except ValidationError as err:

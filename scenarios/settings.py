@@ -6,6 +6,7 @@ TOML file. Overrides (``--set name=value``) are parsed as TOML values.
 
 from __future__ import annotations
 
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import tomli_w
 
-from model.parameters import ParameterError, Parameters, make_parameters
+from model.parameters import ParameterError, Parameters, check_types, make_parameters
 
 SCENARIO_DIR = Path(__file__).resolve().parent
 SETTING_KEYS = {"description", "parameters"}
@@ -28,11 +29,17 @@ class Setting:
     values: dict[str, Any] = field(default_factory=dict)
     source: str = "<defaults>"
 
-    def parameters(self, overrides: dict[str, Any] | None = None) -> Parameters:
-        """Validated parameters: defaults, then the setting's values, then overrides."""
-        merged = {**self.values, **(overrides or {})}
-        return make_parameters(merged, source=self.source if not overrides else
-                               f"{self.source} with --set")
+    def parameters(self, overrides: dict[str, Any] | None = None,
+                   strict: bool = True) -> Parameters:
+        """Validated parameters: defaults, then the setting's values, then overrides.
+
+        The file's values always have strict types; overrides too unless ``strict`` is
+        False (the dashboard's sliders give floats for whole numbers)."""
+        check_types(self.values, self.source)
+        source = self.source if not overrides else f"{self.source} with --set"
+        if strict:
+            check_types(overrides or {}, source)
+        return make_parameters({**self.values, **(overrides or {})}, source=source)
 
 
 def available_settings() -> dict[str, Path]:
@@ -44,8 +51,7 @@ def resolve(name_or_path: str) -> Path:
     """The TOML file of a setting name or path, or a ParameterError naming the choices."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise ParameterError(f"{name_or_path}: no such setting file")
+        regular_file(path, "setting file")
         return path
     builtin = available_settings()
     if name_or_path not in builtin:
@@ -54,8 +60,23 @@ def resolve(name_or_path: str) -> Path:
     return builtin[name_or_path]
 
 
+def regular_file(path: Path, what: str) -> None:
+    """Refuse a missing path, a directory, a FIFO or a device (reading those may block)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ParameterError(f"{path}: no such {what}") from None
+    except OSError as err:
+        raise ParameterError(f"{path}: cannot read {what} ({err.strerror})") from None
+    if not stat.S_ISREG(mode):
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "a device")
+        raise ParameterError(f"{path}: is {kind}, not a regular file ({what})")
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file (never executed); a ParameterError names the file on failure."""
+    regular_file(path, "TOML file")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
@@ -69,6 +90,9 @@ def load_setting(name_or_path: str) -> Setting:
     path = resolve(name_or_path)
     source = str(path)
     data = read_toml(path)
+    if not data:
+        raise ParameterError(f"{source}: empty setting file (give a description and "
+                             "[parameters])")
     unknown = sorted(set(data) - SETTING_KEYS)
     if unknown:
         raise ParameterError(f"{source}: unknown key '{unknown[0]}' (a setting holds only "
