@@ -28,7 +28,7 @@ from dashboards.session import Classroom  # noqa: E402
 COUNTER = "parseInt(document.querySelector('.step-counter').innerText.slice(5))"
 PAUSE_BUTTON = "[...document.querySelectorAll('button')].find(b => b.innerText.trim() == '❚❚')"
 PAUSE_SHOWN = f"!!{PAUSE_BUTTON}"
-CLICK_PAUSE = f"{PAUSE_BUTTON}.click()"
+CLICK_PAUSE = f"(b => b ? (b.click(), true) : false)({PAUSE_BUTTON})"
 
 
 def model_step_ms(repeats: int = 60) -> float:
@@ -80,7 +80,9 @@ def main() -> int:
                 stopped_early += 1
                 continue
             clicked = time.monotonic()
-            page.evaluate(CLICK_PAUSE)
+            if not page.evaluate(CLICK_PAUSE):
+                stopped_early += 1
+                continue
             page.get_by_role("button", name="▶", exact=True).wait_for(timeout=60_000)
             answers.append(time.monotonic() - clicked)
         connected = sum(page.locator(".step-counter").count() == 1 for page in pages)
