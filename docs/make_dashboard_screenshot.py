@@ -32,8 +32,9 @@ def main(out: Path = ROOT / "docs" / "dashboard.png") -> None:
         page.wait_for_function("document.querySelectorAll('.network').length == 2")
         for step in range(1, STEPS + 1):
             page.get_by_role("button", name="Step", exact=True).click()
-            page.get_by_text(f"Step {step}", exact=True).wait_for()
+            page.get_by_text(f"Week {step}", exact=True).wait_for()
         point = page.locator(".network .scatterlayer .trace .points path").nth(3)
+        point.scroll_into_view_if_needed()
         box = point.bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.locator(".inspector").wait_for()
