@@ -268,6 +268,10 @@ def Monitors(room: Classroom, frame: int = 0):
         for run in room.runs:
             with solara.Card(margin=0, style={"min-width": "220px", "flex": "1"}):
                 solara.Text(run.label, style={"font-weight": "bold"})
+                solara.Text(f"this one run (n = 1, same seed on both sides), week "
+                            f"{room.step_count}; shares of all {run.model.people.n:,} "
+                            "employees", classes=["monitor-basis"],
+                            style={"font-size": "0.75em", "font-style": "italic"})
                 for name, value in figures.monitor_values(run.model):
                     with solara.Row(justify="space-between"):
                         solara.Text(name, style={"font-size": "0.9em"})

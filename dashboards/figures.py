@@ -137,7 +137,8 @@ CHART_BUILDERS = {"adoption": adoption_figure, "coasting": coasting_figure,
 
 
 MONITOR_LABELS = ("coasting nobody who can act has noticed", "ideas squashed so far",
-                  "staff using the tracer good idea", "output per employee")
+                  "staff using the tracer good idea",
+                  "output per employee (effort x skill x fit, 0-1)")
 
 
 def monitor_values(model: OrganizationModel) -> list[tuple[str, str]]:
