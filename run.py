@@ -441,7 +441,11 @@ def serve_command(
                                           "only).")] = "127.0.0.1",
         allow_remote: Annotated[bool, typer.Option(
             "--allow-remote", help="Allow a --host other machines can reach (the dashboard "
-                                   "has no login).")] = False) -> None:
+                                   "has no login).")] = False,
+        max_playing: Annotated[int | None, typer.Option(
+            "--max-playing", min=1, max=10_000,
+            help="Pages that may play at once; Play on one more page says the server is "
+                 "busy (default: 6 per CPU core).")] = None) -> None:
     """Open the students' dashboard in the browser (Ctrl+C stops the server)."""
     from dashboards.server import is_loopback, serve
 
@@ -451,7 +455,7 @@ def serve_command(
                                  "dashboard has no login; add --allow-remote to serve anyway")
         print(f"warning: serving on {host}: anyone who can reach this address can use the "
               "dashboard (no login)", file=sys.stderr)
-    serve(host, port)
+    serve(host, port, max_playing)
 
 
 def _check_writable(out: Path, option: str = "--out") -> None:

@@ -19,7 +19,7 @@ import solara
 from dashboards import figures
 from dashboards.inspector import describe
 from dashboards.lessons import Lesson, lessons
-from dashboards.player import PlayLoop
+from dashboards.player import CONDUCTOR, PlayLoop, busy_message
 from dashboards.session import (
     DEFAULT_SEED,
     DEFAULT_SETTING,
@@ -57,6 +57,25 @@ DRAW_GATE = solara.create_context(None)
 
 def redraw() -> None:
     FRAME.value += 1
+
+
+class PlayState:
+    """Whether a page plays, and why Play was refused ("" if it was not). The page holds
+    it but never reads it: only the play button and a guided experiment's run button do,
+    so a Pause re-renders those, not the whole page."""
+
+    def __init__(self):
+        self.playing = solara.reactive(False)
+        self.refused = solara.reactive("")
+
+    def start(self, loop: PlayLoop) -> None:
+        """Play, unless the server already plays as many pages as it may (then say so)."""
+        self.playing.value = True  # before the loop starts: its end has the last word
+        if loop.play():
+            self.refused.value = ""
+        else:
+            self.playing.value = False
+            self.refused.value = busy_message(CONDUCTOR.limit)
 
 
 logger = logging.getLogger(__name__)
@@ -171,16 +190,17 @@ def StepCounter(room: Classroom, frame: int = 0):
 
 @solara.component
 def RunControls(model: solara.Reactive[Classroom], kwargs: solara.Reactive[dict],
-                loop: PlayLoop, playing: solara.Reactive[bool]):
+                loop: PlayLoop, state: PlayState):
     """Reset, Step and Play/Pause; Step waits while playing."""
     gate = solara.use_context(DRAW_GATE) or DrawGate()
+    playing = state.playing
+
     def toggle() -> None:
         if loop.playing:
             loop.stop()
             playing.value = False
         else:
-            playing.value = True
-            loop.play()
+            state.start(loop)
 
     def step() -> None:
         model.value.step()
@@ -201,6 +221,8 @@ def RunControls(model: solara.Reactive[Classroom], kwargs: solara.Reactive[dict]
                       disabled=playing.value or not model.value.running)
         solara.Button("❚❚" if playing.value else "▶", on_click=toggle, color="primary",
                       disabled=not playing.value and not model.value.running)
+    if state.refused.value and not playing.value:
+        solara.Warning(state.refused.value, classes=["server-busy"], dense=True)
 
 
 @solara.component
@@ -376,7 +398,7 @@ def LessonPicker(on_load):
 
 @solara.component
 def LessonPanel(lesson: Lesson, room: Classroom, prediction: solara.Reactive,
-                on_run, playing: bool, frame: int = 0):
+                on_run, playing: solara.Reactive[bool], frame: int = 0):
     """The question, a prediction before the run, then the numbers to read and why."""
     with solara.Card(lesson.title, margin=0, classes=["lesson"]):
         solara.Text(lesson.question)
@@ -385,7 +407,7 @@ def LessonPanel(lesson: Lesson, room: Classroom, prediction: solara.Reactive,
                                    style={"flex-wrap": "wrap", "height": "auto"})
         if room.step_count < lesson.weeks:
             solara.Button(f"Run {lesson.weeks} weeks", on_click=on_run, color="primary",
-                          disabled=prediction.value is None or playing,
+                          disabled=prediction.value is None or playing.value,
                           classes=["lesson-run"])
             if prediction.value is None:
                 solara.Text("Make a prediction first.", style={"font-style": "italic"})
@@ -405,13 +427,14 @@ def LessonPanel(lesson: Lesson, room: Classroom, prediction: solara.Reactive,
 @solara.component
 def LiveArea(room: Classroom, control_error: str | None, picked: solara.Reactive,
              lesson: Lesson | None = None, prediction: solara.Reactive | None = None,
-             on_run=None, playing: bool = False):
+             on_run=None, playing: solara.Reactive[bool] | None = None):
     """Everything that changes as the organization runs: the only reader of ``FRAME``,
     so a frame is one render of this part of the page, not of the controls."""
     frame = FRAME.get()
     StepCounter(room, frame)
     if lesson is not None:
-        LessonPanel(lesson, room, prediction, on_run, playing, frame)
+        LessonPanel(lesson, room, prediction, on_run,
+                    solara.reactive(False) if playing is None else playing, frame)
     Messages(room, control_error, frame)
     Monitors(room, frame)
     Charts(room, frame)
@@ -425,7 +448,8 @@ def Page():
     kwargs = solara.use_reactive(start_kwargs())
     first = solara.use_memo(lambda: Classroom(**start_kwargs()), [])
     model = solara.use_reactive(first)
-    playing = solara.use_reactive(False)
+    state = solara.use_memo(PlayState, [])
+    playing = state.playing  # never read here: a Pause must not re-render the whole page
     control_error = solara.use_reactive(None)
     picked = solara.use_reactive(None)
     lesson_index = solara.use_reactive(None)
@@ -442,7 +466,7 @@ def Page():
             return current.running
 
         return PlayLoop(step, redraw, page_alive(), on_stop=lambda: playing.set(False),
-                        ready=gate.idle)
+                        ready=gate.idle, conductor=CONDUCTOR)
 
     gate = solara.use_memo(DrawGate, [])
     DRAW_GATE.provide(gate)
@@ -481,8 +505,7 @@ def Page():
         rebuild(lessons()[index].page_choices(), lesson=index)
 
     def run_lesson() -> None:
-        playing.value = True
-        loop.play()
+        state.start(loop)
 
     solara.Title("orgself dashboard")
     with solara.AppBar():
@@ -491,7 +514,7 @@ def Page():
         with solara.Card("Setting"):
             SettingPicker(kwargs, rebuild)
         with solara.Card("Run"):
-            RunControls(model, kwargs, loop, playing)
+            RunControls(model, kwargs, loop, state)
             solara.SliderInt("Speed: ms between frames", value=speed, min=10, max=1000,
                              step=10)
             solara.SliderInt("Weeks per frame", value=per_frame, min=1, max=20)
@@ -502,5 +525,4 @@ def Page():
             ParameterControls(room.main.p.model_dump(), change_parameter)
     About()
     lesson = None if lesson_index.value is None else lessons()[lesson_index.value]
-    LiveArea(room, control_error.value, picked, lesson, prediction, run_lesson,
-             playing.value)
+    LiveArea(room, control_error.value, picked, lesson, prediction, run_lesson, playing)

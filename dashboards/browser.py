@@ -54,12 +54,13 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def running_server(log_path: Path) -> Iterator[ServedUrl]:
+def running_server(log_path: Path, max_playing: int | None = None) -> Iterator[ServedUrl]:
     """The dashboard served on 127.0.0.1 at a free port; yields its URL (with ``pid``)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     with log_path.open("w") as log:
-        server = subprocess.Popen(server_command("127.0.0.1", port), env=server_env(),
+        server = subprocess.Popen(server_command("127.0.0.1", port),
+                                  env=server_env(max_playing),
                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_up(url, server)

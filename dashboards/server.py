@@ -8,6 +8,8 @@ import socket
 import sys
 from pathlib import Path
 
+from dashboards.player import MAX_PLAYING_ENV, default_max_playing
+
 APP = Path(__file__).resolve().parent / "app.py"
 
 
@@ -27,9 +29,12 @@ def is_loopback(host: str) -> bool:
                                for i in infos)
 
 
-def server_env() -> dict[str, str]:
-    """Environment for the server: no telemetry, no calls to outside hosts."""
+def server_env(max_playing: int | None = None) -> dict[str, str]:
+    """Environment for the server: no telemetry, no calls to outside hosts; the limit of
+    pages playing at once, if given."""
     env = dict(os.environ)
+    if max_playing is not None:
+        env[MAX_PLAYING_ENV] = str(max_playing)
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
     env.setdefault("SOLARA_THEME_SHOW_BANNER", "false")
     return env
@@ -40,8 +45,10 @@ def server_command(host: str, port: int) -> list[str]:
             str(port), "--production", "--no-open"]
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8765, max_playing: int | None = None) -> None:
     """Replace this process with the dashboard server (so Ctrl+C and signals reach it)."""
-    print(f"dashboard at http://{host}:{port} (Ctrl+C to stop)", flush=True)
+    limit = max_playing or default_max_playing()
+    print(f"dashboard at http://{host}:{port} (Ctrl+C to stop); up to {limit} pages may "
+          "play at once (--max-playing)", flush=True)
     command = server_command(host, port)
-    os.execve(command[0], command, server_env())
+    os.execve(command[0], command, server_env(max_playing))

@@ -57,9 +57,9 @@ class DrawGate:
         with self._changed:
             self._pending += 1
 
-    def drawn(self) -> None:
+    def drawn(self, count: int = 1) -> None:
         with self._changed:
-            self._pending = max(0, self._pending - 1)
+            self._pending = max(0, self._pending - count)
             self._changed.notify_all()
 
     def idle(self, timeout: float = 0.0) -> bool:
@@ -93,6 +93,22 @@ function loadPlotly() {
   }
   return loading;
 }
+// Tells the server which figures the page has drawn, one message for all the charts a
+// frame redraws (counts gathered for ACK_MS): each message costs the server a round of
+// kernel bookkeeping, so one per chart would cost five per frame.
+const ACK_MS = 30;
+const acks = window.__orgselfAcks || (window.__orgselfAcks = {count: 0, model: null, timer: null});
+function acknowledge(model) {
+  acks.count += 1;
+  acks.model = model;
+  if (acks.timer !== null) return;
+  acks.timer = setTimeout(() => {
+    const target = acks.model, count = acks.count;
+    acks.count = 0; acks.model = null; acks.timer = null;
+    target.set("drawn", target.get("drawn") + count);
+    target.save_changes();
+  }, ACK_MS);
+}
 function render({ model, el }) {
   const div = document.createElement("div");
   div.style.width = "100%";
@@ -102,10 +118,8 @@ function render({ model, el }) {
     const text = model.get("figure");
     if (!text) return;
     const fig = JSON.parse(text);
-    Plotly.react(div, fig.data, fig.layout, JSON.parse(model.get("config"))).then(() => {
-      model.set("drawn", model.get("drawn") + 1);  // tells the server this frame is drawn
-      model.save_changes();
-    });
+    Plotly.react(div, fig.data, fig.layout, JSON.parse(model.get("config")))
+      .then(() => acknowledge(model));
   };
   loadPlotly().then((Plotly) => {
     draw(Plotly);
@@ -127,8 +141,10 @@ export default { render };
 """
     figure = traitlets.Unicode("").tag(sync=True)
     config = traitlets.Unicode(json.dumps(PLOT_CONFIG)).tag(sync=True)
-    click = traitlets.Dict().tag(sync=True)
-    drawn = traitlets.Int(0).tag(sync=True)  # counted up by the browser after each redraw
+    # Set by the browser only: never echoed back (each echo is a message per frame).
+    click = traitlets.Dict().tag(sync=True, echo_update=False)
+    # Counted up by the browser by the number of figures drawn (on any view of the page).
+    drawn = traitlets.Int(0).tag(sync=True, echo_update=False)
 
     gate: DrawGate | None = None
 
@@ -136,7 +152,8 @@ export default { render };
         """Report this view's sent and drawn figures to ``gate`` (once)."""
         if self.gate is None:
             self.gate = gate
-            self.observe(lambda _: gate.drawn(), names="drawn")
+            self.observe(lambda change: gate.drawn(max(0, change["new"] - change["old"])),
+                         names="drawn")
 
     def show(self, fig: dict | go.Figure) -> None:
         """Draw ``fig`` (sent only if it differs from what is shown)."""

@@ -284,6 +284,24 @@ def test_page_slider_changes_the_model_and_step_and_reset_work():
     assert "autonomy = 0.55" in _model_of(rc)  # reset keeps the student's changes
 
 
+def test_play_beyond_the_servers_limit_says_the_server_is_busy(monkeypatch):
+    monkeypatch.setattr(app.CONDUCTOR, "limit", 0)
+    rc = render(FullPage())
+    rc.find(v.Btn, children=["▶"]).widget.click()
+    warning = rc.find(v.Alert, class_="server-busy")
+    warning.assert_single()
+    assert "server is busy" in warning.widget.children[0]
+    assert "--max-playing" in warning.widget.children[0]
+    rc.find(v.Btn, children=["▶"]).assert_single()  # not playing
+    rc.find(v.Btn, children=["Step"]).widget.click()  # stepping still works
+    assert _step_text(rc) == "Week 1"
+    monkeypatch.setattr(app.CONDUCTOR, "limit", 5)
+    rc.find(v.Btn, children=["▶"]).widget.click()
+    rc.find(v.Btn, children=["❚❚"]).assert_single()
+    rc.find(v.Alert, class_="server-busy").assert_empty()
+    rc.find(v.Btn, children=["❚❚"]).widget.click()
+
+
 def test_page_setting_picker_updates_the_controls():
     rc = render(FullPage())
     rc.find(v.Select, label="Setting").widget.v_model = "shared_authority"
@@ -353,11 +371,16 @@ def test_serve_binds_to_this_machine_by_default_and_rejects_a_bad_port(capsys, m
     from dashboards import server
 
     started = []
-    monkeypatch.setattr(server, "serve", lambda host, port: started.append((host, port)))
+    monkeypatch.setattr(server, "serve", lambda *args: started.append(args))
     assert run.main(["serve"]) == 0
-    assert started == [("127.0.0.1", 8765)]
+    assert started == [("127.0.0.1", 8765, None)]
+    assert run.main(["serve", "--max-playing", "3"]) == 0
+    assert started[-1] == ("127.0.0.1", 8765, 3)
+    assert server.server_env(3)["ORGSELF_MAX_PLAYING"] == "3"
     assert run.main(["serve", "--port", "70000"]) == 2
     assert "70000" in capsys.readouterr().err
+    assert run.main(["serve", "--max-playing", "0"]) == 2
+    assert "--max-playing" in capsys.readouterr().err
     command = server.server_command("127.0.0.1", 8765)
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert server.server_env()["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
@@ -382,7 +405,7 @@ def test_a_lesson_asks_for_a_prediction_before_it_runs_then_explains():
     choices["overrides"] = {**choices["overrides"], "n_employees": 60, "steps": 3}
     room, _ = try_classroom(choices)
     prediction = solara.reactive(None)
-    rc = render(app.LessonPanel(lesson, room, prediction, lambda: None, False))
+    rc = render(app.LessonPanel(lesson, room, prediction, lambda: None, solara.reactive(False)))
     run = rc.find(v.Btn, children=[f"Run {lesson.weeks} weeks"]).widget
     assert run.disabled and "Make a prediction first." in texts(rc)
     prediction.value = lesson.predictions[-1]
@@ -390,7 +413,7 @@ def test_a_lesson_asks_for_a_prediction_before_it_runs_then_explains():
     short = Lesson(**{**lesson.__dict__, "weeks": 3})
     while room.running:
         room.step()
-    rc = render(app.LessonPanel(short, room, prediction, lambda: None, False))
+    rc = render(app.LessonPanel(short, room, prediction, lambda: None, solara.reactive(False)))
     shown = texts(rc)
     assert f"You predicted: {lesson.predictions[-1]}" in shown
     assert lesson.why in shown

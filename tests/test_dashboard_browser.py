@@ -138,20 +138,34 @@ def _played_weeks(session) -> int:
     return int(session.step_text().split()[1])
 
 
-def test_play_runs_steps_and_pause_stops_them_at_once(session, server_url):
+PAUSE_LATENCY_JS = """
+() => new Promise((resolve) => {
+  const pause = [...document.querySelectorAll('button')].find(b => b.innerText.trim() == '❚❚');
+  const clicked = performance.now();
+  const shown = () => [...document.querySelectorAll('button')].some(
+      b => b.innerText.trim() == '▶');
+  const observer = new MutationObserver(() => {
+    if (shown()) { observer.disconnect(); resolve((performance.now() - clicked) / 1000); }
+  });
+  observer.observe(document.body, {subtree: true, childList: true, characterData: true});
+  pause.click();
+  setTimeout(() => { observer.disconnect(); resolve(999); }, 10000);
+})
+"""
+
+
+def test_play_runs_steps_and_pause_stops_them_within_a_second(session, server_url):
     session.click_button("▶")
     session.page.wait_for_function(
         "parseInt(document.querySelector('.step-counter').innerText.slice(5)) >= 3")
-    clicked = time.monotonic()
-    session.click_button("❚❚")
+    # measured inside the page: from the click to the Play button showing again
+    answered = session.page.evaluate(PAUSE_LATENCY_JS)
     session.page.get_by_role("button", name="▶", exact=True).wait_for(timeout=5_000)
-    answered = time.monotonic() - clicked
+    session.page.wait_for_timeout(300)  # the last frame (where the model stopped) lands
     stopped = session.step_text()
     session.page.wait_for_timeout(1500)
     assert session.step_text() == stopped  # nothing queued keeps stepping after Pause
-    # the loop stops within one step of the click; the generous bound covers a loaded
-    # CI machine (the click itself, the round trip and one redraw in the browser)
-    assert answered < 5, answered
+    assert answered < 1.0, f"Pause took {answered:.2f} s"
     assert session.errors == []
 
 

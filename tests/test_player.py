@@ -3,7 +3,7 @@
 import threading
 import time
 
-from dashboards.player import MAX_FRAMES_AHEAD, PlayLoop
+from dashboards.player import MAX_FRAMES_AHEAD, Conductor, PlayLoop
 
 
 class Counter:
@@ -109,3 +109,44 @@ def test_play_after_pause_never_steps_two_loops_at_once():
         loop.stop()
     loop.close()
     assert max(overlap) == 1
+
+
+def test_a_server_plays_at_most_its_limit_of_pages_and_frees_a_place_on_pause():
+    conductor = Conductor(limit=1)
+    first, second = Counter(), Counter()
+    playing = make(first, conductor=conductor)
+    refused = make(second, conductor=conductor)
+    assert playing.play()
+    assert not refused.play() and refused.stop_reason == "server busy"
+    assert second.steps == 0 and conductor.playing == 1
+    playing.close()
+    assert conductor.playing == 0
+    assert refused.play()
+    wait_until(lambda: second.steps >= 2)
+    refused.close()
+
+
+def test_pages_of_one_server_take_turns_computing_frames():
+    conductor = Conductor(limit=10)
+    inside, most = [0], [0]
+    lock = threading.Lock()
+
+    class Busy(Counter):
+        def step(self) -> bool:
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.002)
+            with lock:
+                inside[0] -= 1
+            self.steps += 1
+            return True
+
+    counters = [Busy() for _ in range(4)]
+    loops = [make(c, conductor=conductor) for c in counters]
+    for loop in loops:
+        assert loop.play()
+    wait_until(lambda: all(c.steps >= 5 for c in counters))  # every page advances
+    for loop in loops:
+        loop.close()
+    assert most[0] == 1  # never two frames computed at once
