@@ -79,7 +79,7 @@ class PlayState:
 
 
 logger = logging.getLogger(__name__)
-RECONNECT_GRACE = 3.0  # seconds a disconnected page may take to come back while playing
+RECONNECT_GRACE = 10.0  # seconds a disconnected page may take to come back while playing
 
 
 def page_alive():

@@ -19,6 +19,25 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run"]
 ROOT = Path(__file__).resolve().parent.parent
 
+# Clicks Pause on the page and resolves to the seconds until the Play button shows again,
+# measured inside the page (what the student sees; no driver round trips); -1 if the page
+# is not playing, 999 if Play never shows again within 30 s.
+PAUSE_LATENCY_JS = """
+() => new Promise((resolve) => {
+  const pause = [...document.querySelectorAll('button')].find(b => b.innerText.trim() == '❚❚');
+  if (!pause) { resolve(-1); return; }
+  const clicked = performance.now();
+  const shown = () => [...document.querySelectorAll('button')].some(
+      b => b.innerText.trim() == '▶');
+  const observer = new MutationObserver(() => {
+    if (shown()) { observer.disconnect(); resolve((performance.now() - clicked) / 1000); }
+  });
+  observer.observe(document.body, {subtree: true, childList: true, characterData: true});
+  pause.click();
+  setTimeout(() => { observer.disconnect(); resolve(999); }, 30000);
+})
+"""
+
 
 def free_port() -> int:
     with socket.socket() as s:

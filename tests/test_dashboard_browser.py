@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from dashboards.browser import CHROMIUM, chromium, cpu_seconds, running_server
+from dashboards.browser import CHROMIUM, PAUSE_LATENCY_JS, chromium, cpu_seconds, running_server
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -136,22 +136,6 @@ def test_step_advances_counter_and_charts_and_reset_returns_to_zero(session):
 
 def _played_weeks(session) -> int:
     return int(session.step_text().split()[1])
-
-
-PAUSE_LATENCY_JS = """
-() => new Promise((resolve) => {
-  const pause = [...document.querySelectorAll('button')].find(b => b.innerText.trim() == '❚❚');
-  const clicked = performance.now();
-  const shown = () => [...document.querySelectorAll('button')].some(
-      b => b.innerText.trim() == '▶');
-  const observer = new MutationObserver(() => {
-    if (shown()) { observer.disconnect(); resolve((performance.now() - clicked) / 1000); }
-  });
-  observer.observe(document.body, {subtree: true, childList: true, characterData: true});
-  pause.click();
-  setTimeout(() => { observer.disconnect(); resolve(999); }, 10000);
-})
-"""
 
 
 def test_play_runs_steps_and_pause_stops_them_within_a_second(session, server_url):
