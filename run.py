@@ -65,12 +65,25 @@ Seed = Annotated[int, typer.Option("--seed", "-s", help="Root random seed (0..2^
                                    max=SEED_MAX)]
 Sets = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a parameter: name=value (repeatable; see `run.py parameters`).")]
+ModelOption = Annotated[str | None, typer.Option(
+    "--model", help="A model extension as module:Class (a subclass of OrganizationModel; "
+                    "see docs/extending/EXTENDING.md).")]
 
 
-def _overrides(employees: int | None, steps: int | None, sets: list[str] | None) -> dict:
+def _model_class(spec: str | None):
+    """The class --model names, or None for the built-in model (imports nothing then)."""
+    if not spec:
+        return None
+    from experiments.plugins import load_model_class
+
+    return load_model_class(spec, "--model")
+
+
+def _overrides(employees: int | None, steps: int | None, sets: list[str] | None,
+               parameters_class=None) -> dict:
     from scenarios.settings import parse_overrides
 
-    values = parse_overrides(sets)
+    values = parse_overrides(sets, parameters_class)
     if employees is not None:
         values["n_employees"] = employees
     if steps is not None:
@@ -200,12 +213,14 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
                 employees: Employees = None, steps: Steps = None, seed: Seed = 2026,
                 sets: Sets = None,
                 out: Annotated[Path, typer.Option(help="Output directory.")] = Path("out/run"),
-                force: Force = False) -> None:
+                force: Force = False, model: ModelOption = None) -> None:
     """Run one setting and write timeseries, ideas, summary.json and parameters.toml."""
     from scenarios.settings import load_setting
 
-    chosen = load_setting(setting)
-    params = chosen.parameters(_overrides(employees, steps, sets))
+    model_class = _model_class(model)
+    block = model_class.parameters_class if model_class else None
+    chosen = load_setting(setting, block)
+    params = chosen.parameters(_overrides(employees, steps, sets, block), parameters_class=block)
     from experiments.outputs import (
         check_memory,
         human_seconds,
@@ -221,8 +236,8 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
                            kind="a run's output (summary.json)") as building:
         with console.status(f"simulating {chosen.name}: {n} employees, {t} steps (about "
                             f"{human_seconds(run_seconds(n, t))})"):
-            result = run_once(params, seed, chosen.name)
-        write_run(result, building, chosen.description)
+            result = run_once(params, seed, chosen.name, model_class)
+        write_run(result, building, chosen.description, model or "")
     s = result.summary
     table = Table(title=f"{chosen.name} (seed {seed}) -> {out}")
     table.add_column("metric")
@@ -245,11 +260,12 @@ def settings_command() -> None:
 
 
 @app.command("parameters")
-def parameters_command() -> None:
+def parameters_command(model: ModelOption = None) -> None:
     """List every parameter by group: default, range, unit and meaning."""
     from model.parameters import GROUPS, parameter_specs
 
-    specs = parameter_specs()
+    model_class = _model_class(model)
+    specs = parameter_specs(model_class.parameters_class if model_class else None)
     for group in GROUPS:
         print(f"[{group}]")
         for spec in (s for s in specs if s.group == group):
@@ -294,6 +310,9 @@ def sweep_command(
         out: Annotated[Path | None, typer.Option(help="Output directory (default: "
                                                  "out/sweeps/<file name>).")] = None,
         resume: Annotated[bool, typer.Option(help="Skip runs already finished in --out.")] = False,
+        allow_version_change: Annotated[bool, typer.Option(
+            "--allow-version-change", help="Resume even if the model or package versions "
+                                           "differ from the sweep's start.")] = False,
         scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address "
                                                       "(tcp://HOST:PORT) to run on a "
                                                       "cluster.")] = None,
@@ -328,7 +347,8 @@ def sweep_command(
     bar, update = _sweep_bar()
     try:
         outcome = run_sweep(sweep, out, workers=workers, resume=resume, scheduler=scheduler,
-                            chunk_size=chunk_size, progress=update)  # holds the lock of out
+                            chunk_size=chunk_size, progress=update,
+                            allow_version_change=allow_version_change)  # holds out's lock
     except KeyboardInterrupt:
         bar.stop()
         raise Interrupted(f"interrupted: finished chunks are saved in {out}; continue with "

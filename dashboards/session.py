@@ -82,10 +82,11 @@ def _slider_range(default: float, lo: float | None, hi: float | None) -> tuple[f
 
 
 @cache
-def controls() -> tuple[Control, ...]:
-    """One control per parameter, from the declaration (bounds, meaning, choices)."""
+def controls(parameters_class: type[Parameters] | None = None) -> tuple[Control, ...]:
+    """One control per parameter, from the declaration (bounds, meaning, choices); an
+    extension's ``parameters_class`` adds a control for each of its own parameters."""
     made = []
-    for spec in parameter_specs():
+    for spec in parameter_specs(parameters_class):
         if spec.choices:
             made.append(Control(spec.name, spec.group, "choice", spec.meaning, spec.unit,
                                 choices=spec.choices))

@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from collections.abc import Callable
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.outputs import check_memory, run_bytes, run_seconds
+from experiments.provenance import model_version, provenance
 from experiments.runner import atomic_write, process_pool, replication_seeds
 from model.analysis import employee_table, network_edges, summarize
 from model.organization import OrganizationModel
@@ -32,7 +31,6 @@ from model.parameters import ParameterError, Parameters
 from scenarios.settings import parameters_toml, resolve_settings
 
 TABLES = ("runs", "timeseries", "employees", "network")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -131,23 +129,6 @@ def run_comparison(settings: dict[str, Parameters], replications: int, seed: int
 
 
 # --- storage -----------------------------------------------------------------
-def model_version() -> str:
-    """Package version plus the git commit (and '+dirty' for uncommitted changes)."""
-    try:
-        version = metadata.version("orgself")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    try:
-        commit = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, timeout=5, check=True).stdout
-        dirty = subprocess.run(["git", "-C", str(PROJECT_ROOT), "status", "--porcelain",
-                                "--untracked-files=no"], capture_output=True, text=True,
-                               timeout=5).stdout.strip()
-        return f"{version} (commit {commit.strip()}{'+dirty' if dirty else ''})"
-    except (OSError, subprocess.SubprocessError):
-        return version
-
-
 def write_comparison(comparison: Comparison, out: Path) -> None:
     """Store tables (Parquet + CSV), each setting's resolved parameters and a manifest."""
     (out / "settings").mkdir(parents=True, exist_ok=True)
@@ -167,6 +148,7 @@ def write_comparison(comparison: Comparison, out: Path) -> None:
         "employees": first.n_employees,
         "steps": first.steps,
         "model_version": model_version(),
+        "provenance": provenance(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": comparison.command,
     }
