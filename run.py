@@ -461,9 +461,12 @@ def serve_command(
                                           "only).")] = "127.0.0.1",
         allow_remote: Annotated[bool, typer.Option(
             "--allow-remote", help="Allow a --host other machines can reach (the dashboard "
-                                   "has no login).")] = False) -> None:
+                                   "has no login).")] = False,
+        model: ModelOption = None) -> None:
     """Open the students' dashboard in the browser (Ctrl+C stops the server)."""
     from dashboards.server import is_loopback, serve
+
+    _model_class(model)  # a bad name is refused here, not in the server
 
     if not is_loopback(host):
         if not allow_remote:
@@ -471,7 +474,7 @@ def serve_command(
                                  "dashboard has no login; add --allow-remote to serve anyway")
         print(f"warning: serving on {host}: anyone who can reach this address can use the "
               "dashboard (no login)", file=sys.stderr)
-    serve(host, port)
+    serve(host, port, model) if model else serve(host, port)
 
 
 def _check_writable(out: Path, option: str = "--out") -> None:

@@ -40,8 +40,12 @@ def server_command(host: str, port: int) -> list[str]:
             str(port), "--production", "--no-open"]
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Replace this process with the dashboard server (so Ctrl+C and signals reach it)."""
+def serve(host: str = "127.0.0.1", port: int = 8765, model: str = "") -> None:
+    """Replace this process with the dashboard server (so Ctrl+C and signals reach it);
+    ``model``: an extension's "module:Class" to play instead of the built-in model."""
     print(f"dashboard at http://{host}:{port} (Ctrl+C to stop)", flush=True)
     command = server_command(host, port)
-    os.execve(command[0], command, server_env())
+    env = server_env()
+    if model:
+        env["ORGSELF_MODEL"] = model
+    os.execve(command[0], command, env)

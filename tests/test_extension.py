@@ -143,3 +143,20 @@ def test_a_metric_function_must_return_a_number(model_class):
     assert metric_values(model, (METRIC,))[0] == load_metric(METRIC)(model)
     with pytest.raises(ParameterError, match="not a number"):
         metric_values(model, ("builtins:repr",))
+
+
+def test_the_dashboard_plays_an_extension_with_a_control_for_its_parameter(monkeypatch,
+                                                                            capsys):
+    from dashboards.session import MODEL_ENV, Classroom, controls_by_group
+
+    monkeypatch.setenv(MODEL_ENV, EXAMPLE)
+    names = {c.name for group in controls_by_group().values() for c in group}
+    assert {"recognition_rate", "recognition_boost"} <= names
+    room = Classroom(overrides={"recognition_rate": 0.5, **SMALL})
+    assert room.message is None and room.main.p.recognition_rate == 0.5
+    assert "recognition" in [p.name for p in room.main.processes]
+    room.step()
+    monkeypatch.delenv(MODEL_ENV)
+    assert "recognition_rate" not in {c.name for g in controls_by_group().values() for c in g}
+    code, err = cli(["serve", "--model", "docs.extending.recognition:Nope"], capsys)
+    assert code == 2 and "has no attribute 'Nope'" in err
