@@ -48,7 +48,6 @@ import numpy as np
 from experiments.outputs import SEED_MAX, check_memory
 from experiments.plugins import is_named, load_metric, load_model_class
 from model.parameters import ParameterError, ParameterSpec, make_parameters, parameter_specs
-from model.results import METRICS
 from scenarios.settings import load_setting, read_toml, regular_file
 
 TOP_KEYS = ("description", "model", "setting", "seed", "replications", "steps", "metrics",
@@ -58,7 +57,6 @@ METHODS = ("grid", "lhs", "sobol", "morris")
 SAMPLERS = METHODS[1:]
 RANGE_KEYS = ({"start", "stop", "num"}, {"start", "stop", "step"})
 BOUND_KEYS = {"low", "high"}
-STEP_METRICS = tuple(m.name for m in METRICS)
 MAX_RUNS = 10_000_000
 MAX_GRID_VALUES = 100_000
 RUN_RECORD_BYTES = 600  # one run of the design: its point, ids, seed and manifest rows
@@ -180,7 +178,8 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
                              "parameter to vary)")
     factors = tuple(_factor(check, name, entry, design["method"], fixed)
                     for name, entry in vary.items())
-    timeseries = _metric_list(check, data, "timeseries", STEP_METRICS, ())
+    step_metrics = tuple(m.name for m in load_model_class(model).step_metrics)
+    timeseries = _metric_list(check, data, "timeseries", step_metrics, ())
     content = {
         **({"model": model} if model else {}),  # absent for the built-in model (same hash)
         "description": check.typed(data, "description", str, ""),

@@ -37,7 +37,7 @@ from model.processes.monitoring import Monitoring
 from model.processes.performance import Performance
 from model.processes.playbook import Playbook
 from model.processes.turnover import Turnover
-from model.results import Results, top_k_overlap
+from model.results import METRICS, Metric, Results, top_k_overlap
 from model.rng import RandomStreams, normalize_seed
 from model.structure import build_formal_structure, build_markets, build_small_world, empty_network
 
@@ -75,6 +75,9 @@ class OrganizationModel(mesa.Model):
     #: The parameter block of this model: a subclass adds its own parameters by
     #: subclassing :class:`Parameters` and naming it here.
     parameters_class: ClassVar[type[Parameters]] = Parameters
+    #: The per-step metrics recorded (results, datacollector, sweeps' timeseries): a
+    #: subclass may add its own, ``(*METRICS, Metric(name, meaning, reporter))``.
+    step_metrics: ClassVar[tuple[Metric, ...]] = METRICS
 
     def __init__(self, parameters: Parameters | None = None, *,
                  rng: int | np.random.Generator | None = None, **overrides: Any):
@@ -94,7 +97,7 @@ class OrganizationModel(mesa.Model):
         if p.probe_idea_step == 0:
             self.generation.plant_probe()
         self.ideas.record_step(0, p.wide_adoption_share)
-        self.results = Results(p.steps)
+        self.results = Results(p.steps, self.step_metrics)
         self.results.collect(self)
         self.datacollector = ResultsCollector(self.results)
         self.datacollector.collect(self)

@@ -12,7 +12,7 @@ import tomli_w
 
 import run
 from experiments.plugins import load_metric, load_model_class
-from experiments.sweep import run_sweep, summary_table
+from experiments.sweep import run_sweep, summary_table, timeseries_table
 from experiments.sweep_spec import load_sweep
 from model.organization import OrganizationModel
 from model.parameters import ParameterError, parameter_specs
@@ -44,7 +44,9 @@ def test_the_extension_is_off_by_default_and_draws_nothing_from_the_others(model
     extended = model_class(rng=3, **SMALL).run()
     assert [p.name for p in extended.processes].index("recognition") == (
         [p.name for p in extended.processes].index("monitoring") + 1)
-    assert (base.results.values == extended.results.values).all()
+    shared = len(base.results.names)
+    assert extended.results.names[:shared] == base.results.names
+    assert (base.results.values == extended.results.values[:, :shared]).all()
 
 
 def test_a_setting_file_sets_the_new_parameter_and_it_changes_the_outcome(model_class,
@@ -117,6 +119,16 @@ def test_a_sweep_of_a_module_class_with_a_module_function_metric(tmp_path):
     table = summary_table(tmp_path / "out").groupby("recognition_rate").mean()
     assert table.loc[0.5, METRIC] > table.loc[0.0, METRIC] + 0.1
     assert table.loc[0.5, "coasting_share"] < table.loc[0.0, "coasting_share"]
+    steps = timeseries_table(tmp_path / "out")  # the extension's own per-step metric
+    late = steps[steps["step"] > 0].groupby("recognition_rate")["recognized_share"].mean()
+    assert late.loc[0.0] == 0 and 0.2 < late.loc[0.5] < 0.5
+
+
+def test_the_extensions_step_metric_reaches_the_datacollector(model_class):
+    model = model_class(rng=2, recognition_rate=0.5, **SMALL).run()
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert frame["recognized_share"].iloc[0] == 0 and frame["recognized_share"].iloc[1:].gt(
+        0.2).all()
 
 
 @pytest.mark.parametrize("changes, words", [

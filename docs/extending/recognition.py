@@ -17,6 +17,7 @@ import numpy as np
 from model.organization import OrganizationModel
 from model.parameters import Parameters, param
 from model.processes.base import Process, insert_after
+from model.results import METRICS, Metric
 
 
 class RecognitionParameters(Parameters):
@@ -34,6 +35,7 @@ class Recognition(Process):
     """Recognized employees gain commitment; draws from its own stream "recognition"."""
 
     name = "recognition"
+    recognized_share = 0.0  # share of employees recognized this step (a per-step metric)
 
     def step(self) -> None:
         m, p = self.model, self.model.p
@@ -44,15 +46,19 @@ class Recognition(Process):
                       & (m.manager_of(np.arange(people.n)) >= 0)
                       & (people.effort > p.coasting_threshold))
         people.commitment[recognized] += p.recognition_boost * (1 - people.commitment[recognized])
+        self.recognized_share = float(recognized.mean())
 
 
 class RecognitionModel(OrganizationModel):
     """The organization model with recognition after monitoring."""
 
     parameters_class = RecognitionParameters
+    step_metrics = (*METRICS, Metric("recognized_share", "Share of employees recognized "
+                                     "this step.", lambda m, _: m.recognition.recognized_share))
 
     def build_processes(self) -> list[Process]:
-        return insert_after(super().build_processes(), "monitoring", Recognition(self))
+        self.recognition = Recognition(self)
+        return insert_after(super().build_processes(), "monitoring", self.recognition)
 
 
 def recognized_commitment_gain(model: RecognitionModel) -> float:
