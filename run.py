@@ -120,18 +120,21 @@ def compare_command(
         sets: Annotated[list[str] | None, typer.Option(
             "--set", help="Override a parameter for all settings (name=value) or for one "
                           "(SETTING:name=value); repeatable.")] = None,
-        workers: Workers = None, out: CompareOut = None, force: Force = False) -> None:
+        workers: Workers = None, out: CompareOut = None, force: Force = False,
+        model: ModelOption = None) -> None:
     """Compare settings over replications with common random numbers; write report.html."""
     from scenarios.settings import resolve_settings
 
+    model_class = _model_class(model)
     common = _overrides(employees, steps, None)
-    resolve_settings(settings, sets, common)  # a bad setting is named before the engine loads
+    resolve_settings(settings, sets, common,  # a bad setting is named before the engine loads
+                     model_class.parameters_class if model_class else None)
     from dashboards.report import build_report, read_report_data
     from experiments.compare import compare_settings, is_comparison, next_free_directory
     from experiments.outputs import replace_directory
 
     out = out or next_free_directory(Path("out"))
-    command = _reproduce(settings, replications, employees, steps, seed, sets)
+    command = _reproduce(settings, replications, employees, steps, seed, sets, model)
     with replace_directory(out, force=force, is_ours=is_comparison,
                            kind="a comparison (manifest.json)") as building:
         with _progress() as bar:
@@ -140,7 +143,7 @@ def compare_command(
                 return lambda: bar.advance(task)
 
             compare_settings(settings, replications, seed, building, sets, common, workers,
-                             force, command, start)
+                             force, command, start, model or "")
         findings = read_report_data(build_report(building))["findings"]
     _print_findings(findings)
     console.print(f"report: {out / 'report.html'}\ndata: {out}/ (runs, timeseries, employees, "
@@ -191,13 +194,15 @@ def _progress() -> Progress:
 
 
 def _reproduce(settings: list[str], replications: int, employees: int | None,
-               steps: int | None, seed: int, sets: list[str] | None) -> str:
+               steps: int | None, seed: int, sets: list[str] | None,
+               model: str | None = None) -> str:
     """The one command that reproduces a comparison."""
     parts = ["python run.py compare", *settings, f"--replications {replications}",
              f"--seed {seed}"]
     parts += [f"--employees {employees}"] if employees is not None else []
     parts += [f"--steps {steps}"] if steps is not None else []
     parts += [f"--set {shlex.quote(item)}" for item in sets or []]
+    parts += [f"--model {shlex.quote(model)}"] if model else []
     return " ".join(parts)
 
 

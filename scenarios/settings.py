@@ -132,7 +132,8 @@ def parse_overrides(items: list[str] | None,
     return dict(parse_override(item, parameters_class) for item in items or [])
 
 
-def parse_scoped_overrides(items: list[str] | None, settings: list[str]
+def parse_scoped_overrides(items: list[str] | None, settings: list[str],
+                           parameters_class: type[Parameters] | None = None
                            ) -> dict[str, dict[str, Any]]:
     """Overrides per setting: ``name=value`` applies to all, ``SETTING:name=value`` to one."""
     scoped: dict[str, dict[str, Any]] = {name: {} for name in settings}
@@ -142,10 +143,10 @@ def parse_scoped_overrides(items: list[str] | None, settings: list[str]
             if target not in scoped:
                 raise ParameterError(f"--set {item!r}: '{target}' is not one of the compared "
                                      f"settings ({', '.join(settings)})")
-            name, value = parse_override(item.split(":", 1)[1])
+            name, value = parse_override(item.split(":", 1)[1], parameters_class)
             scoped[target][name] = value
         else:
-            name, value = parse_override(item)
+            name, value = parse_override(item, parameters_class)
             for values in scoped.values():
                 values.setdefault(name, value)
     return scoped
@@ -156,14 +157,17 @@ def parameters_toml(parameters: Parameters, description: str = "") -> str:
     return tomli_w.dumps({"description": description, "parameters": parameters.model_dump()})
 
 
-def resolve_settings(names: list[str], sets: list[str] | None,
-                     common: dict[str, Any]) -> tuple[dict[str, Parameters], dict[str, str]]:
-    """Validated parameters and descriptions of each named setting, with its overrides."""
-    loaded = [load_setting(name) for name in names]
+def resolve_settings(names: list[str], sets: list[str] | None, common: dict[str, Any],
+                     parameters_class: type[Parameters] | None = None
+                     ) -> tuple[dict[str, Parameters], dict[str, str]]:
+    """Validated parameters and descriptions of each named setting, with its overrides
+    (an extension's ``parameters_class`` also accepts its own parameters)."""
+    loaded = [load_setting(name, parameters_class) for name in names]
     seen = [s.name for s in loaded]
     duplicate = next((n for n in seen if seen.count(n) > 1), None)
     if duplicate:
         raise ParameterError(f"setting '{duplicate}' is given twice (compare distinct settings)")
-    scoped = parse_scoped_overrides(sets, seen)
-    params = {s.name: s.parameters({**common, **scoped[s.name]}) for s in loaded}
+    scoped = parse_scoped_overrides(sets, seen, parameters_class)
+    params = {s.name: s.parameters({**common, **scoped[s.name]},
+                                   parameters_class=parameters_class) for s in loaded}
     return params, {s.name: s.description for s in loaded}

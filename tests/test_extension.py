@@ -172,3 +172,20 @@ def test_the_dashboard_plays_an_extension_with_a_control_for_its_parameter(monke
     assert "recognition_rate" not in {c.name for g in controls_by_group().values() for c in g}
     code, err = cli(["serve", "--model", "docs.extending.recognition:Nope"], capsys)
     assert code == 2 and "has no attribute 'Nope'" in err
+
+
+def test_compare_runs_an_extension_with_its_parameter_per_setting(tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "c"
+    code, err = cli(["compare", "hierarchical", "shared_authority", "-r", 2, "-n", 100, "-t",
+                     30, "-w", 1, "--model", EXAMPLE, "--set",
+                     "hierarchical:recognition_rate=0.5", "--out", out], capsys)
+    assert code == 0, err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"] == EXAMPLE and f"--model {EXAMPLE}" in manifest["command"]
+    assert "recognition_rate = 0.5" in (out / "settings" / "hierarchical.toml").read_text()
+    steps = pd.read_parquet(out / "timeseries.parquet")
+    late = steps[steps["step"] > 0].groupby("setting", observed=True)["recognized_share"].mean()
+    assert late["shared_authority"] == 0 and late["hierarchical"] > 0.2
+    assert "<td>recognition_rate</td>" in (out / "report.html").read_text()
