@@ -78,7 +78,7 @@ class Chunk:
 def observe_run(chunk: Chunk, point: dict[str, Any],
                 seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run one point; return the observations as (step, metric, value) arrays (step -1 = run)."""
-    model_class = load_model_class(chunk.model)
+    model_class = load_model_class(chunk.model, "sweep field 'model' (where the runs happen)")
     model = model_class(model_class.parameters_class(**{**chunk.base, **point}), rng=seed).run()
     steps = [np.full(len(chunk.metrics), -1)]
     names = [np.asarray(chunk.metrics, dtype=object)]
