@@ -6,10 +6,9 @@ import json
 import sys
 from pathlib import Path
 
+import nbclient  # test dependencies (pyproject.toml), with ipykernel
+import nbformat
 import pytest
-
-nbclient = pytest.importorskip("nbclient", reason="pip install -e '.[test]'")
-nbformat = pytest.importorskip("nbformat")
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "docs" / "notebooks" / "quickstart.ipynb"
