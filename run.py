@@ -65,12 +65,25 @@ Seed = Annotated[int, typer.Option("--seed", "-s", help="Root random seed (0..2^
                                    max=SEED_MAX)]
 Sets = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a parameter: name=value (repeatable; see `run.py parameters`).")]
+ModelOption = Annotated[str | None, typer.Option(
+    "--model", help="A model extension as module:Class (a subclass of OrganizationModel; "
+                    "see docs/extending/EXTENDING.md).")]
 
 
-def _overrides(employees: int | None, steps: int | None, sets: list[str] | None) -> dict:
+def _model_class(spec: str | None):
+    """The class --model names, or None for the built-in model (imports nothing then)."""
+    if not spec:
+        return None
+    from experiments.plugins import load_model_class
+
+    return load_model_class(spec, "--model")
+
+
+def _overrides(employees: int | None, steps: int | None, sets: list[str] | None,
+               parameters_class=None) -> dict:
     from scenarios.settings import parse_overrides
 
-    values = parse_overrides(sets)
+    values = parse_overrides(sets, parameters_class)
     if employees is not None:
         values["n_employees"] = employees
     if steps is not None:
@@ -107,18 +120,21 @@ def compare_command(
         sets: Annotated[list[str] | None, typer.Option(
             "--set", help="Override a parameter for all settings (name=value) or for one "
                           "(SETTING:name=value); repeatable.")] = None,
-        workers: Workers = None, out: CompareOut = None, force: Force = False) -> None:
+        workers: Workers = None, out: CompareOut = None, force: Force = False,
+        model: ModelOption = None) -> None:
     """Compare settings over replications with common random numbers; write report.html."""
     from scenarios.settings import resolve_settings
 
+    model_class = _model_class(model)
     common = _overrides(employees, steps, None)
-    resolve_settings(settings, sets, common)  # a bad setting is named before the engine loads
+    resolve_settings(settings, sets, common,  # a bad setting is named before the engine loads
+                     model_class.parameters_class if model_class else None)
     from dashboards.report import build_report, read_report_data
     from experiments.compare import compare_settings, is_comparison, next_free_directory
     from experiments.outputs import replace_directory
 
     out = out or next_free_directory(Path("out"))
-    command = _reproduce(settings, replications, employees, steps, seed, sets)
+    command = _reproduce(settings, replications, employees, steps, seed, sets, model)
     with replace_directory(out, force=force, is_ours=is_comparison,
                            kind="a comparison (manifest.json)") as building:
         with _progress() as bar:
@@ -127,7 +143,7 @@ def compare_command(
                 return lambda: bar.advance(task)
 
             compare_settings(settings, replications, seed, building, sets, common, workers,
-                             force, command, start)
+                             force, command, start, model or "")
         findings = read_report_data(build_report(building))["findings"]
     _print_findings(findings)
     console.print(f"report: {out / 'report.html'}\ndata: {out}/ (runs, timeseries, employees, "
@@ -178,13 +194,15 @@ def _progress() -> Progress:
 
 
 def _reproduce(settings: list[str], replications: int, employees: int | None,
-               steps: int | None, seed: int, sets: list[str] | None) -> str:
+               steps: int | None, seed: int, sets: list[str] | None,
+               model: str | None = None) -> str:
     """The one command that reproduces a comparison."""
     parts = ["python run.py compare", *settings, f"--replications {replications}",
              f"--seed {seed}"]
     parts += [f"--employees {employees}"] if employees is not None else []
     parts += [f"--steps {steps}"] if steps is not None else []
     parts += [f"--set {shlex.quote(item)}" for item in sets or []]
+    parts += [f"--model {shlex.quote(model)}"] if model else []
     return " ".join(parts)
 
 
@@ -200,12 +218,14 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
                 employees: Employees = None, steps: Steps = None, seed: Seed = 2026,
                 sets: Sets = None,
                 out: Annotated[Path, typer.Option(help="Output directory.")] = Path("out/run"),
-                force: Force = False) -> None:
+                force: Force = False, model: ModelOption = None) -> None:
     """Run one setting and write timeseries, ideas, summary.json and parameters.toml."""
     from scenarios.settings import load_setting
 
-    chosen = load_setting(setting)
-    params = chosen.parameters(_overrides(employees, steps, sets))
+    model_class = _model_class(model)
+    block = model_class.parameters_class if model_class else None
+    chosen = load_setting(setting, block)
+    params = chosen.parameters(_overrides(employees, steps, sets, block), parameters_class=block)
     from experiments.outputs import (
         check_memory,
         human_seconds,
@@ -221,8 +241,8 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
                            kind="a run's output (summary.json)") as building:
         with console.status(f"simulating {chosen.name}: {n} employees, {t} steps (about "
                             f"{human_seconds(run_seconds(n, t))})"):
-            result = run_once(params, seed, chosen.name)
-        write_run(result, building, chosen.description)
+            result = run_once(params, seed, chosen.name, model_class)
+        write_run(result, building, chosen.description, model or "")
     s = result.summary
     table = Table(title=f"{chosen.name} (seed {seed}) -> {out}")
     table.add_column("metric")
@@ -245,11 +265,12 @@ def settings_command() -> None:
 
 
 @app.command("parameters")
-def parameters_command() -> None:
+def parameters_command(model: ModelOption = None) -> None:
     """List every parameter by group: default, range, unit and meaning."""
     from model.parameters import GROUPS, parameter_specs
 
-    specs = parameter_specs()
+    model_class = _model_class(model)
+    specs = parameter_specs(model_class.parameters_class if model_class else None)
     for group in GROUPS:
         print(f"[{group}]")
         for spec in (s for s in specs if s.group == group):
@@ -294,6 +315,9 @@ def sweep_command(
         out: Annotated[Path | None, typer.Option(help="Output directory (default: "
                                                  "out/sweeps/<file name>).")] = None,
         resume: Annotated[bool, typer.Option(help="Skip runs already finished in --out.")] = False,
+        allow_version_change: Annotated[bool, typer.Option(
+            "--allow-version-change", help="Resume even if the model or package versions "
+                                           "differ from the sweep's start.")] = False,
         scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address "
                                                       "(tcp://HOST:PORT) to run on a "
                                                       "cluster.")] = None,
@@ -328,7 +352,8 @@ def sweep_command(
     bar, update = _sweep_bar()
     try:
         outcome = run_sweep(sweep, out, workers=workers, resume=resume, scheduler=scheduler,
-                            chunk_size=chunk_size, progress=update)  # holds the lock of out
+                            chunk_size=chunk_size, progress=update,
+                            allow_version_change=allow_version_change)  # holds out's lock
     except KeyboardInterrupt:
         bar.stop()
         raise Interrupted(f"interrupted: finished chunks are saved in {out}; continue with "
@@ -445,9 +470,12 @@ def serve_command(
         max_playing: Annotated[int | None, typer.Option(
             "--max-playing", min=1, max=10_000,
             help="Pages that may play at once; Play on one more page says the server is "
-                 "busy (default: 6 per CPU core).")] = None) -> None:
+                 "busy (default: 6 per CPU core).")] = None,
+        model: ModelOption = None) -> None:
     """Open the students' dashboard in the browser (Ctrl+C stops the server)."""
     from dashboards.server import is_loopback, serve
+
+    _model_class(model)  # a bad name is refused here, not in the server
 
     if not is_loopback(host):
         if not allow_remote:
@@ -455,7 +483,7 @@ def serve_command(
                                  "dashboard has no login; add --allow-remote to serve anyway")
         print(f"warning: serving on {host}: anyone who can reach this address can use the "
               "dashboard (no login)", file=sys.stderr)
-    serve(host, port, max_playing)
+    serve(host, port, max_playing, model or "")
 
 
 def _check_writable(out: Path, option: str = "--out") -> None:

@@ -2,6 +2,9 @@
 
     python -m dashboards.parameter_docs          # rewrite the tables between the markers
     python -m dashboards.parameter_docs --check  # exit 1 if docs/ODD.md is out of date
+
+The example extension's table in docs/extending/EXTENDING.md (its own parameters only)
+is generated and checked the same way, between the same markers.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from model.parameters import GROUPS, parameter_specs
+from model.parameters import GROUPS, Parameters, parameter_specs
 
 ODD = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
+EXTENDING = ODD.parent / "extending" / "EXTENDING.md"
 START, END = "<!-- parameters:start -->", "<!-- parameters:end -->"
 
 
@@ -25,11 +29,14 @@ def _number(x: float) -> str:
     return f"{int(x):,}" if float(x).is_integer() and abs(x) >= 1000 else f"{x:g}"
 
 
-def parameter_table() -> str:
-    """Markdown tables of every parameter, one per group."""
+def parameter_table(parameters_class: type[Parameters] | None = None,
+                    only: set[str] | None = None) -> str:
+    """Markdown tables of every parameter (or those named in ``only``), one per group."""
     lines = []
-    specs = parameter_specs()
+    specs = [s for s in parameter_specs(parameters_class) if only is None or s.name in only]
     for group in GROUPS:
+        if not any(s.group == group for s in specs):
+            continue
         lines += [f"**{group.capitalize()}**", "",
                   "| name | default | range | unit | meaning |", "|---|---|---|---|---|"]
         for spec in specs:
@@ -41,27 +48,41 @@ def parameter_table() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render(text: str) -> str:
+def extension_table(parameters_class: type[Parameters]) -> str:
+    """The tables of an extension's own parameters (those the built-in model lacks)."""
+    return parameter_table(parameters_class,
+                           set(parameters_class.model_fields) - set(Parameters.model_fields))
+
+
+def render(text: str, table: str | None = None) -> str:
     """``text`` with the generated table placed between the markers."""
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
-    return f"{head}{START}\n{parameter_table()}{END}{tail}"
+    return f"{head}{START}\n{parameter_table() if table is None else table}{END}{tail}"
+
+
+def _example_table() -> str:
+    from docs.extending.recognition import RecognitionParameters  # the project root's docs/
+
+    return extension_table(RecognitionParameters)
 
 
 def main(argv: list[str]) -> int:
-    text = ODD.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        print(f"{ODD}: markers {START} / {END} missing", file=sys.stderr)
-        return 1
-    new = render(text)
-    if "--check" in argv:
-        if new != text:
-            print(f"{ODD}: parameter table out of date; run python -m "
-                  "dashboards.parameter_docs", file=sys.stderr)
+    sys.path.insert(0, str(ODD.parent.parent))  # so that docs.extending imports
+    stale = 0
+    for path, table in ((ODD, None), (EXTENDING, _example_table())):
+        text = path.read_text(encoding="utf-8")
+        if START not in text or END not in text:
+            print(f"{path}: markers {START} / {END} missing", file=sys.stderr)
             return 1
-        return 0
-    ODD.write_text(new, encoding="utf-8")
-    return 0
+        new = render(text, table)
+        if "--check" not in argv:
+            path.write_text(new, encoding="utf-8")
+        elif new != text:
+            print(f"{path}: parameter table out of date; run python -m "
+                  "dashboards.parameter_docs", file=sys.stderr)
+            stale = 1
+    return stale
 
 
 if __name__ == "__main__":

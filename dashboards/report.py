@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -37,8 +38,8 @@ from experiments.statistics import (
     time_to_half_logrank,
     with_derived_metrics,
 )
-from model.parameters import parameter_specs
-from scenarios.settings import load_setting
+from model.parameters import ParameterError, Parameters, make_parameters, parameter_specs
+from scenarios.settings import read_toml
 
 HEADLINE_METRICS = ("hidden_coasting_share", "probe_share_26w", "probe_share_52w",
                     "probe_adoption_auc", "ideas_squashed_share", "ideas_per_employee_year")
@@ -221,15 +222,29 @@ def crn_table(gain: pd.DataFrame) -> str:
                    "variance ratio"], rows, "crn-gain")
 
 
+def stored_parameters(path: Path) -> dict[str, Any]:
+    """A stored setting's parameters: the built-in ones validated, those of an extension
+    model (unknown to the built-in one) as written; the report imports no extension."""
+    values = read_toml(path).get("parameters", {})
+    if not isinstance(values, dict):
+        raise ParameterError(f"{path}: parameters = {values!r}: must be a table")
+    builtin = {k: v for k, v in values.items() if k in Parameters.model_fields}
+    own = {k: v for k, v in values.items() if k not in Parameters.model_fields}
+    return {**make_parameters(builtin, str(path), strict=True).model_dump(), **own}
+
+
 def parameter_differences(parameter_files: dict[str, str], base: Path) -> pd.DataFrame:
     """Parameters whose values differ between the compared settings (tidy)."""
-    values = {name: load_setting(str(base / "settings" / f"{name}.toml")).parameters({})
-              .model_dump() for name in parameter_files}
+    values = {name: stored_parameters(base / "settings" / f"{name}.toml")
+              for name in parameter_files}
+    meanings = {spec.name: spec.meaning for spec in parameter_specs()}
+    extension = sorted({k for v in values.values() for k in v} - set(meanings))
     rows = []
-    for spec in parameter_specs():
-        seen = {name: v[spec.name] for name, v in values.items()}
+    for parameter in [*meanings, *extension]:
+        seen = {name: v.get(parameter) for name, v in values.items()}
         if len({json.dumps(v) for v in seen.values()}) > 1:
-            rows.extend({"parameter": spec.name, "meaning": spec.meaning, "setting": name,
+            meaning = meanings.get(parameter, "A parameter of the extension model.")
+            rows.extend({"parameter": parameter, "meaning": meaning, "setting": name,
                          "value": value} for name, value in seen.items())
     return pd.DataFrame(rows, columns=["parameter", "meaning", "setting", "value"])
 

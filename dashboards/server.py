@@ -45,10 +45,15 @@ def server_command(host: str, port: int) -> list[str]:
             str(port), "--production", "--no-open"]
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, max_playing: int | None = None) -> None:
-    """Replace this process with the dashboard server (so Ctrl+C and signals reach it)."""
+def serve(host: str = "127.0.0.1", port: int = 8765, max_playing: int | None = None,
+          model: str = "") -> None:
+    """Replace this process with the dashboard server (so Ctrl+C and signals reach it);
+    ``model``: an extension's "module:Class" to play instead of the built-in model."""
     limit = max_playing or default_max_playing()
     print(f"dashboard at http://{host}:{port} (Ctrl+C to stop); up to {limit} pages may "
           "play at once (--max-playing)", flush=True)
     command = server_command(host, port)
-    os.execve(command[0], command, server_env(max_playing))
+    env = server_env(max_playing)
+    if model:
+        env["ORGSELF_MODEL"] = model
+    os.execve(command[0], command, env)

@@ -5,12 +5,16 @@ holds the organization built from the chosen setting and the student's changes a
 when comparing, a second organization under another setting with the same seed.
 A step that fails is caught and reported, so the page stays usable.
 Controls are read from :func:`model.parameters.parameter_specs`; nothing is declared here.
+The page plays the built-in model, or the extension ``run.py serve --model module:Class``
+names (passed to the server as the environment variable ORGSELF_MODEL), with a control
+for each of its own parameters too.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -18,6 +22,7 @@ from typing import Any
 import mesa
 
 from experiments.outputs import SEED_MAX
+from experiments.plugins import load_model_class
 from model.organization import OrganizationModel
 from model.parameters import ParameterError, Parameters, parameter_specs
 from scenarios.settings import available_settings, load_setting
@@ -44,6 +49,12 @@ MORE_GROUPS = ("population", "behaviour", "observation")
 # Practical slider ceilings for a browser: the declared range still bounds every value.
 SLIDER_CEILING = {"n_employees": 20_000, "steps": 2_000}
 WITHOUT_CHANGES = "(the same setting without my changes)"
+MODEL_ENV = "ORGSELF_MODEL"  # "module:Class" of an extension to play (empty: built-in)
+
+
+def page_model() -> type[OrganizationModel]:
+    """The model class the page plays (ORGSELF_MODEL, else OrganizationModel)."""
+    return load_model_class(os.environ.get(MODEL_ENV, ""), MODEL_ENV)
 
 
 @dataclass(frozen=True)
@@ -82,10 +93,11 @@ def _slider_range(default: float, lo: float | None, hi: float | None) -> tuple[f
 
 
 @cache
-def controls() -> tuple[Control, ...]:
-    """One control per parameter, from the declaration (bounds, meaning, choices)."""
+def controls(parameters_class: type[Parameters] | None = None) -> tuple[Control, ...]:
+    """One control per parameter, from the declaration (bounds, meaning, choices); an
+    extension's ``parameters_class`` adds a control for each of its own parameters."""
     made = []
-    for spec in parameter_specs():
+    for spec in parameter_specs(parameters_class):
         if spec.choices:
             made.append(Control(spec.name, spec.group, "choice", spec.meaning, spec.unit,
                                 choices=spec.choices))
@@ -108,7 +120,7 @@ def controls_by_group() -> dict[str, list[Control]]:
     """Controls in display order: the key levers, the four main groups, then the others."""
     grouped: dict[str, list[Control]] = {g: [] for g in (KEY_GROUP, *MAIN_GROUPS,
                                                          *MORE_GROUPS)}
-    for control in controls():
+    for control in controls(page_model().parameters_class):
         grouped.setdefault(control.group, []).append(control)
     return grouped
 
@@ -119,7 +131,9 @@ def setting_names() -> list[str]:
 
 def resolve_parameters(setting: str, overrides: dict[str, Any]) -> Parameters:
     """The setting's parameters with the student's changes (ParameterError if invalid)."""
-    return load_setting(setting).parameters(overrides, strict=False)
+    block = page_model().parameters_class
+    return load_setting(setting, block).parameters(overrides, strict=False,
+                                                   parameters_class=block)
 
 
 def comparison_parameters(setting: str, overrides: dict[str, Any],
@@ -133,7 +147,7 @@ def comparison_parameters(setting: str, overrides: dict[str, Any],
 
 def changed_overrides(setting: str, values: dict[str, Any]) -> dict[str, Any]:
     """Only the values that differ from the setting's (so a loaded setting shows clean)."""
-    base = load_setting(setting).parameters().model_dump()
+    base = resolve_parameters(setting, {}).model_dump()
     return {k: v for k, v in values.items() if base.get(k) != v}
 
 
@@ -169,13 +183,13 @@ class Classroom(mesa.Model):
             self.message = f"{err} (kept the setting's own values)"
             self.overrides = {}
             params = resolve_parameters(setting, {})
-        self.runs = [Run(self._label(setting, self.overrides), OrganizationModel(params,
-                                                                                 rng=seed))]
+        model_class = page_model()
+        self.runs = [Run(self._label(setting, self.overrides), model_class(params, rng=seed))]
         if compare_with:
             other = comparison_parameters(setting, self.overrides, compare_with)
             label = (f"{setting} (as defined)" if compare_with == WITHOUT_CHANGES
                      else compare_with)
-            self.runs.append(Run(label, OrganizationModel(other, rng=seed)))
+            self.runs.append(Run(label, model_class(other, rng=seed)))
 
     @staticmethod
     def _label(setting: str, overrides: dict) -> str:

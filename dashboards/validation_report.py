@@ -6,9 +6,7 @@ Everything in the report comes from the run: numbers are never edited by hand.
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import matplotlib
@@ -16,27 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from experiments.provenance import model_version  # noqa: E402
 from experiments.validation.core import Outcome, Plan, markdown_table  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def model_version() -> str:
-    """Package version plus the git commit (and '+dirty' if the tree has changes)."""
-    try:
-        package = version("orgself")
-    except PackageNotFoundError:
-        package = "unknown"
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                                capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "model", "agents",
-                                "experiments", "scenarios"],
-                               cwd=ROOT, text=True, capture_output=True, check=True).stdout
-        commit += "+dirty" if dirty.strip() else ""
-    except (OSError, subprocess.CalledProcessError):
-        commit = "no git"
-    return f"{package} (commit {commit})"
 
 
 def save_png(figure, path: Path) -> None:

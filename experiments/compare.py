@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from collections.abc import Callable
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +23,14 @@ import numpy as np
 import pandas as pd
 
 from experiments.outputs import check_memory, run_bytes, run_seconds
+from experiments.plugins import load_model_class
+from experiments.provenance import model_version, provenance
 from experiments.runner import atomic_write, process_pool, replication_seeds
-from model.analysis import employee_table, network_edges, summarize
-from model.organization import OrganizationModel
+from model.analysis import employee_table, network_edges
 from model.parameters import ParameterError, Parameters
 from scenarios.settings import parameters_toml, resolve_settings
 
 TABLES = ("runs", "timeseries", "employees", "network")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -44,6 +42,7 @@ class RunTask:
     replication: int
     seed: int
     keep_network: bool
+    model: str = ""  # "module:Class" of an extension ("" = OrganizationModel)
 
 
 @dataclass
@@ -56,6 +55,7 @@ class Comparison:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     command: str = ""
+    model: str = ""  # "module:Class" of an extension ("" = OrganizationModel)
 
     @property
     def replications(self) -> int:
@@ -64,9 +64,9 @@ class Comparison:
 
 def simulate(task: RunTask) -> dict[str, pd.DataFrame]:
     """Run one task and return its rows for each table (worker entry point)."""
-    model = OrganizationModel(task.parameters, rng=task.seed).run()
+    model = load_model_class(task.model)(task.parameters, rng=task.seed).run()
     keys = {"setting": task.setting, "replication": task.replication, "seed": task.seed}
-    summary = summarize(model)
+    summary = model.summary()
     summary.pop("seed")
     tables = {
         "runs": pd.DataFrame([{**keys, **summary}]),
@@ -81,8 +81,9 @@ def simulate(task: RunTask) -> dict[str, pd.DataFrame]:
     return {name: frame for name, frame in tables.items() if frame is not None}
 
 
-def _tasks(settings: dict[str, Parameters], seeds: list[int]) -> list[RunTask]:
-    return [RunTask(name, params, k, seed, keep_network=(k == 0))
+def _tasks(settings: dict[str, Parameters], seeds: list[int], model: str = ""
+           ) -> list[RunTask]:
+    return [RunTask(name, params, k, seed, keep_network=(k == 0), model=model)
             for k, seed in enumerate(seeds) for name, params in settings.items()]
 
 
@@ -111,14 +112,14 @@ def default_workers() -> int:
 
 def run_comparison(settings: dict[str, Parameters], replications: int, seed: int,
                    workers: int | None = None, progress: Callable[[], None] | None = None,
-                   seeds: list[int] | None = None) -> Comparison:
+                   seeds: list[int] | None = None, model: str = "") -> Comparison:
     """Run every setting ``replications`` times; replication k shares seed k across settings.
 
     ``seeds`` overrides the common seeds (e.g. independent seeds, to measure what common
     random numbers gain). Results do not depend on ``workers`` or completion order.
     """
     seeds = replication_seeds(seed, replications) if seeds is None else list(seeds)
-    outputs = _execute(_tasks(settings, seeds), workers or default_workers(), progress)
+    outputs = _execute(_tasks(settings, seeds, model), workers or default_workers(), progress)
     order = {name: i for i, name in enumerate(settings)}
     tables = {}
     for name in TABLES:
@@ -127,27 +128,10 @@ def run_comparison(settings: dict[str, Parameters], replications: int, seed: int
         table["setting"] = pd.Categorical(table["setting"], categories=list(order))
         tables[name] = table.sort_values(["setting", "replication"], kind="stable",
                                          ignore_index=True)
-    return Comparison(dict(settings), seeds, seed, tables)
+    return Comparison(dict(settings), seeds, seed, tables, model=model)
 
 
 # --- storage -----------------------------------------------------------------
-def model_version() -> str:
-    """Package version plus the git commit (and '+dirty' for uncommitted changes)."""
-    try:
-        version = metadata.version("orgself")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    try:
-        commit = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, timeout=5, check=True).stdout
-        dirty = subprocess.run(["git", "-C", str(PROJECT_ROOT), "status", "--porcelain",
-                                "--untracked-files=no"], capture_output=True, text=True,
-                               timeout=5).stdout.strip()
-        return f"{version} (commit {commit.strip()}{'+dirty' if dirty else ''})"
-    except (OSError, subprocess.SubprocessError):
-        return version
-
-
 def write_comparison(comparison: Comparison, out: Path) -> None:
     """Store tables (Parquet + CSV), each setting's resolved parameters and a manifest."""
     (out / "settings").mkdir(parents=True, exist_ok=True)
@@ -167,6 +151,8 @@ def write_comparison(comparison: Comparison, out: Path) -> None:
         "employees": first.n_employees,
         "steps": first.steps,
         "model_version": model_version(),
+        "provenance": provenance(),
+        **({"model": comparison.model} if comparison.model else {}),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": comparison.command,
     }
@@ -240,7 +226,7 @@ def check_manifest(manifest: Any, path: Path) -> None:
     if not isinstance(descriptions, dict) or not all(isinstance(v, str)
                                                      for v in descriptions.values()):
         raise ParameterError(f"{path}: field 'descriptions': must map names to strings")
-    for key in ("command", "model_version", "created"):
+    for key in ("command", "model_version", "created", "model"):
         if not isinstance(manifest.get(key, ""), str):
             raise ParameterError(f"{path}: field '{key}': value {manifest[key]!r} must be a "
                                  "string")
@@ -311,15 +297,18 @@ def prepare_output(out: Path, force: bool) -> None:
 def compare_settings(names: list[str], replications: int, seed: int, out: Path,
                      sets: list[str] | None = None, common: dict[str, Any] | None = None,
                      workers: int | None = None, force: bool = False, command: str = "",
-                     progress: Callable[[int], Callable[[], None]] | None = None) -> Comparison:
-    """Check everything, run the replications and store the tidy data in ``out``."""
+                     progress: Callable[[int], Callable[[], None]] | None = None,
+                     model: str = "") -> Comparison:
+    """Check everything, run the replications and store the tidy data in ``out``
+    (``model``: an extension's "module:Class")."""
     if replications < 2:
         raise ParameterError(f"--replications {replications}: intervals need at least 2")
-    params, descriptions = resolve_settings(names, sets, common or {})
+    params, descriptions = resolve_settings(names, sets, common or {},
+                                            load_model_class(model).parameters_class)
     check_comparison_memory(params, replications, workers or default_workers())
     prepare_output(out, force)
     tick = progress(replications * len(params)) if progress else None
-    comparison = run_comparison(params, replications, seed, workers, tick)
+    comparison = run_comparison(params, replications, seed, workers, tick, model=model)
     comparison.descriptions = descriptions
     comparison.command = command
     write_comparison(comparison, out)

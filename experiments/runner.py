@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.outputs import atomic_write, die_with_parent
-from model.analysis import idea_adoption_curves, idea_table, summarize
+from experiments.provenance import provenance
+from model.analysis import idea_adoption_curves, idea_table
 from model.organization import OrganizationModel
 from model.parameters import Parameters
 from scenarios.settings import parameters_toml
@@ -37,13 +38,14 @@ class RunResult:
     adoption_curves: pd.DataFrame
 
 
-def run_once(parameters: Parameters, seed: int, setting: str = "custom") -> RunResult:
-    """Build, run and summarize one organization."""
-    model = OrganizationModel(parameters, rng=seed).run()
+def run_once(parameters: Parameters, seed: int, setting: str = "custom",
+             model_class: type[OrganizationModel] | None = None) -> RunResult:
+    """Build, run and summarize one organization (of ``model_class``, e.g. an extension)."""
+    model = (model_class or OrganizationModel)(parameters, rng=seed).run()
     frame = model.results.to_frame()
     frame.insert(0, "seed", seed)
     frame.insert(0, "setting", setting)
-    return RunResult(setting, seed, parameters, frame, summarize(model), idea_table(model),
+    return RunResult(setting, seed, parameters, frame, model.summary(), idea_table(model),
                      idea_adoption_curves(model))
 
 
@@ -107,8 +109,11 @@ def is_run_output(out: Path) -> bool:
     return (out / "summary.json").is_file() and (out / "parameters.toml").is_file()
 
 
-def write_run(result: RunResult, out: Path, description: str = "") -> list[Path]:
-    """Write timeseries (Parquet, CSV), ideas, summary.json and parameters.toml to ``out``."""
+def write_run(result: RunResult, out: Path, description: str = "",
+              model: str = "") -> list[Path]:
+    """Write timeseries (Parquet, CSV), ideas, summary.json (with the run's provenance and
+    the extension ``model`` it ran, if any) and parameters.toml to ``out``."""
+    made_by = {**({"model": model} if model else {}), "provenance": provenance()}
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "timeseries.parquet": lambda p: result.timeseries.to_parquet(p, index=False),
@@ -117,7 +122,7 @@ def write_run(result: RunResult, out: Path, description: str = "") -> list[Path]
         "ideas.csv": lambda p: result.ideas.to_csv(p, index=False),
         "idea_adoption.parquet": lambda p: result.adoption_curves.to_parquet(p, index=False),
         "summary.json": lambda p: p.write_text(json.dumps(
-            {"setting": result.setting, **result.summary}, indent=2) + "\n"),
+            {"setting": result.setting, **result.summary, **made_by}, indent=2) + "\n"),
         "parameters.toml": lambda p: p.write_text(parameters_toml(result.parameters,
                                                                   description)),
     }

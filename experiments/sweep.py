@@ -7,8 +7,10 @@ since pyarrow skips names starting with '.' or '_'):
   atomically (a '.'-prefixed temporary file, fsync, then ``os.replace``). Tidy rows, one
   per observation: run_id, point_id, the varied parameters, replication, seed, step
   (null for the run summary, else the recorded step), metric, value.
-- ``_manifest.json``: the sweep's resolved content and its hash, the factors and the
-  design matrix (every run with its point, replication and seed).
+- ``_manifest.json``: the sweep's resolved content and its hash, the factors, the
+  design matrix (every run with its point, replication and seed) and the provenance
+  (model version, commit, package versions, Python, platform; a resume under other
+  versions is refused unless allowed, and then recorded under "resumes").
 - ``_analysis/``: tables and charts written by ``sensitivity`` and ``plot``.
 
 A chunk is the unit of work and of saving: the parent process writes each chunk as it
@@ -41,11 +43,11 @@ from experiments.outputs import (
     run_bytes,
     run_seconds,
 )
+from experiments.plugins import load_model_class, metric_values
+from experiments.provenance import provenance, version_change
 from experiments.runner import process_pool
 from experiments.sweep_spec import Factor, Run, Sweep, canonical_json
-from model.analysis import summarize
-from model.organization import OrganizationModel
-from model.parameters import ParameterError, Parameters
+from model.parameters import ParameterError
 
 MANIFEST = "_manifest.json"
 ANALYSIS_DIR = "_analysis"
@@ -69,18 +71,18 @@ class Chunk:
     metrics: tuple[str, ...]
     timeseries: tuple[str, ...]
     record_every: int
+    model: str = ""  # "module:Class" of a model subclass ("" = OrganizationModel)
 
 
 # --- one run and one chunk (executed on workers) -------------------------------------------
 def observe_run(chunk: Chunk, point: dict[str, Any],
                 seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run one point; return the observations as (step, metric, value) arrays (step -1 = run)."""
-    model = OrganizationModel(Parameters(**{**chunk.base, **point}), rng=seed).run()
-    summary = summarize(model)
+    model_class = load_model_class(chunk.model, "sweep field 'model' (where the runs happen)")
+    model = model_class(model_class.parameters_class(**{**chunk.base, **point}), rng=seed).run()
     steps = [np.full(len(chunk.metrics), -1)]
     names = [np.asarray(chunk.metrics, dtype=object)]
-    values = [np.array([np.nan if summary[m] is None else summary[m] for m in chunk.metrics],
-                       dtype=float)]
+    values = [np.array(metric_values(model, chunk.metrics), dtype=float)]
     if chunk.timeseries:
         results = model.results
         rows = np.arange(results.rows)
@@ -159,7 +161,8 @@ def read_manifest(out: Path) -> dict[str, Any]:
         raise ParameterError(f"{path}: unreadable manifest ({err})") from None
 
 
-def open_output(sweep: Sweep, out: Path, resume: bool) -> set[int]:
+def open_output(sweep: Sweep, out: Path, resume: bool,
+                allow_version_change: bool = False) -> set[int]:
     """Prepare ``out`` for the sweep; return the ids of runs already finished there."""
     out = Path(out)
     has_manifest = (out / MANIFEST).is_file()
@@ -177,10 +180,14 @@ def open_output(sweep: Sweep, out: Path, resume: bool) -> set[int]:
     except OSError as err:
         raise ParameterError(f"--out {str(out)!r}: not writable ({err.strerror})") from None
     if has_manifest:
-        _check_same_sweep(sweep, read_manifest(out), out)
+        saved = read_manifest(out)
+        _check_same_sweep(sweep, saved, out)
+        if check_versions(saved, out, allow_version_change):
+            saved.setdefault("resumes", []).append(provenance())
+            atomic_write_bytes(out / MANIFEST, (json.dumps(saved, indent=1) + "\n").encode())
     else:
-        atomic_write_bytes(out / MANIFEST, (json.dumps(manifest(sweep), indent=1) + "\n")
-                           .encode())
+        written = {**manifest(sweep), "provenance": provenance()}
+        atomic_write_bytes(out / MANIFEST, (json.dumps(written, indent=1) + "\n").encode())
     for stale in out.glob(".part-*"):
         stale.unlink()  # temporary files of a chunk never finished (we hold the lock)
     return finished_runs(out)
@@ -199,6 +206,17 @@ def _check_same_sweep(sweep: Sweep, saved: dict[str, Any], out: Path) -> None:
     raise ParameterError(f"--resume {str(out)!r}: field '{changed}' of {sweep.source} changed "
                          f"since the sweep started (hash {saved.get('hash', '?')[:12]} != "
                          f"{sweep.digest[:12]}); use a new --out")
+
+
+def check_versions(saved: dict[str, Any], out: Path, allow: bool) -> bool:
+    """Refuse to resume under another model or package version unless ``allow``; True if
+    the versions differ (and the resume was allowed)."""
+    changed = version_change(saved.get("provenance"), provenance())
+    if changed and not allow:
+        raise ParameterError(f"--resume {str(out)!r}: started under other versions ({changed}"
+                             "); results would mix versions: use a new --out, or "
+                             "--allow-version-change")
+    return changed is not None
 
 
 def finished_runs(out: Path) -> set[int]:
@@ -262,7 +280,7 @@ def pending_chunks(sweep: Sweep, finished: set[int], size: int) -> list[Chunk]:
     todo = [r for r in sweep.runs if r.run_id not in finished]
     return [Chunk(sweep.base, sweep.factors, tuple(batch),
                   tuple(sweep.points[r.point_id] for r in batch), sweep.metrics,
-                  sweep.timeseries, sweep.record_every)
+                  sweep.timeseries, sweep.record_every, sweep.content.get("model", ""))
             for batch in (todo[i:i + size] for i in range(0, len(todo), size))]
 
 
@@ -324,15 +342,17 @@ class SweepOutcome:
 
 def run_sweep(sweep: Sweep, out: Path, *, workers: int = 1, resume: bool = False,
               scheduler: str | None = None, chunk_size: int | None = None,
-              progress: Progress | None = None) -> SweepOutcome:
-    """Run every unfinished run of ``sweep`` into ``out``, saving each chunk as it finishes."""
+              progress: Progress | None = None,
+              allow_version_change: bool = False) -> SweepOutcome:
+    """Run every unfinished run of ``sweep`` into ``out``, saving each chunk as it finishes
+    (a resume under other model or package versions only if ``allow_version_change``)."""
     if workers < 1:
         raise ParameterError(f"--workers {workers}: must be at least 1")
     out = check_output_path(Path(out))
     with contextlib.ExitStack() as stack:
         stack.enter_context(output_lock(out))  # one writer: two --resume never both run
         client = stack.enter_context(connect(scheduler)) if scheduler else None
-        finished = open_output(sweep, out, resume)
+        finished = open_output(sweep, out, resume, allow_version_change)
         pending = len(sweep.runs) - len(finished)
         slots = cluster_slots(client) if client else workers
         chunks = pending_chunks(sweep, finished, chunk_size or auto_chunk_size(pending, slots))

@@ -22,6 +22,10 @@ the metrics to keep, how often to record the time series, and a root seed::
     [design]
     method = "grid"         # grid | lhs | sobol | morris
 
+An extension is swept by naming its class, ``model = "pkg.mod:Class"`` (its own
+parameters may then be fixed or varied), and a metric may be a function,
+``metrics = ["pkg.mod:function"]`` (experiments/plugins.py).
+
 Every mistake is a :class:`ParameterError` naming the file, the field and the value.
 Each run's seed derives from (root seed, the point's canonical JSON, replication) via
 ``numpy.random.SeedSequence``, so it never depends on run order, chunking or workers.
@@ -42,18 +46,17 @@ from typing import Any
 import numpy as np
 
 from experiments.outputs import SEED_MAX, check_memory
+from experiments.plugins import is_named, load_metric, load_model_class
 from model.parameters import ParameterError, ParameterSpec, make_parameters, parameter_specs
-from model.results import METRICS
 from scenarios.settings import load_setting, read_toml, regular_file
 
-TOP_KEYS = ("description", "setting", "seed", "replications", "steps", "metrics", "timeseries",
-            "record_every", "parameters", "vary", "design")
+TOP_KEYS = ("description", "model", "setting", "seed", "replications", "steps", "metrics",
+            "timeseries", "record_every", "parameters", "vary", "design")
 DESIGN_KEYS = ("method", "samples", "levels", "second_order")
 METHODS = ("grid", "lhs", "sobol", "morris")
 SAMPLERS = METHODS[1:]
 RANGE_KEYS = ({"start", "stop", "num"}, {"start", "stop", "step"})
 BOUND_KEYS = {"low", "high"}
-STEP_METRICS = tuple(m.name for m in METRICS)
 MAX_RUNS = 10_000_000
 MAX_GRID_VALUES = 100_000
 RUN_RECORD_BYTES = 600  # one run of the design: its point, ids, seed and manifest rows
@@ -139,13 +142,11 @@ def run_seed(root: int, point: dict[str, Any], replication: int) -> int:
 
 
 @functools.cache
-def summary_metric_names() -> tuple[str, ...]:
-    """Numeric keys of the run summary (found from a tiny run, so never out of date)."""
-    from model.analysis import summarize
-    from model.organization import OrganizationModel
-
-    model = OrganizationModel(rng=0, n_employees=20, steps=2, informal_degree=4).run()
-    return tuple(k for k in summarize(model) if k not in ("steps", "employees", "seed"))
+def summary_metric_names(model: str = "") -> tuple[str, ...]:
+    """Numeric keys of the run summary of ``model`` ("module:Class", "" for the built-in
+    one), found from a tiny run, so never out of date."""
+    tiny = load_model_class(model)(rng=0, n_employees=20, steps=2, informal_degree=4).run()
+    return tuple(k for k in tiny.summary() if k not in ("steps", "employees", "seed"))
 
 
 # --- reading -------------------------------------------------------------------------
@@ -159,7 +160,9 @@ def load_sweep(path: str | Path) -> Sweep:
 
 def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
     """Check a parsed sweep file and build its design matrix."""
-    check = _Checker(source)
+    model = _Checker(source).typed(data, "model", str, "")
+    parameters_class = load_model_class(model, f"{source}: field 'model'").parameters_class
+    check = _Checker(source, parameters_class)
     check.known_keys(data, TOP_KEYS, "")
     setting = check.typed(data, "setting", str, "hierarchical")
     fixed = dict(check.typed(data, "parameters", dict, {}))
@@ -167,7 +170,7 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
         if "steps" in fixed:
             raise ParameterError(f"{source}: field 'steps': also given in [parameters]")
         fixed["steps"] = data["steps"]
-    base = _base_parameters(setting, fixed, source)
+    base = _base_parameters(setting, fixed, source, parameters_class)
     design = _design_options(check, check.typed(data, "design", dict, {}))
     vary = check.typed(data, "vary", dict, None)
     if not vary:
@@ -175,14 +178,16 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
                              "parameter to vary)")
     factors = tuple(_factor(check, name, entry, design["method"], fixed)
                     for name, entry in vary.items())
-    timeseries = _metric_list(check, data, "timeseries", STEP_METRICS, ())
+    step_metrics = tuple(m.name for m in load_model_class(model).step_metrics)
+    timeseries = _metric_list(check, data, "timeseries", step_metrics, ())
     content = {
+        **({"model": model} if model else {}),  # absent for the built-in model (same hash)
         "description": check.typed(data, "description", str, ""),
         "setting": setting,
         "seed": check.integer(data, "seed", 0, SEED_MAX, 2026),
         "replications": check.integer(data, "replications", 1, 1_000_000, 1),
-        "metrics": _metric_list(check, data, "metrics", summary_metric_names(),
-                                summary_metric_names()),
+        "metrics": _metric_list(check, data, "metrics", summary_metric_names(model),
+                                summary_metric_names(model)),
         "timeseries": timeseries,
         "record_every": check.integer(data, "record_every", 1, 1_000_000,
                                       10 if timeseries else 1),
@@ -203,19 +208,21 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
                tuple(map(tuple, sample_matrix(factors, design, content["seed"] % 2**32)
                          .tolist())))
     points = design_points(factors, design, samples)
-    _check_points(points, base, source)
+    _check_points(points, base, source, parameters_class)
     runs = tuple(Run(p * reps + r, p, r, run_seed(content["seed"], point, r))
                  for p, point in enumerate(points) for r in range(reps))
     return Sweep(source, content, base, factors, tuple(points), runs, samples)
 
 
-def _base_parameters(setting: str, fixed: dict[str, Any], source: str) -> dict[str, Any]:
+def _base_parameters(setting: str, fixed: dict[str, Any], source: str,
+                     parameters_class: type) -> dict[str, Any]:
     try:
-        chosen = load_setting(setting)
+        chosen = load_setting(setting, parameters_class)
     except ParameterError as err:
         raise ParameterError(f"{source}: field 'setting': {err}") from None
     merged = {**chosen.values, **fixed}
-    return make_parameters(merged, source=f"{source}: [parameters]", strict=True).model_dump()
+    return make_parameters(merged, source=f"{source}: [parameters]", strict=True,
+                           parameters_class=parameters_class).model_dump()
 
 
 def _design_options(check: _Checker, design: dict[str, Any]) -> dict[str, Any]:
@@ -250,14 +257,14 @@ def _design_options(check: _Checker, design: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _spec(name: str) -> ParameterSpec | None:
-    return next((s for s in parameter_specs() if s.name == name), None)
+def _spec(name: str, parameters_class: type | None = None) -> ParameterSpec | None:
+    return next((s for s in parameter_specs(parameters_class) if s.name == name), None)
 
 
 def _factor(check: _Checker, name: str, entry: Any, method: str,
             fixed: dict[str, Any]) -> Factor:
     field = f"vary.{name}"
-    spec = _spec(name)
+    spec = _spec(name, check.parameters_class)
     if spec is None:
         raise ParameterError(f"{check.source}: field '{field}': unknown parameter '{name}' "
                              "(see `run.py parameters`)")
@@ -338,7 +345,9 @@ def _metric_list(check: _Checker, data: dict[str, Any], key: str, allowed: tuple
         raise ParameterError(f"{check.source}: field '{key}': value {value!r} must be a list "
                              "of metric names or \"all\"")
     for name in value:
-        if name not in allowed:
+        if key == "metrics" and is_named(name):
+            load_metric(name, f"{check.source}: field '{key}'")
+        elif name not in allowed:
             raise ParameterError(f"{check.source}: field '{key}': unknown metric {name!r} "
                                  f"(choose from {', '.join(allowed)})")
     if len(set(value)) != len(value):
@@ -387,10 +396,12 @@ def sample_matrix(factors: tuple[Factor, ...], design: dict[str, Any],
     return morris.sample(problem, n, num_levels=design["levels"], seed=seed)
 
 
-def _check_points(points: list[dict[str, Any]], base: dict[str, Any], source: str) -> None:
+def _check_points(points: list[dict[str, Any]], base: dict[str, Any], source: str,
+                  parameters_class: type) -> None:
     """Validate every point with the Parameters model before anything runs."""
     for index, point in enumerate(points):
-        make_parameters({**base, **point}, source=f"{source}: design point {index} {point}")
+        make_parameters({**base, **point}, source=f"{source}: design point {index} {point}",
+                        parameters_class=parameters_class)
 
 
 # --- field checks ----------------------------------------------------------------------
@@ -399,6 +410,7 @@ class _Checker:
     """Small typed getters whose errors name the file, the field and the value."""
 
     source: str
+    parameters_class: type | None = None  # an extension's parameter block
 
     def fail(self, field: str, value: Any, problem: str) -> ParameterError:
         return ParameterError(f"{self.source}: field '{field}': value {value!r} {problem}")
@@ -436,7 +448,7 @@ class _Checker:
         return int(value) if kind == "int" else float(value)
 
     def choice(self, field: str, value: Any) -> str:
-        spec = _spec(field.split(".")[-1])
+        spec = _spec(field.split(".")[-1], self.parameters_class)
         if value not in (spec.choices if spec else ()):
             raise self.fail(field, value, f"is not one of {', '.join(spec.choices)}")
         return value

@@ -5,11 +5,17 @@ stages, eleven units: turnover shares stage 1; approval, forum and playbook shar
 stage 4), each a small unit updating whole arrays, then records one row of results.
 Mesa ``Employee`` agents are thin handles over the arrays, made on first use of
 ``model.agents`` so that a million employees stay cheap.
+
+Mesa-native: ``model.datacollector`` is a ``mesa.DataCollector`` whose model reporters
+read the row just recorded, ``running`` turns False once the ``steps`` parameter is
+reached, and the keyword constructor makes ``mesa.batch_run(OrganizationModel, ...)``
+work. Extending: a subclass sets ``parameters_class`` (its own parameter block) and
+overrides :meth:`OrganizationModel.build_processes` (docs/extending/EXTENDING.md).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import mesa
 import numpy as np
@@ -20,6 +26,7 @@ from model.ideas import IdeaRegistry
 from model.parameters import Parameters, make_parameters
 from model.processes.adoption import new_exposure_memory
 from model.processes.approval import Approval
+from model.processes.base import Process
 from model.processes.conversations import Conversations
 from model.processes.effort import EffortChoice
 from model.processes.environment import NeedDrift
@@ -30,9 +37,30 @@ from model.processes.monitoring import Monitoring
 from model.processes.performance import Performance
 from model.processes.playbook import Playbook
 from model.processes.turnover import Turnover
-from model.results import Results, top_k_overlap
+from model.results import METRICS, Metric, Results, top_k_overlap
 from model.rng import RandomStreams, normalize_seed
 from model.structure import build_formal_structure, build_markets, build_small_world, empty_network
+
+
+class ResultsCollector(mesa.DataCollector):
+    """A Mesa DataCollector of every recorded metric, fed from the engine's result table:
+    each collection copies the row just recorded (no second computation, ~2 us a step).
+    ``get_model_vars_dataframe()`` equals ``model.results.to_frame()`` without its step
+    column. Its model reporters read the same row, for code that calls them directly."""
+
+    def __init__(self, results: Results):
+        def reporter(column: int):
+            return lambda model: float(model.results.values[model.results.rows - 1, column])
+
+        super().__init__(model_reporters={name: reporter(k)
+                                          for k, name in enumerate(results.names)})
+        self._columns = [self.model_vars[name] for name in results.names]
+
+    def collect(self, model: OrganizationModel) -> None:
+        row = model.results.values[model.results.rows - 1].tolist()
+        self._collection_steps.append(model.time)
+        for column, value in zip(self._columns, row, strict=True):
+            column.append(value)
 
 
 class OrganizationModel(mesa.Model):
@@ -44,11 +72,19 @@ class OrganizationModel(mesa.Model):
         **overrides: parameter values replacing those in ``parameters``.
     """
 
+    #: The parameter block of this model: a subclass adds its own parameters by
+    #: subclassing :class:`Parameters` and naming it here.
+    parameters_class: ClassVar[type[Parameters]] = Parameters
+    #: The per-step metrics recorded (results, datacollector, sweeps' timeseries): a
+    #: subclass may add its own, ``(*METRICS, Metric(name, meaning, reporter))``.
+    step_metrics: ClassVar[tuple[Metric, ...]] = METRICS
+
     def __init__(self, parameters: Parameters | None = None, *,
                  rng: int | np.random.Generator | None = None, **overrides: Any):
-        p = parameters or Parameters()
-        if overrides:
-            p = make_parameters({**p.model_dump(), **overrides})
+        cls = self.parameters_class
+        p = parameters or cls()
+        if overrides or not isinstance(p, cls):
+            p = make_parameters({**p.model_dump(), **overrides}, parameters_class=cls)
         seed = normalize_seed(rng)
         super().__init__(rng=seed)
         self.p = p
@@ -57,20 +93,27 @@ class OrganizationModel(mesa.Model):
         self.roles_version = 0
         self._handles_made = False
         self._build_organization()
+        self.processes = tuple(self.build_processes())
+        if p.probe_idea_step == 0:
+            self.generation.plant_probe()
+        self.ideas.record_step(0, p.wide_adoption_share)
+        self.results = Results(p.steps, self.step_metrics)
+        self.results.collect(self)
+        self.datacollector = ResultsCollector(self.results)
+        self.datacollector.collect(self)
+
+    def build_processes(self) -> list[Process]:
+        """The processes in step order. A subclass adds one by overriding this and
+        placing it with :func:`model.processes.base.insert_after` (each process draws
+        from its own named stream, so the others' draws do not change)."""
         self.generation = IdeaGeneration(self)
         self.conversations = Conversations(self)
         self.approval = Approval(self)
         self.playbook = Playbook(self)
         self.monitoring = Monitoring(self)
-        self.processes = (NeedDrift(self), Turnover(self), self.generation, self.conversations,
-                          self.approval,
-                          IdeaForum(self), self.playbook, EffortChoice(self), self.monitoring,
-                          Leadership(self), Performance(self))
-        if p.probe_idea_step == 0:
-            self.generation.plant_probe()
-        self.ideas.record_step(0, p.wide_adoption_share)
-        self.results = Results(p.steps)
-        self.results.collect(self)
+        return [NeedDrift(self), Turnover(self), self.generation, self.conversations,
+                self.approval, IdeaForum(self), self.playbook, EffortChoice(self),
+                self.monitoring, Leadership(self), Performance(self)]
 
     def _build_organization(self) -> None:
         p = self.p
@@ -100,12 +143,21 @@ class OrganizationModel(mesa.Model):
             process.step()
         self.ideas.record_step(self.steps, self.p.wide_adoption_share)
         self.results.collect(self)
+        self.datacollector.collect(self)
+        if self.steps >= self.p.steps:
+            self.running = False  # the run length is reached (Mesa's batch_run stops here)
 
     def run(self, steps: int | None = None) -> OrganizationModel:
         """Run ``steps`` (default: the ``steps`` parameter) and return self."""
         for _ in range(self.p.steps if steps is None else steps):
             self.step()
         return self
+
+    def summary(self) -> dict[str, Any]:
+        """The run's headline numbers (what sweeps keep); a subclass may add its own."""
+        from model.analysis import summarize
+
+        return summarize(self)
 
     # --- roles and relations (vectorized look-ups) ------------------------------
     def refresh_roles(self) -> None:

@@ -3,6 +3,10 @@
 Each parameter is a pydantic ``Field`` with its default, bounds, unit, group and a
 one-line meaning. Scenario files, ``run.py --set``, dashboard sliders and docs/ODD.md
 are all generated from :class:`Parameters`; nothing else declares a parameter.
+
+An extension declares its own block the same way, as a subclass of :class:`Parameters`
+adding fields with :func:`param` (unknown names stay refused); the functions below take
+that class as ``parameters_class`` (docs/extending/EXTENDING.md).
 """
 
 from __future__ import annotations
@@ -272,10 +276,11 @@ class ParameterSpec:
     kind: type
 
 
-def parameter_specs() -> list[ParameterSpec]:
-    """The declaration as a list of specs (feeds docs, CLI help and sliders)."""
+def parameter_specs(parameters_class: type[Parameters] | None = None) -> list[ParameterSpec]:
+    """The declaration as a list of specs (feeds docs, CLI help and sliders); an
+    extension's ``parameters_class`` adds its own parameters after the built-in ones."""
     specs = []
-    for name, field in Parameters.model_fields.items():
+    for name, field in (parameters_class or Parameters).model_fields.items():
         extra = field.json_schema_extra or {}
         lo = hi = None
         for m in field.metadata:
@@ -308,11 +313,13 @@ def _type_name(value: Any) -> str:
             list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
 
 
-def check_types(values: dict[str, Any], source: str) -> None:
+def check_types(values: dict[str, Any], source: str,
+                parameters_class: type[Parameters] | None = None) -> None:
     """Strict types for values a user wrote (files, --set): a string is not a number, a
     boolean is not a number, an integer parameter takes no fraction, NaN is not a number."""
+    fields = (parameters_class or Parameters).model_fields
     for name, value in values.items():
-        field = Parameters.model_fields.get(name)
+        field = fields.get(name)
         if field is None:
             continue  # unknown names are reported by the model
         choices = getattr(field.annotation, "__args__", None)
@@ -331,13 +338,15 @@ def check_types(values: dict[str, Any], source: str) -> None:
 
 
 def make_parameters(values: dict[str, Any], source: str = "parameters",
-                    strict: bool = False) -> Parameters:
-    """Validate a mapping of overrides into :class:`Parameters`, raising ParameterError.
+                    strict: bool = False,
+                    parameters_class: type[Parameters] | None = None) -> Parameters:
+    """Validate a mapping of overrides into :class:`Parameters` (or an extension's
+    ``parameters_class``), raising ParameterError.
 
     ``strict``: values a user wrote, checked by :func:`check_types` first."""
     if strict:
-        check_types(values, source)
+        check_types(values, source, parameters_class)
     try:
-        return Parameters(**values)
+        return (parameters_class or Parameters)(**values)
     except ValidationError as err:
         raise ParameterError(format_validation_error(err, source, values)) from None

@@ -29,17 +29,19 @@ class Setting:
     values: dict[str, Any] = field(default_factory=dict)
     source: str = "<defaults>"
 
-    def parameters(self, overrides: dict[str, Any] | None = None,
-                   strict: bool = True) -> Parameters:
+    def parameters(self, overrides: dict[str, Any] | None = None, strict: bool = True,
+                   parameters_class: type[Parameters] | None = None) -> Parameters:
         """Validated parameters: defaults, then the setting's values, then overrides.
 
         The file's values always have strict types; overrides too unless ``strict`` is
-        False (the dashboard's sliders give floats for whole numbers)."""
-        check_types(self.values, self.source)
+        False (the dashboard's sliders give floats for whole numbers). An extension's
+        ``parameters_class`` also accepts its own parameters."""
+        check_types(self.values, self.source, parameters_class)
         source = self.source if not overrides else f"{self.source} with --set"
         if strict:
-            check_types(overrides or {}, source)
-        return make_parameters({**self.values, **(overrides or {})}, source=source)
+            check_types(overrides or {}, source, parameters_class)
+        return make_parameters({**self.values, **(overrides or {})}, source=source,
+                               parameters_class=parameters_class)
 
 
 def available_settings() -> dict[str, Path]:
@@ -85,8 +87,9 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ParameterError(f"{path}: cannot read: {err}") from None
 
 
-def load_setting(name_or_path: str) -> Setting:
-    """Read and check a setting file (structure, keys and values)."""
+def load_setting(name_or_path: str, parameters_class: type[Parameters] | None = None) -> Setting:
+    """Read and check a setting file (structure, keys and values; an extension's
+    ``parameters_class`` also accepts its own parameters)."""
     path = resolve(name_or_path)
     source = str(path)
     data = read_toml(path)
@@ -104,17 +107,18 @@ def load_setting(name_or_path: str) -> Setting:
     if not isinstance(values, dict):
         raise ParameterError(f"{source}: parameters = {values!r}: must be a table")
     setting = Setting(path.stem, description, values, source)
-    setting.parameters()  # validate now, naming the file
+    setting.parameters(parameters_class=parameters_class)  # validate now, naming the file
     return setting
 
 
-def parse_override(text: str) -> tuple[str, Any]:
+def parse_override(text: str, parameters_class: type[Parameters] | None = None
+                   ) -> tuple[str, Any]:
     """Parse ``name=value`` with a TOML value (bare words are taken as strings)."""
     name, sep, raw = text.partition("=")
     name, raw = name.strip(), raw.strip()
     if not sep or not name or not raw:
         raise ParameterError(f"--set {text!r}: expected name=value")
-    if name not in Parameters.model_fields:
+    if name not in (parameters_class or Parameters).model_fields:
         raise ParameterError(f"--set {text!r}: unknown parameter '{name}'")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
@@ -123,11 +127,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     return name, value
 
 
-def parse_overrides(items: list[str] | None) -> dict[str, Any]:
-    return dict(parse_override(item) for item in items or [])
+def parse_overrides(items: list[str] | None,
+                    parameters_class: type[Parameters] | None = None) -> dict[str, Any]:
+    return dict(parse_override(item, parameters_class) for item in items or [])
 
 
-def parse_scoped_overrides(items: list[str] | None, settings: list[str]
+def parse_scoped_overrides(items: list[str] | None, settings: list[str],
+                           parameters_class: type[Parameters] | None = None
                            ) -> dict[str, dict[str, Any]]:
     """Overrides per setting: ``name=value`` applies to all, ``SETTING:name=value`` to one."""
     scoped: dict[str, dict[str, Any]] = {name: {} for name in settings}
@@ -137,10 +143,10 @@ def parse_scoped_overrides(items: list[str] | None, settings: list[str]
             if target not in scoped:
                 raise ParameterError(f"--set {item!r}: '{target}' is not one of the compared "
                                      f"settings ({', '.join(settings)})")
-            name, value = parse_override(item.split(":", 1)[1])
+            name, value = parse_override(item.split(":", 1)[1], parameters_class)
             scoped[target][name] = value
         else:
-            name, value = parse_override(item)
+            name, value = parse_override(item, parameters_class)
             for values in scoped.values():
                 values.setdefault(name, value)
     return scoped
@@ -151,14 +157,17 @@ def parameters_toml(parameters: Parameters, description: str = "") -> str:
     return tomli_w.dumps({"description": description, "parameters": parameters.model_dump()})
 
 
-def resolve_settings(names: list[str], sets: list[str] | None,
-                     common: dict[str, Any]) -> tuple[dict[str, Parameters], dict[str, str]]:
-    """Validated parameters and descriptions of each named setting, with its overrides."""
-    loaded = [load_setting(name) for name in names]
+def resolve_settings(names: list[str], sets: list[str] | None, common: dict[str, Any],
+                     parameters_class: type[Parameters] | None = None
+                     ) -> tuple[dict[str, Parameters], dict[str, str]]:
+    """Validated parameters and descriptions of each named setting, with its overrides
+    (an extension's ``parameters_class`` also accepts its own parameters)."""
+    loaded = [load_setting(name, parameters_class) for name in names]
     seen = [s.name for s in loaded]
     duplicate = next((n for n in seen if seen.count(n) > 1), None)
     if duplicate:
         raise ParameterError(f"setting '{duplicate}' is given twice (compare distinct settings)")
-    scoped = parse_scoped_overrides(sets, seen)
-    params = {s.name: s.parameters({**common, **scoped[s.name]}) for s in loaded}
+    scoped = parse_scoped_overrides(sets, seen, parameters_class)
+    params = {s.name: s.parameters({**common, **scoped[s.name]},
+                                   parameters_class=parameters_class) for s in loaded}
     return params, {s.name: s.description for s in loaded}

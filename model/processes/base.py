@@ -19,3 +19,12 @@ class Process:
 
     def step(self) -> None:
         raise NotImplementedError
+
+
+def insert_after(processes: list[Process], name: str, *new: Process) -> list[Process]:
+    """``processes`` with ``new`` placed right after the process called ``name``."""
+    names = [p.name for p in processes]
+    if name not in names:
+        raise ValueError(f"no process named {name!r} (processes: {', '.join(names)})")
+    at = names.index(name) + 1
+    return [*processes[:at], *new, *processes[at:]]
