@@ -476,7 +476,10 @@ def discover_command(
                   highlight=False)
     for row in box[box["restricted"]].itertuples():
         limits = row.values or f"{row.lower:.4g} .. {row.upper:.4g}"
-        console.print(f"  {row.parameter}: {limits}", highlight=False)
+        quasi_p = max((q for q in (row.qp_lower, row.qp_upper) if q == q), default=float("nan"))
+        noise = "; likely noise" if quasi_p > 0.05 else ""
+        console.print(f"  {row.parameter}: {limits}  (quasi-p {quasi_p:.2g}{noise})",
+                      highlight=False)
     console.print("CART tree (class 1 = " + found.rule + "):\n" + result.tree, highlight=False)
     console.print(f"wrote {len(written)} files to {directory / ANALYSIS_DIR}", highlight=False)
 

@@ -9,7 +9,9 @@ with ``per_run``, every run on its own); a case is "of interest" when that value
   ranges. Its peeling trajectory trades coverage (share of all cases of interest inside the
   box) against density (share of the box's cases that are of interest); mass is the share
   of all cases inside. The chosen box is the one with the highest coverage among those
-  with density >= ``min_density`` (else the densest).
+  with density >= ``min_density`` (else the densest). Each restriction has the workbench's
+  quasi-p-value (qp_lower, qp_upper: a binomial test of whether that one limit raises the
+  density; a restriction with qp > 0.05 is likely noise).
 - CART (scikit-learn's DecisionTreeClassifier, depth <= 3): the leaves as boxes, with the
   same coverage, density and mass.
 
@@ -103,8 +105,10 @@ def prim_boxes(found: Cases, min_density: float = MIN_DENSITY) -> tuple[pd.DataF
     rows = []
     for step, limits in enumerate(box.box_lims):
         stats = trajectory.iloc[step]
+        quasi_p = box.p_values[step] if step < len(box.p_values) else {}
         for name in found.x.columns:
             low, high = limits[name].iloc[0], limits[name].iloc[1]
+            qp_low, qp_high = (q if q >= 0 else np.nan for q in quasi_p.get(name, (-1, -1)))
             categorical = isinstance(low, set)
             rows.append({"step": step, "parameter": name,
                          "lower": np.nan if categorical else float(low),
@@ -114,7 +118,7 @@ def prim_boxes(found: Cases, min_density: float = MIN_DENSITY) -> tuple[pd.DataF
                                             or high != first[name].iloc[1]),
                          "coverage": float(stats["coverage"]), "density": float(stats["density"]),
                          "mass": float(stats["mass"]), "res_dim": int(stats["res_dim"]),
-                         "chosen": step == chosen})
+                         "qp_lower": qp_low, "qp_upper": qp_high, "chosen": step == chosen})
     return pd.DataFrame(rows), chosen
 
 

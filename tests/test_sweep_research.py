@@ -252,6 +252,8 @@ def test_prim_recovers_a_known_box(noise):
     assert overlap >= 0.8, overlap  # the same cases as the true box (Jaccard index)
     assert box.loc["a", "restricted"] and box.loc["b", "restricted"]
     assert not box.loc["c", "restricted"]
+    assert np.isnan(box.loc["c", ["qp_lower", "qp_upper"]].astype(float)).all()
+    assert box.loc["a", "qp_lower"] < 0.05 and box.loc["b", "qp_upper"] < 0.05
     truth = box_stats(inside, found.y)  # with label noise the true box is not perfect
     assert box["density"].iloc[0] >= 0.8  # the rule of the chosen box
     assert box["coverage"].iloc[0] >= truth["coverage"] - 0.05
@@ -287,7 +289,7 @@ def test_discover_cli_on_a_sweep(tmp_path, monkeypatch, capsys):
     assert "of 120 design points (240 runs)" in shown and "work_visibility:" in shown
     prim = pd.read_csv(out / "_analysis" / "discover_output_prim.csv")
     assert {"step", "parameter", "lower", "upper", "coverage", "density", "mass", "chosen",
-            "basis", "runs"} <= set(prim.columns)
+            "qp_lower", "qp_upper", "basis", "runs"} <= set(prim.columns)
     assert prim["chosen"].sum() == 2 and (prim["basis"] == "design point").all()
     html = (out / "_analysis" / "discover_output.html").read_text()
     assert "<script src=\"http" not in html and len(html) > 1_000_000
