@@ -282,7 +282,7 @@ def _sweep_bar() -> tuple[Progress, Callable[[int, int], None]]:
         if not task:  # runs finished before a resume do not count toward the rate
             bar.start()
             task.append(bar.add_task("runs", total=total, completed=done))
-        bar.update(task[0], completed=done)
+        bar.update(task[0], completed=done, total=total)  # a grown design has a new total
 
     return bar, update
 

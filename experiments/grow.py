@@ -57,6 +57,9 @@ def grow_onto(sweep: Sweep, saved: dict[str, Any], out: Path) -> Sweep:
     old = saved.get("sweep", {})
     if not old or _shape(old) != _shape(sweep.content):
         return sweep
+    if saved.get("hash") == sweep.digest and saved["runs"]["rows"] == [
+            [r.run_id, r.point_id, r.replication, r.seed] for r in sweep.runs]:
+        return sweep  # a plain resume
     sizes = {"replications": max(old["replications"], sweep.replications)}
     if "samples" in sweep.content["design"]:
         sizes["samples"] = max(old["design"]["samples"], sweep.content["design"]["samples"])

@@ -216,6 +216,22 @@ def test_until_ci_adds_replications_until_every_interval_is_narrow(tmp_path, mon
         run_until_ci(sweep, tmp_path / "x", "mean_fit", 0.3, 8)
 
 
+def test_until_ci_on_the_command_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sweep_module, "observe_run", spread_metric)
+    path = sweep_file(tmp_path, replications=2, metrics=["output"], timeseries=[],
+                      vary={"work_visibility": [0.0, 0.2]})
+    out = tmp_path / "cli"
+    assert run.main(["sweep", str(path), "--out", str(out), "--workers", "1", "--until-ci",
+                     "0.001", "--metric", "output", "--max-replications", "4"]) == 0
+    shown = capsys.readouterr().out
+    assert "round 1: 2 replications, 4 runs; widest 95% interval of output" in shown
+    assert "round 2: 4 replications, 8 runs" in shown
+    assert "stopped at --max-replications 4; 2 points still wider" in shown
+    assert len(summary_table(out)) == 8
+    assert run.main(["sweep", str(path), "--out", str(out), "--until-ci", "0.1"]) == 2
+    assert "--until-ci and --metric: give both" in capsys.readouterr().err
+
+
 def test_with_size_keeps_the_seeds_of_shared_runs():
     sweep = resolve_sweep({**TINY, "vary": MORRIS, "design": {"method": "morris",
                                                               "samples": 3}})
