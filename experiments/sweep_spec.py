@@ -258,7 +258,7 @@ def build_design(source: str, content: dict[str, Any], base: dict[str, Any],
     samples = (() if design["method"] == "grid" else
                tuple(map(tuple, sample_matrix(factors, design, root % 2**32).tolist())))
     points = design_points(factors, design, samples)
-    skipped = _skipped_points(points, base, content.get("constraints", ()), source)
+    skipped = _skipped_points(points, base, content.get("constraints", ()))
     refused = {s["point_id"] for s in skipped}
     common = content.get("seeds") == "common"
     keys = ([{**point, DUMMY: row[-1]} for point, row in zip(points, samples, strict=True)]
@@ -471,7 +471,7 @@ def sample_matrix(factors: tuple[Factor, ...], design: dict[str, Any],
 
 
 def _skipped_points(points: list[dict[str, Any]], base: dict[str, Any],
-                    constraints: list[dict[str, Any]] | tuple, source: str) -> list[dict]:
+                    constraints: list[dict[str, Any]] | tuple) -> list[dict]:
     """Points that break a constraint or that the Parameters model refuses (checked before
     anything runs): point_id and reason of each."""
     skipped = []
@@ -482,9 +482,9 @@ def _skipped_points(points: list[dict[str, Any]], base: dict[str, Any],
             skipped.append({"point_id": index, "reason": "constraint " + _describe(broken)})
             continue
         try:
-            make_parameters(values, source=f"{source}: design point {index} {point}")
+            make_parameters(values, source="point")
         except ParameterError as err:
-            skipped.append({"point_id": index, "reason": str(err).rsplit(": ", 1)[-1]})
+            skipped.append({"point_id": index, "reason": str(err).removeprefix("point: ")})
     return skipped
 
 
