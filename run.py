@@ -401,11 +401,13 @@ def _print_skipped(sweep) -> None:
 
 @app.command("sensitivity")
 def sensitivity_command(
-        directory: Annotated[Path, typer.Argument(help="Output directory of a Sobol or Morris "
-                                                  "sweep.")],
+        directory: Annotated[Path, typer.Argument(help="Output directory of a finished "
+                                                  "sweep (any design).")],
         metric: Annotated[list[str], typer.Option("--metric", "-m", help="Summary metric to "
                                                   "analyse (repeatable).")]) -> None:
-    """Sobol (S1, ST) or Morris (mu*, sigma) indices, as tables and plotly charts."""
+    """Sobol (S1, ST), Morris (mu*, sigma) or, for LHS and grids, RBD-FAST (S1) and PAWN
+    indices with 95% bootstrap intervals and a dummy factor's noise floor, as tables and
+    plotly charts."""
     from dashboards.sweep_plots import write_sensitivity_charts
     from experiments.outputs import output_lock
     from experiments.sensitivity import write_sensitivity

@@ -8,7 +8,8 @@ design of the same sweep contains the smaller one: ``run.py sweep FILE --out DIR
 with a larger ``replications`` or ``design.samples`` in FILE (or ``--add-replications K``)
 runs only the new (point, replication) pairs. Finished runs keep their run ids and seeds,
 their part files are never rewritten, new runs take the next run ids, and the manifest is
-replaced (atomically, under the directory's lock) by that of the larger design.
+replaced (atomically, under the directory's lock) by that of the larger design, with a
+``growth`` list: each growth's replications, samples and runs, before and after.
 
 A Latin hypercube of 2N points does not contain the one of N, so an LHS sweep can grow in
 replications only; any other change of the sweep file is refused as before.
@@ -88,8 +89,12 @@ def grow_onto(sweep: Sweep, saved: dict[str, Any], out: Path) -> Sweep:
         return sweep
     merged = dataclasses.replace(merged, runs=tuple(sorted(runs, key=lambda r: r.run_id)))
     if merged.digest != saved.get("hash") or len(merged.runs) != len(saved["runs"]["rows"]):
-        atomic_write_bytes(Path(out) / MANIFEST,
-                           (json.dumps(manifest(merged), indent=1) + "\n").encode())
+        grown = manifest(merged)
+        grown["growth"] = [*saved.get("growth", []), {  # the history of the design's size
+            "replications": [old["replications"], merged.replications],
+            "samples": [old["design"].get("samples"), merged.content["design"].get("samples")],
+            "runs": [len(saved["runs"]["rows"]), len(merged.runs)]}]
+        atomic_write_bytes(Path(out) / MANIFEST, (json.dumps(grown, indent=1) + "\n").encode())
     return merged
 
 

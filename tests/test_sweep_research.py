@@ -155,7 +155,12 @@ def test_more_replications_leave_existing_files_byte_identical(tmp_path, capsys)
     assert run.main(["sweep", str(path), "--out", str(out), "--add-replications", "1",
                      "--workers", "1"]) == 0
     assert "6 runs in" in capsys.readouterr().out
-    assert json.loads((out / MANIFEST).read_text())["sweep"]["replications"] == 4
+    saved = json.loads((out / MANIFEST).read_text())
+    assert saved["sweep"]["replications"] == 4
+    assert saved["growth"] == [{"replications": [1, 3], "samples": [None, None],
+                                "runs": [6, 18]},
+                               {"replications": [3, 4], "samples": [None, None],
+                                "runs": [18, 24]}]
     assert run_sweep(load_sweep(path), out, resume=True).ran == 0
     assert {k: parts(out)[k] for k in after} == after
     assert run.main(["sweep", str(path), "--out", str(tmp_path / "new"),
