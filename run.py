@@ -9,6 +9,7 @@
     python run.py sweep sweeps/span_visibility_grid.toml --workers 2
     python run.py sensitivity out/sweeps/sobol_example --metric hidden_coasting_share
     python run.py plot out/sweeps/span_visibility_grid --metric hidden_coasting_share
+    python run.py discover out/sweeps/lhs_example --metric hidden_coasting_share --above 0.1
     python run.py validate --quick       # validation suite (docs/VALIDATION.md)
 
 Every user mistake ends with one line on stderr and exit code 2. Options may come before
@@ -302,7 +303,7 @@ def _sweep_bar() -> tuple[Progress, Callable[[int, int], None]]:
         if not task:  # runs finished before a resume do not count toward the rate
             bar.start()
             task.append(bar.add_task("runs", total=total, completed=done))
-        bar.update(task[0], completed=done)
+        bar.update(task[0], completed=done, total=total)  # a grown design has a new total
 
     return bar, update
 
@@ -325,15 +326,39 @@ def sweep_command(
                                                        "about 8 chunks per worker, <= 25).")]
         = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and show the "
-                                              "design; run nothing.")] = False) -> None:
-    """Run a parameter sweep into a resumable Parquet dataset (one file per chunk)."""
+                                              "design; run nothing.")] = False,
+        add_replications: Annotated[int | None, typer.Option(
+            "--add-replications", min=1, help="Add K replications to the sweep in --out "
+            "(existing runs and files untouched).")] = None,
+        until_ci: Annotated[float | None, typer.Option(
+            "--until-ci", help="Add replications in rounds until every point's 95% interval "
+            "of --metric is narrower than this width.")] = None,
+        metric: Annotated[str | None, typer.Option("--metric", "-m", help="Metric of "
+                                                   "--until-ci.")] = None,
+        max_replications: Annotated[int, typer.Option(
+            "--max-replications", min=1, help="Most replications --until-ci may reach.")]
+        = 64) -> None:
+    """Run a parameter sweep into a resumable Parquet dataset (one file per chunk).
+
+    A larger `replications` or `design.samples` in FILE with --resume, or
+    --add-replications, grows a finished sweep: only the new runs are run."""
     from experiments.outputs import check_output_path
     from experiments.sweep import check_sweep_memory, run_sweep
     from experiments.sweep_spec import load_sweep
 
     if out is not None:
         check_output_path(out)
+    if (until_ci is None) != (metric is None):
+        raise ParameterError("--until-ci and --metric: give both (the width and the metric "
+                             "whose interval it bounds) or neither")
     sweep = load_sweep(file)
+    out = out or Path("out/sweeps") / file.stem
+    if add_replications:
+        from experiments.grow import saved_replications
+        from experiments.sweep_spec import with_size
+
+        sweep = with_size(sweep, replications=saved_replications(out) + add_replications)
+        resume = True
     if scheduler is None:  # a cluster's workers have their own memory
         check_sweep_memory(sweep, workers)
     if dry_run:
@@ -347,13 +372,22 @@ def sweep_command(
                       f"varied: {', '.join(f.name for f in sweep.factors)}; about "
                       f"{human_seconds(took)} on {workers} workers", highlight=False,
                       soft_wrap=True)
+        _print_skipped(sweep)
         return
-    out = out or Path("out/sweeps") / file.stem
     bar, update = _sweep_bar()
+    options = {"workers": workers, "scheduler": scheduler, "chunk_size": chunk_size,
+               "progress": update, "allow_version_change": allow_version_change}
     try:
-        outcome = run_sweep(sweep, out, workers=workers, resume=resume, scheduler=scheduler,
-                            chunk_size=chunk_size, progress=update,
-                            allow_version_change=allow_version_change)  # holds out's lock
+        if until_ci is not None:
+            from experiments.grow import run_until_ci
+
+            rounds, outcome = run_until_ci(sweep, out, metric, until_ci, max_replications,
+                                           report=lambda r: bar.console.print(
+                                               _round_line(r, metric, until_ci),
+                                               highlight=False),
+                                           resume=resume, **options)
+        else:
+            outcome = run_sweep(sweep, out, resume=resume, **options)  # holds the lock of out
     except KeyboardInterrupt:
         bar.stop()
         raise Interrupted(f"interrupted: finished chunks are saved in {out}; continue with "
@@ -363,15 +397,41 @@ def sweep_command(
     console.print(f"{outcome.ran} runs in {outcome.parts} chunks ({outcome.skipped} already "
                   f"done) of {outcome.total} -> {out}  (pandas.read_parquet('{out}'))",
                   highlight=False)
+    _print_skipped(sweep)
+    if until_ci is not None and rounds[-1]["worst_width"] >= until_ci:
+        console.print(f"--until-ci {until_ci:g}: stopped at --max-replications "
+                      f"{max_replications}; {rounds[-1]['points_too_wide']} points still wider",
+                      highlight=False)
+
+
+def _round_line(record: dict, metric: str, width: float) -> str:
+    return (f"round {record['round']}: {record['replications']} replications, "
+            f"{record['runs']} runs; widest 95% interval of {metric} "
+            f"{record['worst_width']:.4g} (target < {width:g}); "
+            f"{record['points_too_wide']} of {record['points']} points wider")
+
+
+def _print_skipped(sweep) -> None:
+    """How many design points were skipped, and why (their list is in the manifest)."""
+    if not sweep.skipped:
+        return
+    by_constraint = sum(s["reason"].startswith("constraint") for s in sweep.skipped)
+    console.print(f"skipped {len(sweep.skipped)} of {len(sweep.points)} design points "
+                  f"({by_constraint} by a constraint, {len(sweep.skipped) - by_constraint} "
+                  f"refused by the model, e.g. point {sweep.skipped[0]['point_id']}: "
+                  f"{sweep.skipped[0]['reason']}); listed in _manifest.json", highlight=False,
+                  soft_wrap=True)
 
 
 @app.command("sensitivity")
 def sensitivity_command(
-        directory: Annotated[Path, typer.Argument(help="Output directory of a Sobol or Morris "
-                                                  "sweep.")],
+        directory: Annotated[Path, typer.Argument(help="Output directory of a finished "
+                                                  "sweep (any design).")],
         metric: Annotated[list[str], typer.Option("--metric", "-m", help="Summary metric to "
                                                   "analyse (repeatable).")]) -> None:
-    """Sobol (S1, ST) or Morris (mu*, sigma) indices, as tables and plotly charts."""
+    """Sobol (S1, ST), Morris (mu*, sigma) or, for LHS and grids, RBD-FAST (S1) and PAWN
+    indices with 95% bootstrap intervals and a dummy factor's noise floor, as tables and
+    plotly charts."""
     from dashboards.sweep_plots import write_sensitivity_charts
     from experiments.outputs import output_lock
     from experiments.sensitivity import write_sensitivity
@@ -381,13 +441,73 @@ def sensitivity_command(
     with output_lock(directory / ANALYSIS_DIR, "DIRECTORY"):
         table, written = write_sensitivity(directory, metric)
         written += write_sensitivity_charts(directory, table)
-    shown = Table(title=f"sensitivity indices ({directory})")
-    for column in table.columns:
-        shown.add_column(column, justify="right" if column in ("value", "conf") else "left")
-    for row in table.itertuples(index=False):
+    columns = ["metric", "parameter", "index", "value", "conf", "noise_floor", "warning"]
+    shown = Table(title=f"sensitivity indices ({directory}; conf: half-width of the 95% "
+                        "bootstrap interval; noise floor: the inert dummy factor's index + "
+                        "conf)")
+    for column in columns:
+        shown.add_column(column, justify="right" if column in ("value", "conf", "noise_floor")
+                         else "left")
+    for row in table[columns].itertuples(index=False):
         shown.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
     console.print(shown)
+    for name, part in table.groupby("metric", sort=False):
+        warned = part[part["warning"].isin(["within noise floor", "interval wider than value"])]
+        console.print(f"{name}: {part['points'].iloc[0]} design points, {part['runs'].iloc[0]} "
+                      f"runs; {len(warned)} warnings" + "".join(
+                          f"\n  warning: {w.parameter} {w.index} = {w.value:.4g} "
+                          f"(conf {w.conf:.3g}, floor {w.noise_floor:.3g}): {w.warning}"
+                          for w in warned.itertuples()), highlight=False, soft_wrap=True)
     console.print(f"wrote {len(written)} files to {directory / '_analysis'}", highlight=False)
+
+
+@app.command("discover")
+def discover_command(
+        directory: Annotated[Path, typer.Argument(help="Output directory of a sweep.")],
+        metric: Annotated[str, typer.Option("--metric", "-m", help="Summary metric.")],
+        above: Annotated[float | None, typer.Option(help="Cases of interest: metric above "
+                                                    "this value.")] = None,
+        below: Annotated[float | None, typer.Option(help="Cases of interest: metric below "
+                                                    "this value.")] = None,
+        per_run: Annotated[bool, typer.Option("--per-run", help="Each run is a case (default: "
+                                              "each design point, its mean over "
+                                              "replications).")] = False,
+        min_density: Annotated[float, typer.Option(
+            "--min-density", min=0.0, max=1.0, help="Chosen PRIM box: highest coverage with "
+            "at least this density.")] = 0.8) -> None:
+    """Scenario discovery: PRIM boxes (peeling trajectory) and a CART tree of where the
+    metric is above (below) a threshold; tidy CSV and an offline chart."""
+    from dashboards.discovery_plots import write_discovery_chart
+    from experiments.discovery import discover, write_discovery
+    from experiments.outputs import output_lock
+    from experiments.sweep import ANALYSIS_DIR, read_manifest
+
+    if (above is None) == (below is None):
+        raise ParameterError("--above/--below: give exactly one threshold")
+    read_manifest(directory)
+    threshold = above if above is not None else below
+    with console.status("discovering (PRIM, CART)..."):
+        result = discover(directory, metric, threshold, above is not None, per_run, min_density)
+    with output_lock(directory / ANALYSIS_DIR, "DIRECTORY"):
+        written = write_discovery(directory, result, metric)
+        written.append(write_discovery_chart(directory, result, metric))
+    found = result.found
+    box = result.prim[result.prim["chosen"]]
+    stats = box.iloc[0]
+    missing = f", {found.missing} without a value left out" if found.missing else ""
+    console.print(f"{found.rule}: {int(found.y.sum())} of {len(found.y)} {found.basis}s "
+                  f"({found.runs} runs{missing})", highlight=False)
+    console.print(f"PRIM box (step {result.chosen} of {result.prim['step'].max()}): coverage "
+                  f"{stats.coverage:.2f}, density {stats.density:.2f}, mass {stats.mass:.2f}",
+                  highlight=False)
+    for row in box[box["restricted"]].itertuples():
+        limits = row.values or f"{row.lower:.4g} .. {row.upper:.4g}"
+        quasi_p = max((q for q in (row.qp_lower, row.qp_upper) if q == q), default=float("nan"))
+        noise = "; likely noise" if quasi_p > 0.05 else ""
+        console.print(f"  {row.parameter}: {limits}  (quasi-p {quasi_p:.2g}{noise})",
+                      highlight=False)
+    console.print("CART tree (class 1 = " + found.rule + "):\n" + result.tree, highlight=False)
+    console.print(f"wrote {len(written)} files to {directory / ANALYSIS_DIR}", highlight=False)
 
 
 @app.command("plot")

@@ -1,10 +1,15 @@
 """Charts of a sweep: a metric over one or two parameters, or over time.
 
-- one parameter: mean over runs (replications and other factors) with a 95% confidence
-  band of that mean; ``by`` draws one line per value of a second parameter;
+- one parameter: mean over runs (replications and other factors) with the 95% confidence
+  interval of that mean (error bars; none from fewer than 2 values); ``by`` draws one line
+  per value of a second parameter;
 - two parameters (``x`` and ``y``): a heatmap of the mean;
+
+Every point says how many values it rests on (n of runs, in the hover; on the marker or
+cell where some runs have no value of the metric, e.g. an event that never happened), and
+the title sums it up: n per point, runs without a value, points with no interval.
 - a recorded time-series metric (``over_time``, or a metric only recorded per step): its
-  mean over steps, one line (with band) per value of x.
+  mean over steps, one line (with intervals) per value of x.
 
 Parameters with more than ``MAX_LEVELS`` distinct values (sampled designs) are binned
 into equal-width bins labelled by their midpoints. Charts are self-contained HTML.
@@ -38,44 +43,82 @@ def levels(values: pd.Series) -> pd.Series:
 
 
 def mean_band(frame: pd.DataFrame, keys: list[str], metric: str) -> pd.DataFrame:
-    """Mean, and the 95% confidence interval of the mean, of metric by keys."""
-    stats = frame.groupby(keys, observed=True)[metric].agg(["mean", "std", "count"])
-    half = Z95 * stats["std"].fillna(0) / np.sqrt(stats["count"])
+    """Mean, and the 95% confidence interval of the mean, of metric by keys; ``n`` values
+    of ``runs`` runs (the rest have no value of the metric); no interval (NaN) from fewer
+    than 2 values."""
+    stats = frame.groupby(keys, observed=True)[metric].agg(["mean", "std", "count", "size"])
+    stats = stats.rename(columns={"count": "n", "size": "runs"})
+    half = Z95 * stats["std"] / np.sqrt(stats["n"])
+    half = half.where(stats["n"] >= 2)
     return stats.assign(low=stats["mean"] - half, high=stats["mean"] + half).reset_index()
 
 
+def _n_label(stats: pd.DataFrame) -> list[str]:
+    return [f"n = {n} of {r} runs" + (f" ({r - n} without a value)" if r > n else "")
+            for n, r in zip(stats["n"], stats["runs"], strict=True)]
+
+
+def _basis(stats: pd.DataFrame) -> str:
+    """What the chart's means rest on: n per point, missing values, single runs."""
+    low, high = int(stats["n"].min()), int(stats["n"].max())
+    text = f"n = {low} per point" if low == high else f"n = {low} to {high} per point"
+    missing = int((stats["runs"] - stats["n"]).sum())
+    if missing:
+        text += f"; {missing} of {int(stats['runs'].sum())} runs without a value (not in means)"
+    single = int((stats["n"] < 2).sum())
+    if single:
+        text += f"; {single} points from < 2 values: no interval"
+    return text
+
+
 def _band_traces(stats: pd.DataFrame, x: str, name: str, color: str) -> list[go.Scatter]:
-    band_x = pd.concat([stats[x], stats[x][::-1]])
-    band_y = pd.concat([stats["high"], stats["low"][::-1]])
-    red, green, blue = plotly.colors.hex_to_rgb(color)
-    return [go.Scatter(x=band_x, y=band_y, fill="toself", mode="lines", line={"width": 0},
-                       fillcolor=f"rgba({red},{green},{blue},0.2)", hoverinfo="skip",
-                       showlegend=False, legendgroup=name),
-            go.Scatter(x=stats[x], y=stats["mean"], mode="lines+markers", name=name,
-                       legendgroup=name, line={"color": color})]
+    """The mean with its 95% interval as error bars (none where n < 2), n in the hover and,
+    where values are missing, on the marker."""
+    labels = _n_label(stats)
+    partial = stats["n"] < stats["runs"]
+    return [go.Scatter(x=stats[x], y=stats["mean"], mode="lines+markers+text", name=name,
+                       legendgroup=name, line={"color": color},
+                       error_y={"type": "data", "symmetric": False,
+                                "array": (stats["high"] - stats["mean"]).to_numpy(),
+                                "arrayminus": (stats["mean"] - stats["low"]).to_numpy()},
+                       text=[f"n={n}/{r}" if p else "" for n, r, p in
+                             zip(stats["n"], stats["runs"], partial, strict=True)],
+                       textposition="top center", hovertext=labels,
+                       hovertemplate="%{x}: mean %{y:.4g}<br>%{hovertext}<extra></extra>")]
 
 
 def line_chart(frame: pd.DataFrame, x: str, metric: str, by: str | None) -> go.Figure:
-    """Mean of metric over x with 95% bands, one line per value of ``by``."""
+    """Mean of metric over x with 95% intervals, one line per value of ``by``."""
     fig = go.Figure()
     groups = frame.groupby(by, observed=True) if by else [(metric, frame)]
     palette = plotly.colors.qualitative.Plotly
+    every = []
     for k, (value, part) in enumerate(groups):
         label = f"{by} = {value[0] if isinstance(value, tuple) else value}" if by else metric
-        for trace in _band_traces(mean_band(part, [x], metric), x, label,
-                                  palette[k % len(palette)]):
+        stats = mean_band(part, [x], metric)
+        every.append(stats)
+        for trace in _band_traces(stats, x, label, palette[k % len(palette)]):
             fig.add_trace(trace)
     fig.update_layout(xaxis_title=x, yaxis_title=metric,
-                      title=f"{metric} over {x}: mean and 95% CI of the mean")
+                      title=f"{metric} over {x}: mean and 95% CI of the mean<br><sup>"
+                            f"{_basis(pd.concat(every))}</sup>")
     return fig
 
 
 def heatmap(frame: pd.DataFrame, x: str, y: str, metric: str) -> go.Figure:
-    """Mean of metric on the x-y grid."""
-    grid = frame.groupby([y, x], observed=True)[metric].mean().unstack(x)
+    """Mean of metric on the x-y grid; each cell says how many values it rests on."""
+    stats = mean_band(frame, [y, x], metric)
+    grid = stats.pivot(index=y, columns=x, values="mean")
+    labels = stats.assign(label=[f"n={n}/{r}" if n < r else f"n={n}" for n, r in
+                                 zip(stats["n"], stats["runs"], strict=True)]
+                          ).pivot(index=y, columns=x, values="label").fillna("no runs")
     fig = go.Figure(go.Heatmap(z=grid.to_numpy(), x=[str(v) for v in grid.columns],
-                               y=[str(v) for v in grid.index], colorbar={"title": metric}))
-    fig.update_layout(xaxis_title=x, yaxis_title=y, title=f"mean {metric} by {x} and {y}")
+                               y=[str(v) for v in grid.index], colorbar={"title": metric},
+                               text=labels.to_numpy(), texttemplate="%{text}",
+                               hovertemplate="%{x}, %{y}: mean %{z:.4g}, %{text}"
+                                             "<extra></extra>"))
+    fig.update_layout(xaxis_title=x, yaxis_title=y,
+                      title=f"mean {metric} by {x} and {y}<br><sup>{_basis(stats)}</sup>")
     return fig
 
 
@@ -115,24 +158,36 @@ def plot_sweep(out: Path, metric: str, x: str | None = None, y: str | None = Non
 
 
 def sensitivity_chart(table: pd.DataFrame, method: str) -> go.Figure:
-    """Sobol: S1 and ST bars with CIs; Morris: mu* against sigma, labelled by parameter."""
+    """Sobol (S1, ST) and sample-agnostic designs (RBD-FAST S1, PAWN): bars with CIs and
+    each index's noise floor (dashed); Morris: mu* against sigma, the floor a dashed line."""
     metric = table["metric"].iloc[0]
-    if method == "sobol":
-        first_and_total = table[table["index"].isin(["S1", "ST"])]
-        fig = go.Figure([go.Bar(name=index, x=part["parameter"], y=part["value"],
-                                error_y={"type": "data", "array": part["conf"]})
-                         for index, part in first_and_total.groupby("index", sort=False)])
-        fig.update_layout(barmode="group", yaxis_title="Sobol index",
-                          title=f"Sobol indices of {metric} ({CONF_LEVEL:.0%} CI)")
+    basis = f"{table['points'].iloc[0]} points, {table['runs'].iloc[0]} runs"
+    if method != "morris":
+        shown = table[table["index"].isin(["S1", "ST", "PAWN"])]
+        fig = go.Figure()
+        for index, part in shown.groupby("index", sort=False):
+            fig.add_trace(go.Bar(name=index, x=part["parameter"], y=part["value"],
+                                 error_y={"type": "data", "array": part["conf"]},
+                                 hovertext=part["warning"]))
+            fig.add_trace(go.Scatter(name=f"{index} noise floor", x=part["parameter"],
+                                     y=part["noise_floor"], mode="lines",
+                                     line={"dash": "dash"}))
+        title = "Sobol indices" if method == "sobol" else "RBD-FAST S1 and PAWN"
+        fig.update_layout(barmode="group", yaxis_title="index",
+                          title=f"{title} of {metric} ({CONF_LEVEL:.0%} bootstrap CI; {basis})")
         return fig
     wide = table.pivot(index="parameter", columns="index", values=["value", "conf"])
     fig = go.Figure(go.Scatter(x=wide[("value", "mu_star")], y=wide[("value", "sigma")],
                                mode="markers+text", text=wide.index, textposition="top center",
                                cliponaxis=False,
                                error_x={"type": "data", "array": wide[("conf", "mu_star")]}))
+    floor = table.loc[table["index"] == "mu_star", "noise_floor"]
+    if floor.notna().any():
+        fig.add_vline(x=float(floor.iloc[0]), line_dash="dash",
+                      annotation_text="noise floor (dummy)")
     fig.update_layout(xaxis_title="mu* (mean absolute elementary effect)",
                       yaxis_title="sigma (interactions / non-linearity)",
-                      title=f"Morris screening of {metric} ({CONF_LEVEL:.0%} CI of mu*)")
+                      title=f"Morris screening of {metric} ({CONF_LEVEL:.0%} CI of mu*; {basis})")
     return fig
 
 

@@ -138,7 +138,7 @@ def chunk_frame(factors: tuple[Factor, ...], rows: list[RunRows]) -> pd.DataFram
 # --- output directory ----------------------------------------------------------------------
 def manifest(sweep: Sweep) -> dict[str, Any]:
     """The manifest: resolved content, hash, factors and the full design matrix."""
-    return {
+    saved = {
         "format": 1,
         "hash": sweep.digest,
         "source": sweep.source,
@@ -149,6 +149,9 @@ def manifest(sweep: Sweep) -> dict[str, Any]:
         "runs": {"columns": list(ID_COLUMNS),
                  "rows": [[r.run_id, r.point_id, r.replication, r.seed] for r in sweep.runs]},
     }
+    if sweep.skipped:  # points not run (a constraint, or refused by the model)
+        saved["skipped"] = list(sweep.skipped)
+    return saved
 
 
 def read_manifest(out: Path) -> dict[str, Any]:
@@ -352,6 +355,12 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int = 1, resume: bool = False
     with contextlib.ExitStack() as stack:
         stack.enter_context(output_lock(out))  # one writer: two --resume never both run
         client = stack.enter_context(connect(scheduler)) if scheduler else None
+        if resume and (out / MANIFEST).is_file():  # a larger design: see experiments.grow
+            from experiments.grow import grow_onto
+
+            saved = read_manifest(out)
+            check_versions(saved, out, allow_version_change)  # before the design may grow
+            sweep = grow_onto(sweep, saved, out)
         finished = open_output(sweep, out, resume, allow_version_change)
         pending = len(sweep.runs) - len(finished)
         slots = cluster_slots(client) if client else workers

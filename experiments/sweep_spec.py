@@ -21,14 +21,26 @@ the metrics to keep, how often to record the time series, and a root seed::
 
     [design]
     method = "grid"         # grid | lhs | sobol | morris
+    # dummy = true          # morris/sobol (default): an inert factor, the noise floor
+
+    [[constraint]]          # points breaking it are skipped and counted, not run
+    left = "idea_scope"
+    op = "<="               # < <= > >= == !=
+    right = "n_dimensions"  # a parameter name or a number
 
 An extension is swept by naming its class, ``model = "pkg.mod:Class"`` (its own
 parameters may then be fixed or varied), and a metric may be a function,
 ``metrics = ["pkg.mod:function"]`` (experiments/plugins.py).
 
 Every mistake is a :class:`ParameterError` naming the file, the field and the value.
-Each run's seed derives from (root seed, the point's canonical JSON, replication) via
-``numpy.random.SeedSequence``, so it never depends on run order, chunking or workers.
+``seeds = "independent"`` (the default of grid and lhs designs): each run's seed derives
+from (root seed, the point's canonical JSON, replication) via ``numpy.random.SeedSequence``.
+``seeds = "common"`` (the default of morris and sobol): common random numbers, replication
+k has the same seed at every point, so differences between points are the factors' effects
+and not the noise of different random streams. Either way a seed never depends on run
+order, chunking or workers. Points that break a constraint, or that the model refuses
+(a ParameterError, e.g. idea_scope > n_dimensions), are skipped: no runs, listed with their
+reason in ``Sweep.skipped``.
 """
 
 from __future__ import annotations
@@ -38,6 +50,7 @@ import hashlib
 import itertools
 import json
 import math
+import operator
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,9 +63,16 @@ from experiments.plugins import is_named, load_metric, load_model_class
 from model.parameters import ParameterError, ParameterSpec, make_parameters, parameter_specs
 from scenarios.settings import load_setting, read_toml, regular_file
 
-TOP_KEYS = ("description", "model", "setting", "seed", "replications", "steps", "metrics",
-            "timeseries", "record_every", "parameters", "vary", "design")
-DESIGN_KEYS = ("method", "samples", "levels", "second_order")
+TOP_KEYS = ("description", "model", "setting", "seed", "seeds", "replications", "steps",
+            "metrics", "timeseries", "record_every", "parameters", "vary", "design",
+            "constraint")
+DESIGN_KEYS = ("method", "samples", "levels", "second_order", "dummy")
+SEED_MODES = ("common", "independent")
+COMMON_DEFAULT = ("morris", "sobol")  # designs whose analysis differences points
+DUMMY = "dummy"  # the inert factor of morris/sobol designs: in the samples, not the model
+OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+             "==": operator.eq, "!=": operator.ne}
+CONSTRAINT_KEYS = ("left", "op", "right")
 METHODS = ("grid", "lhs", "sobol", "morris")
 SAMPLERS = METHODS[1:]
 RANGE_KEYS = ({"start", "stop", "num"}, {"start", "stop", "step"})
@@ -94,6 +114,16 @@ class Sweep:
     points: tuple[dict[str, Any], ...]
     runs: tuple[Run, ...]
     samples: tuple[tuple[float, ...], ...] = ()  # sampler matrix before rounding (SALib's X)
+    skipped: tuple[dict[str, Any], ...] = ()  # points not run: point_id, reason
+
+    @property
+    def seeds(self) -> str:
+        return self.content.get("seeds", "independent")
+
+    @property
+    def dummy(self) -> bool:
+        """Whether the samples' last column is the inert dummy factor."""
+        return bool(self.content["design"].get("dummy"))
 
     @property
     def method(self) -> str:
@@ -141,6 +171,12 @@ def run_seed(root: int, point: dict[str, Any], replication: int) -> int:
     return int(state[0])
 
 
+def common_seed(root: int, replication: int) -> int:
+    """Seed of replication k at every point (common random numbers)."""
+    state = np.random.SeedSequence([root, replication]).generate_state(1, dtype=np.uint32)
+    return int(state[0])
+
+
 @functools.cache
 def summary_metric_names(model: str = "") -> tuple[str, ...]:
     """Numeric keys of the run summary of ``model`` ("module:Class", "" for the built-in
@@ -180,6 +216,7 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
                     for name, entry in vary.items())
     step_metrics = tuple(m.name for m in load_model_class(model).step_metrics)
     timeseries = _metric_list(check, data, "timeseries", step_metrics, ())
+    constraints = _constraints(check, data.get("constraint"), base)
     content = {
         **({"model": model} if model else {}),  # absent for the built-in model (same hash)
         "description": check.typed(data, "description", str, ""),
@@ -195,6 +232,14 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
         "vary": {f.name: _factor_content(f) for f in factors},
         "design": design,
     }
+    seeds = check.typed(data, "seeds", str,
+                        "common" if design["method"] in COMMON_DEFAULT else "independent")
+    if seeds not in SEED_MODES:
+        raise check.fail("seeds", seeds, f"is not one of {', '.join(SEED_MODES)}")
+    if seeds != "independent":  # absent = independent: older sweeps keep their hash
+        content["seeds"] = seeds
+    if constraints:
+        content["constraints"] = constraints
     if not content["metrics"] and not timeseries:
         raise ParameterError(f"{source}: field 'metrics': value [] (and no timeseries): keep "
                              "at least one metric")
@@ -204,14 +249,46 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
                              f"{MAX_RUNS} runs")
     check_memory(size * reps * RUN_RECORD_BYTES,
                  f"{source}: design of {size} points x {reps} replications")
+    sweep = build_design(source, content, base, factors)
+    if not sweep.runs:
+        first = sweep.skipped[0]
+        raise ParameterError(f"{source}: every design point is skipped (point 0: "
+                             f"{first['reason']})")
+    return sweep
+
+
+def build_design(source: str, content: dict[str, Any], base: dict[str, Any],
+                 factors: tuple[Factor, ...]) -> Sweep:
+    """The design matrix of resolved content: points, skipped points and runs with seeds."""
+    design, reps, root = content["design"], content["replications"], content["seed"]
     samples = (() if design["method"] == "grid" else
-               tuple(map(tuple, sample_matrix(factors, design, content["seed"] % 2**32)
-                         .tolist())))
+               tuple(map(tuple, sample_matrix(factors, design, root % 2**32).tolist())))
     points = design_points(factors, design, samples)
-    _check_points(points, base, source, parameters_class)
-    runs = tuple(Run(p * reps + r, p, r, run_seed(content["seed"], point, r))
-                 for p, point in enumerate(points) for r in range(reps))
-    return Sweep(source, content, base, factors, tuple(points), runs, samples)
+    parameters_class = load_model_class(content.get("model", "")).parameters_class
+    skipped = _skipped_points(points, base, content.get("constraints", ()), parameters_class)
+    refused = {s["point_id"] for s in skipped}
+    common = content.get("seeds") == "common"
+    keys = ([{**point, DUMMY: row[-1]} for point, row in zip(points, samples, strict=True)]
+            if design.get("dummy") else points)  # the dummy's value changes an independent seed
+    runs = tuple(Run(p * reps + r, p, r,
+                     common_seed(root, r) if common else run_seed(root, keys[p], r))
+                 for p in range(len(points)) if p not in refused for r in range(reps))
+    return Sweep(source, content, base, factors, tuple(points), runs, samples, tuple(skipped))
+
+
+def with_size(sweep: Sweep, replications: int | None = None,
+              samples: int | None = None) -> Sweep:
+    """The same sweep with more (or fewer) replications or samples: a new design matrix
+    whose seeds of shared (point, replication) pairs are those of ``sweep``."""
+    content = json.loads(canonical_json(sweep.content))
+    if replications is not None:
+        content["replications"] = replications
+    if samples is not None:
+        content["design"]["samples"] = samples
+    size = design_size(sweep.factors, content["design"]) * content["replications"]
+    if size > MAX_RUNS:
+        raise ParameterError(f"{sweep.source}: {size} runs: more than {MAX_RUNS}")
+    return build_design(sweep.source, content, sweep.base, sweep.factors)
 
 
 def _base_parameters(setting: str, fixed: dict[str, Any], source: str,
@@ -247,6 +324,12 @@ def _design_options(check: _Checker, design: dict[str, Any]) -> dict[str, Any]:
         options["second_order"] = check.typed(design, "second_order", bool, False, "design.")
     elif "second_order" in design:
         raise ParameterError(f"{check.source}: field 'design.second_order': only for sobol")
+    if method in COMMON_DEFAULT:
+        if check.typed(design, "dummy", bool, True, "design."):
+            options["dummy"] = True  # absent = no dummy: older sweeps keep their hash
+    elif "dummy" in design:
+        raise ParameterError(f"{check.source}: field 'design.dummy': only for morris and sobol "
+                             "(lhs and grid analyses add their own dummy column)")
     if method == "morris":
         options["levels"] = check.integer(design, "levels", 2, 1000, 4, "design.")
         if options["levels"] % 2:
@@ -364,7 +447,7 @@ def salib_problem(factors: tuple[Factor, ...]) -> dict[str, Any]:
 
 def design_size(factors: tuple[Factor, ...], design: dict[str, Any]) -> int:
     """Number of points a design will have (computed before building it)."""
-    d, method = len(factors), design["method"]
+    d, method = len(factors) + bool(design.get("dummy")), design["method"]
     if method == "grid":
         return math.prod(len(f.values) for f in factors)
     if method == "sobol":
@@ -379,7 +462,7 @@ def design_points(factors: tuple[Factor, ...], design: dict[str, Any],
         return [dict(zip([f.name for f in factors], combo, strict=True))
                 for combo in itertools.product(*(f.values for f in factors))]
     return [{f.name: (int(round(x)) if f.kind == "int" else float(x))
-             for f, x in zip(factors, row, strict=True)} for row in samples]
+             for f, x in zip(factors, row[:len(factors)], strict=True)} for row in samples]
 
 
 def sample_matrix(factors: tuple[Factor, ...], design: dict[str, Any],
@@ -387,6 +470,8 @@ def sample_matrix(factors: tuple[Factor, ...], design: dict[str, Any],
     """SALib sample matrix (rows = points) for lhs, sobol or morris."""
     from SALib.sample import latin, morris, sobol
 
+    if design.get("dummy"):  # the last column: an inert factor on [0, 1]
+        factors = (*factors, Factor(DUMMY, "float", (), 0.0, 1.0))
     problem = salib_problem(factors)
     n, method = design["samples"], design["method"]
     if method == "lhs":
@@ -396,12 +481,65 @@ def sample_matrix(factors: tuple[Factor, ...], design: dict[str, Any],
     return morris.sample(problem, n, num_levels=design["levels"], seed=seed)
 
 
-def _check_points(points: list[dict[str, Any]], base: dict[str, Any], source: str,
-                  parameters_class: type) -> None:
-    """Validate every point with the Parameters model before anything runs."""
+def _skipped_points(points: list[dict[str, Any]], base: dict[str, Any],
+                    constraints: list[dict[str, Any]] | tuple,
+                    parameters_class: type | None = None) -> list[dict]:
+    """Points that break a constraint or that the Parameters model refuses (checked before
+    anything runs): point_id and reason of each."""
+    skipped = []
     for index, point in enumerate(points):
-        make_parameters({**base, **point}, source=f"{source}: design point {index} {point}",
-                        parameters_class=parameters_class)
+        values = {**base, **point}
+        broken = next((c for c in constraints if not _holds(c, values)), None)
+        if broken:
+            skipped.append({"point_id": index, "reason": "constraint " + _describe(broken)})
+            continue
+        try:
+            make_parameters(values, source="point", parameters_class=parameters_class)
+        except ParameterError as err:
+            skipped.append({"point_id": index, "reason": str(err).removeprefix("point: ")})
+    return skipped
+
+
+def _holds(constraint: dict[str, Any], values: dict[str, Any]) -> bool:
+    right = constraint["right"]
+    right = values[right] if isinstance(right, str) else right
+    return OPERATORS[constraint["op"]](values[constraint["left"]], right)
+
+
+def _describe(constraint: dict[str, Any]) -> str:
+    return f"{constraint['left']} {constraint['op']} {constraint['right']}"
+
+
+def _constraints(check: _Checker, entries: Any, base: dict[str, Any]) -> list[dict[str, Any]]:
+    """``[[constraint]]`` tables: {left = NAME, op = OP, right = NAME or number}."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise check.fail("constraint", entries, "must be tables [[constraint]] with left, op "
+                                                "and right")
+    result = []
+    for k, entry in enumerate(entries):
+        field = f"constraint[{k}]"
+        check.known_keys(entry, CONSTRAINT_KEYS, field + ".")
+        missing = [key for key in CONSTRAINT_KEYS if key not in entry]
+        if missing:
+            raise ParameterError(f"{check.source}: field '{field}.{missing[0]}': missing")
+        left, op, right = (entry[key] for key in CONSTRAINT_KEYS)
+        if not isinstance(left, str) or left not in base:
+            raise check.fail(field + ".left", left, "is not a parameter (see `run.py "
+                                                    "parameters`)")
+        if op not in OPERATORS:
+            raise check.fail(field + ".op", op, f"is not one of {' '.join(OPERATORS)}")
+        if isinstance(right, str):
+            if right not in base:
+                raise check.fail(field + ".right", right, "is neither a parameter nor a number")
+        elif isinstance(right, bool) or not isinstance(right, int | float):
+            raise check.fail(field + ".right", right, "must be a parameter name or a number")
+        if isinstance(base[left], str) != isinstance(base[right] if isinstance(right, str)
+                                                     else right, str):
+            raise check.fail(field, entry, "compares text with a number")
+        result.append({"left": left, "op": op, "right": right})
+    return result
 
 
 # --- field checks ----------------------------------------------------------------------

@@ -92,8 +92,8 @@ def test_existing_output_is_never_overwritten(reference, tmp_path):
     before = sorted_rows(out)
     with pytest.raises(ParameterError, match="already holds a sweep"):
         run_sweep(sweep, out)
-    changed = load_sweep(sweep_file(tmp_path, replications=3))
-    with pytest.raises(ParameterError, match="field 'replications' .* changed"):
+    changed = load_sweep(sweep_file(tmp_path, seed=12))  # (more replications: a growth)
+    with pytest.raises(ParameterError, match="field 'seed' .* changed"):
         run_sweep(changed, out, resume=True)
     pd.testing.assert_frame_equal(sorted_rows(out), before)
 

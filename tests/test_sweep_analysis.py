@@ -56,7 +56,10 @@ def test_sobol_indices_match_the_analytic_answer(tmp_path, known_function):
     saved = pd.read_parquet(out / "_analysis" / "sensitivity_output.parquet")
     pd.testing.assert_frame_equal(saved, table)
     assert {p.suffix for p in written} == {".csv", ".parquet", ".html"}
-    assert len(pd.read_parquet(out)) == 256 * (2 + 2)  # the analysis files stay out of the data
+    assert len(pd.read_parquet(out)) == 256 * (3 + 2)  # the analysis files stay out of the data
+    dummy = table[table.parameter == "dummy"].set_index("index")  # in the design, not the model
+    assert (dummy["value"].abs() < 1e-12).all() and (dummy["warning"] == "the noise floor").all()
+    assert (table.loc[table.parameter != "dummy", "warning"] == "").all()
 
 
 def test_second_order_indices_of_an_additive_function_are_zero(tmp_path, known_function):
@@ -98,7 +101,8 @@ def test_sensitivity_cli_on_model_runs_and_refusals(tmp_path, capsys):
     grid = tmp_path / "grid"
     run_sweep(load_sweep(sweep_file(tmp_path, name="grid", replications=1)), grid)
     assert run.main(["sensitivity", str(grid), "--metric", "output"]) == 2
-    assert "needs a sweep made with" in capsys.readouterr().err
+    assert "values at only 6 design points; RBD-FAST needs more than 20" in (
+        capsys.readouterr().err)
 
 
 def test_mean_band_is_the_95pct_interval_of_the_mean():

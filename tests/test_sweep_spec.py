@@ -40,8 +40,26 @@ BAD = [
     ({"metrics": [], "timeseries": []}, "'metrics': value [] (and no timeseries)"),
     ({"vary": {"autonomy": {"start": 0, "stop": 1, "num": 5000},
                "skill_mean": {"start": 0.01, "stop": 0.99, "num": 5000}}}, "more than"),
-    # a point that breaks a cross-field rule of Parameters: idea_scope > n_dimensions
-    ({"vary": {"idea_scope": [3, 30]}}, "design point 1 {'idea_scope': 30}"),
+    # every point breaks a cross-field rule of Parameters: idea_scope > n_dimensions
+    ({"vary": {"idea_scope": [30, 40]}}, "every design point is skipped (point 0: "
+                                         "idea_scope = 30 cannot exceed n_dimensions"),
+    ({"seeds": "shared"}, "'seeds': value 'shared' is not one of common, independent"),
+    ({"design": {"method": "lhs", "samples": 8, "dummy": True},
+      "vary": {"autonomy": {"low": 0.1, "high": 0.9}}}, "'design.dummy': only for morris"),
+    ({"constraint": [{"left": "idea_scope", "op": "=<", "right": "n_dimensions"}]},
+     "'constraint[0].op': value '=<' is not one of"),
+    ({"constraint": [{"left": "idea_scop", "op": "<=", "right": 3}]},
+     "'constraint[0].left': value 'idea_scop' is not a parameter"),
+    ({"constraint": [{"left": "idea_scope", "op": "<=", "right": "dims"}]},
+     "'constraint[0].right': value 'dims' is neither a parameter nor a number"),
+    ({"constraint": [{"left": "idea_scope", "op": "<="}]}, "'constraint[0].right': missing"),
+    ({"constraint": [{"left": "idea_scope", "op": "<=", "right": 2, "when": 1}]},
+     "'constraint[0].when': unknown"),
+    ({"constraint": [{"left": "formal_structure", "op": "==", "right": 2}]},
+     "compares text with a number"),
+    ({"constraint": {"left": "idea_scope"}}, "'constraint': value"),
+    ({"constraint": [{"left": "span_of_control", "op": ">", "right": 100}]},
+     "every design point is skipped (point 0: constraint span_of_control > 100)"),
 ]
 
 
@@ -83,8 +101,9 @@ def test_grid_is_the_full_product_of_lists_and_ranges():
 
 
 @pytest.mark.parametrize(("method", "extra", "points"), [
-    ("lhs", {}, 16), ("sobol", {"second_order": False}, 16 * (2 + 2)),
-    ("sobol", {"second_order": True}, 16 * (2 * 2 + 2)), ("morris", {"levels": 4}, 16 * 3)])
+    ("lhs", {}, 16), ("sobol", {"second_order": False}, 16 * (3 + 2)),  # 2 factors + dummy
+    ("sobol", {"second_order": True}, 16 * (2 * 3 + 2)), ("morris", {"levels": 4}, 16 * 4),
+    ("morris", {"levels": 4, "dummy": False}, 16 * 3)])
 def test_sampled_designs_round_integers_and_stay_in_bounds(method, extra, points):
     sweep = resolve_sweep({**TINY, "design": {"method": method, "samples": 16, **extra},
                            "vary": {"span_of_control": {"low": 3, "high": 12},
