@@ -267,7 +267,7 @@ def test_serve_on_a_remote_host_needs_allow_remote(monkeypatch, capsys):
     import dashboards.server as server
 
     served = []
-    monkeypatch.setattr(server, "serve", lambda host, port: served.append((host, port)))
+    monkeypatch.setattr(server, "serve", lambda host, port, *rest: served.append((host, port)))
     assert_one_line(*cli(["serve", "--host", "0.0.0.0"], capsys)[::2], "--allow-remote")
     assert not served
     code, _, err = cli(["serve", "--host", "0.0.0.0", "--allow-remote"], capsys)
