@@ -123,11 +123,18 @@ def run_comparison(settings: dict[str, Parameters], replications: int, seed: int
     tables = {}
     for name in TABLES:
         frames = [out[name] for out in outputs if name in out]
-        table = pd.concat(frames, ignore_index=True)
+        table = (_rows(frames) if name == "runs"  # one row per run, some keys all missing
+                 else pd.concat(frames, ignore_index=True))
         table["setting"] = pd.Categorical(table["setting"], categories=list(order))
         tables[name] = table.sort_values(["setting", "replication"], kind="stable",
                                          ignore_index=True)
     return Comparison(dict(settings), seeds, seed, tables)
+
+
+def _rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One-row frames stacked from their records: dtypes come from all values together (a
+    concat would warn where a key is missing in some runs and drop its dtype)."""
+    return pd.DataFrame.from_records([r for f in frames for r in f.to_dict("records")])
 
 
 # --- storage -----------------------------------------------------------------
@@ -165,6 +172,7 @@ def write_comparison(comparison: Comparison, out: Path) -> None:
         "root_seed": comparison.root_seed,
         "seeds": comparison.seeds,
         "employees": first.n_employees,
+        "sizes": {name: p.n_employees for name, p in comparison.settings.items()},
         "steps": first.steps,
         "model_version": model_version(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -311,11 +319,26 @@ def prepare_output(out: Path, force: bool) -> None:
 def compare_settings(names: list[str], replications: int, seed: int, out: Path,
                      sets: list[str] | None = None, common: dict[str, Any] | None = None,
                      workers: int | None = None, force: bool = False, command: str = "",
-                     progress: Callable[[int], Callable[[], None]] | None = None) -> Comparison:
-    """Check everything, run the replications and store the tidy data in ``out``."""
+                     progress: Callable[[int], Callable[[], None]] | None = None,
+                     explain_by: str | None = None, explain_replications: int | None = None,
+                     explain_progress: Callable[[int], Callable[[], None]] | None = None
+                     ) -> Comparison:
+    """Check everything, run the replications and store the tidy data in ``out``.
+
+    ``explain_by`` ('auto', 'parameter' or 'group'): also run the variants that split each
+    difference among the levers that differ (experiments/attribution.py), on the first
+    ``explain_replications`` seeds (default: all)."""
     if replications < 2:
         raise ParameterError(f"--replications {replications}: intervals need at least 2")
     params, descriptions = resolve_settings(names, sets, common or {})
+    plan = None
+    if explain_by is not None:
+        from experiments.attribution import plan_explanation
+
+        if explain_replications is not None and explain_replications > replications:
+            raise ParameterError(f"--explain-replications {explain_replications}: at most "
+                                 f"--replications ({replications})")
+        plan = plan_explanation(params, explain_replications or replications, explain_by)
     check_comparison_memory(params, replications, workers or default_workers())
     prepare_output(out, force)
     tick = progress(replications * len(params)) if progress else None
@@ -323,4 +346,11 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
     comparison.descriptions = descriptions
     comparison.command = command
     write_comparison(comparison, out)
+    if plan is not None:
+        from experiments.attribution import run_explanation, write_explanation
+
+        tick = explain_progress(plan.extra_runs) if explain_progress else None
+        variant_runs = run_explanation(plan, comparison.tables["runs"], comparison.seeds,
+                                       workers, tick)
+        write_explanation(plan, variant_runs, out)
     return comparison
