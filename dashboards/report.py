@@ -290,7 +290,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:11
 margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
 .sub{color:#555}.findings li{margin:.35em 0}.unclear{color:#666}
-#summary{background:#f7f9fc;border:1px solid #dde4ee;padding:.2em 1.2em 1em;margin-top:1em}
+#summary{background:#f7f9fc;border:1px solid #dde4ee;padding:.2em 1.2em 1em;margin-top:1em;
+box-sizing:border-box}
 #summary h2{margin-top:.6em}#summary li{margin:.5em 0}
 table{border-collapse:collapse;font-size:.9em;margin:.6em 0}
 td,th{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}
@@ -307,7 +308,7 @@ h2,h3,.caption{break-after:avoid;page-break-after:avoid}
 #summary{break-inside:avoid;page-break-inside:avoid}
 #details{break-before:page;page-break-before:always}
 tr,li,.chart,dl.glossary dd{break-inside:avoid;page-break-inside:avoid}
-table{font-size:8pt;width:100%}td,th{padding:.15em .3em;overflow-wrap:anywhere}
+table{font-size:8pt;width:100%}td,th{padding:.15em .3em}td{overflow-wrap:anywhere}
 .modebar-container{display:none!important}
 .chart .js-plotly-plot,.chart .plotly-graph-div{width:100%!important}
 }

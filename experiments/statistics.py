@@ -340,6 +340,8 @@ def ratio_interval(a: np.ndarray, b: np.ndarray, paired: bool = True
         df = welch_df(var_a, var_b, n_a, n_b)
     t = stats.t.ppf(0.5 + CONFIDENCE / 2, df)
     low, high = _fieller(float(a.mean()), float(b.mean()), var_a, var_b, cov_ab, t)
+    if np.isfinite(low):  # a ratio of non-negative values: the cut keeps the coverage
+        low = max(low, 0.0)
     return float(b.mean() / a.mean()), low, high
 
 

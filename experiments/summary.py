@@ -148,20 +148,29 @@ def summary_findings(differences: pd.DataFrame, km: pd.DataFrame | None = None,
     return table[keep].head(size).reset_index(drop=True)
 
 
-def _labels(metrics: list[str], most: int = 3) -> str:
-    """Lower-case labels joined in words; one per family and at most ``most``, then
-    'and N more'."""
-    chosen = list(dict.fromkeys({FAMILIES.get(m, m): m for m in reversed(metrics)}.values()))
-    chosen = [m for m in metrics if m in chosen]
+def _labels(metrics: list[str], most: int = 3, by_family: bool = True) -> str:
+    """Lower-case labels joined in words: at most ``most``, one per family of measures
+    unless ``by_family`` is False."""
+    chosen, seen = [], set()
+    for metric in metrics:
+        if not by_family or FAMILIES.get(metric, metric) not in seen:
+            seen.add(FAMILIES.get(metric, metric))
+            chosen.append(metric)
     names = [METRIC_BY_NAME[m].label[0].lower() + METRIC_BY_NAME[m].label[1:]
              for m in chosen[:most]]
-    rest = len(metrics) - len(names)
-    if rest:
-        return ", ".join(names) + f" and {rest} related or further finding{'s' * (rest > 1)}"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-FILTER_METRICS = ("ideas_adopted_widely_share", "mean_adopted_idea_value")
+def _findings_on(metrics: list[str]) -> str:
+    """'2 clear findings (share of ideas adopted widely and value of adopted ideas)' or
+    '13 clear findings (among them hidden coasting, ...)'."""
+    few = len(metrics) <= 3
+    count = f"{len(metrics)} clear finding{'s' * (len(metrics) > 1)}"
+    return f"{count} ({'' if few else 'among them '}{_labels(metrics, by_family=not few)})"
+
+
+FILTER_WORDS = {"ideas_adopted_widely_share": "more of them spread widely",
+                "mean_adopted_idea_value": "those taken up are worth more"}
 
 
 def trade_offs(differences: pd.DataFrame) -> list[str]:
@@ -182,13 +191,12 @@ def trade_offs(differences: pd.DataFrame) -> list[str]:
             continue
         la, lb = setting_label(a), setting_label(b)
         sentence = (f"The findings point in opposite directions: {lb} does better than {la} "
-                    f"on {_labels(favours_b)}, but worse on {_labels(favours_a)}.")
+                    f"on {_findings_on(favours_b)} but worse on {_findings_on(favours_a)}.")
         for fewer, better, name in ((favours_a, favours_b, lb), (favours_b, favours_a, la)):
-            filtered = [m for m in FILTER_METRICS if m in better]
+            filtered = [FILTER_WORDS[m] for m in FILTER_WORDS if m in better]
             if "ideas_per_employee_year" in fewer and filtered:
-                verb = "are" if len(filtered) > 1 else "is"
-                sentence = sentence[:-1] + (f"; under {name} fewer ideas are born per employee, "
-                                            f"but {_labels(filtered)} {verb} higher: fewer but "
+                sentence = sentence[:-1] + (f": under {name} fewer ideas are born per employee, "
+                                            f"but {' and '.join(filtered)}, so fewer but "
                                             "better-filtered ideas.")
         sentences.append(sentence)
     return sentences

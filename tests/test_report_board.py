@@ -303,3 +303,44 @@ def test_breakdowns_match_the_employee_table(mixed):
     assert row["mean"] == pytest.approx(per_run.mean()) and row["runs"] == 2
     shares = table[table["metric"] != "mean_commitment"]
     assert ((shares["ci_low"].fillna(0) >= 0) & (shares["ci_high"].fillna(1) <= 1)).all()
+
+
+# --- the summary and the trade-offs ---------------------------------------------------------
+def _difference(metric, mean_a, mean_b, clear=True):
+    return {"setting_a": "lean", "setting_b": "open", "metric": metric, "n_a": 10, "n_b": 10,
+            "paired": True, "mean_a": mean_a, "mean_b": mean_b, "difference": mean_b - mean_a,
+            "ci_low": min((mean_b - mean_a) * 0.8, (mean_b - mean_a) * 1.2),
+            "ci_high": max((mean_b - mean_a) * 0.8, (mean_b - mean_a) * 1.2),
+            "effect_size": 3.0, "ratio": mean_b / mean_a, "ratio_low": np.nan,
+            "ratio_high": np.nan, "se_common": 0.01, "se_independent": 0.02, "clear": clear}
+
+
+def test_summary_ranks_at_most_five_and_trade_offs_get_one_sentence():
+    from experiments.summary import summary_findings, trade_offs
+
+    rows = [_difference("hidden_coasting_share", 0.20, 0.05),  # large, most relevant
+            _difference("coasting_share", 0.30, 0.10),  # same family as hidden coasting
+            _difference("mean_commitment", 0.50, 0.55),  # small
+            _difference("output", 0.10, 0.20),
+            _difference("ideas_per_employee_year", 1.0, 0.8),  # fewer ideas under open...
+            _difference("ideas_adopted_widely_share", 0.01, 0.02),  # ...but better filtered
+            _difference("mean_adopted_idea_value", 0.80, 0.90),
+            _difference("probe_share_26w", 0.10, 0.30),
+            _difference("mean_fit", 0.6, 0.7, clear=False)]
+    differences = pd.DataFrame(rows)
+    summary = summary_findings(differences)
+    assert len(summary) == 5
+    assert summary["metric"].iloc[0] == "hidden_coasting_share"
+    assert "coasting_share" not in set(summary["metric"])  # one per family
+    assert "mean_fit" not in set(summary["metric"])  # not clear
+    assert list(summary["score"]) == sorted(summary["score"], reverse=True)
+    assert summary["sentence"].iloc[0].startswith(
+        "Hidden coasting is lower under Open than under Lean: about 5 vs 20 in every 100 staff "
+        "(Open minus Lean: between 12 and 18 fewer in every 100 staff; 10 runs each).")
+    sentences = trade_offs(differences)
+    assert len(sentences) == 1
+    assert sentences[0].startswith("The findings point in opposite directions: Open does better "
+                                   "than Lean on 7 clear findings")
+    assert "worse on 1 clear finding (ideas per employee per year)" in sentences[0]
+    assert "under Lean" not in sentences[0] and "fewer but better-filtered ideas" in sentences[0]
+    assert trade_offs(differences[differences["metric"] != "ideas_per_employee_year"]) == []
