@@ -86,12 +86,15 @@ Force = Annotated[bool, typer.Option("--force", help="Replace the earlier output
 CompareOut = Annotated[Path | None, typer.Option(
     "--out", help="Output directory (default: the next free out/compare-NNN).")]
 Explain = Annotated[bool, typer.Option(
-    "--explain", help="Split each difference among the parameters that differ (Shapley, "
-                      "common random numbers): (2^k - 2) x R more runs for k levers, k <= 5; "
-                      "writes attribution.csv and a 'Why they differ' section.")]
+    "--explain", help="Split each difference among the parameters that differ (common "
+                      "random numbers): Shapley, (2^k - 2) x R more runs for k <= 5 levers, or "
+                      "one at a time, 2k x R; writes attribution.csv and a 'Why they differ' "
+                      "section.")]
 ExplainBy = Annotated[str, typer.Option(
-    "--explain-by", help="Levers for --explain: parameter, group (by parameter group) or "
-                         "auto (parameters if at most 5 differ, else groups).")]
+    "--explain-by", help="Levers for --explain: parameter or group (Shapley, at most 5), "
+                         "auto (parameters if at most 5 differ, else groups), or "
+                         "one-at-a-time (each parameter alone A->B and B->A plus "
+                         "interactions, at most 16).")]
 ExplainReplications = Annotated[int | None, typer.Option(
     "--explain-replications", min=2, help="Replications of each --explain variant "
                                           "(default: --replications).")]

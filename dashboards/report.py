@@ -505,10 +505,19 @@ def attribution_figure(attribution: pd.DataFrame, metrics: list[str]) -> go.Figu
 def why_section(meta: dict, attribution: pd.DataFrame, metrics: list[str]
                 ) -> tuple[str, list[str]]:
     """The 'Why they differ' section (without its chart) and its sentences."""
-    how = ("each parameter that differs" if meta.get("by") == "parameter" else
-           "each group of parameters that differ (the settings differ in more parameters "
-           f"than the limit of {meta.get('limit', '?')}, so related parameters are switched "
-           "together, by their declared group)")
+    by = meta.get("by")
+    how = {"parameter": "each parameter that differs",
+           "one-at-a-time": "each parameter that differs, switched alone"}.get(
+        by, "each group of parameters that differ (the settings differ in more parameters "
+        f"than the limit of {meta.get('limit', '?')}, so related parameters are switched "
+        "together, by their declared group)")
+    method = ("Each parameter was switched alone from A to B and alone from B to A (a "
+              "parameter's share is the mean of the two changes; what they leave of the "
+              "difference is shown as interactions between parameters)"
+              if by == "one-at-a-time" else
+              "Every combination of levers was simulated; a lever's share is its Shapley value, "
+              "the change it makes averaged over every order of switching, so the shares add "
+              "up to the whole difference")
     levers = "".join(f"<li><b>{html.escape(str(lv['label']))}</b>: "
                      f"{html.escape(', '.join(p.replace('_', ' ') for p in lv['parameters']))}"
                      "</li>" for lv in meta["levers"])
@@ -527,11 +536,10 @@ def why_section(meta: dict, attribution: pd.DataFrame, metrics: list[str]
     items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
     text = f"""<p class="caption">Each difference {html.escape(setting_label(meta['setting_b']))}
 minus {html.escape(setting_label(meta['setting_a']))} is split among the levers switched from
-one setting to the other: {how}. Every combination of levers was simulated
-({int(meta['variants'])} variants, {int(meta['replications'])} runs each with the same seeds,
-{int(meta['extra_runs'])} runs beyond the comparison's own); a lever's share is its Shapley
-value, the change it makes averaged over every order of switching, so the shares add up to
-the whole difference (a share above 100% or below 0 means other levers pull the other way).
+one setting to the other: {how}. {method} ({int(meta['variants'])} variants,
+{int(meta['replications'])} runs each with the same seeds, {int(meta['extra_runs'])} runs
+beyond the comparison's own; a share above 100% or below 0 means other levers pull the
+other way).
 Intervals: 95% bootstrap over runs. The levers:</p><ul>{levers}</ul>
 <ul class="findings">{items or '<li>No headline difference was clear enough to split.</li>'}
 </ul>"""

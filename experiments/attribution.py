@@ -2,21 +2,32 @@
 
 A lever is one parameter whose value differs between settings A and B or, where more
 parameters differ than :data:`EXPLAIN_LIMIT`, one declared group of them (model/parameters.py
-GROUPS: structure, constraints, power relations, ...). Every combination of levers is
-simulated: variant S takes the levers in S from B and the rest from A (2^k variants for
-k levers; A and B themselves are two of them and come from the comparison's own runs).
-Each lever's share is its exact Shapley value,
+GROUPS: structure, constraints, power relations, ...). Variant S takes the levers in S from
+B and the rest from A; A and B themselves are two of the variants and come from the
+comparison's own runs.
+
+Shapley (``--explain-by parameter``, ``group``, or ``auto``: parameters if at most
+:data:`EXPLAIN_LIMIT` differ, else groups): every combination of levers is simulated (2^k
+variants for k levers) and each lever's share is its exact Shapley value,
 
     phi_j = sum over S without j of |S|! (k - |S| - 1)! / k! x (v(S + j) - v(S)),
 
 so the shares add up to the whole difference v(B) - v(A), interactions split evenly
-among the levers involved. All variants use the comparison's seeds (common random
-numbers): replication r of every variant shares seed r, so per replication the
-decomposition is exact and the spread over replications is that of the model, not of
-luck. Intervals are percentile bootstraps over replications (resampled together across
-variants, :data:`BOOTSTRAP_RESAMPLES` resamples).
+among the levers involved.
 
-Cost: (2^k - 2) x R extra runs for k levers and R replications (k <= 5: at most 30 R).
+One at a time (``--explain-by one-at-a-time``, up to :data:`ONE_AT_A_TIME_LIMIT`
+parameters): each parameter is switched alone from A to B and alone from B to A
+(2k + 2 variants); its effect is the mean of the two, ((v(A + j) - v(A)) + (v(B) -
+v(B - j))) / 2, and what the effects leave of the difference is reported as one more row,
+"interactions" (zero where the parameters act additively).
+
+All variants use the comparison's seeds (common random numbers): replication r of every
+variant shares seed r, so per replication the decomposition is exact and the spread over
+replications is that of the model, not of luck. Intervals are percentile bootstraps over
+replications (resampled together across variants, :data:`BOOTSTRAP_RESAMPLES` resamples).
+
+Cost: (2^k - 2) x R extra runs for k levers and R replications (k <= 5: at most 30 R);
+one at a time, 2k x R (k <= 16: at most 32 R).
 """
 
 from __future__ import annotations
@@ -45,7 +56,9 @@ from experiments.statistics import (
 from model.parameters import ParameterError, Parameters, make_parameters, parameter_specs
 
 EXPLAIN_LIMIT = 5  # levers: 2^5 = 32 variants, 30 of them extra
-EXPLAIN_BY = ("auto", "parameter", "group")
+ONE_AT_A_TIME_LIMIT = 16  # parameters: 2 x 16 = 32 extra variants
+EXPLAIN_BY = ("auto", "parameter", "group", "one-at-a-time")
+INTERACTIONS = "interactions"
 ATTRIBUTION_COLUMNS = ["setting_a", "setting_b", "metric", "parameter", "label", "parameters",
                        "contribution", "contribution_low", "contribution_high", "share", "low",
                        "high", "difference", "clear", "runs", "variants"]
@@ -68,7 +81,7 @@ class Explanation:
 
     setting_a: str
     setting_b: str
-    by: str
+    by: str  # 'parameter', 'group' or 'one-at-a-time'
     levers: list[Lever]
     variants: dict[int, Parameters]  # mask of levers taken from B -> parameters
     replications: int
@@ -90,8 +103,8 @@ def differing_parameters(a: Parameters, b: Parameters) -> list[str]:
 
 def choose_levers(a: Parameters, b: Parameters, by: str = "auto",
                   limit: int = EXPLAIN_LIMIT) -> tuple[list[Lever], str]:
-    """The levers and how they were formed ('parameter' or 'group'); a ParameterError (one
-    line, naming them) where there are more than ``limit``."""
+    """The levers and how they were formed ('parameter', 'group' or 'one-at-a-time'); a
+    ParameterError (one line, naming them) where there are more than the limit."""
     if by not in EXPLAIN_BY:
         raise ParameterError(f"--explain-by {by!r}: choose one of {', '.join(EXPLAIN_BY)}")
     names = differing_parameters(a, b)
@@ -102,20 +115,38 @@ def choose_levers(a: Parameters, b: Parameters, by: str = "auto",
     groups: dict[str, list[str]] = {}
     for name in names:
         groups.setdefault(group_of[name], []).append(name)
-    if by == "parameter" or (by == "auto" and len(names) <= limit):
-        levers, how = [Lever(n, plain_parameter(n), (n,)) for n in names], "parameter"
+    if by in ("parameter", "one-at-a-time") or (by == "auto" and len(names) <= limit):
+        levers = [Lever(n, plain_parameter(n), (n,)) for n in names]
+        how = "one-at-a-time" if by == "one-at-a-time" else "parameter"
     else:
         levers, how = [Lever(g, g, tuple(p)) for g, p in groups.items()], "group"
-    if len(levers) > limit:
-        hint = (f"; --explain-by group would use {len(groups)} groups "
-                f"({', '.join(groups)})" if how == "parameter" and len(groups) <= limit
-                else "; make the settings closer (--set) to explain fewer differences")
-        listed = ", ".join(names) if how == "parameter" else "; ".join(
+    most = ONE_AT_A_TIME_LIMIT if how == "one-at-a-time" else limit
+    if len(levers) > most:
+        hints = []
+        if how != "group" and len(groups) <= limit:
+            hints.append(f"--explain-by group would use {len(groups)} groups "
+                         f"({', '.join(groups)})")
+        if how == "parameter" and len(names) <= ONE_AT_A_TIME_LIMIT:
+            hints.append(f"--explain-by one-at-a-time takes up to {ONE_AT_A_TIME_LIMIT} "
+                         "parameters")
+        hint = "; ".join(hints) or "make the settings closer (--set) to explain fewer differences"
+        listed = ", ".join(names) if how != "group" else "; ".join(
             f"{g}: {', '.join(p)}" for g, p in groups.items())
-        raise ParameterError(f"--explain: the settings differ in {len(levers)} {how}s "
-                             f"({listed}), more than the limit of {limit} (2^{limit} = "
-                             f"{2**limit} variants){hint}")
+        unit = "group" if how == "group" else "parameter"
+        cost = (f"2 x {most} = {2 * most} variants" if how == "one-at-a-time"
+                else f"2^{most} = {2**most} variants")
+        raise ParameterError(f"--explain: the settings differ in {len(levers)} {unit}s "
+                             f"({listed}), more than the limit of {most} for --explain-by "
+                             f"{how} ({cost}); {hint}")
     return levers, how
+
+
+def variant_masks(how: str, k: int) -> list[int]:
+    """Which variants (masks of levers taken from B) a method needs."""
+    full = 2**k - 1
+    if how == "one-at-a-time":
+        return sorted({0, full, *(1 << j for j in range(k)), *(full ^ 1 << j for j in range(k))})
+    return list(range(2**k))
 
 
 def plan_explanation(params: dict[str, Parameters], replications: int, by: str = "auto",
@@ -131,7 +162,7 @@ def plan_explanation(params: dict[str, Parameters], replications: int, by: str =
     levers, how = choose_levers(a, b, by, limit)
     values_a, values_b = a.model_dump(), b.model_dump()
     variants = {}
-    for mask in range(2 ** len(levers)):
+    for mask in variant_masks(how, len(levers)):
         taken = [lever for j, lever in enumerate(levers) if mask >> j & 1]
         values = {**values_a, **{p: values_b[p] for lever in taken for p in lever.parameters}}
         source = (f"--explain: {name_a} with {', '.join(lv.label for lv in taken)} from "
@@ -172,7 +203,8 @@ def write_explanation(explanation: Explanation, variant_runs: pd.DataFrame, out:
             "by": explanation.by, "levers": [asdict(lever) for lever in explanation.levers],
             "replications": explanation.replications,
             "variants": len(explanation.variants), "extra_runs": explanation.extra_runs,
-            "limit": EXPLAIN_LIMIT}
+            "limit": ONE_AT_A_TIME_LIMIT if explanation.by == "one-at-a-time"
+            else EXPLAIN_LIMIT}
     atomic_write(out / EXPLAIN_FILE, lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
 
 
@@ -206,22 +238,42 @@ def shapley_weights(k: int) -> np.ndarray:
     return weights
 
 
+def one_at_a_time_weights(k: int) -> np.ndarray:
+    """W (k + 1 x 2^k): row j is parameter j's effect, ((v(A + j) - v(A)) + (v(B) -
+    v(B - j))) / 2; the last row is what the effects leave of v(B) - v(A) (interactions)."""
+    full = 2**k - 1
+    weights = np.zeros((k + 1, 2**k))
+    for j in range(k):
+        for mask, sign in ((1 << j, 0.5), (0, -0.5), (full, 0.5), (full ^ 1 << j, -0.5)):
+            weights[j, mask] += sign
+    weights[k, full] += 1
+    weights[k, 0] -= 1
+    weights[k] -= weights[:k].sum(axis=0)
+    return weights
+
+
 def attribution_table(meta: dict, variant_runs: pd.DataFrame,
                       metrics: list[str] | None = None) -> pd.DataFrame:
     """Per metric and lever: its Shapley contribution to B minus A (metric units) and its
     share of the difference, each with a 95% bootstrap interval; tidy."""
     levers = [Lever(lv["name"], lv["label"], tuple(lv["parameters"])) for lv in meta["levers"]]
-    k, variants = len(levers), 2 ** len(levers)
+    k = len(levers)
+    masks = variant_masks(meta.get("by", "parameter"), k)
+    variants = len(masks)
     runs = with_derived_metrics(variant_runs)
     if metrics is None:
         metrics = comparable_metrics(runs, [m.name for m in REPORT_METRICS if m.name in runs])
-    weights = shapley_weights(k)
+    if meta.get("by") == "one-at-a-time":
+        weights = one_at_a_time_weights(k)[:, masks]
+        levers = levers + [Lever(INTERACTIONS, "interactions between parameters", ())]
+    else:
+        weights = shapley_weights(k)
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     rows = []
     for metric in metrics:
         wide = runs.assign(value=pd.to_numeric(runs[metric], errors="coerce")).pivot(
             index="variant", columns="replication", values="value")
-        if len(wide) != variants:
+        if sorted(wide.index) != masks:
             continue
         values = wide.sort_index().to_numpy(dtype=float)
         values = values[:, np.isfinite(values).all(axis=0)]  # replications with every variant
@@ -229,7 +281,7 @@ def attribution_table(meta: dict, variant_runs: pd.DataFrame,
         if r < 2:
             continue
         phi = weights @ values  # (k, r): the exact decomposition of each replication
-        total = values[-1] - values[0]
+        total = values[-1] - values[0]  # masks are sorted: A first, B last
         _, _, diff_low, diff_high = mean_interval(total)
         clear = bool(np.isfinite(diff_low) and (diff_low > 0 or diff_high < 0))
         idx = rng.integers(0, r, size=(BOOTSTRAP_RESAMPLES, r))
@@ -261,10 +313,14 @@ def _percent(value: float) -> str:
 
 def why_sentence(rows: pd.DataFrame, metric_label: str, difference: str) -> str:
     """'Most of the gap in hidden coasting (...) comes from peer sanction power (about 70%,
-    95% CI 60% to 80%) and work visibility (about 25%, ...)' for one metric's rows."""
+    95% CI 60% to 80%) and work visibility (about 25%, ...)' for one metric's rows: the
+    levers carrying the gap (at most three), the two pulling hardest the other way, and
+    whether parameters acting together (one at a time: the interactions row) carry it."""
     rows = rows[np.isfinite(rows["share"])].sort_values("share", ascending=False)
     if rows.empty:
         return ""
+    together = rows[rows["parameter"] == INTERACTIONS]
+    rows = rows[rows["parameter"] != INTERACTIONS]
     chosen, covered = [], 0.0
     for _, row in rows.iterrows():
         if row["share"] <= 0.05 or len(chosen) == 3:
@@ -273,22 +329,40 @@ def why_sentence(rows: pd.DataFrame, metric_label: str, difference: str) -> str:
         covered += row["share"]
         if covered >= 0.8:
             break
-    against = rows[rows["share"] < -0.05]
+    against = rows[rows["share"] < -0.05].sort_values("share")
 
     def part(row: pd.Series) -> str:
         interval = (f", 95% CI {_percent(row['low'])} to {_percent(row['high'])}"
                     if np.isfinite(row["low"]) else "")
         return f"{row['label']} (about {_percent(row['share'])}{interval})"
 
-    lead = "Most of" if covered >= 0.5 else "Part of"
-    names = [part(row) for row in chosen]
-    joined = " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
+    def joined(parts: list[str]) -> str:
+        return " and ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " and " + \
+            parts[-1]
+
     what = metric_label[0].lower() + metric_label[1:]
-    text = f"{lead} the gap in {what} ({difference}) comes from {joined}"
-    if not chosen:
+    interacting = len(together) and together["share"].iloc[0] >= 0.5
+    if interacting:
+        text = (f"No single parameter carries the gap in {what} ({difference}): parameters "
+                f"acting together account for about {_percent(together['share'].iloc[0])} "
+                f"(95% CI {_percent(together['low'].iloc[0])} to "
+                f"{_percent(together['high'].iloc[0])})")
+        if chosen:
+            text += f"; alone, {joined([part(row) for row in chosen])} add to it"
+    elif chosen:
+        lead = "Most of" if covered >= 0.5 else "Part of"
+        text = f"{lead} the gap in {what} ({difference}) comes from " + joined(
+            [part(row) for row in chosen])
+    else:
         text = f"No single lever carries the gap in {what} ({difference})"
+    if len(together) and not interacting and abs(together["share"].iloc[0]) >= 0.2:
+        share = together["share"].iloc[0]
+        text += (f"; parameters acting together {'add' if share > 0 else 'take away'} about "
+                 f"{_percent(abs(share))}")
     if len(against):
-        text += "; " + " and ".join(part(row) for _, row in against.iterrows()) + \
-            (" pull" if len(against) > 1 else " pulls") + " the other way"
+        shown = [part(row) for _, row in against.head(2).iterrows()]
+        more = len(against) - len(shown)
+        text += ("; " + " and ".join(shown) + (f" (and {more} more)" if more else "")
+                 + (" pull" if len(against) > 1 else " pulls") + " the other way")
     runs = int(rows["runs"].iloc[0])
     return text + f" ({runs} runs of each of {int(rows['variants'].iloc[0])} variants)."

@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 
 import run
 from dashboards.report import read_report_data
-from experiments.attribution import shapley_weights
+from experiments.attribution import (
+    attribution_table,
+    one_at_a_time_weights,
+    plan_explanation,
+    run_explanation,
+    shapley_weights,
+)
 from experiments.breakdowns import group_breakdowns
 from experiments.statistics import (
     finding,
@@ -112,6 +118,41 @@ def test_shapley_weights_split_the_whole_difference():
         expected = np.zeros(2**k)
         expected[0], expected[-1] = -1, 1
         assert total == pytest.approx(expected)  # shares add up to v(B) - v(A)
+
+
+def test_one_at_a_time_effects_and_interactions():
+    # v = 1 + 2 x1 + 3 x2 + 4 x1 x2 over masks (bit 0 = x1): effects are the mean of the
+    # switch from A and the switch back from B; the product term is left as interactions
+    v = np.array([1.0, 3.0, 4.0, 10.0])
+    effect_1, effect_2, interactions = one_at_a_time_weights(2) @ v
+    assert effect_1 == pytest.approx(((3 - 1) + (10 - 4)) / 2)
+    assert effect_2 == pytest.approx(((4 - 1) + (10 - 3)) / 2)
+    assert effect_1 + effect_2 + interactions == pytest.approx(10 - 1)
+    assert one_at_a_time_weights(3) @ np.arange(8.0) @ np.ones(4) == pytest.approx(7.0)
+    additive = np.array([sum(w * (m >> j & 1) for j, w in enumerate((2, 3, 5)))
+                         for m in range(8)], dtype=float)
+    assert (one_at_a_time_weights(3) @ additive) == pytest.approx([2, 3, 5, 0])
+
+
+def test_one_at_a_time_gives_the_inert_parameter_no_share():
+    from experiments.compare import run_comparison
+    from model.parameters import make_parameters
+
+    base = {"n_employees": 100, "steps": 30, "work_visibility": 0.5, "idea_forum_reach": 0.0}
+    params = {"a": make_parameters({**base, "peer_sanction_power": 0.0, "forum_memory": 20}),
+              "b": make_parameters({**base, "peer_sanction_power": 0.9, "forum_memory": 60})}
+    comparison = run_comparison(params, 3, seed=7, workers=1)
+    plan = plan_explanation(params, 3, "one-at-a-time")
+    assert plan.extra_runs == 2 * 3 and sorted(plan.variants) == [0, 1, 2, 3]
+    variants = run_explanation(plan, comparison.tables["runs"], comparison.seeds, workers=1)
+    meta = {"setting_a": "a", "setting_b": "b", "by": plan.by,
+            "levers": [vars(lever) for lever in plan.levers]}
+    table = attribution_table(meta, variants, ["hidden_coasting_share"]).set_index("parameter")
+    assert table.loc["forum_memory", "contribution"] == 0.0
+    assert table.loc["interactions", "contribution"] == pytest.approx(0.0, abs=1e-15)
+    effective = table.loc["peer_sanction_power"]
+    assert effective["contribution"] == pytest.approx(effective["difference"], abs=1e-15)
+    assert effective["difference"] != 0.0
 
 
 # --- a comparison with --explain, PDF and chart images -----------------------------------
@@ -240,7 +281,7 @@ def test_explain_refuses_too_many_levers_and_more_than_two_settings(capsys, tmp_
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1, err
     assert "more than the limit of 5" in err and "peer_sanction_power" in err
-    assert "--explain-by group would use 3 groups" in err
+    assert "--explain-by group would use 3 groups" in err and "one-at-a-time" in err
     code, _, err = cli(["compare", "hierarchical", "shared_authority", "heroes_programme",
                         "--explain", "--out", tmp_path / "y"], capsys)
     assert code == 2 and "needs exactly two settings (got 3)" in err
