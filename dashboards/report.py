@@ -431,6 +431,8 @@ def breakdown_table(breakdowns: pd.DataFrame, grouping: str) -> str:
                          f"{fmt(r['ci_high'], kind)}]")
         cells.append(str(int(block["runs"].iloc[0])))
         rows.append(cells)
+    if not rows:
+        return "<p>Not in the stored data (a comparison made before this was recorded).</p>"
     return _table(["setting", "group", "staff per run"]
                   + [label for label, _, _ in BREAKDOWN_METRICS.values()] + ["runs"], rows,
                   f"breakdown-{grouping.replace('_', '-')}")

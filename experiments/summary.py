@@ -105,13 +105,13 @@ def km_plain(pair: pd.Series, km: pd.DataFrame) -> str:
     def part(setting: str) -> str:
         r = by.loc[setting]
         median = fmt_km(r["median"], r["horizon"])
-        weeks = "" if median.startswith("not") else " weeks"
-        return (f"{median}{weeks} under {setting_label(setting)} (between "
+        when = median if median.startswith("not") else f"after about {median}"
+        return (f"{when} under {setting_label(setting)} (between "
                 f"{fmt_km(r['ci_low'], r['horizon'])} and {fmt_km(r['ci_high'], r['horizon'])}; "
                 f"it got there in {int(r['reached'])} of {int(r['runs'])} runs)")
 
-    return (f"A good idea takes {part(b)} vs {part(a)} to reach half the staff "
-            "(Kaplan-Meier median; horizons in weeks).")
+    return (f"A good idea reaches half the staff {part(b)} vs {part(a)} (Kaplan-Meier "
+            "median).")
 
 
 def _km_score(pair: pd.Series) -> float:

@@ -385,3 +385,35 @@ def test_summary_ranks_at_most_five_and_trade_offs_get_one_sentence():
     assert "worse on 1 clear finding (ideas per employee per year)" in sentences[0]
     assert "under Lean" not in sentences[0] and "fewer but better-filtered ideas" in sentences[0]
     assert trade_offs(differences[differences["metric"] != "ideas_per_employee_year"]) == []
+
+
+def test_runs_table_has_no_pandas_future_warning():
+    """Runs where the tracer never reached half the staff have all-missing keys; stacking
+    them used to warn (concat of all-NA columns)."""
+    import warnings
+
+    from experiments.compare import run_comparison
+    from scenarios.settings import load_setting
+
+    params = {name: load_setting(name).parameters({"n_employees": 100, "steps": 60})
+              for name in ("hierarchical", "shared_authority")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        runs = run_comparison(params, 2, seed=1, workers=1).tables["runs"]
+    reached = pd.to_numeric(runs["time_to_50pct_adoption"], errors="coerce")
+    assert reached.isna().any()  # the case that warned
+
+
+def test_time_to_half_the_staff_reads_in_weeks_b_first():
+    from experiments.summary import km_plain
+
+    km = pd.DataFrame({"setting": ["lean", "open"], "runs": [10, 10], "reached": [2, 9],
+                       "censored": [8, 1], "median": [np.inf, 24.0],
+                       "ci_low": [60.0, 18.0], "ci_high": [np.inf, 40.0],
+                       "horizon": [180.0, 180.0]})
+    pair = pd.Series({"setting_a": "lean", "setting_b": "open", "clear": True})
+    assert km_plain(pair, km) == (
+        "A good idea reaches half the staff after about 24 weeks under Open (between 18 weeks "
+        "and 40 weeks; it got there in 9 of 10 runs) vs not within 180 weeks under Lean "
+        "(between 60 weeks and not within 180 weeks; it got there in 2 of 10 runs) "
+        "(Kaplan-Meier median).")
