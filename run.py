@@ -101,6 +101,9 @@ ExplainReplications = Annotated[int | None, typer.Option(
 Pdf = Annotated[bool, typer.Option("--pdf", help="Also write report.pdf (Debian's chromium).")]
 Png = Annotated[bool, typer.Option("--png", help="Also write charts/<name>.png for slides.")]
 Paper = Annotated[str, typer.Option("--paper", help="Paper size of --pdf: a4 or letter.")]
+Focus = Annotated[list[str] | None, typer.Option(
+    "--focus", help="A measure the client asks about (e.g. mean_commitment; repeatable): "
+                    "leads the summary where its difference is clear.")]
 
 
 @app.callback()
@@ -109,13 +112,13 @@ def main_job(ctx: typer.Context, replications: Replications = 20,
              sets: Sets = None, workers: Workers = None, out: CompareOut = None,
              force: Force = False, explain: Explain = False, explain_by: ExplainBy = "auto",
              explain_replications: ExplainReplications = None, pdf: Pdf = False,
-             png: Png = False, paper: Paper = "a4") -> None:
+             png: Png = False, paper: Paper = "a4", focus: Focus = None) -> None:
     """With no command: compare the reference settings and write the consultants' report."""
     if ctx.invoked_subcommand is not None:
         return
     compare_command(list(REFERENCE_SETTINGS), replications, employees, steps, seed, sets,
                     workers, out, force, explain, explain_by, explain_replications, pdf, png,
-                    paper)
+                    paper, focus)
 
 
 @app.command("compare")
@@ -129,20 +132,23 @@ def compare_command(
         workers: Workers = None, out: CompareOut = None, force: Force = False,
         explain: Explain = False, explain_by: ExplainBy = "auto",
         explain_replications: ExplainReplications = None, pdf: Pdf = False, png: Png = False,
-        paper: Paper = "a4") -> None:
+        paper: Paper = "a4", focus: Focus = None) -> None:
     """Compare settings over replications with common random numbers; write report.html."""
     from scenarios.settings import resolve_settings
 
     common = _overrides(employees, steps, None)
     resolve_settings(settings, sets, common)  # a bad setting is named before the engine loads
     _check_export(pdf, png, paper)
+    from experiments.summary import check_focus
+
+    check_focus(focus)
     from dashboards.report import build_report, read_report_data
     from experiments.compare import compare_settings, is_comparison, next_free_directory
     from experiments.outputs import replace_directory
 
     out = out or next_free_directory(Path("out"))
     command = _reproduce(settings, replications, employees, steps, seed, sets,
-                         explain_by if explain else None, explain_replications)
+                         explain_by if explain else None, explain_replications, focus)
     with replace_directory(out, force=force, is_ours=is_comparison,
                            kind="a comparison (manifest.json)") as building:
         with _progress() as bar:
@@ -155,7 +161,7 @@ def compare_command(
             compare_settings(settings, replications, seed, building, sets, common, workers,
                              force, command, start("simulating"),
                              explain_by if explain else None, explain_replications,
-                             start("explaining"))
+                             start("explaining"), focus)
         report = build_report(building, location=out)
         findings = read_report_data(report)["summary"]
         exported = _export(report, pdf, png, paper)
@@ -186,7 +192,7 @@ def report_command(
         directory: Annotated[Path, typer.Argument(help="Directory written by compare.")],
         force: Annotated[bool, typer.Option("--force", help="Replace report.html instead of "
                                             "keeping the earlier one beside it.")] = False,
-        pdf: Pdf = False, png: Png = False, paper: Paper = "a4",
+        pdf: Pdf = False, png: Png = False, paper: Paper = "a4", focus: Focus = None,
 ) -> None:
     """Rebuild report.html from a comparison's stored data (keeps an earlier report)."""
     from dashboards.report import build_report, read_report_data
@@ -195,6 +201,9 @@ def report_command(
 
     option = "DIRECTORY"
     _check_export(pdf, png, paper)
+    from experiments.summary import check_focus
+
+    check_focus(focus)
     if not is_comparison(directory):
         read_comparison(directory)  # says what is wrong (before a lock file is made beside)
     with output_lock(directory, option):
@@ -213,7 +222,7 @@ def report_command(
                     k += 1
                     kept = earlier.with_name(f"report-{stamp}-{k}.html")
                 earlier.replace(kept)
-            report = build_report(building, location=directory)
+            report = build_report(building, location=directory, focus=focus)
             findings = read_report_data(report)["summary"]
             exported = _export(report, pdf, png, paper)
     if kept is not None:
@@ -230,7 +239,8 @@ def _progress() -> Progress:
 
 def _reproduce(settings: list[str], replications: int, employees: int | None,
                steps: int | None, seed: int, sets: list[str] | None,
-               explain_by: str | None = None, explain_replications: int | None = None) -> str:
+               explain_by: str | None = None, explain_replications: int | None = None,
+               focus: list[str] | None = None) -> str:
     """The command as given (shell-quoted); the report shows one that reads the stored
     settings instead."""
     parts = ["python", "run.py", "compare", *settings, "--replications", str(replications),
@@ -243,6 +253,8 @@ def _reproduce(settings: list[str], replications: int, employees: int | None,
         parts += ["--explain", "--explain-by", explain_by]
         parts += (["--explain-replications", str(explain_replications)]
                   if explain_replications else [])
+    for name in focus or []:
+        parts += ["--focus", name]
     return shlex.join(parts)
 
 
@@ -527,7 +539,7 @@ def _check_writable(out: Path, option: str = "--out") -> None:
 # them in one line; they are never silently dropped.
 VALUE_OPTIONS = {"-r", "--replications", "-n", "--employees", "-t", "--steps", "-s", "--seed",
                  "--set", "-w", "--workers", "--out", "--explain-by", "--explain-replications",
-                 "--paper"}
+                 "--paper", "--focus"}
 PATH_OPTIONS = ("--out", "--docs")
 
 

@@ -45,7 +45,7 @@ from experiments.statistics import (
     time_to_half_logrank,
     with_derived_metrics,
 )
-from experiments.summary import squash_note, summary_findings, trade_offs
+from experiments.summary import check_focus, squash_note, summary_findings, trade_offs
 from model.parameters import parameter_specs
 from scenarios.settings import load_setting
 
@@ -369,6 +369,8 @@ def reproduce_command(manifest: dict, location: Path | str) -> str:
     if isinstance(explain, dict):
         parts += ["--explain", "--explain-by", str(explain.get("by", "auto")),
                   "--explain-replications", str(explain.get("replications"))]
+    for name in manifest.get("focus", []):
+        parts += ["--focus", name]
     parts += ["--out", str(base.with_name(base.name + "-again"))]
     return shlex.join(parts)
 
@@ -563,19 +565,22 @@ def _weeks(steps: object) -> str:
     return f"{weeks} weeks (about {weeks / 52:.1f} years)"
 
 
-def build_report(out: Path, location: Path | None = None) -> Path:
+def build_report(out: Path, location: Path | None = None,
+                 focus: list[str] | None = None) -> Path:
     """Write out/report.html from the stored comparison in ``out``; return its path.
 
     ``location``: where the directory will be once it is in place (``out`` may be the
-    temporary directory it is built in); the reproduce command points at its settings."""
+    temporary directory it is built in); the reproduce command points at its settings.
+    ``focus``: the measures the client asks about (default: those stored with the data)."""
     manifest, tables, parameter_files = read_comparison(out)
+    focus = check_focus(manifest.get("focus", []) if focus is None else focus)
     settings = manifest["settings"]
     labels = {name: setting_label(name) for name in settings}
     intervals, differences, sentences = report_statistics(tables["runs"])
     runs = with_derived_metrics(tables["runs"])
     km, km_pairs = time_to_half_km(runs), time_to_half_logrank(runs)
     adequacy = replication_adequacy(runs, [m for m in HEADLINE_METRICS if m in runs])
-    summary = summary_findings(differences, km, km_pairs)
+    summary = summary_findings(differences, km, km_pairs, focus=focus)
     tradeoffs = trade_offs(differences)
     breakdowns = group_breakdowns(tables["employees"])
     explained = read_explanation(out)
@@ -659,7 +664,10 @@ settings share their random seeds (root seed {esc['root_seed']}): common random 
 <section id="summary"><h2>Summary</h2>
 <p class="caption">{"Only one setting: its levels are under Details." if single else
 "The largest clear differences, ranked by size and relevance (at most five). Every 'between' "
-"is a 95% interval; every difference is the first-named setting minus the other."}</p>
+"is a 95% interval; every difference is the first-named setting minus the other."}
+{html.escape(" Asked about first: " + ", ".join(
+    METRIC_BY_NAME[f].label if f in METRIC_BY_NAME else "time for a good idea to reach half "
+    "the staff" for f in focus) + ".") if focus else ""}</p>
 <ol class="summary">{summary_items or ("" if single else
                                          "<li>No clear difference between the settings.</li>")}
 </ol>

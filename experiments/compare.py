@@ -56,6 +56,7 @@ class Comparison:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     command: str = ""
+    focus: list[str] = field(default_factory=list)  # measures the client asks about first
 
     @property
     def replications(self) -> int:
@@ -177,6 +178,7 @@ def write_comparison(comparison: Comparison, out: Path) -> None:
         "model_version": model_version(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": comparison.command,
+        "focus": comparison.focus,
     }
     atomic_write(out / "manifest.json",
                  lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n"))
@@ -248,6 +250,10 @@ def check_manifest(manifest: Any, path: Path) -> None:
     if not isinstance(descriptions, dict) or not all(isinstance(v, str)
                                                      for v in descriptions.values()):
         raise ParameterError(f"{path}: field 'descriptions': must map names to strings")
+    focus = manifest.get("focus", [])
+    if not isinstance(focus, list) or not all(isinstance(f, str) for f in focus):
+        raise ParameterError(f"{path}: field 'focus': value {focus!r} must be a list of "
+                             "measure names")
     for key in ("command", "model_version", "created"):
         if not isinstance(manifest.get(key, ""), str):
             raise ParameterError(f"{path}: field '{key}': value {manifest[key]!r} must be a "
@@ -321,8 +327,8 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
                      workers: int | None = None, force: bool = False, command: str = "",
                      progress: Callable[[int], Callable[[], None]] | None = None,
                      explain_by: str | None = None, explain_replications: int | None = None,
-                     explain_progress: Callable[[int], Callable[[], None]] | None = None
-                     ) -> Comparison:
+                     explain_progress: Callable[[int], Callable[[], None]] | None = None,
+                     focus: list[str] | None = None) -> Comparison:
     """Check everything, run the replications and store the tidy data in ``out``.
 
     ``explain_by`` ('auto', 'parameter' or 'group'): also run the variants that split each
@@ -345,6 +351,7 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
     comparison = run_comparison(params, replications, seed, workers, tick)
     comparison.descriptions = descriptions
     comparison.command = command
+    comparison.focus = list(focus or [])
     write_comparison(comparison, out)
     if plan is not None:
         from experiments.attribution import run_explanation, write_explanation

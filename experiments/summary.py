@@ -121,11 +121,24 @@ def _km_score(pair: pd.Series) -> float:
     return KM_RELEVANCE * (1 - low / high) if high > 0 else 0.0
 
 
+def check_focus(focus: list[str] | None) -> list[str]:
+    """The measures named by --focus, or a ParameterError naming the choices."""
+    from model.parameters import ParameterError
+
+    choices = [*METRIC_BY_NAME, "time_to_half_km"]
+    for name in focus or []:
+        if name not in choices:
+            raise ParameterError(f"--focus {name!r}: not a measure of the report (choose from "
+                                 f"{', '.join(choices)})")
+    return list(focus or [])
+
+
 def summary_findings(differences: pd.DataFrame, km: pd.DataFrame | None = None,
-                     km_pairs: pd.DataFrame | None = None,
-                     size: int = SUMMARY_SIZE) -> pd.DataFrame:
+                     km_pairs: pd.DataFrame | None = None, size: int = SUMMARY_SIZE,
+                     focus: list[str] | None = None) -> pd.DataFrame:
     """At most ``size`` clear findings, ranked by relevance x size of the effect
-    (:func:`magnitude`), one per family of metrics and pair of settings."""
+    (:func:`magnitude`), one per family of metrics and pair of settings; the measures in
+    ``focus`` (the client's question) come first where they are clear."""
     rows = []
     for _, row in differences.loc[differences["clear"].astype(bool)].iterrows():
         metric = METRIC_BY_NAME.get(row["metric"])
@@ -142,7 +155,9 @@ def summary_findings(differences: pd.DataFrame, km: pd.DataFrame | None = None,
     table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     if table.empty:
         return table
-    table = table.sort_values("score", ascending=False, kind="stable")
+    table["asked"] = table["metric"].isin(focus or [])
+    table = table.sort_values(["asked", "score"], ascending=False, kind="stable").drop(
+        columns="asked")
     family = table["metric"].map(lambda m: FAMILIES.get(m, m))
     keep = ~pd.concat([table["setting_a"], table["setting_b"], family], axis=1).duplicated()
     return table[keep].head(size).reset_index(drop=True)

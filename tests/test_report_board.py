@@ -285,6 +285,10 @@ def test_explain_refuses_too_many_levers_and_more_than_two_settings(capsys, tmp_
     code, _, err = cli(["compare", "hierarchical", "shared_authority", "heroes_programme",
                         "--explain", "--out", tmp_path / "y"], capsys)
     assert code == 2 and "needs exactly two settings (got 3)" in err
+    code, _, err = cli(["compare", "hierarchical", "shared_authority", "--focus", "morale",
+                        "--out", tmp_path / "y"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--focus 'morale': not a measure" in err and "mean_commitment" in err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
@@ -297,7 +301,8 @@ def mixed(tmp_path_factory):
     client.write_text(values.replace("[parameters]", "[parameters]\nn_employees = 240"))
     out = root / "c"
     code = run.main(["compare", str(client), "shared_authority", "-r", "2", "-t", "30",
-                     "-w", "1", "--set", "shared_authority:n_employees=80", "--out", str(out)])
+                     "-w", "1", "--set", "shared_authority:n_employees=80", "--focus",
+                     "mean_commitment", "--out", str(out)])
     assert code == 0
     return out
 
@@ -312,6 +317,7 @@ def test_settings_of_different_sizes_compare_per_employee(mixed):
     assert "every finding uses per-employee figures" in page
     manifest = json.loads((mixed / "manifest.json").read_text())
     assert manifest["sizes"] == {"our client (2026)": 240, "shared_authority": 80}
+    assert manifest["focus"] == ["mean_commitment"] and "Asked about first: Commitment." in page
 
 
 def test_reproduce_command_is_quoted_and_reruns_the_stored_settings(mixed, capsys):
@@ -324,6 +330,7 @@ def test_reproduce_command_is_quoted_and_reruns_the_stored_settings(mixed, capsy
     assert args[:3] == ["python", "run.py", "compare"]
     assert Path(args[3]) == mixed / "settings" / "our client (2026).toml"
     assert Path(args[3]).is_file() and Path(args[4]).is_file()
+    assert args[-4:-2] == ["--focus", "mean_commitment"]
     code, _, err = cli([*args[2:], "-w", "1"], capsys)
     assert code == 0, err
     again = Path(args[args.index("--out") + 1])
@@ -378,6 +385,9 @@ def test_summary_ranks_at_most_five_and_trade_offs_get_one_sentence():
     assert summary["sentence"].iloc[0].startswith(
         "Hidden coasting is lower under Open than under Lean: about 5 vs 20 in every 100 staff "
         "(Open minus Lean: between 12 and 18 fewer in every 100 staff; 10 runs each).")
+    asked = summary_findings(differences, focus=["mean_commitment", "mean_fit"])
+    assert list(asked["metric"][:2]) == ["mean_commitment", "hidden_coasting_share"]
+    assert len(asked) == 5 and "mean_fit" not in set(asked["metric"])  # asked, not clear
     sentences = trade_offs(differences)
     assert len(sentences) == 1
     assert sentences[0].startswith("The findings point in opposite directions: Open does better "
