@@ -357,13 +357,22 @@ def _comparison(a: np.ndarray, b: np.ndarray, mean: float, low: float, high: flo
     ratio, ratio_low, ratio_high = ratio_interval(a, b, paired)
     if bounds is not None and np.isfinite(low):  # see pairwise_differences
         low, high = max(low, bounds[0]), min(high, bounds[1])
+    clear = bool(np.isfinite(low) and (low > 0 or high < 0))
+    if np.isfinite(ratio_low) and np.isfinite(ratio_high):
+        # Fieller's interval holds 1 exactly when the difference's holds 0; where the two
+        # meet at the boundary, rounding of the quadratic's roots must not split them
+        if not clear:
+            ratio_low, ratio_high = min(ratio_low, 1.0), max(ratio_high, 1.0)
+        elif mean > 0:
+            ratio_low = max(ratio_low, float(np.nextafter(1.0, 2.0)))
+        else:
+            ratio_high = min(ratio_high, float(np.nextafter(1.0, 0.0)))
     return {"n_a": n_a, "n_b": n_b, "paired": paired,
             "mean_a": float(a.mean()) if n_a else np.nan,
             "mean_b": float(b.mean()) if n_b else np.nan, "difference": mean,
             "ci_low": low, "ci_high": high, "effect_size": effect, "ratio": ratio,
             "ratio_low": ratio_low, "ratio_high": ratio_high, "se_common": se_common,
-            "se_independent": se_independent,
-            "clear": bool(np.isfinite(low) and (low > 0 or high < 0))}
+            "se_independent": se_independent, "clear": clear}
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray,
