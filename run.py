@@ -163,7 +163,7 @@ def compare_command(
                              explain_by if explain else None, explain_replications,
                              start("explaining"), focus)
         report = build_report(building, location=out)
-        findings = read_report_data(report)["summary"]
+        findings = read_report_data(report)
         exported = _export(report, pdf, png, paper)
     _print_findings(findings)
     console.print(f"report: {out / 'report.html'}{exported}\ndata: {out}/ (runs, timeseries, "
@@ -223,7 +223,7 @@ def report_command(
                     kept = earlier.with_name(f"report-{stamp}-{k}.html")
                 earlier.replace(kept)
             report = build_report(building, location=directory, focus=focus)
-            findings = read_report_data(report)["summary"]
+            findings = read_report_data(report)
             exported = _export(report, pdf, png, paper)
     if kept is not None:
         console.print(f"kept the earlier report as {directory / kept.name}", highlight=False)
@@ -258,10 +258,16 @@ def _reproduce(settings: list[str], replications: int, employees: int | None,
     return shlex.join(parts)
 
 
-def _print_findings(findings: list[dict]) -> None:
+def _print_findings(data: dict) -> None:
+    """The report's summary (and trade-offs), and how many findings the page holds."""
     console.print("[bold]Summary[/bold]")
-    for item in findings:
+    for item in data["summary"]:
         console.print(f"- {item['sentence']}", highlight=False)
+    for sentence in data.get("trade_offs", []):
+        console.print(sentence, highlight=False)
+    if data["findings"]:
+        console.print(f"({len(data['findings'])} findings under Details in the report)",
+                      highlight=False)
 
 
 @app.command("run")
