@@ -2,6 +2,12 @@
 
 Every number here is computed from the tidy ``runs`` table (one row per setting x
 replication), so a stored comparison yields the same statistics when rebuilt.
+
+No interval can be impossible: a share's level has a logit-scale t interval (Wilson's for a
+share of runs), other levels a t interval cut at zero where values cannot be negative; a
+difference is always B minus A (the setting listed second minus the first), cut to
+[-1, 1] for shares; the ratio B / A has Fieller's interval from the same t statistic, so
+difference and ratio are never judged differently.
 """
 
 from __future__ import annotations
