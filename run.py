@@ -99,18 +99,40 @@ Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1,
 Force = Annotated[bool, typer.Option("--force", help="Replace the earlier output in --out.")]
 CompareOut = Annotated[Path | None, typer.Option(
     "--out", help="Output directory (default: the next free out/compare-NNN).")]
+Explain = Annotated[bool, typer.Option(
+    "--explain", help="Split each difference among the parameters that differ (common "
+                      "random numbers): Shapley, (2^k - 2) x R more runs for k <= 5 levers, or "
+                      "one at a time, 2k x R; writes attribution.csv and a 'Why they differ' "
+                      "section.")]
+ExplainBy = Annotated[str, typer.Option(
+    "--explain-by", help="Levers for --explain: parameter or group (Shapley, at most 5), "
+                         "auto (parameters if at most 5 differ, else groups), or "
+                         "one-at-a-time (each parameter alone A->B and B->A plus "
+                         "interactions, at most 16).")]
+ExplainReplications = Annotated[int | None, typer.Option(
+    "--explain-replications", min=2, help="Replications of each --explain variant "
+                                          "(default: --replications).")]
+Pdf = Annotated[bool, typer.Option("--pdf", help="Also write report.pdf (Debian's chromium).")]
+Png = Annotated[bool, typer.Option("--png", help="Also write charts/<name>.png for slides.")]
+Paper = Annotated[str, typer.Option("--paper", help="Paper size of --pdf: a4 or letter.")]
+Focus = Annotated[list[str] | None, typer.Option(
+    "--focus", help="A measure the client asks about (e.g. mean_commitment; repeatable): "
+                    "leads the summary where its difference is clear.")]
 
 
 @app.callback()
 def main_job(ctx: typer.Context, replications: Replications = 20,
              employees: Employees = None, steps: Steps = None, seed: Seed = 2026,
              sets: Sets = None, workers: Workers = None, out: CompareOut = None,
-             force: Force = False) -> None:
+             force: Force = False, explain: Explain = False, explain_by: ExplainBy = "auto",
+             explain_replications: ExplainReplications = None, pdf: Pdf = False,
+             png: Png = False, paper: Paper = "a4", focus: Focus = None) -> None:
     """With no command: compare the reference settings and write the consultants' report."""
     if ctx.invoked_subcommand is not None:
         return
     compare_command(list(REFERENCE_SETTINGS), replications, employees, steps, seed, sets,
-                    workers, out, force)
+                    workers, out, force, explain, explain_by, explain_replications, pdf, png,
+                    paper, focus)
 
 
 @app.command("compare")
@@ -122,7 +144,9 @@ def compare_command(
             "--set", help="Override a parameter for all settings (name=value) or for one "
                           "(SETTING:name=value); repeatable.")] = None,
         workers: Workers = None, out: CompareOut = None, force: Force = False,
-        model: ModelOption = None) -> None:
+        explain: Explain = False, explain_by: ExplainBy = "auto",
+        explain_replications: ExplainReplications = None, pdf: Pdf = False, png: Png = False,
+        paper: Paper = "a4", focus: Focus = None, model: ModelOption = None) -> None:
     """Compare settings over replications with common random numbers; write report.html."""
     from scenarios.settings import resolve_settings
 
@@ -130,25 +154,53 @@ def compare_command(
     common = _overrides(employees, steps, None)
     resolve_settings(settings, sets, common,  # a bad setting is named before the engine loads
                      model_class.parameters_class if model_class else None)
+    _check_export(pdf, png, paper)
+    from experiments.summary import check_focus
+
+    check_focus(focus)
     from dashboards.report import build_report, read_report_data
     from experiments.compare import compare_settings, is_comparison, next_free_directory
     from experiments.outputs import replace_directory
 
     out = out or next_free_directory(Path("out"))
-    command = _reproduce(settings, replications, employees, steps, seed, sets, model)
+    command = _reproduce(settings, replications, employees, steps, seed, sets,
+                         explain_by if explain else None, explain_replications, focus, model)
     with replace_directory(out, force=force, is_ours=is_comparison,
                            kind="a comparison (manifest.json)") as building:
         with _progress() as bar:
-            def start(total: int):
-                task = bar.add_task("simulating", total=total)
-                return lambda: bar.advance(task)
+            def start(what: str):
+                def begin(total: int):
+                    task = bar.add_task(what, total=total)
+                    return lambda: bar.advance(task)
+                return begin
 
             compare_settings(settings, replications, seed, building, sets, common, workers,
-                             force, command, start, model or "")
-        findings = read_report_data(build_report(building))["findings"]
+                             force, command, start("simulating"),
+                             explain_by if explain else None, explain_replications,
+                             start("explaining"), focus, model=model or "")
+        report = build_report(building, location=out)
+        findings = read_report_data(report)
+        exported = _export(report, pdf, png, paper)
     _print_findings(findings)
-    console.print(f"report: {out / 'report.html'}\ndata: {out}/ (runs, timeseries, employees, "
-                  "network; Parquet and CSV)", highlight=False)
+    console.print(f"report: {out / 'report.html'}{exported}\ndata: {out}/ (runs, timeseries, "
+                  "employees, network; Parquet and CSV)", highlight=False)
+
+
+def _check_export(pdf: bool, png: bool, paper: str) -> None:
+    if (pdf or png) and paper.lower() not in ("a4", "letter"):
+        raise ParameterError(f"--paper {paper!r}: choose a4 or letter")
+
+
+def _export(report: Path, pdf: bool, png: bool, paper: str) -> str:
+    """Write report.pdf / chart PNGs beside the report; the words saying what was written."""
+    if not (pdf or png):
+        return ""
+    from dashboards.export import export_report
+
+    with console.status("exporting through chromium"):
+        done = export_report(report, pdf=pdf, png=png, paper=paper.lower())
+    names = sorted({p.name if p.suffix == ".pdf" else "charts/*.png" for p in done["written"]})
+    return f" (+ {', '.join(names)}, {done['seconds']:.0f} s)"
 
 
 @app.command("report")
@@ -156,6 +208,7 @@ def report_command(
         directory: Annotated[Path, typer.Argument(help="Directory written by compare.")],
         force: Annotated[bool, typer.Option("--force", help="Replace report.html instead of "
                                             "keeping the earlier one beside it.")] = False,
+        pdf: Pdf = False, png: Png = False, paper: Paper = "a4", focus: Focus = None,
 ) -> None:
     """Rebuild report.html from a comparison's stored data (keeps an earlier report)."""
     from dashboards.report import build_report, read_report_data
@@ -163,6 +216,10 @@ def report_command(
     from experiments.outputs import output_lock, replace_directory
 
     option = "DIRECTORY"
+    _check_export(pdf, png, paper)
+    from experiments.summary import check_focus
+
+    check_focus(focus)
     if not is_comparison(directory):
         read_comparison(directory)  # says what is wrong (before a lock file is made beside)
     with output_lock(directory, option):
@@ -181,11 +238,13 @@ def report_command(
                     k += 1
                     kept = earlier.with_name(f"report-{stamp}-{k}.html")
                 earlier.replace(kept)
-            findings = read_report_data(build_report(building))["findings"]
+            report = build_report(building, location=directory, focus=focus)
+            findings = read_report_data(report)
+            exported = _export(report, pdf, png, paper)
     if kept is not None:
         console.print(f"kept the earlier report as {directory / kept.name}", highlight=False)
     _print_findings(findings)
-    console.print(f"report: {directory / 'report.html'}", highlight=False)
+    console.print(f"report: {directory / 'report.html'}{exported}", highlight=False)
 
 
 def _progress() -> Progress:
@@ -196,21 +255,36 @@ def _progress() -> Progress:
 
 def _reproduce(settings: list[str], replications: int, employees: int | None,
                steps: int | None, seed: int, sets: list[str] | None,
-               model: str | None = None) -> str:
-    """The one command that reproduces a comparison."""
-    parts = ["python run.py compare", *settings, f"--replications {replications}",
-             f"--seed {seed}"]
-    parts += [f"--employees {employees}"] if employees is not None else []
-    parts += [f"--steps {steps}"] if steps is not None else []
-    parts += [f"--set {shlex.quote(item)}" for item in sets or []]
-    parts += [f"--model {shlex.quote(model)}"] if model else []
-    return " ".join(parts)
+               explain_by: str | None = None, explain_replications: int | None = None,
+               focus: list[str] | None = None, model: str | None = None) -> str:
+    """The command as given (shell-quoted); the report shows one that reads the stored
+    settings instead."""
+    parts = ["python", "run.py", "compare", *settings, "--replications", str(replications),
+             "--seed", str(seed)]
+    parts += ["--employees", str(employees)] if employees is not None else []
+    parts += ["--steps", str(steps)] if steps is not None else []
+    for item in sets or []:
+        parts += ["--set", item]
+    if explain_by is not None:
+        parts += ["--explain", "--explain-by", explain_by]
+        parts += (["--explain-replications", str(explain_replications)]
+                  if explain_replications else [])
+    for name in focus or []:
+        parts += ["--focus", name]
+    parts += ["--model", model] if model else []
+    return shlex.join(parts)
 
 
-def _print_findings(findings: list[dict]) -> None:
-    console.print("[bold]Findings[/bold]")
-    for item in findings:
+def _print_findings(data: dict) -> None:
+    """The report's summary (and trade-offs), and how many findings the page holds."""
+    console.print("[bold]Summary[/bold]")
+    for item in data["summary"]:
         console.print(f"- {item['sentence']}", highlight=False)
+    for sentence in data.get("trade_offs", []):
+        console.print(sentence, highlight=False)
+    if data["findings"]:
+        console.print(f"({len(data['findings'])} findings under Details in the report)",
+                      highlight=False)
 
 
 @app.command("run")
@@ -620,7 +694,8 @@ def _check_writable(out: Path, option: str = "--out") -> None:
 # options given before a command behind it, where that command accepts them or refuses
 # them in one line; they are never silently dropped.
 VALUE_OPTIONS = {"-r", "--replications", "-n", "--employees", "-t", "--steps", "-s", "--seed",
-                 "--set", "-w", "--workers", "--out"}
+                 "--set", "-w", "--workers", "--out", "--explain-by", "--explain-replications",
+                 "--paper", "--focus"}
 PATH_OPTIONS = ("--out", "--docs")
 
 

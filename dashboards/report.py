@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +19,34 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from experiments.attribution import attribution_table, read_explanation, why_sentence
+from experiments.breakdowns import BREAKDOWN_METRICS, group_breakdowns
 from experiments.compare import read_comparison
 from experiments.outputs import atomic_write
 from experiments.statistics import (
     BOOTSTRAP_RESAMPLES,
     METRIC_BY_NAME,
     REPORT_METRICS,
+    comparable_metrics,
     crn_gain,
     effect_label,
     findings,
     fmt,
+    fmt_change,
     fmt_difference,
     fmt_km,
+    fmt_unit,
     km_sentence,
     pairwise_differences,
     replication_adequacy,
     setting_intervals,
+    setting_label,
+    setting_sizes,
     time_to_half_km,
     time_to_half_logrank,
     with_derived_metrics,
 )
+from experiments.summary import check_focus, squash_note, summary_findings, trade_offs
 from model.parameters import ParameterError, Parameters, make_parameters, parameter_specs
 from scenarios.settings import read_toml
 
@@ -45,6 +54,12 @@ HEADLINE_METRICS = ("hidden_coasting_share", "probe_share_26w", "probe_share_52w
                     "probe_adoption_auc", "ideas_squashed_share", "ideas_per_employee_year")
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 STATE_COLORS = {"working": "#9e9e9e", "hidden": "#d62728", "detected": "#ff9800"}
+STATE_LABELS = {"working": "working", "hidden": "coasting, unnoticed",
+                "detected": "coasting, noticed"}
+# No chart offers to send anything anywhere: no plotly logo link, no cloud or Chart
+# Studio buttons; charts follow the page's width (also when printed).
+PLOTLY_CONFIG = {"displaylogo": False, "showSendToCloud": False, "responsive": True,
+                 "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"]}
 MAX_NETWORK_NODES = 1500
 
 
@@ -84,14 +99,15 @@ def _series_figure(timeseries: pd.DataFrame, panels: list[tuple[str, str]],
             bands = series_bands(timeseries, metric)
             for i, setting in enumerate(settings):
                 b = bands[bands["setting"] == setting]
-                name = f"{setting}{label}"
+                name = f"{setting_label(setting)}{label}"
                 _band(fig, b["step"].to_numpy(), b["mean"].to_numpy(), b["low"].to_numpy(),
                       b["high"].to_numpy(), COLORS[i % len(COLORS)], name, dash, row=1,
                       col=col, showlegend=name not in shown)
                 shown.add(name)
-    fig.update_xaxes(title_text="step")
+    fig.update_xaxes(title_text="week")
     fig.update_yaxes(title_text=yaxis, tickformat=".0%")
-    fig.update_layout(height=400, margin={"t": 40, "b": 40},
+    fig.update_annotations(font_size=12)  # panel titles: short enough for an A4 page
+    fig.update_layout(height=400, margin={"t": 40, "b": 40, "l": 50, "r": 20},
                       legend={"orientation": "h", "y": -0.22})
     return fig
 
@@ -99,8 +115,8 @@ def _series_figure(timeseries: pd.DataFrame, panels: list[tuple[str, str]],
 def adoption_figure(timeseries: pd.DataFrame) -> go.Figure:
     return _series_figure(
         timeseries,
-        [("probe_adoption_share", "A good idea born at the customer interface"),
-         ("idea_use_share", "Employees using any idea born in the run")],
+        [("probe_adoption_share", "The tracer good idea"),
+         ("idea_use_share", "Any idea born in the run")],
         [("probe_adoption_share", "", "solid"), ("idea_use_share", "", "solid")],
         "share of employees")
 
@@ -108,8 +124,8 @@ def adoption_figure(timeseries: pd.DataFrame) -> go.Figure:
 def coasting_figure(timeseries: pd.DataFrame) -> go.Figure:
     return _series_figure(
         timeseries, [("hidden_coasting_share+detected_coasting_share",
-                      "Coasting: hidden (solid) and noticed (dashed)")],
-        [("hidden_coasting_share", " hidden", "solid"),
+                      "Coasting: unnoticed (solid) and noticed (dashed)")],
+        [("hidden_coasting_share", " unnoticed", "solid"),
          ("detected_coasting_share", " noticed", "dash")], "share of employees")
 
 
@@ -117,7 +133,7 @@ def commitment_figure(employees: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for i, setting in enumerate(employees["setting"].cat.categories):
         values = employees.loc[employees["setting"] == setting, "commitment"]
-        fig.add_trace(go.Violin(y=values, name=str(setting), box_visible=True,
+        fig.add_trace(go.Violin(y=values, name=setting_label(setting), box_visible=True,
                                 meanline_visible=True, points=False,
                                 line_color=COLORS[i % len(COLORS)]))
     fig.update_layout(height=380, margin={"t": 20, "b": 40}, showlegend=False,
@@ -135,7 +151,8 @@ def network_layout(edges: pd.DataFrame, nodes: np.ndarray, seed: int = 0) -> dic
 def network_figure(network: pd.DataFrame, employees: pd.DataFrame) -> go.Figure:
     """The realized conversation network of replication 0 under each setting."""
     settings = [s for s in network["setting"].cat.categories if (network["setting"] == s).any()]
-    fig = make_subplots(rows=1, cols=len(settings), subplot_titles=[str(s) for s in settings])
+    fig = make_subplots(rows=1, cols=len(settings),
+                        subplot_titles=[setting_label(s) for s in settings])
     for col, setting in enumerate(settings, start=1):
         people = employees[(employees["setting"] == setting) & (employees["replication"] == 0)]
         nodes = people["employee"].to_numpy()
@@ -156,7 +173,8 @@ def network_figure(network: pd.DataFrame, employees: pd.DataFrame) -> go.Figure:
             chosen = people[people["coast_state"].astype(str) == state]
             fig.add_trace(go.Scatter(
                 x=[pos[i][0] for i in chosen.index], y=[pos[i][1] for i in chosen.index],
-                mode="markers", name=f"{state}", legendgroup=state, showlegend=(col == 1),
+                mode="markers", name=STATE_LABELS[state], legendgroup=state,
+                showlegend=(col == 1),
                 marker={"color": color, "size": np.where(chosen["formal_leader"], 9, 5),
                         "symbol": np.where(chosen["formal_leader"], "diamond", "circle"),
                         "line": {"width": 0}},
@@ -187,38 +205,43 @@ def intervals_table(intervals: pd.DataFrame) -> str:
         cells = [info.label, info.meaning]
         for setting in settings:
             r = indexed.loc[(metric, setting)]
-            cell = f"{fmt(r['mean'], info.kind)} [{fmt(r['ci_low'], info.kind)}, " \
-                   f"{fmt(r['ci_high'], info.kind)}]"
+            cell = f"{fmt_unit(r['mean'], info)} [{fmt(r['ci_low'], info.kind)}, " \
+                   f"{fmt(r['ci_high'], info.kind)}] ({int(r['n'])} runs)"
             if r["missing"]:
                 cell += f" (never in {int(r['missing'])} runs)"
             cells.append(cell)
         rows.append(cells)
-    return _table(["metric", "what it measures"] + [str(s) for s in settings], rows,
+    return _table(["metric", "what it measures"] + [setting_label(s) for s in settings], rows,
                   "intervals")
 
 
 def differences_table(differences: pd.DataFrame) -> str:
     rows = []
     for _, r in differences.iterrows():
-        kind = METRIC_BY_NAME[r["metric"]].kind
-        ratio = (f"{r['ratio']:.2f}x [{r['ratio_low']:.2f}, {r['ratio_high']:.2f}]"
+        info = METRIC_BY_NAME[r["metric"]]
+        ratio = (f"{r['ratio']:.2f} [{r['ratio_low']:.2f}, {r['ratio_high']:.2f}]"
                  if np.isfinite(r["ratio_low"]) else "n/a")
-        rows.append([f"{r['setting_b']} - {r['setting_a']}", METRIC_BY_NAME[r["metric"]].label,
-                     f"{fmt_difference(r['difference'], kind)} "
-                     f"[{fmt_difference(r['ci_low'], kind)}, "
-                     f"{fmt_difference(r['ci_high'], kind)}]",
+        rows.append([f"{setting_label(r['setting_b'])} minus {setting_label(r['setting_a'])}",
+                     info.label,
+                     f"{fmt_change(r['difference'], info)} "
+                     f"[{fmt_difference(r['ci_low'], info.kind)}, "
+                     f"{fmt_difference(r['ci_high'], info.kind)}]",
                      ratio, f"{r['effect_size']:.2f} ({effect_label(r['effect_size'])})",
+                     f"{int(r['n_b'])}" + (" pairs" if r["paired"] else " and "
+                                           f"{int(r['n_a'])}, unpaired"),
                      "yes" if r["clear"] else "no"])
-    return _table(["pair", "metric", "difference [95% CI]", "ratio [95% CI]",
-                   "effect size (Cohen's d)", "clear"], rows, "differences")
+    return _table(["B minus A", "metric", "difference [95% CI]",
+                   "ratio B / A [95% CI, Fieller]", "standardized size (Cohen's d)", "runs",
+                   "clear"], rows, "differences")
 
 
 def crn_table(gain: pd.DataFrame) -> str:
-    rows = [[f"{r['setting_b']} - {r['setting_a']}", METRIC_BY_NAME[r["metric"]].label,
+    rows = [[f"{setting_label(r['setting_b'])} minus {setting_label(r['setting_a'])}",
+             METRIC_BY_NAME[r["metric"]].label,
              f"{r['se_common']:.4g}" if r["paired"] else "unpaired", f"{r['se_independent']:.4g}",
              f"{r['variance_ratio']:.2f}" if r["paired"] else "n/a"]
             for _, r in gain.iterrows()]
-    return _table(["pair", "metric", "SE, common seeds", "SE, independent seeds (estimated)",
+    return _table(["B minus A", "metric", "SE, common seeds", "SE, independent seeds (estimated)",
                    "variance ratio"], rows, "crn-gain")
 
 
@@ -253,8 +276,10 @@ def parameters_table(diffs: pd.DataFrame, settings: list[str]) -> str:
     if diffs.empty:
         return "<p>The compared settings share every parameter value.</p>"
     wide = diffs.pivot(index=["parameter", "meaning"], columns="setting", values="value")
-    rows = [[p, m] + [str(wide.loc[(p, m), s]) for s in settings] for p, m in wide.index]
-    return _table(["parameter", "meaning"] + settings, rows, "parameters")
+    rows = [[p.replace("_", " "), m] + [str(wide.loc[(p, m), s]) for s in settings]
+            for p, m in wide.index]
+    return _table(["parameter", "meaning"] + [setting_label(s) for s in settings], rows,
+                  "parameters")
 
 
 def read_report_data(report: Path) -> dict:
@@ -280,28 +305,102 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:11
 margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
 .sub{color:#555}.findings li{margin:.35em 0}.unclear{color:#666}
+#summary{background:#f7f9fc;border:1px solid #dde4ee;padding:.2em 1.2em 1em;margin-top:1em;
+box-sizing:border-box}
+#summary h2{margin-top:.6em}#summary li{margin:.5em 0}
 table{border-collapse:collapse;font-size:.9em;margin:.6em 0}
-td,th{border:1px solid #ddd;padding:.3em .6em;text-align:left}th{background:#f5f5f5}
-.caption{color:#444;font-size:.95em}code{background:#f4f4f4;padding:.1em .3em}
+td,th{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f5f5f5}
+.caption{color:#444;font-size:.95em}code{background:#f4f4f4;padding:.1em .3em;
+word-break:break-all}
+dl.glossary dt{font-weight:600;margin-top:.5em}dl.glossary dd{margin-left:1.2em}
+.chart{margin-bottom:1em}
+@page{size:A4;margin:14mm 12mm}
+@media print{
+body{max-width:none;margin:0;padding:0;font-size:10pt;line-height:1.35}
+h1{font-size:1.45em}h2{font-size:1.2em;margin-top:1.2em}h3{font-size:1.05em}
+h2,h3,.caption{break-after:avoid;page-break-after:avoid}
+#summary{break-inside:avoid;page-break-inside:avoid}
+#details{break-before:page;page-break-before:always}
+tr,li,.chart,dl.glossary dd{break-inside:avoid;page-break-inside:avoid}
+table{font-size:8pt;width:100%}td,th{padding:.15em .3em}td{overflow-wrap:anywhere}
+.modebar-container{display:none!important}
+.chart .js-plotly-plot,.chart .plotly-graph-div{width:100%!important}
+}
 """
+# Resize every chart to the printed width before printing (the browser's print dialog).
+PRINT_SCRIPT = """<script>window.addEventListener('beforeprint', function () {
+document.querySelectorAll('.js-plotly-plot').forEach(function (g) {Plotly.Plots.resize(g);});
+});</script>"""
+
+GLOSSARY = (
+    ("95% interval (confidence interval, CI)", "The range that holds the true value in 95 of "
+     "100 repetitions of this study; 'between 12 and 14' is such a range. Intervals of shares "
+     "never leave 0-100%."),
+    ("Percentage points (points)", "The gap between two percentages: from 10% to 13% is 3 "
+     "points (and 30% more)."),
+    ("B minus A", "Every difference is the setting named first in the sentence minus the "
+     "other one: the second setting compared (B) minus the first (A). The ratio is B / A."),
+    ("Run, replication", "One simulation of an organization for the stated number of weeks; "
+     "each setting is simulated several times with different random seeds."),
+    ("Common random numbers", "Run k of every setting uses the same random seed, so the "
+     "settings meet the same luck (the same people, customers and chance events) and differ "
+     "only through how they are organized."),
+    ("Hidden coasting", "An employee doing little while nobody able to act (a manager, or a "
+     "peer who may hold them to account) has noticed."),
+    ("The tracer good idea", "One good idea planted in every run at the customer interface, "
+     "so its spread can be followed and compared between settings."),
+    ("Squashed idea", "An idea turned down in approval. Counted out of all ideas born (most "
+     "never come to a decision) or out of the ideas decided (sanctioned or turned down)."),
+    ("Kaplan-Meier median", "The week by which half the runs' good ideas had reached half the "
+     "staff, counting runs where it never got there as 'not yet' rather than leaving them "
+     "out; 'not within N weeks' means it had not happened by the end."),
+    ("Clear difference", "A difference whose 95% interval lies wholly above or below zero."),
+    ("Standardized size (Cohen's d)", "A difference divided by the typical spread between "
+     "runs; about 0.2 is small, 0.5 medium, 0.8 large."),
+    ("Shapley share", "In 'Why they differ': the part of a difference due to one lever, "
+     "averaged over every order in which the levers could be switched from A to B; the "
+     "shares add up to the whole difference."),
+    ("Log-rank test, p", "A test of whether two settings' times to reach half the staff "
+     "differ; p below 0.05 counts as clear."),
+)
 
 
-def reproduce_command(manifest: dict) -> str:
-    if manifest.get("command"):
-        return manifest["command"]
-    return (f"python run.py compare {' '.join(manifest['settings'])} --replications "
-            f"{manifest['replications']} --employees {manifest['employees']} --steps "
-            f"{manifest['steps']} --seed {manifest['root_seed']}")
+def glossary() -> str:
+    return '<dl class="glossary">' + "".join(
+        f"<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>" for term, text in GLOSSARY
+    ) + "</dl>"
+
+
+def reproduce_command(manifest: dict, location: Path | str) -> str:
+    """The one command that reruns this comparison from the settings stored beside the
+    data (each holds every resolved parameter, overrides included), shell-quoted."""
+    base = Path(location)
+    parts = ["python", "run.py", "compare",
+             *[str(base / "settings" / f"{name}.toml") for name in manifest["settings"]],
+             "--replications", str(manifest["replications"]), "--seed",
+             str(manifest["root_seed"])]
+    explain = manifest.get("explain")
+    if isinstance(explain, dict):
+        parts += ["--explain", "--explain-by", str(explain.get("by", "auto")),
+                  "--explain-replications", str(explain.get("replications"))]
+    for name in manifest.get("focus", []):
+        parts += ["--focus", name]
+    if manifest.get("model"):  # an extension's "module:Class"
+        parts += ["--model", str(manifest["model"])]
+    parts += ["--out", str(base.with_name(base.name + "-again"))]
+    return shlex.join(parts)
 
 
 def report_statistics(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Intervals, pairwise differences and findings of the headline metrics; the time for a
     good idea to reach half the staff comes first, as Kaplan-Meier medians (censored runs
-    kept), never as a mean over the runs that got there."""
+    kept), never as a mean over the runs that got there. Where settings differ in size, raw
+    counts are left out of the differences (per-employee figures stay)."""
     runs = with_derived_metrics(runs)
     metrics = [m.name for m in REPORT_METRICS  # none where the run is too short to say
                if m.name in runs and pd.to_numeric(runs[m.name], errors="coerce").notna().any()]
-    differences = pairwise_differences(runs, metrics)
+    differences = pairwise_differences(runs, comparable_metrics(runs, metrics))
     sentences = findings(differences)
     km, pairs = time_to_half_km(runs), time_to_half_logrank(runs)
     if len(pairs):
@@ -313,15 +412,15 @@ def report_statistics(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, p
 
 
 def km_table(km: pd.DataFrame, pairs: pd.DataFrame) -> str:
-    rows = [[str(r["setting"]), f"{int(r['reached'])} of {int(r['runs'])}",
+    rows = [[setting_label(r["setting"]), f"{int(r['reached'])} of {int(r['runs'])}",
              fmt_km(r["median"], r["horizon"]),
              f"[{fmt_km(r['ci_low'], r['horizon'])}, {fmt_km(r['ci_high'], r['horizon'])}]"]
             for _, r in km.iterrows()]
-    table = _table(["setting", "runs reaching half the staff", "median steps (Kaplan-Meier)",
+    table = _table(["setting", "runs reaching half the staff", "median (Kaplan-Meier)",
                     "95% CI"], rows, "time-to-half")
-    tests = "".join(f"<li>{html.escape(str(r['setting_b']))} vs "
-                    f"{html.escape(str(r['setting_a']))}: log-rank p = {r['logrank_p']:.3g}</li>"
-                    for _, r in pairs.iterrows())
+    tests = "".join(f"<li>{html.escape(setting_label(r['setting_b']))} vs "
+                    f"{html.escape(setting_label(r['setting_a']))}: log-rank p = "
+                    f"{r['logrank_p']:.3g}</li>" for _, r in pairs.iterrows())
     return table + (f"<ul>{tests}</ul>" if tests else "")
 
 
@@ -330,95 +429,308 @@ def _percent(value: float) -> str:
 
 
 def adequacy_table(adequacy: pd.DataFrame) -> str:
-    rows = [[str(r["setting"]), METRIC_BY_NAME[r["metric"]].label if r["metric"] in
-             METRIC_BY_NAME else str(r["metric"]), _percent(r["relative_half_width"]),
-             _percent(r["cv_drift"]), "yes" if r["stable"] else "no"]
-            for _, r in adequacy.iterrows()]
-    return _table(["setting", "metric", "95% CI half-width / mean",
+    rows = [[setting_label(r["setting"]), METRIC_BY_NAME[r["metric"]].label if r["metric"] in
+             METRIC_BY_NAME else str(r["metric"]), str(int(r["runs"])),
+             _percent(r["relative_half_width"]), _percent(r["cv_drift"]),
+             "yes" if r["stable"] else "no"] for _, r in adequacy.iterrows()]
+    return _table(["setting", "metric", "runs", "95% CI half-width / mean",
                    "change of the running CV over the last quarter of runs", "stable"], rows,
                   "replications")
 
 
-def build_report(out: Path) -> Path:
-    """Write out/report.html from the stored comparison in ``out``; return its path."""
+# --- breakdowns ----------------------------------------------------------------
+def breakdown_table(breakdowns: pd.DataFrame, grouping: str) -> str:
+    rows = []
+    part = breakdowns[breakdowns["grouping"] == grouping]
+    for (setting, group), block in part.groupby(["setting", "group"], sort=False):
+        cells = [setting_label(setting), str(group), f"{block['staff'].iloc[0]:.0f}"]
+        for metric, (_, kind, _) in BREAKDOWN_METRICS.items():
+            r = block[block["metric"] == metric].iloc[0]
+            cells.append(f"{fmt(r['mean'], kind)} [{fmt(r['ci_low'], kind)}, "
+                         f"{fmt(r['ci_high'], kind)}]")
+        cells.append(str(int(block["runs"].iloc[0])))
+        rows.append(cells)
+    if not rows:
+        return "<p>Not in the stored data (a comparison made before this was recorded).</p>"
+    return _table(["setting", "group", "staff per run"]
+                  + [label for label, _, _ in BREAKDOWN_METRICS.values()] + ["runs"], rows,
+                  f"breakdown-{grouping.replace('_', '-')}")
+
+
+def unit_spread(breakdowns: pd.DataFrame) -> str:
+    """Across units: how far hidden coasting and commitment vary (10th to 90th percentile)."""
+    part = breakdowns[breakdowns["grouping"] == "unit"]
+    items = []
+    for setting, block in part.groupby("setting", sort=False):
+        hidden = block.loc[block["metric"] == "hidden_coasting_share", "mean"]
+        commitment = block.loc[block["metric"] == "mean_commitment", "mean"]
+        if hidden.empty:
+            continue
+        h10, h90 = np.quantile(hidden, [0.1, 0.9])
+        c10, c90 = np.quantile(commitment, [0.1, 0.9])
+        items.append(f"<li>{html.escape(setting_label(setting))}: across {len(hidden)} units, "
+                     f"hidden coasting runs from {fmt(h10, 'share')} to {fmt(h90, 'share')} "
+                     f"(10th to 90th percentile of units) and commitment from {c10:.3f} to "
+                     f"{c90:.3f} (0-1 scale), means over {int(block['runs'].max())} runs."
+                     "</li>")
+    return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
+def breakdown_figure(breakdowns: pd.DataFrame) -> go.Figure:
+    """Hidden coasting and idea use by level, and for customer-facing vs back-office staff."""
+    panels = [("level", "hidden_coasting_share", "Hidden coasting by level"),
+              ("level", "idea_use_share", "Idea use by level"),
+              ("customer_facing", "hidden_coasting_share", "Hidden coasting: front / back")]
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, _, t in panels])
+    settings = list(dict.fromkeys(breakdowns["setting"]))
+    for col, (grouping, metric, _) in enumerate(panels, start=1):
+        part = breakdowns[(breakdowns["grouping"] == grouping)
+                          & (breakdowns["metric"] == metric)]
+        for i, setting in enumerate(settings):
+            b = part[part["setting"] == setting]
+            fig.add_trace(go.Bar(x=b["group"], y=b["mean"], name=setting_label(setting),
+                                 legendgroup=str(setting), showlegend=col == 1,
+                                 marker_color=COLORS[i % len(COLORS)],
+                                 error_y={"type": "data", "symmetric": False,
+                                          "array": b["ci_high"] - b["mean"],
+                                          "arrayminus": b["mean"] - b["ci_low"]}),
+                          row=1, col=col)
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=380, barmode="group", margin={"t": 40, "b": 40, "l": 50, "r": 20},
+                      legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+# --- why they differ ----------------------------------------------------------
+def attribution_figure(attribution: pd.DataFrame, metrics: list[str]) -> go.Figure:
+    """Each lever's share of the difference, per explained metric, with 95% intervals."""
+    fig = go.Figure()
+    levers = list(dict.fromkeys(attribution["label"]))
+    for i, lever in enumerate(levers):
+        rows = attribution[(attribution["label"] == lever)
+                           & attribution["metric"].isin(metrics)].set_index("metric")
+        rows = rows.reindex([m for m in metrics if m in rows.index])
+        fig.add_trace(go.Bar(
+            y=[METRIC_BY_NAME[m].label for m in rows.index], x=rows["share"], name=lever,
+            orientation="h", marker_color=COLORS[i % len(COLORS)],
+            error_x={"type": "data", "symmetric": False, "array": rows["high"] - rows["share"],
+                     "arrayminus": rows["share"] - rows["low"]}))
+    fig.update_xaxes(tickformat=".0%", title_text="share of the difference B minus A")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(height=120 + 70 * max(len(metrics), 1), barmode="group",
+                      margin={"t": 20, "b": 40, "r": 20}, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def why_section(meta: dict, attribution: pd.DataFrame, metrics: list[str]
+                ) -> tuple[str, list[str]]:
+    """The 'Why they differ' section (without its chart) and its sentences."""
+    by = meta.get("by")
+    how = {"parameter": "each parameter that differs",
+           "one-at-a-time": "each parameter that differs, switched alone"}.get(
+        by, "each group of parameters that differ (the settings differ in more parameters "
+        f"than the limit of {meta.get('limit', '?')}, so related parameters are switched "
+        "together, by their declared group)")
+    method = ("Each parameter was switched alone from A to B and alone from B to A (a "
+              "parameter's share is the mean of the two changes; what they leave of the "
+              "difference is shown as interactions between parameters)"
+              if by == "one-at-a-time" else
+              "Every combination of levers was simulated; a lever's share is its Shapley value, "
+              "the change it makes averaged over every order of switching, so the shares add "
+              "up to the whole difference")
+    levers = "".join(f"<li><b>{html.escape(str(lv['label']))}</b>: "
+                     f"{html.escape(', '.join(p.replace('_', ' ') for p in lv['parameters']))}"
+                     "</li>" for lv in meta["levers"])
+    sentences = []
+    for metric in metrics:
+        rows = attribution[attribution["metric"] == metric]
+        if rows.empty or not rows["clear"].iloc[0]:
+            continue
+        info = METRIC_BY_NAME[metric]
+        difference = (f"{setting_label(meta['setting_b'])} minus "
+                      f"{setting_label(meta['setting_a'])}: "
+                      f"{fmt_change(rows['difference'].iloc[0], info)}")
+        sentence = why_sentence(rows, info.label, difference)
+        if sentence:
+            sentences.append(sentence)
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
+    text = f"""<p class="caption">Each difference {html.escape(setting_label(meta['setting_b']))}
+minus {html.escape(setting_label(meta['setting_a']))} is split among the levers switched from
+one setting to the other: {how}. {method} ({int(meta['variants'])} variants,
+{int(meta['replications'])} runs each with the same seeds, {int(meta['extra_runs'])} runs
+beyond the comparison's own; a share above 100% or below 0 means other levers pull the
+other way).
+Intervals: 95% bootstrap over runs. The levers:</p><ul>{levers}</ul>
+<ul class="findings">{items or '<li>No headline difference was clear enough to split.</li>'}
+</ul>"""
+    return text, sentences
+
+
+def _chart(name: str, title: str, fig: go.Figure, caption: str) -> str:
+    div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}",
+                      config=PLOTLY_CONFIG)
+    return (f'<div class="chart"><h3>{html.escape(title)}</h3><p class="caption">'
+            f'{html.escape(caption)}</p>{div}</div>')
+
+
+def _weeks(steps: object) -> str:
+    try:
+        weeks = int(steps)
+    except (TypeError, ValueError):
+        return "?"
+    return f"{weeks} weeks (about {weeks / 52:.1f} years)"
+
+
+def build_report(out: Path, location: Path | None = None,
+                 focus: list[str] | None = None) -> Path:
+    """Write out/report.html from the stored comparison in ``out``; return its path.
+
+    ``location``: where the directory will be once it is in place (``out`` may be the
+    temporary directory it is built in); the reproduce command points at its settings.
+    ``focus``: the measures the client asks about (default: those stored with the data)."""
     manifest, tables, parameter_files = read_comparison(out)
+    focus = check_focus(manifest.get("focus", []) if focus is None else focus)
     settings = manifest["settings"]
+    labels = {name: setting_label(name) for name in settings}
     intervals, differences, sentences = report_statistics(tables["runs"])
     runs = with_derived_metrics(tables["runs"])
     km, km_pairs = time_to_half_km(runs), time_to_half_logrank(runs)
     adequacy = replication_adequacy(runs, [m for m in HEADLINE_METRICS if m in runs])
+    summary = summary_findings(differences, km, km_pairs, focus=focus)
+    tradeoffs = trade_offs(differences)
+    breakdowns = group_breakdowns(tables["employees"])
+    explained = read_explanation(out)
+    attribution = pd.DataFrame()
+    why_html, why = "", []
+    if explained is not None:
+        meta, variant_runs = explained
+        manifest = {**manifest, "explain": meta}
+        attribution = attribution_table(meta, variant_runs)
+        shown = list(dict.fromkeys([m for m in summary["metric"] if m in
+                                    set(attribution["metric"])] + [
+            m for m in HEADLINE_METRICS if m in set(attribution["metric"])]))
+        why_html, why = why_section(meta, attribution, shown)
+        why_html += _chart("why", "Why they differ", attribution_figure(attribution, shown),
+                           "Share of each difference due to each lever (bars), with 95% "
+                           "intervals (whiskers).")
     for name, table in (("intervals", intervals), ("differences", differences),
                         ("findings", sentences), ("time_to_half_km", km),
-                        ("replications", adequacy)):
+                        ("replications", adequacy), ("summary", summary),
+                        ("breakdowns", breakdowns)) + ((("attribution", attribution),)
+                                                        if explained is not None else ()):
         atomic_write(out / f"{name}.csv", lambda p, t=table: t.to_csv(p, index=False))
     params = parameter_differences(parameter_files, out)
+    sizes = setting_sizes(runs) or {name: manifest["employees"] for name in settings}
+    mixed = len(set(sizes.values())) > 1
     figures = {
-        "adoption": (adoption_figure(tables["timeseries"]),
+        "adoption": ("Spread of ideas", adoption_figure(tables["timeseries"]),
                      "How far and how fast ideas spread: the tracer good idea (left) and any "
-                     "idea born during the run (right); lines are means across replications, "
-                     "bands their 95% confidence intervals."),
-        "coasting": (coasting_figure(tables["timeseries"]),
-                     "Coasting over time: hidden (nobody who could act has noticed) versus "
-                     "noticed; means with 95% bands."),
-        "commitment": (commitment_figure(tables["employees"]),
-                       "Distribution of employees' commitment at the end of the run, all "
-                       "replications pooled (box: quartiles; line: mean)."),
-        "network": (network_figure(tables["network"], tables["employees"]),
-                    "Who actually talked to whom in the last steps (replication 0); colour: "
-                    "coasting state; diamonds: formal leaders."),
+                     "idea born during the run (right), as a share of staff by week; lines are "
+                     "means across runs, bands their 95% intervals."),
+        "coasting": ("Coasting", coasting_figure(tables["timeseries"]),
+                     "Share of staff coasting by week: unnoticed (nobody who could act has "
+                     "noticed, solid) and noticed (dashed); means with 95% bands."),
+        "commitment": ("Commitment", commitment_figure(tables["employees"]),
+                       "Distribution of employees' commitment (0-1) at the end of the run, "
+                       "all runs pooled (box: quartiles; line: mean)."),
+        "breakdown": ("Where it happens", breakdown_figure(breakdowns),
+                      "Hidden coasting and idea use by level of the hierarchy (0 = top) and "
+                      "for customer-facing vs back-office staff, at the end of the run; bars "
+                      "are means over runs, whiskers 95% intervals."),
+        "network": ("Who talks to whom", network_figure(tables["network"], tables["employees"]),
+                    "Who actually talked to whom in the last weeks of run 1; grey: working, "
+                    "red: coasting unnoticed, orange: coasting noticed; diamonds: formal "
+                    "leaders."),
     }
     items = "".join(f'<li{"" if clear else " class=unclear"}>{html.escape(sentence)}</li>'
                     for sentence, clear in zip(sentences["sentence"], sentences["clear"],
                                                strict=True))
-    charts = "".join(
-        f'<h3>{html.escape(name.capitalize())}</h3><p class="caption">{html.escape(caption)}'
-        f'</p>{fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}")}'
-        for name, (fig, caption) in figures.items())
+    summary_items = "".join(f"<li>{html.escape(s)}</li>" for s in summary["sentence"])
+    charts = "".join(_chart(name, title, fig, caption)
+                     for name, (title, fig, caption) in figures.items())
     seeds = manifest["seeds"]
     esc = {key: html.escape(str(manifest.get(key, "?")))  # stored values are escaped
-           for key in ("replications", "employees", "steps", "root_seed", "model_version",
-                       "created")}
+           for key in ("replications", "root_seed", "model_version", "created")}
     descriptions = manifest.get("descriptions", {})
-    settings_list = "".join(f"<li><b>{html.escape(name)}</b>: "
+    settings_list = "".join(f"<li><b>{html.escape(labels[name])}</b> ({sizes.get(name, '?'):,} "
+                            f"employees; file settings/{html.escape(name)}.toml): "
                             f"{html.escape(descriptions.get(name, '') or 'a user setting')}</li>"
                             for name in settings)
+    size_words = "; ".join(f"{html.escape(labels[n])}: {sizes.get(n, '?'):,} employees"
+                           for n in settings)
+    size_note = ("<p>The settings differ in size, so every finding uses per-employee figures "
+                 "(shares of staff, ideas per employee); raw counts are not compared.</p>"
+                 if mixed else "")
+    location = Path(location) if location is not None else out
+    squash = squash_note(intervals)
     data = {"intervals": _records(intervals), "differences": _records(differences),
             "findings": _records(sentences), "time_to_half_km": _records(km),
-            "replications": _records(adequacy)}
+            "replications": _records(adequacy), "summary": _records(summary),
+            "trade_offs": tradeoffs, "why": why, "sizes": sizes,
+            "breakdowns": _records(breakdowns), "attribution": _records(attribution)}
+    single = len(settings) == 1
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(' vs '.join(settings))}: scenario comparison</title>
+<title>{html.escape(' vs '.join(labels.values()))}: scenario comparison</title>
 <style>{CSS}</style><script>{get_plotlyjs()}</script></head><body>
-<h1>What changes between {html.escape(' and '.join(settings))}</h1>
-<p class="sub">{esc['replications']} replications per setting,
-{esc['employees']} employees, {esc['steps']} steps, common random numbers
-(root seed {esc['root_seed']}).</p>
-<h2>What was compared</h2><ul>{settings_list}</ul>
-<h2>Findings</h2><ul class="findings">{items or "<li>Only one setting: see its intervals."
-                                          "</li>"}</ul>
-<h2>Time for a good idea to reach half the staff</h2>
+<h1>What changes between {html.escape(' and '.join(labels.values()))}</h1>
+<p class="sub">{size_words}. Each setting simulated {esc['replications']} times over
+{_weeks(manifest.get('steps'))}; one step of the model is one week. Runs of different
+settings share their random seeds (root seed {esc['root_seed']}): common random numbers.</p>
+<section id="summary"><h2>Summary</h2>
+<p class="caption">{"Only one setting: its levels are under Details." if single else
+"The largest clear differences, ranked by size and relevance (at most five). Every 'between' "
+"is a 95% interval; every difference is the first-named setting minus the other."}
+{html.escape(" Asked about first: " + ", ".join(
+    METRIC_BY_NAME[f].label if f in METRIC_BY_NAME else "time for a good idea to reach half "
+    "the staff" for f in focus) + ".") if focus else ""}</p>
+<ol class="summary">{summary_items or ("" if single else
+                                         "<li>No clear difference between the settings.</li>")}
+</ol>
+{"".join(f'<p class="tradeoff">{html.escape(t)}</p>' for t in tradeoffs)}
+{"".join(f'<p class="why">{html.escape(w)}</p>' for w in why[:1])}
+{size_note}</section>
+{f'<section id="why"><h2>Why they differ</h2>{why_html}</section>' if why_html else ''}
+<section id="details"><h2>Details</h2>
+<h3>What was compared</h3><ul>{settings_list}</ul>
+<h3>All findings</h3><ul class="findings">{items or "<li>Only one setting: see its intervals."
+                                                    "</li>"}</ul>
+{f'<p class="caption">{html.escape(squash)}</p>' if squash else ''}
+<h3>Time for a good idea to reach half the staff</h3>
 <p class="caption">Kaplan-Meier estimate over all runs: a run in which the tracer idea
 never reached half the staff counts as censored at the end of the run, not as missing.
-"not within N" means the curve (or its interval) never fell to one half.</p>
+"not within N weeks" means the curve (or its interval) never fell to one half.</p>
 {km_table(km, km_pairs)}
-<h2>Each setting: mean [95% confidence interval]</h2>{intervals_table(intervals)}
-<h2>Differences between settings</h2>{differences_table(differences)}
+<h3>Each setting: mean [95% interval]</h3>{intervals_table(intervals)}
+<h3>Differences between settings (B minus A)</h3>{differences_table(differences)}
+<h3>By level of the hierarchy (end of the run)</h3>{breakdown_table(breakdowns, "level")}
+<h3>Customer-facing vs back office (end of the run)</h3>
+{breakdown_table(breakdowns, "customer_facing")}
+<h3>Across units</h3>{unit_spread(breakdowns)}
 <h2>Charts</h2>{charts}
 <h2>Parameters that differ between the settings</h2>{parameters_table(params, settings)}
+<h2>Glossary</h2>{glossary()}
 <h2>Method</h2>
 <p>Each setting was simulated {esc['replications']} times. Replication k of every
 setting used the same seed (common random numbers), and each mechanism draws from its own
 random stream, so the settings differ through their mechanisms rather than through luck.
-Intervals are t-intervals across replications; differences are paired by replication;
-ratio intervals come from a paired bootstrap ({BOOTSTRAP_RESAMPLES:,} resamples); effect
-sizes are Cohen's d (difference over the pooled standard deviation of the two settings).
-The time for a good idea to reach half the staff is a Kaplan-Meier median (lifelines) over
-all runs, those where it never got there counted as censored, with its 95% interval, and
-settings are compared by a log-rank test; it is never averaged over the runs that got there.
-The tracer's share of staff 26 and 52 weeks after its birth and its mean share over that
-year are defined in every run.
-Findings are generated from these numbers only; a difference is called clear when its 95%
-interval excludes zero.</p>
+Intervals of a share are t intervals on the logit scale (they stay within 0-100%); the
+chance that a good idea reaches half the staff, a share of runs, has Wilson's interval;
+other levels have t intervals across replications (cut at zero where a value cannot be
+negative). Differences are B minus A, the setting listed second minus the one listed first,
+paired by replication (t interval; a difference of two shares is cut to -100..+100 points);
+the ratio B / A has Fieller's interval from the same t statistic, so a ratio interval
+excludes 1 exactly when the difference interval excludes 0. Effect sizes are Cohen's d
+(difference over the pooled standard deviation of the two settings). The time for a good
+idea to reach half the staff is a Kaplan-Meier median (lifelines) over all runs, those where
+it never got there counted as censored, with its 95% interval, and settings are compared by
+a log-rank test; it is never averaged over the runs that got there. The summary ranks clear
+differences by relevance (a fixed weight per measure) times size (the difference over the
+larger of the two levels), one per family of measures. Findings are generated from these
+numbers only; a difference is called clear when its 95% interval excludes zero.
+{"Where settings differ in size, raw counts are left out of the comparison." if mixed else ""}
+</p>
 <p>Gain of common random numbers: standard error of each difference with the seeds shared,
 and the standard error the same runs would have had with independent seeds (from the
 settings' own variances); a variance ratio of 0.5 means common seeds did the work of twice
@@ -430,12 +742,15 @@ would narrow intervals as 1/sqrt(R) without changing the estimates' spread).</p>
 {adequacy_table(adequacy)}
 <p>Seeds: {html.escape(', '.join(str(s) for s in seeds[:8]))}{' ...' if len(seeds) > 8 else ''}
 (all in manifest.json). Model version {esc['model_version']};
-made {esc['created']}.</p>
-<p>Reproduce with one command: <code>{html.escape(reproduce_command(manifest))}</code>.
+made {esc['created']}. Bootstrap intervals use {BOOTSTRAP_RESAMPLES:,} resamples.</p>
+<p>Reproduce with one command, from the settings stored beside the data:
+<code>{html.escape(reproduce_command(manifest, location))}</code>.
 Rebuild this page from the data beside it: <code>python run.py report DIR</code>. The data:
-runs (one row per setting and replication), timeseries (per step), employees (final state),
+runs (one row per setting and replication), timeseries (per week), employees (final state),
 network (conversation ties), as Parquet and CSV.</p>
+</section>
 <script type="application/json" id="report-data">{_script_json(data)}</script>
+{PRINT_SCRIPT}
 </body></html>
 """
     path = out / "report.html"

@@ -56,6 +56,7 @@ class Comparison:
     descriptions: dict[str, str] = field(default_factory=dict)
     command: str = ""
     model: str = ""  # "module:Class" of an extension ("" = OrganizationModel)
+    focus: list[str] = field(default_factory=list)  # measures the client asks about first
 
     @property
     def replications(self) -> int:
@@ -124,11 +125,18 @@ def run_comparison(settings: dict[str, Parameters], replications: int, seed: int
     tables = {}
     for name in TABLES:
         frames = [out[name] for out in outputs if name in out]
-        table = pd.concat(frames, ignore_index=True)
+        table = (_rows(frames) if name == "runs"  # one row per run, some keys all missing
+                 else pd.concat(frames, ignore_index=True))
         table["setting"] = pd.Categorical(table["setting"], categories=list(order))
         tables[name] = table.sort_values(["setting", "replication"], kind="stable",
                                          ignore_index=True)
     return Comparison(dict(settings), seeds, seed, tables, model=model)
+
+
+def _rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One-row frames stacked from their records: dtypes come from all values together (a
+    concat would warn where a key is missing in some runs and drop its dtype)."""
+    return pd.DataFrame.from_records([r for f in frames for r in f.to_dict("records")])
 
 
 # --- storage -----------------------------------------------------------------
@@ -149,12 +157,14 @@ def write_comparison(comparison: Comparison, out: Path) -> None:
         "root_seed": comparison.root_seed,
         "seeds": comparison.seeds,
         "employees": first.n_employees,
+        "sizes": {name: p.n_employees for name, p in comparison.settings.items()},
         "steps": first.steps,
         "model_version": model_version(),
         "provenance": provenance(),
         **({"model": comparison.model} if comparison.model else {}),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": comparison.command,
+        "focus": comparison.focus,
     }
     atomic_write(out / "manifest.json",
                  lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n"))
@@ -226,6 +236,10 @@ def check_manifest(manifest: Any, path: Path) -> None:
     if not isinstance(descriptions, dict) or not all(isinstance(v, str)
                                                      for v in descriptions.values()):
         raise ParameterError(f"{path}: field 'descriptions': must map names to strings")
+    focus = manifest.get("focus", [])
+    if not isinstance(focus, list) or not all(isinstance(f, str) for f in focus):
+        raise ParameterError(f"{path}: field 'focus': value {focus!r} must be a list of "
+                             "measure names")
     for key in ("command", "model_version", "created", "model"):
         if not isinstance(manifest.get(key, ""), str):
             raise ParameterError(f"{path}: field '{key}': value {manifest[key]!r} must be a "
@@ -298,18 +312,40 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
                      sets: list[str] | None = None, common: dict[str, Any] | None = None,
                      workers: int | None = None, force: bool = False, command: str = "",
                      progress: Callable[[int], Callable[[], None]] | None = None,
-                     model: str = "") -> Comparison:
+                     explain_by: str | None = None, explain_replications: int | None = None,
+                     explain_progress: Callable[[int], Callable[[], None]] | None = None,
+                     focus: list[str] | None = None, model: str = "") -> Comparison:
     """Check everything, run the replications and store the tidy data in ``out``
-    (``model``: an extension's "module:Class")."""
+    (``model``: an extension's "module:Class").
+
+    ``explain_by`` ('auto', 'parameter' or 'group'): also run the variants that split each
+    difference among the levers that differ (experiments/attribution.py), on the first
+    ``explain_replications`` seeds (default: all)."""
     if replications < 2:
         raise ParameterError(f"--replications {replications}: intervals need at least 2")
     params, descriptions = resolve_settings(names, sets, common or {},
                                             load_model_class(model).parameters_class)
+    plan = None
+    if explain_by is not None:
+        from experiments.attribution import plan_explanation
+
+        if explain_replications is not None and explain_replications > replications:
+            raise ParameterError(f"--explain-replications {explain_replications}: at most "
+                                 f"--replications ({replications})")
+        plan = plan_explanation(params, explain_replications or replications, explain_by)
     check_comparison_memory(params, replications, workers or default_workers())
     prepare_output(out, force)
     tick = progress(replications * len(params)) if progress else None
     comparison = run_comparison(params, replications, seed, workers, tick, model=model)
     comparison.descriptions = descriptions
     comparison.command = command
+    comparison.focus = list(focus or [])
     write_comparison(comparison, out)
+    if plan is not None:
+        from experiments.attribution import run_explanation, write_explanation
+
+        tick = explain_progress(plan.extra_runs) if explain_progress else None
+        variant_runs = run_explanation(plan, comparison.tables["runs"], comparison.seeds,
+                                       workers, tick, model=model)
+        write_explanation(plan, variant_runs, out)
     return comparison

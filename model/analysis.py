@@ -219,11 +219,14 @@ def employee_table(model: OrganizationModel) -> pd.DataFrame:
     people, ids = model.people, np.arange(model.people.n)
     leaders = np.zeros(people.n, dtype=bool)
     leaders[model.formal_leaders()] = True
+    facing = np.zeros(people.n, dtype=bool)
+    facing[model.customer_facing_employees()] = True
     return pd.DataFrame({
         "employee": ids,
         "level": model.level_of(ids),
         "unit": model.unit_of(ids),
         "formal_leader": leaders,
+        "customer_facing": facing,
         "hero": people.hero,
         "motive": people.motive,
         "skill": people.skill,

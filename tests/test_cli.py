@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import run
+from dashboards.report import read_report_data
 from model.parameters import Parameters
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,9 @@ def test_main_job_compares_reference_settings(tmp_path, capsys):
     code, stdout, err = cli(["--replications", "2", "-n", "120", "-t", "25", "--out", str(out)],
                             capsys)
     assert code == 0, err
-    assert "Findings" in stdout and "Hidden coasting" in stdout
+    summary = read_report_data(out / "report.html")["summary"]
+    assert "Summary" in stdout and summary
+    assert " ".join(summary[0]["sentence"].split()[:6]) in " ".join(stdout.split())
     runs = pd.read_parquet(out / "runs.parquet")
     assert sorted(runs["setting"].unique()) == ["hierarchical", "shared_authority"]
     assert (out / "report.html").is_file()

@@ -17,6 +17,7 @@ from experiments.statistics import (
     METRIC_BY_NAME,
     findings,
     fmt,
+    fmt_unit,
     paired_difference,
     pairwise_differences,
     welch_difference,
@@ -80,14 +81,13 @@ def test_report_numbers_equal_those_from_the_tidy_data(compared):
                                errors="coerce").dropna().to_numpy(dtype=float)
         if len(values) < 2:
             continue
-        low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(),
-                                     scale=stats.sem(values)) if values.std() > 0 else (
-            values.mean(), values.mean())
+        low, high = _expected_interval(row["metric"], values)
         assert row["mean"] == pytest.approx(values.mean(), abs=1e-12)
         assert row["ci_low"] == pytest.approx(low, abs=1e-9)
         assert row["ci_high"] == pytest.approx(high, abs=1e-9)
-        kind = METRIC_BY_NAME[row["metric"]].kind
-        assert f"{fmt(values.mean(), kind)} [{fmt(low, kind)}, {fmt(high, kind)}]" in page
+        info = METRIC_BY_NAME[row["metric"]]
+        assert f"{fmt_unit(values.mean(), info)} [{fmt(low, info.kind)}, " \
+               f"{fmt(high, info.kind)}] ({len(values)} runs)" in page
     paired = [r for r in data["differences"] if r["paired"]]
     assert paired
     for row in paired:
@@ -96,7 +96,8 @@ def test_report_numbers_equal_those_from_the_tidy_data(compared):
         assert row["difference"] == pytest.approx((b - a).mean(), abs=1e-12)
         if (b - a).std() > 0:
             interval = stats.ttest_rel(b, a).confidence_interval(0.95)
-            assert row["ci_low"] == pytest.approx(interval.low, abs=1e-9)
+            floor = -1.0 if METRIC_BY_NAME[row["metric"]].kind == "share" else -np.inf
+            assert row["ci_low"] == pytest.approx(max(interval.low, floor), abs=1e-9)
             assert row["clear"] == bool(interval.low > 0 or interval.high < 0)
     # every sentence in the page's findings is the one generated from these numbers
     metrics = list(dict.fromkeys(r["metric"] for r in data["intervals"]))
@@ -111,6 +112,24 @@ def test_report_numbers_equal_those_from_the_tidy_data(compared):
     assert [f["sentence"] for f in rest] == list(expected["sentence"])
     for sentence in expected["sentence"]:
         assert sentence.replace("'", "&#x27;") in page
+
+
+def _expected_interval(metric, values):
+    """The interval each kind of metric should get, computed here independently."""
+    info = METRIC_BY_NAME[metric]
+    n, mean = len(values), values.mean()
+    if info.binary:  # Wilson's score interval
+        ci = stats.binomtest(int(values.sum()), n).proportion_ci(0.95, method="wilson")
+        return ci.low, ci.high
+    if values.std() == 0:
+        return mean, mean
+    t = stats.t.ppf(0.975, n - 1)
+    if info.kind == "share":  # t interval of the logit of the mean (delta method)
+        half = t * stats.sem(values) / (mean * (1 - mean))
+        logit = np.log(mean / (1 - mean))
+        return 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
+    low, high = stats.t.interval(0.95, n - 1, loc=mean, scale=stats.sem(values))
+    return max(low, 0.0), high
 
 
 def test_paired_and_welch_intervals_match_scipy():
@@ -140,8 +159,11 @@ def test_findings_say_clear_and_unclear_differences():
     from experiments.statistics import finding
 
     sentence = finding(clear)
-    assert clear["clear"] and sentence.startswith("Hidden coasting is 3.1x higher under A than "
-                                                  "under B (95% CI")
+    # B minus A, and the sentence reads B first: "lower under B than under A"
+    assert clear["clear"] and sentence.startswith(
+        "Hidden coasting is lower under B than under A: 9.9% under B vs 30.7% under A; B minus "
+        "A: -20.8 points (95% CI"), sentence
+    assert "B / A = 0.32" in sentence
     noise = pairwise_differences(_runs(base, base + rng.normal(0, 0.01, 10)),
                                  ["hidden_coasting_share"]).iloc[0]
     assert not noise["clear"] and "no clear difference" in finding(noise)

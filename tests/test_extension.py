@@ -188,4 +188,4 @@ def test_compare_runs_an_extension_with_its_parameter_per_setting(tmp_path, caps
     steps = pd.read_parquet(out / "timeseries.parquet")
     late = steps[steps["step"] > 0].groupby("setting", observed=True)["recognized_share"].mean()
     assert late["shared_authority"] == 0 and late["hierarchical"] > 0.2
-    assert "<td>recognition_rate</td>" in (out / "report.html").read_text()
+    assert "<td>recognition rate</td>" in (out / "report.html").read_text()

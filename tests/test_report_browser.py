@@ -44,7 +44,7 @@ def test_report_renders_every_chart_offline(report, tmp_path):
         browser.close()
     assert not problems, problems
     assert {c["id"] for c in charts} == {"fig-adoption", "fig-coasting", "fig-commitment",
-                                         "fig-network"}
+                                         "fig-breakdown", "fig-network"}
     for chart in charts:
         assert chart["traces"] > 0 and all(n > 0 for n in chart["points"]), chart
         assert chart["drawn"] > 0, chart
