@@ -227,6 +227,9 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
     block = model_class.parameters_class if model_class else None
     chosen = load_setting(setting, block)
     params = chosen.parameters(_overrides(employees, steps, sets, block), parameters_class=block)
+    roadmap = chosen.roadmap(params, block)
+    if chosen.chart_summary:
+        console.print(chosen.chart_summary, highlight=False, soft_wrap=True)
     from experiments.outputs import (
         check_memory,
         human_seconds,
@@ -242,7 +245,7 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
                            kind="a run's output (summary.json)") as building:
         with console.status(f"simulating {chosen.name}: {n} employees, {t} steps (about "
                             f"{human_seconds(run_seconds(n, t))})"):
-            result = run_once(params, seed, chosen.name, model_class)
+            result = run_once(params, seed, chosen.name, model_class, chosen.chart, roadmap)
         write_run(result, building, chosen.description, model or "")
     s = result.summary
     table = Table(title=f"{chosen.name} (seed {seed}) -> {out}")

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from dashboards.markers import mark_time_charts
 from experiments.compare import read_comparison
 from experiments.outputs import atomic_write
 from experiments.statistics import (
@@ -367,6 +368,7 @@ def build_report(out: Path) -> Path:
                     "Who actually talked to whom in the last steps (replication 0); colour: "
                     "coasting state; diamonds: formal leaders."),
     }
+    mark_time_charts(out, [figures["adoption"][0], figures["coasting"][0]])  # roadmaps
     items = "".join(f'<li{"" if clear else " class=unclear"}>{html.escape(sentence)}</li>'
                     for sentence, clear in zip(sentences["sentence"], sentences["clear"],
                                                strict=True))
