@@ -171,32 +171,17 @@ def test_a_bad_intervention_is_one_line(case, company):
     assert "\n" not in message and "bad.toml: intervention 1" in message and piece in message
 
 
+def _autonomy_at(at: int, value: float, where: str = "", ramp: int = 0) -> str:
+    scope = f'where = ["{where}"]\n' if where else ""
+    return f"[[intervention]]\nat = {at}\nramp = {ramp}\n{scope}set = {{ autonomy = {value} }}\n"
+
+
 def test_contradictory_overlapping_interventions_are_refused(company):
     with pytest.raises(ParameterError, match=r"interventions 1 and 2 contradict each other: "
                        r"autonomy = 0.8 vs 0.6 for overlapping people at overlapping weeks"):
-        _setting(company, """
-[[intervention]]
-at = 5
-ramp = 6
-where = ["Sales"]
-set = { autonomy = 0.8 }
-[[intervention]]
-at = 8
-set = { autonomy = 0.6 }
-""", "clash")
-    _setting(company, """
-[[intervention]]
-at = 5
-where = ["Sales"]
-set = { autonomy = 0.8 }
-[[intervention]]
-at = 5
-where = ["Finance"]
-set = { autonomy = 0.6 }
-[[intervention]]
-at = 12
-set = { autonomy = 0.6 }
-""", "fine")  # other people, or later: no contradiction
+        _setting(company, _autonomy_at(5, 0.8, "Sales", ramp=6) + _autonomy_at(8, 0.6), "clash")
+    _setting(company, _autonomy_at(5, 0.8, "Sales") + _autonomy_at(5, 0.6, "Finance")
+             + _autonomy_at(12, 0.6), "fine")  # other people, or later: no contradiction
 
 
 def test_at_beyond_a_shortened_run_is_refused_on_the_command_line(company, tmp_path, capsys):
