@@ -258,6 +258,38 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
     console.print(table)
 
 
+@app.command("organization")
+def organization_command(
+        setting: Annotated[str, typer.Argument(help="Setting file with [organization].")],
+        export: Annotated[Path | None, typer.Option(
+            "--export", help="Write the checked chart, by pseudonym, to this CSV file.")]
+        = None) -> None:
+    """Check a setting's org chart and network (and roadmap); say what was inferred."""
+    from scenarios.settings import load_setting
+
+    chosen = load_setting(setting)  # every data-quality problem: one line, exit 2
+    if chosen.chart is None:
+        raise ParameterError(f"{setting}: no [organization] chart in this setting")
+    console.print(chosen.chart_summary, highlight=False, soft_wrap=True)
+    if chosen.interventions:
+        console.print(f"roadmap: {len(chosen.interventions)} interventions, checked",
+                      highlight=False)
+    if export is not None:
+        import csv
+        import io
+
+        from experiments.outputs import atomic_write
+
+        table = chosen.chart.table()
+        columns = [c for c in table if table[c]]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(zip(*(table[c] for c in columns), strict=True))
+        atomic_write(export, lambda p: p.write_text(buffer.getvalue(), encoding="utf-8"))
+        console.print(f"wrote {export} (pseudonyms only)", highlight=False)
+
+
 @app.command("settings")
 def settings_command() -> None:
     """List the built-in settings with their descriptions."""

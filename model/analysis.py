@@ -271,15 +271,10 @@ def chart_breakdown(model: OrganizationModel) -> pd.DataFrame:
 def export_chart(model: OrganizationModel) -> pd.DataFrame:
     """The imported chart as the model holds it, by pseudonym (never an original id):
     pseudonym, manager's pseudonym, unit, level, customer-facing."""
-    chart, s = model.chart, model.structure
-    if chart is None:
+    if model.chart is None:
         raise ValueError("the model runs on a generated structure, not an imported chart")
-    pseudonym = np.asarray(chart.pseudonym, dtype=object)
-    return pd.DataFrame({
-        "id": pseudonym,
-        "manager_id": np.where(s.parent >= 0, pseudonym[np.maximum(s.parent, 0)], ""),
-        "unit": chart.unit, "level": chart.level,
-        "customer_facing": model.customer_facing_position})
+    return pd.DataFrame(model.chart.table(model.structure.parent,
+                                          model.customer_facing_position))
 
 
 def interventions_table(model: OrganizationModel) -> pd.DataFrame:

@@ -31,6 +31,18 @@ class OrgChart:
     def n(self) -> int:
         return len(self.parent)
 
+    def table(self, parent: np.ndarray | None = None,
+              customer_facing: np.ndarray | None = None) -> dict[str, list]:
+        """The chart by pseudonym (never an original id): id, manager_id, unit, level,
+        customer_facing; ``parent`` and ``customer_facing`` as a model holds them."""
+        parent = self.parent if parent is None else parent
+        facing = self.customer_facing if customer_facing is None else customer_facing
+        names = self.pseudonym
+        return {"id": list(names),
+                "manager_id": [names[q] if q >= 0 else "" for q in parent.tolist()],
+                "unit": list(self.unit), "level": list(self.level),
+                "customer_facing": [] if facing is None else [bool(f) for f in facing]}
+
     def tie_strengths(self, initial_strength: float) -> np.ndarray:
         """Strength of each imported tie: weights scaled so the heaviest tie is 1."""
         if self.tie_weight is None:

@@ -2,7 +2,9 @@
 
 ``OrganizationModel.step`` runs the processes of ../shared/MODEL.md in order (nine
 stages, eleven units: turnover shares stage 1; approval, forum and playbook share
-stage 4), each a small unit updating whole arrays, then records one row of results.
+stage 4), after a roadmap's interventions (model/roadmap.py, stage 0, no random draws),
+each a small unit updating whole arrays, then records one row of results. The structure
+is generated from the parameters or imported (``chart``, model/chart.py).
 Mesa ``Employee`` agents are thin handles over the arrays, made on first use of
 ``model.agents`` so that a million employees stay cheap.
 

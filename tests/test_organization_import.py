@@ -198,3 +198,15 @@ def test_cli_exits_2_with_one_line_and_refuses_a_different_size(company, tmp_pat
     assert run.main(["run", str(company / "client.toml"), "-n", "100",
                      "--out", str(tmp_path / "o")]) == 2
     assert "the imported chart fixes it at 240" in capsys.readouterr().err
+
+
+def test_the_checked_export_reads_back_as_the_same_tree(company, tmp_path, capsys):
+    export = tmp_path / "checked.csv"
+    assert run.main(["organization", str(company / "client.toml"), "--export", str(export)]) == 0
+    assert "240 employees" in capsys.readouterr().out
+    assert b"@acme.example" not in export.read_bytes()
+    first = load_setting(str(company / "client.toml")).chart
+    again, _ = read_chart(export)
+    np.testing.assert_array_equal(first.parent, again.parent)
+    assert first.unit == again.unit and first.level == again.level
+    np.testing.assert_array_equal(first.customer_facing, again.customer_facing)
