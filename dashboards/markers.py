@@ -16,7 +16,8 @@ MAX_MARKERS = 24
 
 
 def intervention_weeks(interventions: pd.DataFrame | None) -> list[tuple[int, str]]:
-    """Distinct (week, label) pairs to mark, earliest first."""
+    """Distinct (week, label) pairs to mark, earliest first ("#0": a change made mid-run
+    on the dashboard)."""
     if interventions is None or interventions.empty:
         return []
     marks = interventions[["week", "intervention"]].drop_duplicates().sort_values(
@@ -33,6 +34,19 @@ def add_intervention_markers(fig: go.Figure, interventions: pd.DataFrame | None)
                       annotation_text=label, annotation_position="top",
                       annotation_font_size=10)
     return fig
+
+
+def marker_layout(interventions: pd.DataFrame | list[dict] | None) -> dict:
+    """Layout ``shapes`` and ``annotations`` of the markers, for a plain-dict figure (the
+    dashboard's live charts)."""
+    table = pd.DataFrame(interventions) if isinstance(interventions, list) else interventions
+    marks = intervention_weeks(table if table is not None and len(table) else None)
+    return {"shapes": [{"type": "line", "x0": week, "x1": week, "xref": "x", "y0": 0, "y1": 1,
+                        "yref": "paper", "line": {"dash": "dot", "color": "grey", "width": 1}}
+                       for week, _ in marks],
+            "annotations": [{"x": week, "y": 1, "xref": "x", "yref": "paper", "text": label,
+                             "showarrow": False, "yanchor": "bottom", "font": {"size": 10}}
+                            for week, label in marks]}
 
 
 def mark_time_charts(out: Path, figures: list[go.Figure]) -> None:

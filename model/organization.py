@@ -27,7 +27,7 @@ from model.chart import OrgChart
 from model.employees import Employees
 from model.errors import ParameterError
 from model.ideas import IdeaRegistry
-from model.parameters import Parameters, make_parameters
+from model.parameters import FIXED_DURING_RUN, Parameters, make_parameters
 from model.processes.adoption import new_exposure_memory
 from model.processes.approval import Approval
 from model.processes.base import Process
@@ -179,6 +179,17 @@ class OrganizationModel(mesa.Model):
     def roadmap_log(self) -> list[dict[str, Any]]:
         """What the roadmap changed: week, intervention, parameter, old, new, where, why."""
         return self.roadmap_process.log
+
+    def intervene(self, values: dict[str, Any], why: str = "applied mid-run") -> None:
+        """Change parameter values from the next step on, as a roadmap would (no random
+        draw; logged in ``roadmap_log``). A ParameterError names what cannot change."""
+        fixed = sorted(set(values) & FIXED_DURING_RUN)
+        if fixed:
+            raise ParameterError(f"{fixed[0]} is fixed when the organization is built and "
+                                 "cannot change during a run")
+        checked = make_parameters({**self.p.model_dump(), **values}, source="mid-run change",
+                                  parameters_class=self.parameters_class)
+        self.roadmap_process.apply_now({k: getattr(checked, k) for k in values}, why)
 
     def run(self, steps: int | None = None) -> OrganizationModel:
         """Run ``steps`` (default: the ``steps`` parameter) and return self."""

@@ -132,6 +132,16 @@ class RoadmapProcess(Process):
                   and item.until.holds(m, since=state.fired_at)):
                 self._revert(item, state, t)
 
+    def apply_now(self, values: dict[str, Any], why: str) -> None:
+        """Change organization-wide values from the next step on (a student's change mid-
+        run), logged like an intervention (number 0). Values are validated by the caller."""
+        week = self.model.steps + 1
+        for name, new in values.items():
+            self.log.append({"week": week, "intervention": 0, "parameter": name,
+                             "old": getattr(self.model.p, name), "new": new, "where": "all",
+                             "why": why})
+        self._set(dict(values))
+
     def _fire(self, item: Intervention, state: _State, t: int) -> None:
         p, local = self.model.p, self.model.local
         state.fired_at = t

@@ -218,3 +218,43 @@ def test_example_company_compared_with_and_without_its_roadmap(tmp_path):
     fig = go.Figure(go.Scatter(x=series["step"], y=series["output"]))
     mark_time_charts(out, [fig])
     assert sorted((s.x0, s.line.dash) for s in fig.layout.shapes) == [(13, "dot"), (39, "dot")]
+
+
+def test_a_change_applied_mid_run_acts_from_the_next_week_under_common_random_numbers(
+        company, status_quo):
+    setting = _setting(company, "", "none")
+    model = OrganizationModel(setting.parameters(), rng=4, chart=setting.chart)
+    model.run(8)
+    with pytest.raises(ParameterError, match="span_of_control is fixed"):
+        model.intervene({"span_of_control": 3})
+    with pytest.raises(ParameterError, match="autonomy"):
+        model.intervene({"autonomy": 2.0})
+    model.intervene({"autonomy": 0.95})
+    model.run(STEPS - 8)
+    assert model.roadmap_log == [{"week": 9, "intervention": 0, "parameter": "autonomy",
+                                  "old": 0.4, "new": 0.95, "where": "all",
+                                  "why": "applied mid-run"}]
+    a, b = status_quo.results.to_frame(), model.results.to_frame()
+    pd.testing.assert_frame_equal(a.iloc[:9], b.iloc[:9])
+    assert not a.iloc[9:].equals(b.iloc[9:])
+
+
+def test_the_dashboard_applies_a_change_mid_run_and_marks_it_on_every_chart():
+    from dashboards import figures
+    from dashboards.session import WITHOUT_CHANGES, Classroom
+
+    room = Classroom("hierarchical", {"n_employees": 120, "steps": 20},
+                     compare_with=WITHOUT_CHANGES, seed=3)
+    for _ in range(5):
+        room.step()
+    room.apply_now("autonomy", 0.9)
+    for _ in range(5):
+        room.step()
+    assert room.main.p.autonomy == 0.9 and room.runs[1].model.p.autonomy != 0.9
+    assert room.runs[0].label.endswith("+ changes mid-run")
+    runs = [(r.label, r.model) for r in room.runs]
+    for key, build in figures.CHART_BUILDERS.items():
+        shapes = build(runs)["layout"].get("shapes", [])
+        assert [s["x0"] for s in shapes] == [6], key
+    with pytest.raises(ParameterError):
+        room.apply_now("n_employees", 10)
