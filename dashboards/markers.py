@@ -57,3 +57,14 @@ def mark_time_charts(out: Path, figures: list[go.Figure]) -> None:
     table = pd.read_parquet(path)
     for fig in figures:
         add_intervention_markers(fig, table)
+
+
+def sweep_interventions(content: dict) -> pd.DataFrame:
+    """The weeks a sweep's roadmap acts at (every value of a varied ``at``), as rows of an
+    interventions table; triggered interventions have no fixed week and are left out."""
+    rows = []
+    for k, table in enumerate(content.get("interventions", ()), start=1):
+        varied = content.get("vary", {}).get(f"intervention.{k}.at")
+        weeks = (varied.get("values") or []) if varied else [table.get("at")]
+        rows += [{"week": int(w), "intervention": k} for w in weeks if w is not None]
+    return pd.DataFrame(rows, columns=["week", "intervention"])

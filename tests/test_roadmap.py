@@ -258,3 +258,51 @@ def test_the_dashboard_applies_a_change_mid_run_and_marks_it_on_every_chart():
         assert [s["x0"] for s in shapes] == [6], key
     with pytest.raises(ParameterError):
         room.apply_now("n_employees", 10)
+
+
+def _sweep_file(company: Path, vary: str, name: str = "sweep") -> Path:
+    _setting(company, "[[intervention]]\nat = 6\nwhere = [\"Sales\"]\n"
+             "set = { autonomy = 0.9 }\n[[intervention]]\n"
+             "when = { metric = \"output\", above = 5.0 }\nset = { peer_sanction_power = 0.5 }\n",
+             "swept")
+    path = company / f"{name}.toml"
+    path.write_text(f'setting = "{company / "swept.toml"}"\nseeds = "common"\nreplications = 1\n'
+                    'steps = 16\nmetrics = ["mean_commitment"]\ntimeseries = ["mean_commitment"]\n'
+                    f'record_every = 1\n[vary]\n{vary}\n')
+    return path
+
+
+def test_a_sweep_varies_an_interventions_week_and_value_under_common_seeds(company, tmp_path):
+    from experiments.sweep import run_sweep, timeseries_table
+    from experiments.sweep_spec import load_sweep
+
+    sweep = load_sweep(_sweep_file(company, '"intervention.1.at" = [4, 10]\n'
+                                            '"intervention.1.set.autonomy" = [0.4, 0.9]'))
+    assert len(sweep.runs) == 4 and len({r.seed for r in sweep.runs}) == 1
+    run_sweep(sweep, tmp_path / "out")
+    series = timeseries_table(tmp_path / "out").sort_values("step")
+    curve = {(int(p["intervention.1.at"]), float(p["intervention.1.set.autonomy"])):
+             part["mean_commitment"].to_numpy()
+             for _, part in series.groupby("point_id") for p in [part.iloc[0]]}
+    same = curve[(4, 0.4)]  # autonomy 0.4 is the status quo: the week cannot matter
+    np.testing.assert_array_equal(same, curve[(10, 0.4)])
+    np.testing.assert_array_equal(same[:4], curve[(4, 0.9)][:4])
+    assert not np.array_equal(same[4:], curve[(4, 0.9)][4:])
+    np.testing.assert_array_equal(same[:10], curve[(10, 0.9)][:10])
+    assert not np.array_equal(same[10:], curve[(10, 0.9)][10:])
+
+
+@pytest.mark.parametrize(("vary", "piece"), [
+    ('"intervention.1.at" = [4, 30]', "value 30 is above the maximum 16 of intervention.1.at"),
+    ('"intervention.1.set.peer_sanction_power" = [0.5, 0.7]', "design point 1 ("),
+    ('"intervention.3.at" = [4, 5]', "the setting has 2 interventions"),
+    ('"intervention.2.at" = [4, 5]', "is triggered (when)"),
+    ('"intervention.1.when" = [4, 5]', "a roadmap factor is intervention.K.at"),
+    ('"intervention.1.set.autonomy" = [0.5, 1.5]', "above the maximum 1 of autonomy"),
+])
+def test_a_bad_roadmap_factor_is_one_line(company, vary, piece):
+    from experiments.sweep_spec import load_sweep
+
+    with pytest.raises(ParameterError) as err:
+        load_sweep(_sweep_file(company, vary, "bad_sweep"))
+    assert "\n" not in str(err.value) and piece in str(err.value)
