@@ -4,6 +4,7 @@
     python run.py compare hierarchical heroes_programme -r 20 --out out/heroes
     python run.py report out/heroes       # rebuild the report from the stored data
     python run.py run hierarchical --out out/h
+    python run.py organization scenarios/company/acme.toml   # check a client chart
     python run.py settings
     python run.py parameters
     python run.py sweep sweeps/span_visibility_grid.toml --workers 2
