@@ -200,8 +200,9 @@ def _division_units(parent: np.ndarray, order: list[str], salt: str) -> tuple[st
 
 def read_network(path: Path, index: dict[str, int]) -> tuple[dict[str, Any], str]:
     """Ties between chart ids (positions), merged per pair (weights summed)."""
+    where = "line"
     if path.suffix.lower() == ".gexf":
-        rows, has_weight = _gexf_rows(path), True
+        rows, has_weight, where = _gexf_rows(path), True, "edge"
     else:
         rows, columns, _ = _rows(path, NETWORK_COLUMNS)
         has_weight = "weight" in columns
@@ -211,11 +212,12 @@ def read_network(path: Path, index: dict[str, int]) -> tuple[dict[str, Any], str
         for column in NETWORK_COLUMNS:
             ident = row[column]
             if ident not in index:
-                raise ParameterError(f"{path}: line {line}: {column} {ident!r} is not an "
+                raise ParameterError(f"{path}: {where} {line}: {column} {ident!r} is not an "
                                      "employee id in the chart")
             ends.append(index[ident])
         if ends[0] == ends[1]:
-            raise ParameterError(f"{path}: line {line}: tie from {row['source']!r} to itself")
+            raise ParameterError(f"{path}: {where} {line}: tie from {row['source']!r} to "
+                                 "itself")
         weight = 1.0
         if has_weight and row.get("weight", ""):
             try:
@@ -224,7 +226,7 @@ def read_network(path: Path, index: dict[str, int]) -> tuple[dict[str, Any], str
                 weight = math.nan
             if not math.isfinite(weight) or weight < 0:
                 problem = "is negative" if weight < 0 else "is not a number"
-                raise ParameterError(f"{path}: line {line}: weight = {row['weight']!r} "
+                raise ParameterError(f"{path}: {where} {line}: weight = {row['weight']!r} "
                                      f"{problem} (weights are non-negative numbers)")
         key = (min(ends), max(ends))
         pairs[key] = pairs.get(key, 0.0) + weight
@@ -240,8 +242,8 @@ def read_network(path: Path, index: dict[str, int]) -> tuple[dict[str, Any], str
 
 
 def _gexf_rows(path: Path) -> list[tuple[int, dict]]:
-    """Edges of a GEXF file as rows (line 0: GEXF has no row numbers worth naming).
-    Parsed without resolving external entities (Python's expat refuses them)."""
+    """Edges of a GEXF file as rows numbered by edge (1 = the first <edge>). Parsed
+    without resolving external entities (Python's expat refuses them)."""
     text, _ = _text(path)
     try:
         root = ET.fromstring(text.encode())
@@ -251,9 +253,8 @@ def _gexf_rows(path: Path) -> list[tuple[int, dict]]:
     for edge in root.iter():
         if edge.tag.rsplit("}", 1)[-1] != "edge":
             continue
-        line = getattr(edge, "sourceline", 0) or len(rows) + 1
-        rows.append((line, {"source": edge.get("source", ""), "target": edge.get("target", ""),
-                            "weight": edge.get("weight", "")}))
+        rows.append((len(rows) + 1, {key: edge.get(key, "")
+                                     for key in ("source", "target", "weight")}))
     if not rows:
         raise ParameterError(f"{path}: empty file (no <edge> elements)")
     return rows

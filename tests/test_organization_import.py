@@ -210,3 +210,12 @@ def test_the_checked_export_reads_back_as_the_same_tree(company, tmp_path, capsy
     np.testing.assert_array_equal(first.parent, again.parent)
     assert first.unit == again.unit and first.level == again.level
     np.testing.assert_array_equal(first.customer_facing, again.customer_facing)
+
+
+def test_a_gexf_edge_to_an_unknown_id_is_named_by_its_number(tmp_path):
+    (tmp_path / "c.csv").write_text("id,manager_id\na,\nb,a\n")
+    (tmp_path / "n.gexf").write_text(
+        '<gexf><graph><edges><edge source="a" target="b"/><edge source="b" target="q"/>'
+        '</edges></graph></gexf>')
+    with pytest.raises(ParameterError, match=r"n.gexf: edge 2: target 'q' is not an employee"):
+        read_chart(tmp_path / "c.csv", tmp_path / "n.gexf")
