@@ -304,17 +304,21 @@ def settings_command() -> None:
 @app.command("parameters")
 def parameters_command(model: ModelOption = None) -> None:
     """List every parameter by group: default, range, unit and meaning."""
-    from model.parameters import GROUPS, parameter_specs
+    from model.parameters import FIXED_DURING_RUN, GROUPS, parameter_specs, per_unit_parameters
 
     model_class = _model_class(model)
-    specs = parameter_specs(model_class.parameters_class if model_class else None)
+    block = model_class.parameters_class if model_class else None
+    specs = parameter_specs(block)
+    scoped = set(per_unit_parameters(block))
     for group in GROUPS:
         print(f"[{group}]")
         for spec in (s for s in specs if s.group == group):
             rng = (" | ".join(spec.choices) if spec.choices
                    else f"{spec.minimum:g}..{spec.maximum:g}")
             unit = f" {spec.unit}" if spec.unit else ""
-            print(f"  {spec.name} = {spec.default}  ({rng}{unit})  {spec.meaning}")
+            roadmap = (" [roadmap: per unit]" if spec.name in scoped else
+                       " [fixed during a run]" if spec.name in FIXED_DURING_RUN else "")
+            print(f"  {spec.name} = {spec.default}  ({rng}{unit})  {spec.meaning}{roadmap}")
 
 
 # --- sweep commands ---
