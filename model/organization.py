@@ -131,8 +131,7 @@ class OrganizationModel(mesa.Model):
         self.roadmap_process = RoadmapProcess(self)
         return [self.roadmap_process, NeedDrift(self), Turnover(self), self.generation,
                 self.conversations, self.approval, IdeaForum(self), self.playbook,
-                EffortChoice(self),
-                self.monitoring, Leadership(self), Performance(self)]
+                EffortChoice(self), self.monitoring, Leadership(self), Performance(self)]
 
     def _build_organization(self) -> None:
         p, chart = self.p, self.chart
