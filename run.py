@@ -4,6 +4,7 @@
     python run.py compare hierarchical heroes_programme -r 20 --out out/heroes
     python run.py report out/heroes       # rebuild the report from the stored data
     python run.py run hierarchical --out out/h
+    python run.py organization scenarios/company/acme.toml   # check a client chart
     python run.py settings
     python run.py parameters
     python run.py sweep sweeps/span_visibility_grid.toml --workers 2
@@ -301,6 +302,9 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
     block = model_class.parameters_class if model_class else None
     chosen = load_setting(setting, block)
     params = chosen.parameters(_overrides(employees, steps, sets, block), parameters_class=block)
+    roadmap = chosen.roadmap(params, block)
+    if chosen.chart_summary:
+        console.print(chosen.chart_summary, highlight=False, soft_wrap=True)
     from experiments.outputs import (
         check_memory,
         human_seconds,
@@ -316,7 +320,7 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
                            kind="a run's output (summary.json)") as building:
         with console.status(f"simulating {chosen.name}: {n} employees, {t} steps (about "
                             f"{human_seconds(run_seconds(n, t))})"):
-            result = run_once(params, seed, chosen.name, model_class)
+            result = run_once(params, seed, chosen.name, model_class, chosen.chart, roadmap)
         write_run(result, building, chosen.description, model or "")
     s = result.summary
     table = Table(title=f"{chosen.name} (seed {seed}) -> {out}")
@@ -327,6 +331,38 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
         table.add_row(metric, "never" if value is None else f"{value:.3f}"
                       if isinstance(value, float) else str(value))
     console.print(table)
+
+
+@app.command("organization")
+def organization_command(
+        setting: Annotated[str, typer.Argument(help="Setting file with [organization].")],
+        export: Annotated[Path | None, typer.Option(
+            "--export", help="Write the checked chart, by pseudonym, to this CSV file.")]
+        = None) -> None:
+    """Check a setting's org chart and network (and roadmap); say what was inferred."""
+    from scenarios.settings import load_setting
+
+    chosen = load_setting(setting)  # every data-quality problem: one line, exit 2
+    if chosen.chart is None:
+        raise ParameterError(f"{setting}: no [organization] chart in this setting")
+    console.print(chosen.chart_summary, highlight=False, soft_wrap=True)
+    if chosen.interventions:
+        console.print(f"roadmap: {len(chosen.interventions)} interventions, checked",
+                      highlight=False)
+    if export is not None:
+        import csv
+        import io
+
+        from experiments.outputs import atomic_write
+
+        table = chosen.chart.table()
+        columns = [c for c in table if table[c]]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(zip(*(table[c] for c in columns), strict=True))
+        atomic_write(export, lambda p: p.write_text(buffer.getvalue(), encoding="utf-8"))
+        console.print(f"wrote {export} (pseudonyms only)", highlight=False)
 
 
 @app.command("settings")
@@ -342,17 +378,21 @@ def settings_command() -> None:
 @app.command("parameters")
 def parameters_command(model: ModelOption = None) -> None:
     """List every parameter by group: default, range, unit and meaning."""
-    from model.parameters import GROUPS, parameter_specs
+    from model.parameters import FIXED_DURING_RUN, GROUPS, parameter_specs, per_unit_parameters
 
     model_class = _model_class(model)
-    specs = parameter_specs(model_class.parameters_class if model_class else None)
+    block = model_class.parameters_class if model_class else None
+    specs = parameter_specs(block)
+    scoped = set(per_unit_parameters(block))
     for group in GROUPS:
         print(f"[{group}]")
         for spec in (s for s in specs if s.group == group):
             rng = (" | ".join(spec.choices) if spec.choices
                    else f"{spec.minimum:g}..{spec.maximum:g}")
             unit = f" {spec.unit}" if spec.unit else ""
-            print(f"  {spec.name} = {spec.default}  ({rng}{unit})  {spec.meaning}")
+            roadmap = (" [roadmap: per unit]" if spec.name in scoped else
+                       " [fixed during a run]" if spec.name in FIXED_DURING_RUN else "")
+            print(f"  {spec.name} = {spec.default}  ({rng}{unit})  {spec.meaning}{roadmap}")
 
 
 # --- sweep commands ---

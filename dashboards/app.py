@@ -34,6 +34,7 @@ from dashboards.session import (
     try_classroom,
 )
 from dashboards.widgets import PLOTLY_BUNDLE_DIR, DrawGate, PlotlyView
+from model.parameters import FIXED_DURING_RUN, ParameterError
 from scenarios.settings import load_setting
 
 NOTHING = "nothing"
@@ -227,7 +228,13 @@ def RunControls(model: solara.Reactive[Classroom], kwargs: solara.Reactive[dict]
 
 @solara.component
 def Changes(room: Classroom):
-    """The student's changes to the setting, read back from the running model."""
+    """The student's changes to the setting, read back from the running model, and those
+    applied mid-run (with their week)."""
+    mid_run = [r for r in room.main.roadmap_log if r["intervention"] == 0]
+    if mid_run:
+        solara.Text("Changed mid-run: " + "; ".join(
+            f"week {r['week']}: {r['parameter']} {r['old']} -> {r['new']}" for r in mid_run),
+            classes=["mid-run-changes"])
     if not room.overrides:
         solara.Text(f"Running {room.setting} as defined.", classes=["changes"])
         return
@@ -495,7 +502,19 @@ def Page():
         picked.value = None
         model.value = room
 
+    mid_run = solara.use_reactive(False)
+    applied = solara.use_reactive(0)  # mid-run changes made: the sidebar shows them
+
     def change_parameter(name: str, value: Any) -> None:
+        if mid_run.value and room.step_count > 0 and name not in FIXED_DURING_RUN:
+            try:  # the running organization changes from next week on; nothing restarts
+                room.apply_now(name, value)
+                control_error.value = None
+                applied.value += 1
+            except ParameterError as err:
+                control_error.value = str(err)
+            redraw()
+            return
         values = {**room.main.p.model_dump(), name: value}
         rebuild({"overrides": changed_overrides(kwargs.value["setting"],
                                                 {**kwargs.value["overrides"],
@@ -522,6 +541,8 @@ def Page():
             LessonPicker(load_lesson)
         with solara.Card("Key levers (hover for meaning)"):
             Changes(room)
+            solara.Switch(label="Apply changes mid-run (from next week, no restart)",
+                          value=mid_run, classes=["mid-run-switch"])
             ParameterControls(room.main.p.model_dump(), change_parameter)
     About()
     lesson = None if lesson_index.value is None else lessons()[lesson_index.value]

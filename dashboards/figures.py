@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dashboards.markers import marker_layout
 from model.employees import DETECTED, HIDDEN, WORKING
 from model.organization import OrganizationModel
 
@@ -132,8 +133,23 @@ def output_figure(runs: list[tuple[str, OrganizationModel]]) -> dict:
     return make_figure(traces, _chart_layout(CHARTS["output"][0], "output per employee", None))
 
 
-CHART_BUILDERS = {"adoption": adoption_figure, "coasting": coasting_figure,
-                  "commitment": commitment_figure, "output": output_figure}
+def _marked(build):
+    """``build`` with a dotted line at each week the roadmap (or a student) changed the
+    first organization's parameters."""
+    def figure(runs: list[tuple[str, OrganizationModel]]) -> dict:
+        made = build(runs)
+        log = runs[0][1].roadmap_log if runs else []
+        if log:
+            made["layout"] = {**made["layout"], **marker_layout(log)}
+        return made
+
+    figure.__doc__ = build.__doc__
+    return figure
+
+
+CHART_BUILDERS = {name: _marked(build) for name, build in (
+    ("adoption", adoption_figure), ("coasting", coasting_figure),
+    ("commitment", commitment_figure), ("output", output_figure))}
 
 
 MONITOR_LABELS = ("coasting nobody who can act has noticed", "ideas squashed so far",

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from dashboards.markers import mark_time_charts
 from experiments.attribution import attribution_table, read_explanation, why_sentence
 from experiments.breakdowns import BREAKDOWN_METRICS, group_breakdowns
 from experiments.compare import read_comparison
@@ -643,6 +644,7 @@ def build_report(out: Path, location: Path | None = None,
                     "red: coasting unnoticed, orange: coasting noticed; diamonds: formal "
                     "leaders."),
     }
+    mark_time_charts(out, [figures["adoption"][0], figures["coasting"][0]])  # roadmaps
     items = "".join(f'<li{"" if clear else " class=unclear"}>{html.escape(sentence)}</li>'
                     for sentence, clear in zip(sentences["sentence"], sentences["clear"],
                                                strict=True))

@@ -191,6 +191,14 @@ class Classroom(mesa.Model):
                      else compare_with)
             self.runs.append(Run(label, model_class(other, rng=seed)))
 
+    def apply_now(self, name: str, value: Any) -> None:
+        """A student's change applied to the running organization from next week on (the
+        side-by-side one, if any, goes on without it: same seed, so the difference from
+        that week is the change's). ParameterError if it cannot change mid-run."""
+        self.main.intervene({name: value}, why="applied by the student")
+        self.runs[0].label = f"{self.runs[0].label.removesuffix(' + changes mid-run')}" \
+            " + changes mid-run"
+
     @staticmethod
     def _label(setting: str, overrides: dict) -> str:
         return f"{setting} + my changes" if overrides else setting

@@ -24,6 +24,7 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
+from dashboards.markers import add_intervention_markers, sweep_interventions
 from experiments.outputs import atomic_write
 from experiments.sensitivity import CONF_LEVEL
 from experiments.sweep import ANALYSIS_DIR, read_manifest, summary_table, timeseries_table
@@ -146,6 +147,7 @@ def plot_sweep(out: Path, metric: str, x: str | None = None, y: str | None = Non
             frame[name] = levels(frame[name])
     if over_time:
         fig, name = line_chart(frame, "step", metric, x), f"plot_{metric}_steps_by_{x}"
+        add_intervention_markers(fig, sweep_interventions(saved["sweep"]))
     elif y:
         fig, name = heatmap(frame, x, y, metric), f"plot_{metric}_{x}_{y}"
     else:

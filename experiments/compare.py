@@ -26,11 +26,14 @@ from experiments.outputs import check_memory, run_bytes, run_seconds
 from experiments.plugins import load_model_class
 from experiments.provenance import model_version, provenance
 from experiments.runner import atomic_write, process_pool, replication_seeds
-from model.analysis import employee_table, network_edges
+from model.analysis import chart_breakdown, employee_table, interventions_table, network_edges
+from model.chart import OrgChart
 from model.parameters import ParameterError, Parameters
-from scenarios.settings import parameters_toml, resolve_settings
+from model.roadmap import Roadmap
+from scenarios.settings import parameters_toml, resolve_settings, setting_inputs
 
 TABLES = ("runs", "timeseries", "employees", "network")
+OPTIONAL_TABLES = ("breakdown", "interventions")  # imported charts, roadmaps
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class RunTask:
     seed: int
     keep_network: bool
     model: str = ""  # "module:Class" of an extension ("" = OrganizationModel)
+    chart: OrgChart | None = None  # an imported organization
+    roadmap: Roadmap | None = None  # the setting's interventions
 
 
 @dataclass
@@ -65,7 +70,8 @@ class Comparison:
 
 def simulate(task: RunTask) -> dict[str, pd.DataFrame]:
     """Run one task and return its rows for each table (worker entry point)."""
-    model = load_model_class(task.model)(task.parameters, rng=task.seed).run()
+    model = load_model_class(task.model)(task.parameters, rng=task.seed, chart=task.chart,
+                                         roadmap=task.roadmap).run()
     keys = {"setting": task.setting, "replication": task.replication, "seed": task.seed}
     summary = model.summary()
     summary.pop("seed")
@@ -74,6 +80,8 @@ def simulate(task: RunTask) -> dict[str, pd.DataFrame]:
         "timeseries": model.results.to_frame(),
         "employees": employee_table(model),
         "network": network_edges(model) if task.keep_network else None,
+        "breakdown": chart_breakdown(model) if task.chart is not None else None,
+        "interventions": interventions_table(model) if task.roadmap else None,
     }
     for name, frame in tables.items():
         if frame is not None and name != "runs":
@@ -82,9 +90,12 @@ def simulate(task: RunTask) -> dict[str, pd.DataFrame]:
     return {name: frame for name, frame in tables.items() if frame is not None}
 
 
-def _tasks(settings: dict[str, Parameters], seeds: list[int], model: str = ""
-           ) -> list[RunTask]:
-    return [RunTask(name, params, k, seed, keep_network=(k == 0), model=model)
+def _tasks(settings: dict[str, Parameters], seeds: list[int], model: str = "",
+           inputs: dict[str, tuple] | None = None) -> list[RunTask]:
+    inputs = inputs or {}
+    return [RunTask(name, params, k, seed, keep_network=(k == 0), model=model,
+                    chart=inputs.get(name, (None, None))[0],
+                    roadmap=inputs.get(name, (None, None))[1])
             for k, seed in enumerate(seeds) for name, params in settings.items()]
 
 
@@ -113,18 +124,23 @@ def default_workers() -> int:
 
 def run_comparison(settings: dict[str, Parameters], replications: int, seed: int,
                    workers: int | None = None, progress: Callable[[], None] | None = None,
-                   seeds: list[int] | None = None, model: str = "") -> Comparison:
+                   seeds: list[int] | None = None, model: str = "",
+                   inputs: dict[str, tuple] | None = None) -> Comparison:
     """Run every setting ``replications`` times; replication k shares seed k across settings.
 
     ``seeds`` overrides the common seeds (e.g. independent seeds, to measure what common
     random numbers gain). Results do not depend on ``workers`` or completion order.
     """
     seeds = replication_seeds(seed, replications) if seeds is None else list(seeds)
-    outputs = _execute(_tasks(settings, seeds, model), workers or default_workers(), progress)
+    outputs = _execute(_tasks(settings, seeds, model, inputs), workers or default_workers(),
+                       progress)
     order = {name: i for i, name in enumerate(settings)}
     tables = {}
-    for name in TABLES:
-        frames = [out[name] for out in outputs if name in out]
+    for name in TABLES + OPTIONAL_TABLES:
+        frames = [out[name] for out in outputs if name in out
+                  and (name in TABLES or not out[name].empty)]
+        if not frames:
+            continue  # an optional table no run made (no chart, no intervention fired)
         table = (_rows(frames) if name == "runs"  # one row per run, some keys all missing
                  else pd.concat(frames, ignore_index=True))
         table["setting"] = pd.Categorical(table["setting"], categories=list(order))
@@ -323,8 +339,9 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
     ``explain_replications`` seeds (default: all)."""
     if replications < 2:
         raise ParameterError(f"--replications {replications}: intervals need at least 2")
-    params, descriptions = resolve_settings(names, sets, common or {},
-                                            load_model_class(model).parameters_class)
+    block = load_model_class(model).parameters_class
+    params, descriptions = resolve_settings(names, sets, common or {}, block)
+    inputs = setting_inputs(names, params, block)
     plan = None
     if explain_by is not None:
         from experiments.attribution import plan_explanation
@@ -332,11 +349,17 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
         if explain_replications is not None and explain_replications > replications:
             raise ParameterError(f"--explain-replications {explain_replications}: at most "
                                  f"--replications ({replications})")
+        own = [name for name, (chart, roadmap) in inputs.items() if chart is not None or roadmap]
+        if own:
+            raise ParameterError(f"--explain: setting {own[0]!r} has its own organization chart "
+                                 "or roadmap, and --explain varies parameters only; compare "
+                                 "without --explain")
         plan = plan_explanation(params, explain_replications or replications, explain_by)
     check_comparison_memory(params, replications, workers or default_workers())
     prepare_output(out, force)
     tick = progress(replications * len(params)) if progress else None
-    comparison = run_comparison(params, replications, seed, workers, tick, model=model)
+    comparison = run_comparison(params, replications, seed, workers, tick, model=model,
+                                inputs=inputs)
     comparison.descriptions = descriptions
     comparison.command = command
     comparison.focus = list(focus or [])

@@ -19,9 +19,11 @@ import pandas as pd
 
 from experiments.outputs import atomic_write, die_with_parent
 from experiments.provenance import provenance
-from model.analysis import idea_adoption_curves, idea_table
+from model.analysis import chart_breakdown, idea_adoption_curves, idea_table, interventions_table
+from model.chart import OrgChart
 from model.organization import OrganizationModel
 from model.parameters import Parameters
+from model.roadmap import Roadmap
 from scenarios.settings import parameters_toml
 
 
@@ -36,17 +38,24 @@ class RunResult:
     summary: dict[str, Any]
     ideas: pd.DataFrame
     adoption_curves: pd.DataFrame
+    breakdown: pd.DataFrame | None = None  # by the chart's unit and level
+    interventions: pd.DataFrame | None = None  # the roadmap's log
 
 
 def run_once(parameters: Parameters, seed: int, setting: str = "custom",
-             model_class: type[OrganizationModel] | None = None) -> RunResult:
-    """Build, run and summarize one organization (of ``model_class``, e.g. an extension)."""
-    model = (model_class or OrganizationModel)(parameters, rng=seed).run()
+             model_class: type[OrganizationModel] | None = None, chart: OrgChart | None = None,
+             roadmap: Roadmap | None = None) -> RunResult:
+    """Build, run and summarize one organization (of ``model_class``, e.g. an extension),
+    on an imported ``chart`` and with a ``roadmap`` if given."""
+    model = (model_class or OrganizationModel)(parameters, rng=seed, chart=chart,
+                                               roadmap=roadmap).run()
     frame = model.results.to_frame()
     frame.insert(0, "seed", seed)
     frame.insert(0, "setting", setting)
     return RunResult(setting, seed, parameters, frame, model.summary(), idea_table(model),
-                     idea_adoption_curves(model))
+                     idea_adoption_curves(model),
+                     chart_breakdown(model) if chart is not None else None,
+                     interventions_table(model) if roadmap else None)
 
 
 @contextmanager
@@ -126,6 +135,10 @@ def write_run(result: RunResult, out: Path, description: str = "",
         "parameters.toml": lambda p: p.write_text(parameters_toml(result.parameters,
                                                                   description)),
     }
+    for name, table in (("breakdown.csv", result.breakdown),
+                        ("interventions.csv", result.interventions)):
+        if table is not None:
+            files[name] = lambda p, t=table: t.to_csv(p, index=False)
     written = []
     for name, write in files.items():
         atomic_write(out / name, write)

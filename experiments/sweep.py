@@ -46,7 +46,15 @@ from experiments.outputs import (
 from experiments.plugins import load_model_class, metric_values
 from experiments.provenance import provenance, version_change
 from experiments.runner import process_pool
-from experiments.sweep_spec import Factor, Run, Sweep, canonical_json
+from experiments.sweep_spec import (
+    Factor,
+    Run,
+    Sweep,
+    canonical_json,
+    point_parameters,
+    point_roadmap,
+)
+from model.chart import OrgChart
 from model.parameters import ParameterError
 
 MANIFEST = "_manifest.json"
@@ -72,6 +80,9 @@ class Chunk:
     timeseries: tuple[str, ...]
     record_every: int
     model: str = ""  # "module:Class" of a model subclass ("" = OrganizationModel)
+    chart: OrgChart | None = None  # the setting's imported organization
+    interventions: tuple[dict[str, Any], ...] = ()  # its roadmap (varied by roadmap factors)
+    source: str = ""  # the sweep file (named by a roadmap's errors)
 
 
 # --- one run and one chunk (executed on workers) -------------------------------------------
@@ -79,7 +90,12 @@ def observe_run(chunk: Chunk, point: dict[str, Any],
                 seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run one point; return the observations as (step, metric, value) arrays (step -1 = run)."""
     model_class = load_model_class(chunk.model, "sweep field 'model' (where the runs happen)")
-    model = model_class(model_class.parameters_class(**{**chunk.base, **point}), rng=seed).run()
+    params = model_class.parameters_class(**{**chunk.base, **point_parameters(point)})
+    roadmap = (point_roadmap(chunk.source, chunk.interventions, point, params, chunk.chart,
+                             model_class.parameters_class,
+                             [m.name for m in model_class.step_metrics])
+               if chunk.interventions else None)
+    model = model_class(params, rng=seed, chart=chunk.chart, roadmap=roadmap).run()
     steps = [np.full(len(chunk.metrics), -1)]
     names = [np.asarray(chunk.metrics, dtype=object)]
     values = [np.array(metric_values(model, chunk.metrics), dtype=float)]
@@ -283,7 +299,8 @@ def pending_chunks(sweep: Sweep, finished: set[int], size: int) -> list[Chunk]:
     todo = [r for r in sweep.runs if r.run_id not in finished]
     return [Chunk(sweep.base, sweep.factors, tuple(batch),
                   tuple(sweep.points[r.point_id] for r in batch), sweep.metrics,
-                  sweep.timeseries, sweep.record_every, sweep.content.get("model", ""))
+                  sweep.timeseries, sweep.record_every, sweep.content.get("model", ""),
+                  sweep.chart, sweep.interventions, sweep.source)
             for batch in (todo[i:i + size] for i in range(0, len(todo), size))]
 
 

@@ -52,7 +52,7 @@ import json
 import math
 import operator
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,16 @@ import numpy as np
 
 from experiments.outputs import SEED_MAX, check_memory
 from experiments.plugins import is_named, load_metric, load_model_class
-from model.parameters import ParameterError, ParameterSpec, make_parameters, parameter_specs
+from model.chart import OrgChart
+from model.parameters import (
+    ParameterError,
+    Parameters,
+    ParameterSpec,
+    make_parameters,
+    parameter_specs,
+)
+from model.roadmap import Roadmap
+from scenarios.roadmap import build_roadmap
 from scenarios.settings import load_setting, read_toml, regular_file
 
 TOP_KEYS = ("description", "model", "setting", "seed", "seeds", "replications", "steps",
@@ -78,6 +87,7 @@ SAMPLERS = METHODS[1:]
 RANGE_KEYS = ({"start", "stop", "num"}, {"start", "stop", "step"})
 BOUND_KEYS = {"low", "high"}
 MAX_RUNS = 10_000_000
+ROADMAP_PREFIX = "intervention."  # factors intervention.K.at / .ramp / .set.NAME
 MAX_GRID_VALUES = 100_000
 RUN_RECORD_BYTES = 600  # one run of the design: its point, ids, seed and manifest rows
 
@@ -115,6 +125,8 @@ class Sweep:
     runs: tuple[Run, ...]
     samples: tuple[tuple[float, ...], ...] = ()  # sampler matrix before rounding (SALib's X)
     skipped: tuple[dict[str, Any], ...] = ()  # points not run: point_id, reason
+    chart: OrgChart | None = None  # the setting's imported organization
+    interventions: tuple[dict[str, Any], ...] = ()  # the setting's [[intervention]] tables
 
     @property
     def seeds(self) -> str:
@@ -206,7 +218,8 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
         if "steps" in fixed:
             raise ParameterError(f"{source}: field 'steps': also given in [parameters]")
         fixed["steps"] = data["steps"]
-    base = _base_parameters(setting, fixed, source, parameters_class)
+    base, chosen = _base_parameters(setting, fixed, source, parameters_class)
+    check = _Checker(source, parameters_class, tuple(chosen.interventions), base["steps"])
     design = _design_options(check, check.typed(data, "design", dict, {}))
     vary = check.typed(data, "vary", dict, None)
     if not vary:
@@ -240,6 +253,10 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
         content["seeds"] = seeds
     if constraints:
         content["constraints"] = constraints
+    if chosen.chart is not None:  # absent without one: older sweeps keep their hash
+        content["organization"] = chart_digest(chosen.chart)
+    if chosen.interventions:
+        content["interventions"] = list(chosen.interventions)
     if not content["metrics"] and not timeseries:
         raise ParameterError(f"{source}: field 'metrics': value [] (and no timeseries): keep "
                              "at least one metric")
@@ -249,7 +266,9 @@ def resolve_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
                              f"{MAX_RUNS} runs")
     check_memory(size * reps * RUN_RECORD_BYTES,
                  f"{source}: design of {size} points x {reps} replications")
-    sweep = build_design(source, content, base, factors)
+    sweep = replace(build_design(source, content, base, factors), chart=chosen.chart,
+                    interventions=tuple(chosen.interventions))
+    check_roadmaps(sweep, parameters_class, load_model_class(model).step_metrics)
     if not sweep.runs:
         first = sweep.skipped[0]
         raise ParameterError(f"{source}: every design point is skipped (point 0: "
@@ -288,18 +307,94 @@ def with_size(sweep: Sweep, replications: int | None = None,
     size = design_size(sweep.factors, content["design"]) * content["replications"]
     if size > MAX_RUNS:
         raise ParameterError(f"{sweep.source}: {size} runs: more than {MAX_RUNS}")
-    return build_design(sweep.source, content, sweep.base, sweep.factors)
+    return replace(build_design(sweep.source, content, sweep.base, sweep.factors),
+                   chart=sweep.chart, interventions=sweep.interventions)
+
+
+def chart_digest(chart: OrgChart) -> str:
+    """A stable fingerprint of an imported organization (pseudonyms, lines, ties)."""
+    digest = hashlib.sha256("\n".join(chart.pseudonym).encode())
+    for part in (chart.parent, chart.tie_u, chart.tie_v, chart.tie_weight):
+        digest.update(b"|" if part is None else np.ascontiguousarray(part).tobytes())
+    digest.update("\n".join(chart.unit + chart.level).encode())
+    return digest.hexdigest()[:16]
+
+
+def point_parameters(point: dict[str, Any]) -> dict[str, Any]:
+    """The parameter values of a design point (without its roadmap factors)."""
+    return {k: v for k, v in point.items() if not k.startswith(ROADMAP_PREFIX)}
+
+
+def point_roadmap(sweep_source: str, interventions: tuple[dict[str, Any], ...],
+                  point: dict[str, Any], params: Parameters, chart: OrgChart | None,
+                  parameters_class: type | None, metrics: list[str]) -> Roadmap:
+    """The setting's roadmap with a design point's roadmap factors applied."""
+    tables = [dict(t, set=dict(t.get("set") or {})) for t in interventions]
+    for name, value in point.items():
+        if name.startswith(ROADMAP_PREFIX):
+            parts = name.split(".")
+            table = tables[int(parts[1]) - 1]
+            if parts[2] == "set":
+                table["set"][parts[3]] = value
+            else:
+                table[parts[2]] = value
+    return build_roadmap(tables, sweep_source, params, chart, metrics, parameters_class)
+
+
+def check_roadmaps(sweep: Sweep, parameters_class: type | None, step_metrics) -> None:
+    """Every point's roadmap is valid (e.g. no `at` beyond the run), or one line naming it."""
+    if not sweep.interventions:
+        return
+    refused = {s["point_id"] for s in sweep.skipped}
+    metrics = [m.name for m in step_metrics]
+    for index, point in enumerate(sweep.points):
+        if index in refused:
+            continue
+        params = make_parameters({**sweep.base, **point_parameters(point)},
+                                 parameters_class=parameters_class)
+        point_roadmap(f"{sweep.source}: design point {index} ({canonical_json(point)})",
+                      sweep.interventions, point, params, sweep.chart, parameters_class,
+                      metrics)
+
+
+def _roadmap_spec(check: _Checker, name: str) -> ParameterSpec:
+    """What a roadmap factor may take: intervention.K.at / .ramp (weeks) or .set.NAME."""
+    parts = name.split(".")
+    field = f"vary.{name}"
+    if not (len(parts) == 3 and parts[2] in ("at", "ramp")) and not (
+            len(parts) == 4 and parts[2] == "set"):
+        raise ParameterError(f"{check.source}: field '{field}': a roadmap factor is "
+                             "intervention.K.at, intervention.K.ramp or intervention.K.set.NAME")
+    if not parts[1].isdigit() or not 1 <= int(parts[1]) <= len(check.interventions):
+        raise ParameterError(f"{check.source}: field '{field}': the setting has "
+                             f"{len(check.interventions)} interventions")
+    table = check.interventions[int(parts[1]) - 1]
+    if parts[2] == "set":
+        spec = _spec(parts[3], check.parameters_class)
+        if spec is None:
+            raise ParameterError(f"{check.source}: field '{field}': unknown parameter "
+                                 f"'{parts[3]}'")
+        return spec
+    if parts[2] == "at" and "at" not in table:
+        raise ParameterError(f"{check.source}: field '{field}': intervention {parts[1]} is "
+                             "triggered (when), it has no week to vary")
+    low = 1 if parts[2] == "at" else 0
+    return ParameterSpec(name, "roadmap", table.get(parts[2], low), low, check.steps, "weeks",
+                         f"{parts[2]} of intervention {parts[1]}", None, int)
 
 
 def _base_parameters(setting: str, fixed: dict[str, Any], source: str,
-                     parameters_class: type) -> dict[str, Any]:
+                     parameters_class: type) -> tuple[dict[str, Any], Any]:
     try:
         chosen = load_setting(setting, parameters_class)
     except ParameterError as err:
         raise ParameterError(f"{source}: field 'setting': {err}") from None
     merged = {**chosen.values, **fixed}
+    if chosen.chart is not None and merged["n_employees"] != chosen.chart.n:
+        raise ParameterError(f"{source}: n_employees = {merged['n_employees']!r}: the "
+                             f"setting's chart fixes it at {chosen.chart.n}")
     return make_parameters(merged, source=f"{source}: [parameters]", strict=True,
-                           parameters_class=parameters_class).model_dump()
+                           parameters_class=parameters_class).model_dump(), chosen
 
 
 def _design_options(check: _Checker, design: dict[str, Any]) -> dict[str, Any]:
@@ -347,7 +442,8 @@ def _spec(name: str, parameters_class: type | None = None) -> ParameterSpec | No
 def _factor(check: _Checker, name: str, entry: Any, method: str,
             fixed: dict[str, Any]) -> Factor:
     field = f"vary.{name}"
-    spec = _spec(name, check.parameters_class)
+    spec = (_roadmap_spec(check, name) if name.startswith(ROADMAP_PREFIX)
+            else _spec(name, check.parameters_class))
     if spec is None:
         raise ParameterError(f"{check.source}: field '{field}': unknown parameter '{name}' "
                              "(see `run.py parameters`)")
@@ -488,7 +584,7 @@ def _skipped_points(points: list[dict[str, Any]], base: dict[str, Any],
     anything runs): point_id and reason of each."""
     skipped = []
     for index, point in enumerate(points):
-        values = {**base, **point}
+        values = {**base, **point_parameters(point)}
         broken = next((c for c in constraints if not _holds(c, values)), None)
         if broken:
             skipped.append({"point_id": index, "reason": "constraint " + _describe(broken)})
@@ -549,6 +645,8 @@ class _Checker:
 
     source: str
     parameters_class: type | None = None  # an extension's parameter block
+    interventions: tuple[dict[str, Any], ...] = ()  # the setting's roadmap (roadmap factors)
+    steps: int = 0
 
     def fail(self, field: str, value: Any, problem: str) -> ParameterError:
         return ParameterError(f"{self.source}: field '{field}': value {value!r} {problem}")

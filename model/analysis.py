@@ -19,6 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import curve_fit
 
+from model.employees import HIDDEN
 from model.ideas import NEVER
 
 if TYPE_CHECKING:
@@ -243,3 +244,45 @@ def network_edges(model: OrganizationModel) -> pd.DataFrame:
     upper = sp.triu(realized_network(model), k=1).tocoo()
     return pd.DataFrame({"source": upper.row.astype(np.int64),
                          "target": upper.col.astype(np.int64)})
+
+
+def chart_breakdown(model: OrganizationModel) -> pd.DataFrame:
+    """Final state by the imported chart's unit and level (tidy: one row per unit x level
+    present); the generated structures give one row per depth under unit "all"."""
+    people, s = model.people, model.structure
+    position = people.position
+    if model.chart is not None:
+        unit = np.asarray(model.chart.unit, dtype=object)[position]
+        level = np.asarray(model.chart.level, dtype=object)[position]
+    else:
+        unit = np.full(people.n, "all", dtype=object)
+        level = np.array([f"L{d}" for d in s.level[position]], dtype=object)
+    frame = pd.DataFrame({
+        "unit": unit, "level": level, "depth": s.level[position],
+        "coasting": people.effort < model.p.coasting_threshold,
+        "hidden_coasting": people.coast_state == HIDDEN,
+        "effort": people.effort, "commitment": people.commitment, "output": people.output})
+    grouped = frame.groupby(["unit", "level"], sort=True)
+    table = grouped.agg(employees=("effort", "size"), depth=("depth", "min"),
+                        coasting_share=("coasting", "mean"),
+                        hidden_coasting_share=("hidden_coasting", "mean"),
+                        mean_effort=("effort", "mean"), mean_commitment=("commitment", "mean"),
+                        mean_output=("output", "mean")).reset_index()
+    return table.sort_values(["unit", "depth", "level"], ignore_index=True)
+
+
+def export_chart(model: OrganizationModel) -> pd.DataFrame:
+    """The imported chart as the model holds it, by pseudonym (never an original id):
+    pseudonym, manager's pseudonym, unit, level, customer-facing."""
+    if model.chart is None:
+        raise ValueError("the model runs on a generated structure, not an imported chart")
+    return pd.DataFrame(model.chart.table(model.structure.parent,
+                                          model.customer_facing_position))
+
+
+def interventions_table(model: OrganizationModel) -> pd.DataFrame:
+    """The roadmap's log: week, intervention, parameter, old and new value, where, why."""
+    columns = ["week", "intervention", "parameter", "old", "new", "where", "why"]
+    rows = [{**row, "old": str(row["old"]), "new": str(row["new"])}
+            for row in model.roadmap_log]
+    return pd.DataFrame(rows, columns=columns)

@@ -2,7 +2,9 @@
 
 ``OrganizationModel.step`` runs the processes of ../shared/MODEL.md in order (nine
 stages, eleven units: turnover shares stage 1; approval, forum and playbook share
-stage 4), each a small unit updating whole arrays, then records one row of results.
+stage 4), after a roadmap's interventions (model/roadmap.py, stage 0, no random draws),
+each a small unit updating whole arrays, then records one row of results. The structure
+is generated from the parameters or imported (``chart``, model/chart.py).
 Mesa ``Employee`` agents are thin handles over the arrays, made on first use of
 ``model.agents`` so that a million employees stay cheap.
 
@@ -21,9 +23,11 @@ import mesa
 import numpy as np
 
 from model.beliefs import Beliefs
+from model.chart import OrgChart
 from model.employees import Employees
+from model.errors import ParameterError
 from model.ideas import IdeaRegistry
-from model.parameters import Parameters, make_parameters
+from model.parameters import FIXED_DURING_RUN, Parameters, make_parameters
 from model.processes.adoption import new_exposure_memory
 from model.processes.approval import Approval
 from model.processes.base import Process
@@ -39,7 +43,15 @@ from model.processes.playbook import Playbook
 from model.processes.turnover import Turnover
 from model.results import METRICS, Metric, Results, top_k_overlap
 from model.rng import RandomStreams, normalize_seed
-from model.structure import build_formal_structure, build_markets, build_small_world, empty_network
+from model.roadmap import LocalValues, Roadmap, RoadmapProcess
+from model.structure import (
+    build_chart_structure,
+    build_formal_structure,
+    build_markets,
+    build_small_world,
+    empty_network,
+    tie_network,
+)
 
 
 class ResultsCollector(mesa.DataCollector):
@@ -80,7 +92,8 @@ class OrganizationModel(mesa.Model):
     step_metrics: ClassVar[tuple[Metric, ...]] = METRICS
 
     def __init__(self, parameters: Parameters | None = None, *,
-                 rng: int | np.random.Generator | None = None, **overrides: Any):
+                 rng: int | np.random.Generator | None = None, chart: OrgChart | None = None,
+                 roadmap: Roadmap | None = None, **overrides: Any):
         cls = self.parameters_class
         p = parameters or cls()
         if overrides or not isinstance(p, cls):
@@ -91,6 +104,10 @@ class OrganizationModel(mesa.Model):
         self.seed = seed
         self.streams = RandomStreams(seed)
         self.roles_version = 0
+        self.chart = chart
+        self.roadmap = roadmap or Roadmap(())
+        self.local = LocalValues(p.n_employees)  # per-unit parameter values (roadmaps)
+        self._per_employee: dict[str, tuple] = {}
         self._handles_made = False
         self._build_organization()
         self.processes = tuple(self.build_processes())
@@ -111,17 +128,24 @@ class OrganizationModel(mesa.Model):
         self.approval = Approval(self)
         self.playbook = Playbook(self)
         self.monitoring = Monitoring(self)
-        return [NeedDrift(self), Turnover(self), self.generation, self.conversations,
-                self.approval, IdeaForum(self), self.playbook, EffortChoice(self),
-                self.monitoring, Leadership(self), Performance(self)]
+        self.roadmap_process = RoadmapProcess(self)
+        return [self.roadmap_process, NeedDrift(self), Turnover(self), self.generation,
+                self.conversations, self.approval, IdeaForum(self), self.playbook,
+                EffortChoice(self), self.monitoring, Leadership(self), Performance(self)]
 
     def _build_organization(self) -> None:
-        p = self.p
-        self.structure = build_formal_structure(p)
+        p, chart = self.p, self.chart
+        if chart is not None and chart.n != p.n_employees:
+            raise ParameterError(f"n_employees = {p.n_employees}: the imported chart has "
+                                 f"{chart.n} employees")
+        self.structure = (build_formal_structure(p) if chart is None
+                          else build_chart_structure(chart.parent))
         self.occupant = np.arange(p.n_employees)
         self.people = Employees(p, self.streams["population"])
         facing = self.streams["positions"].random(p.n_employees) < p.customer_facing_share
         self.customer_facing_position = self.structure.front_line & facing
+        if chart is not None and chart.customer_facing is not None:
+            self.customer_facing_position = chart.customer_facing.copy()
         self.refresh_roles()
         self.market = build_markets(p.n_employees, p.market_size)
         self.market_sizes = np.bincount(self.market)
@@ -129,7 +153,10 @@ class OrganizationModel(mesa.Model):
         self.beliefs = Beliefs(p.n_employees, p.n_dimensions, self.ideas,
                                self.streams["beliefs"])
         self.exposures = new_exposure_memory()
-        if p.informal_network == "small_world" and p.informal_degree > 0:
+        if chart is not None and chart.tie_u is not None:
+            self.network = tie_network(p.n_employees, chart.tie_u, chart.tie_v,
+                                       chart.tie_strengths(p.initial_tie_strength))
+        elif p.informal_network == "small_world" and p.informal_degree > 0:
             self.network = build_small_world(p.n_employees, p.informal_degree,
                                              p.informal_rewiring, p.initial_tie_strength,
                                              self.streams["network"])
@@ -146,6 +173,22 @@ class OrganizationModel(mesa.Model):
         self.datacollector.collect(self)
         if self.steps >= self.p.steps:
             self.running = False  # the run length is reached (Mesa's batch_run stops here)
+
+    @property
+    def roadmap_log(self) -> list[dict[str, Any]]:
+        """What the roadmap changed: week, intervention, parameter, old, new, where, why."""
+        return self.roadmap_process.log
+
+    def intervene(self, values: dict[str, Any], why: str = "applied mid-run") -> None:
+        """Change parameter values from the next step on, as a roadmap would (no random
+        draw; logged in ``roadmap_log``). A ParameterError names what cannot change."""
+        fixed = sorted(set(values) & FIXED_DURING_RUN)
+        if fixed:
+            raise ParameterError(f"{fixed[0]} is fixed when the organization is built and "
+                                 "cannot change during a run")
+        checked = make_parameters({**self.p.model_dump(), **values}, source="mid-run change",
+                                  parameters_class=self.parameters_class)
+        self.roadmap_process.apply_now({k: getattr(checked, k) for k in values}, why)
 
     def run(self, steps: int | None = None) -> OrganizationModel:
         """Run ``steps`` (default: the ``steps`` parameter) and return self."""
@@ -168,6 +211,16 @@ class OrganizationModel(mesa.Model):
         self._level = s.level[pos]
         self._unit = s.unit[pos]
         self.roles_version += 1
+
+    def per_employee(self, name: str) -> np.ndarray:
+        """Each employee's value of a ``per_unit`` parameter: the value of the position
+        they hold (a roadmap may scope it to units or levels; model/roadmap.py)."""
+        key = (self.local.version, self.roles_version, getattr(self.p, name))
+        cached = self._per_employee.get(name)
+        if cached is None or cached[0] != key:
+            values = self.local.by_position(name, getattr(self.p, name))[self.people.position]
+            cached = self._per_employee[name] = (key, values)
+        return cached[1]
 
     def manager_of(self, employees: np.ndarray) -> np.ndarray:
         """Each employee's formal manager (employee id), -1 if none."""

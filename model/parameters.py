@@ -30,12 +30,31 @@ GROUPS = (
 )
 
 
-def param(default: Any, meaning: str, group: str, unit: str = "", **bounds: Any) -> Any:
-    """Declare one parameter: default, one-line meaning, group, unit and bounds."""
+# Read once when the organization is built: a roadmap cannot change them mid-run.
+FIXED_DURING_RUN = frozenset({
+    "n_employees", "hero_share", "hero_resourcefulness", "base_resourcefulness", "motive_mean",
+    "skill_mean", "trait_concentration", "customer_facing_share", "slow_learner_share",
+    "slow_socialization_rate", "socialization_mode", "formal_structure", "span_of_control",
+    "informal_network", "informal_degree", "informal_rewiring", "initial_tie_strength",
+    "n_dimensions", "market_size", "idea_scope", "steps", "metric_window", "summary_window",
+    "probe_idea_step", "leader_selection"})
+
+
+def param(default: Any, meaning: str, group: str, unit: str = "", per_unit: bool = False,
+          **bounds: Any) -> Any:
+    """Declare one parameter: default, one-line meaning, group, unit and bounds;
+    ``per_unit``: a roadmap may give it a different value in some units or levels
+    (``where``), and the engine reads it per employee."""
     if group not in GROUPS:
         raise ValueError(f"unknown parameter group {group!r}")
-    return Field(default, description=meaning, json_schema_extra={"group": group, "unit": unit},
-                 **bounds)
+    extra = {"group": group, "unit": unit, **({"per_unit": True} if per_unit else {})}
+    return Field(default, description=meaning, json_schema_extra=extra, **bounds)
+
+
+def per_unit_parameters(parameters_class: type[Parameters] | None = None) -> list[str]:
+    """Names of the parameters declared ``per_unit``."""
+    return [name for name, field in (parameters_class or Parameters).model_fields.items()
+            if (field.json_schema_extra or {}).get("per_unit")]
 
 
 class Parameters(BaseModel):
@@ -109,7 +128,7 @@ class Parameters(BaseModel):
     review_time: float = param(3.0, "Mean steps a manager takes to decide on an idea, per "
                                "level of approval.", "constraints", "steps", ge=1, le=10_000)
     autonomy: float = param(0.5, "Autonomy granted: the opportunity to act without asking.",
-                            "constraints", "0-1", ge=0, le=1)
+                            "constraints", "0-1", per_unit=True, ge=0, le=1)
     work_visibility: float = param(0.2, "Chance per step that each unit colleague (and the "
                                    "manager) sees one's work.", "constraints", "probability",
                                    ge=0, le=1)
@@ -129,14 +148,17 @@ class Parameters(BaseModel):
     rotation_period: int = param(25, "Steps between elections of coordinators (elected only).",
                                  "power relations", "steps", ge=1, le=1_000_000)
     monitoring_capacity: float = param(2.0, "Subordinates a manager actively watches per step.",
-                                       "power relations", "people per step", ge=0, le=10_000)
+                                       "power relations", "people per step", per_unit=True,
+                                       ge=0, le=10_000)
     manager_sanction_power: float = param(0.8, "Chance a manager acts on coasting they notice.",
-                                          "power relations", "probability", ge=0, le=1)
+                                          "power relations", "probability", per_unit=True, ge=0,
+                                          le=1)
     peer_sanction_power: float = param(0.1, "Chance a colleague holds a coasting peer they notice "
                                        "to account (0 = peers cannot act).", "power relations",
-                                       "probability", ge=0, le=1)
+                                       "probability", per_unit=True, ge=0, le=1)
     manager_support: float = param(0.0, "Obstacles managers remove: raises subordinates' "
-                                   "opportunity toward 1.", "power relations", "0-1", ge=0, le=1)
+                                   "opportunity toward 1.", "power relations", "0-1",
+                                   per_unit=True, ge=0, le=1)
     approval_tolerance: float = param(0.5, "Managers' tolerance for half-baked ideas: approve if "
                                       "judged value >= 1 - 2 x tolerance.", "power relations",
                                       "0-1", ge=0, le=1)

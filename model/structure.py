@@ -46,7 +46,40 @@ def build_formal_structure(p: Parameters) -> FormalStructure:
     """Build the formal structure named by ``p.formal_structure``."""
     builders = {"tree": _tree, "teams": _teams, "none": _no_structure}
     parent, unit_start, unit_size = builders[p.formal_structure](p.n_employees, p.span_of_control)
-    n = p.n_employees
+    return _assemble(parent, unit_start, unit_size)
+
+
+def build_chart_structure(parent: np.ndarray) -> FormalStructure:
+    """The formal structure of an imported chart: ``parent`` (manager position, -1 for a
+    top) in breadth-first order, so each manager's direct reports are contiguous and
+    follow all positions of lower depth. A unit is a manager's direct reports; a single
+    top joins its reports' unit (as in the generated tree); several tops form one top team
+    (a unit of peers without a common manager). Arbitrary depth and uneven spans."""
+    parent = np.asarray(parent, dtype=np.int64)
+    n = len(parent)
+    tops = np.flatnonzero(parent < 0)
+    if len(tops) == 0 or tops[-1] != len(tops) - 1 or (parent[len(tops):] >= np.arange(
+            len(tops), n)).any():
+        raise ValueError("chart positions must be in breadth-first order (tops first, "
+                         "managers before their reports)")
+    n_children = np.bincount(parent[parent >= 0], minlength=n)
+    child_start = np.full(n, n, dtype=np.int64)
+    has_parent = np.flatnonzero(parent >= 0)
+    np.minimum.at(child_start, parent[has_parent], has_parent)
+    if (np.diff(parent[has_parent]) < 0).any():
+        raise ValueError("chart positions must keep each manager's reports contiguous")
+    unit_start = np.where(parent >= 0, child_start[np.maximum(parent, 0)], 0)
+    unit_size = np.where(parent >= 0, n_children[np.maximum(parent, 0)], len(tops))
+    if len(tops) == 1:  # the top joins its reports' unit, as in the generated tree
+        reports = parent == 0
+        unit_start[reports] = 0
+        unit_size[0] = unit_size[reports] = 1 + n_children[0]
+    return _assemble(parent, unit_start.astype(np.int64), unit_size.astype(np.int64))
+
+
+def _assemble(parent: np.ndarray, unit_start: np.ndarray, unit_size: np.ndarray
+              ) -> FormalStructure:
+    n = len(parent)
     n_children = np.bincount(parent[parent >= 0], minlength=n).astype(np.int64)
     child_start = np.full(n, n, dtype=np.int64)
     has_parent = np.flatnonzero(parent >= 0)
@@ -131,14 +164,20 @@ def build_small_world(n: int, degree: int, rewiring: float, strength: float,
         new += new >= u[rewire]  # never a self-tie
         v = v.copy()
         v[rewire] = new
+    return tie_network(n, u, v, np.full(len(u), strength))
+
+
+def tie_network(n: int, u: np.ndarray, v: np.ndarray, strength: np.ndarray) -> InformalNetwork:
+    """The CSR of undirected ties ``u``-``v`` (employee ids) with their strengths."""
+    u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
     src = np.concatenate([u, v])
     dst = np.concatenate([v, u])
     tie = np.concatenate([np.arange(len(u)), np.arange(len(u))])
     order = np.argsort(src, kind="stable")
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-    return InformalNetwork(u=u, v=v, strength=np.full(len(u), strength), indptr=indptr,
-                           target=dst[order], tie=tie[order])
+    return InformalNetwork(u=u, v=v, strength=np.asarray(strength, dtype=np.float64),
+                           indptr=indptr, target=dst[order], tie=tie[order])
 
 
 def empty_network(n: int) -> InformalNetwork:

@@ -14,10 +14,12 @@ from typing import Any
 
 import tomli_w
 
+from model.chart import OrgChart
 from model.parameters import ParameterError, Parameters, check_types, make_parameters
+from model.roadmap import Roadmap
 
 SCENARIO_DIR = Path(__file__).resolve().parent
-SETTING_KEYS = {"description", "parameters"}
+SETTING_KEYS = {"description", "parameters", "organization", "intervention"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,19 @@ class Setting:
     description: str
     values: dict[str, Any] = field(default_factory=dict)
     source: str = "<defaults>"
+    chart: OrgChart | None = None  # an imported organization ([organization])
+    chart_summary: str = ""  # one line: what was read and what was inferred
+    interventions: list[Any] = field(default_factory=list)  # [[intervention]] tables
+
+    def roadmap(self, parameters: Parameters,
+                parameters_class: type[Parameters] | None = None) -> Roadmap:
+        """The checked roadmap for these (final) parameters (empty without one)."""
+        if not self.interventions:
+            return Roadmap(())
+        from scenarios.roadmap import build_roadmap  # reads the engine's metric names
+
+        return build_roadmap(self.interventions, self.source, parameters, self.chart,
+                             parameters_class=parameters_class)
 
     def parameters(self, overrides: dict[str, Any] | None = None, strict: bool = True,
                    parameters_class: type[Parameters] | None = None) -> Parameters:
@@ -38,6 +53,10 @@ class Setting:
         ``parameters_class`` also accepts its own parameters."""
         check_types(self.values, self.source, parameters_class)
         source = self.source if not overrides else f"{self.source} with --set"
+        if self.chart is not None and (overrides or {}).get("n_employees", self.chart.n
+                                                            ) != self.chart.n:
+            raise ParameterError(f"{source}: n_employees = {overrides['n_employees']!r}: the "
+                                 f"imported chart fixes it at {self.chart.n}")
         if strict:
             check_types(overrides or {}, source, parameters_class)
         return make_parameters({**self.values, **(overrides or {})}, source=source,
@@ -99,16 +118,51 @@ def load_setting(name_or_path: str, parameters_class: type[Parameters] | None = 
     unknown = sorted(set(data) - SETTING_KEYS)
     if unknown:
         raise ParameterError(f"{source}: unknown key '{unknown[0]}' (a setting holds only "
-                             "'description' and [parameters])")
+                             "'description', [parameters], [organization] and "
+                             "[[intervention]])")
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ParameterError(f"{source}: description = {description!r}: must be a string")
     values = data.get("parameters", {})
     if not isinstance(values, dict):
         raise ParameterError(f"{source}: parameters = {values!r}: must be a table")
-    setting = Setting(path.stem, description, values, source)
-    setting.parameters(parameters_class=parameters_class)  # validate now, naming the file
+    chart, summary = _organization(data.get("organization"), path, values)
+    if chart is not None:
+        values = {**values, "n_employees": chart.n}
+    setting = Setting(path.stem, description, values, source, chart, summary,
+                      data.get("intervention", []))
+    params = setting.parameters(parameters_class=parameters_class)  # validate now
+    setting.roadmap(params, parameters_class)
     return setting
+
+
+def _organization(table: Any, path: Path, values: dict[str, Any]
+                  ) -> tuple[OrgChart | None, str]:
+    """The chart an ``[organization]`` table names (paths relative to the setting file)."""
+    if table is None:
+        return None, ""
+    from scenarios.organization import ORGANIZATION_KEYS, read_chart
+
+    if not isinstance(table, dict) or not isinstance(table.get("chart"), str):
+        raise ParameterError(f"{path}: [organization] needs chart = \"<file>.csv\"")
+    unknown = sorted(set(table) - ORGANIZATION_KEYS)
+    if unknown:
+        raise ParameterError(f"{path}: [organization]: unknown key '{unknown[0]}' (keys: "
+                             "chart, network, salt)")
+    for key in ("network", "salt"):
+        if key in table and not isinstance(table[key], str):
+            raise ParameterError(f"{path}: [organization] {key} = {table[key]!r}: must be a "
+                                 "string")
+    chart, summary = read_chart(path.parent / table["chart"],
+                                path.parent / table["network"] if "network" in table
+                                else None, table.get("salt"))
+    if "n_employees" in values and values["n_employees"] != chart.n:
+        raise ParameterError(f"{path}: n_employees = {values['n_employees']!r}: the chart has "
+                             f"{chart.n} employees (leave n_employees out)")
+    if "network" in table and values.get("informal_network") == "fully_mixed":
+        raise ParameterError(f"{path}: informal_network = 'fully_mixed' contradicts the "
+                             "imported network (leave informal_network out)")
+    return chart, summary
 
 
 def parse_override(text: str, parameters_class: type[Parameters] | None = None
@@ -171,3 +225,15 @@ def resolve_settings(names: list[str], sets: list[str] | None, common: dict[str,
     params = {s.name: s.parameters({**common, **scoped[s.name]},
                                    parameters_class=parameters_class) for s in loaded}
     return params, {s.name: s.description for s in loaded}
+
+
+def setting_inputs(names: list[str], params: dict[str, Parameters],
+                   parameters_class: type[Parameters] | None = None
+                   ) -> dict[str, tuple[OrgChart | None, Roadmap]]:
+    """Each setting's imported chart and checked roadmap (for its final parameters)."""
+    inputs = {}
+    for name in names:
+        setting = load_setting(name, parameters_class)
+        inputs[setting.name] = (setting.chart,
+                                setting.roadmap(params[setting.name], parameters_class))
+    return inputs

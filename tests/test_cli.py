@@ -60,6 +60,10 @@ def test_settings_and_parameters_listings(capsys):
     assert code == 0 and "hierarchical" in stdout and "shared_authority" in stdout
     code, stdout, _ = cli(["parameters"], capsys)
     assert code == 0 and "span_of_control" in stdout
+    lines = {line.split()[0]: line for line in stdout.splitlines() if " = " in line}
+    assert lines["autonomy"].endswith("[roadmap: per unit]")
+    assert lines["span_of_control"].endswith("[fixed during a run]")
+    assert "[" not in lines["power_distance"]  # may change for everyone, not per unit
 
 
 def test_main_job_compares_reference_settings(tmp_path, capsys):

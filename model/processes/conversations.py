@@ -192,18 +192,19 @@ class Conversations(Process):
         self.per_employee = 0.0
         self.adoptions = 0
         self.n_cross = 0
-        self._factor_version = -1
+        self._factor_version = None
         self._tie_factor = np.zeros(0)
         self._buffer = np.empty((6, 0), dtype=np.int64)  # exposures and submissions, reused
 
     def tie_factor(self) -> np.ndarray:
         """Constraint factor of each informal half-edge (recomputed when roles change)."""
         m = self.model
-        if self._factor_version != m.roles_version:
+        version = (m.roles_version, m.p.lateral_openness, m.p.power_distance)
+        if self._factor_version != version:  # a roadmap may change either parameter
             net = m.network
             src = np.repeat(np.arange(m.people.n), np.diff(net.indptr))
             self._tie_factor = m.contact_factor(src, net.target)
-            self._factor_version = m.roles_version
+            self._factor_version = version
         return self._tie_factor
 
     def choose_partners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

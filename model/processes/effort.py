@@ -29,7 +29,7 @@ def own_commitment(motive, skill, opportunity, has_manager, autonomy, support):
     """Opportunity of everyone and the commitment their motive, means and opportunity give."""
     own = np.empty(len(motive))
     for i in range(len(motive)):
-        opportunity[i] = autonomy + has_manager[i] * support * (1.0 - autonomy)
+        opportunity[i] = autonomy[i] + has_manager[i] * support[i] * (1.0 - autonomy[i])
         own[i] = (motive[i] * skill[i] * opportunity[i]) ** (1.0 / 3.0)
     return own
 
@@ -57,16 +57,18 @@ class EffortChoice(Process):
     def __init__(self, model):
         super().__init__(model)
         self._own = np.zeros(0)
-        self._own_version = -1  # roles version the cached own commitment was computed for
+        self._own_version = None  # roles and parameter versions of the cached commitment
 
     def own_commitment(self) -> np.ndarray:
         """Commitment from motive, means and opportunity; traits are fixed, so it changes
         only when roles (who has a manager) do."""
         m, p, people = self.model, self.model.p, self.model.people
-        if self._own_version != m.roles_version:
+        version = (m.roles_version, m.local.version, p.autonomy, p.manager_support)
+        if self._own_version != version:
             self._own = own_commitment(people.motive, people.skill, people.opportunity,
-                                       m._manager >= 0, p.autonomy, p.manager_support)
-            self._own_version = m.roles_version
+                                       m._manager >= 0, m.per_employee("autonomy"),
+                                       m.per_employee("manager_support"))
+            self._own_version = version
         return self._own
 
     def step(self) -> None:

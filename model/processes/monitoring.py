@@ -26,13 +26,14 @@ if TYPE_CHECKING:
 
 
 @njit(cache=True)
-def monitor(rng, people, structure, prm, step):
+def monitor(rng, people, structure, prm, local, step):
     """Observe, notice, sanction and track coasting spells for everyone; returns
     (noticed count, hidden steps of spells that ended, spells that ended)."""
     (position, witnessed, effort, watch_belief, commitment, coast_state, hidden_since,
      sanctioned) = people
     parent, n_children, unit_size = structure
-    capacity, visibility, manager_power, peer_power, learning, threshold, loss = prm
+    visibility, learning, threshold, loss = prm
+    capacity, manager_power, peer_power = local  # per employee (per-unit parameters)
     noticed_count, hidden_time, spells = 0, 0, 0
     seen_by_peers = np.zeros(unit_size.max() + 1)  # chance of being seen, by unit size
     for size in range(1, len(seen_by_peers)):
@@ -43,17 +44,17 @@ def monitor(rng, people, structure, prm, step):
         boss = parent[pos]
         by_manager = False
         if boss >= 0:  # watched actively, or seen passively: one draw for either
-            watched = min(1.0, capacity / max(n_children[boss], 1))
+            watched = min(1.0, capacity[i] / max(n_children[boss], 1))
             by_manager = rng.random() < 1.0 - (1.0 - watched) * (1.0 - visibility)
         by_peer = witnessed[i] or rng.random() < seen_by_peers[unit_size[pos]]
-        risk = min(1.0, by_manager * manager_power + by_peer * peer_power)
+        risk = min(1.0, by_manager * manager_power[i] + by_peer * peer_power[i])
         watch_belief[i] += learning * (risk - watch_belief[i])
         coasting = effort[i] < threshold
-        noticed = coasting and ((by_manager and manager_power > 0)
-                                or (by_peer and peer_power > 0))
+        noticed = coasting and ((by_manager and manager_power[i] > 0)
+                                or (by_peer and peer_power[i] > 0))
         noticed_count += noticed
-        sanctioned[i] = coasting and ((by_manager and rng.random() < manager_power)
-                                      or (by_peer and rng.random() < peer_power))
+        sanctioned[i] = coasting and ((by_manager and rng.random() < manager_power[i])
+                                      or (by_peer and rng.random() < peer_power[i]))
         if sanctioned[i]:
             commitment[i] = max(0.0, commitment[i] - loss)
         state = coast_state[i]
@@ -90,9 +91,10 @@ class Monitoring(Process):
             (people.position, people.witnessed, people.effort, people.watch_belief,
              people.commitment, people.coast_state, people.hidden_since, people.sanctioned),
             (s.parent, s.n_children, s.unit_size),
-            (p.monitoring_capacity, p.work_visibility, p.manager_sanction_power,
-             p.peer_sanction_power, p.watch_learning, p.coasting_threshold,
+            (p.work_visibility, p.watch_learning, p.coasting_threshold,
              p.sanction_commitment_loss),
+            (m.per_employee("monitoring_capacity"), m.per_employee("manager_sanction_power"),
+             m.per_employee("peer_sanction_power")),
             np.int64(m.steps))
         self.noticed_share = noticed / people.n
         self.hidden_time_total += hidden_time
