@@ -439,6 +439,60 @@ def adequacy_table(adequacy: pd.DataFrame) -> str:
                   "replications")
 
 
+# --- a client's chart and roadmap ----------------------------------------------
+def roadmap_table(interventions: pd.DataFrame | None, runs: pd.DataFrame) -> str:
+    """What each roadmap changed, when and where, and in how many runs (a triggered change
+    may fire in some runs only)."""
+    if interventions is None or interventions.empty:
+        return ""
+    total = runs.groupby("setting", observed=True)["replication"].nunique()
+    keys = ["setting", "week", "parameter", "old", "new", "where", "why"]
+    fired = (interventions.astype({"setting": str})
+             .groupby(keys, sort=True, dropna=False)["replication"].nunique().reset_index())
+    rows = [[setting_label(r.setting), f"week {int(r.week)}", r.parameter.replace("_", " "),
+             f"{_plain(r.old)} to {_plain(r.new)}", str(r.where), str(r.why),
+             f"{r.replication} of {int(total.get(r.setting, r.replication))}"]
+            for r in fired.itertuples()]
+    return ("<h3>Roadmap: what changed, when and where</h3>"
+            '<p class="caption">Each change a roadmap made (week 0 is the start; a change '
+            "over several weeks is listed when it starts), and in how many of the runs it "
+            "happened (a triggered change happens only in runs where its condition held)."
+            "</p>" + _table(["setting", "when", "lever", "change", "where", "why",
+                             "runs"], rows, "roadmap"))
+
+
+def _plain(value) -> str:
+    """A parameter value as read: numbers without trailing zeros, the rest as text."""
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def chart_unit_table(breakdown: pd.DataFrame | None) -> str:
+    """The client's own units (from its chart): hidden coasting, coasting and commitment at
+    the end of the run, employee-weighted over levels, mean over runs."""
+    if breakdown is None or breakdown.empty:
+        return ""
+    frame = breakdown.astype({"setting": str})
+    measures = ["hidden_coasting_share", "coasting_share", "mean_commitment"]
+    weighted = frame[measures].mul(frame["employees"], axis=0)
+    per_run = (pd.concat([frame[["setting", "replication", "unit", "employees"]], weighted],
+                         axis=1)
+               .groupby(["setting", "replication", "unit"], sort=False).sum())
+    per_run[measures] = per_run[measures].div(per_run["employees"], axis=0)
+    means = per_run.groupby(["setting", "unit"], sort=False)[measures].mean()
+    runs = per_run.groupby(["setting", "unit"], sort=False)["employees"].size()
+    rows = [[setting_label(setting), str(unit),
+             f"{int(per_run.loc[(setting, slice(None), unit), 'employees'].iloc[0]):,}",
+             f"{100 * m.hidden_coasting_share:.1f}%", f"{100 * m.coasting_share:.1f}%",
+             f"{m.mean_commitment:.2f}", str(runs[(setting, unit)])]
+            for (setting, unit), m in means.iterrows()]
+    return ("<h3>By unit of the client's chart (end of the run)</h3>"
+            + _table(["setting", "unit", "staff", "hidden coasting", "coasting",
+                      "commitment (0-1)", "runs"], rows, "chart-units"))
+
+
 # --- breakdowns ----------------------------------------------------------------
 def breakdown_table(breakdowns: pd.DataFrame, grouping: str) -> str:
     rows = []
@@ -644,7 +698,7 @@ def build_report(out: Path, location: Path | None = None,
                     "red: coasting unnoticed, orange: coasting noticed; diamonds: formal "
                     "leaders."),
     }
-    mark_time_charts(out, [figures["adoption"][0], figures["coasting"][0]])  # roadmaps
+    mark_time_charts(out, [figures["adoption"][1], figures["coasting"][1]])  # roadmaps
     items = "".join(f'<li{"" if clear else " class=unclear"}>{html.escape(sentence)}</li>'
                     for sentence, clear in zip(sentences["sentence"], sentences["clear"],
                                                strict=True))
@@ -710,6 +764,8 @@ never reached half the staff counts as censored at the end of the run, not as mi
 <h3>Customer-facing vs back office (end of the run)</h3>
 {breakdown_table(breakdowns, "customer_facing")}
 <h3>Across units</h3>{unit_spread(breakdowns)}
+{chart_unit_table(tables.get("breakdown"))}
+{roadmap_table(tables.get("interventions"), tables["runs"])}
 <h2>Charts</h2>{charts}
 <h2>Parameters that differ between the settings</h2>{parameters_table(params, settings)}
 <h2>Glossary</h2>{glossary()}

@@ -197,8 +197,10 @@ def read_comparison(out: Path) -> tuple[dict, dict[str, pd.DataFrame], dict[str,
         raise ParameterError(f"{manifest_path}: unreadable manifest ({err})") from None
     check_manifest(manifest, manifest_path)
     tables = {}
-    for name in TABLES:
+    for name in TABLES + OPTIONAL_TABLES:
         path = out / f"{name}.parquet"
+        if name in OPTIONAL_TABLES and not path.is_file():
+            continue  # no imported chart, or no intervention fired
         if not path.is_file():
             raise ParameterError(f"{out}: missing data file {path.name}")
         try:

@@ -306,3 +306,22 @@ def test_a_bad_roadmap_factor_is_one_line(company, vary, piece):
     with pytest.raises(ParameterError) as err:
         load_sweep(_sweep_file(company, vary, "bad_sweep"))
     assert "\n" not in str(err.value) and piece in str(err.value)
+
+
+def test_the_report_of_a_roadmap_comparison_marks_logs_and_breaks_down_by_chart_unit(
+        tmp_path):
+    """End to end through the command line: the example company with and without its
+    roadmap; the report marks the intervention weeks on its time charts, lists what changed
+    (in how many runs) and shows the chart's own units."""
+    company = Path(__file__).resolve().parents[1] / "scenarios" / "company"
+    out = tmp_path / "acme"
+    assert run.main(["compare", str(company / "acme.toml"), str(company / "acme_roadmap.toml"),
+                     "-r", "2", "-t", "40", "--out", str(out), "-w", "1"]) == 0
+    page = (out / "report.html").read_text()
+    assert "<table id=\"roadmap\">" in page and "2 of 2" in page  # fired in both runs
+    assert '<table id="chart-units">' in page
+    units = set(pd.read_parquet(out / "breakdown.parquet")["unit"])
+    assert {"Customer Service", "Engineering"} <= units
+    for unit in units:
+        assert f"<td>{unit}</td>" in page
+    assert page.count('"x0":13') + page.count('"x0": 13') >= 2  # a marker on two time charts
