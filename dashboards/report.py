@@ -377,8 +377,10 @@ def reproduce_command(manifest: dict, location: Path | str) -> str:
     """The one command that reruns this comparison from the settings stored beside the
     data (each holds every resolved parameter, overrides included), shell-quoted."""
     base = Path(location)
+    own_files = manifest.get("setting_files", {})  # a chart or roadmap: rerun from its file
     parts = ["python", "run.py", "compare",
-             *[str(base / "settings" / f"{name}.toml") for name in manifest["settings"]],
+             *[own_files.get(name, str(base / "settings" / f"{name}.toml"))
+               for name in manifest["settings"]],
              "--replications", str(manifest["replications"]), "--seed",
              str(manifest["root_seed"])]
     explain = manifest.get("explain")
@@ -801,7 +803,10 @@ would narrow intervals as 1/sqrt(R) without changing the estimates' spread).</p>
 <p>Seeds: {html.escape(', '.join(str(s) for s in seeds[:8]))}{' ...' if len(seeds) > 8 else ''}
 (all in manifest.json). Model version {esc['model_version']};
 made {esc['created']}. Bootstrap intervals use {BOOTSTRAP_RESAMPLES:,} resamples.</p>
-<p>Reproduce with one command, from the settings stored beside the data:
+<p>Reproduce with one command, from the settings stored beside the data{
+" (a setting with its own organization chart or roadmap is rerun from its own file, which "
+"holds them: the stored copy holds parameters only, and never the chart's original ids)"
+if manifest.get("setting_files") else ""}:
 <code>{html.escape(reproduce_command(manifest, location))}</code>.
 Rebuild this page from the data beside it: <code>python run.py report DIR</code>. The data:
 runs (one row per setting and replication), timeseries (per week), employees (final state),

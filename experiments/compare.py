@@ -30,7 +30,12 @@ from model.analysis import chart_breakdown, employee_table, interventions_table,
 from model.chart import OrgChart
 from model.parameters import ParameterError, Parameters
 from model.roadmap import Roadmap
-from scenarios.settings import parameters_toml, resolve_settings, setting_inputs
+from scenarios.settings import (
+    files_beyond_parameters,
+    parameters_toml,
+    resolve_settings,
+    setting_inputs,
+)
 
 TABLES = ("runs", "timeseries", "employees", "network")
 OPTIONAL_TABLES = ("breakdown", "interventions")  # imported charts, roadmaps
@@ -62,6 +67,8 @@ class Comparison:
     command: str = ""
     model: str = ""  # "module:Class" of an extension ("" = OrganizationModel)
     focus: list[str] = field(default_factory=list)  # measures the client asks about first
+    # setting files that hold a chart or a roadmap (their stored copies hold parameters only)
+    setting_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def replications(self) -> int:
@@ -181,6 +188,7 @@ def write_comparison(comparison: Comparison, out: Path) -> None:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": comparison.command,
         "focus": comparison.focus,
+        **({"setting_files": comparison.setting_files} if comparison.setting_files else {}),
     }
     atomic_write(out / "manifest.json",
                  lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n"))
@@ -254,6 +262,9 @@ def check_manifest(manifest: Any, path: Path) -> None:
     if not isinstance(descriptions, dict) or not all(isinstance(v, str)
                                                      for v in descriptions.values()):
         raise ParameterError(f"{path}: field 'descriptions': must map names to strings")
+    files = manifest.get("setting_files", {})
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise ParameterError(f"{path}: field 'setting_files': must map names to paths")
     focus = manifest.get("focus", [])
     if not isinstance(focus, list) or not all(isinstance(f, str) for f in focus):
         raise ParameterError(f"{path}: field 'focus': value {focus!r} must be a list of "
@@ -365,6 +376,7 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
     comparison.descriptions = descriptions
     comparison.command = command
     comparison.focus = list(focus or [])
+    comparison.setting_files = files_beyond_parameters(names, block)
     write_comparison(comparison, out)
     if plan is not None:
         from experiments.attribution import run_explanation, write_explanation

@@ -237,3 +237,15 @@ def setting_inputs(names: list[str], params: dict[str, Parameters],
         inputs[setting.name] = (setting.chart,
                                 setting.roadmap(params[setting.name], parameters_class))
     return inputs
+
+
+def files_beyond_parameters(names: list[str],
+                            parameters_class: type[Parameters] | None = None) -> dict[str, str]:
+    """The setting files of settings that hold more than parameter values (a chart or a
+    roadmap), by setting name: a stored parameters copy alone would not rerun them."""
+    found = {}
+    for name in names:
+        setting = load_setting(name, parameters_class)
+        if setting.chart is not None or setting.interventions:
+            found[setting.name] = str(Path(setting.source).resolve())
+    return found

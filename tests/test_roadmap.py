@@ -325,3 +325,8 @@ def test_the_report_of_a_roadmap_comparison_marks_logs_and_breaks_down_by_chart_
     for unit in units:
         assert f"<td>{unit}</td>" in page
     assert page.count('"x0":13') + page.count('"x0": 13') >= 2  # a marker on two time charts
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["setting_files"] == {
+        "acme": str((company / "acme.toml").resolve()),
+        "acme_roadmap": str((company / "acme_roadmap.toml").resolve())}
+    assert str((company / "acme_roadmap.toml").resolve()) in page  # the reproduce command
