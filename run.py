@@ -377,7 +377,8 @@ def sweep_command(
     bar, update = _sweep_bar()
     options = {"workers": workers, "scheduler": scheduler, "chunk_size": chunk_size,
                "progress": update, "allow_version_change": allow_version_change}
-    try:
+    with _stopping(bar, f"interrupted: finished chunks are saved in {out}; continue with "
+                        "--resume"):
         if until_ci is not None:
             from experiments.grow import run_until_ci
 
@@ -388,12 +389,6 @@ def sweep_command(
                                            resume=resume, **options)
         else:
             outcome = run_sweep(sweep, out, resume=resume, **options)  # holds the lock of out
-    except KeyboardInterrupt:
-        bar.stop()
-        raise Interrupted(f"interrupted: finished chunks are saved in {out}; continue with "
-                          "--resume") from None
-    finally:
-        bar.stop()
     console.print(f"{outcome.ran} runs in {outcome.parts} chunks ({outcome.skipped} already "
                   f"done) of {outcome.total} -> {out}  (pandas.read_parquet('{out}'))",
                   highlight=False)
@@ -402,6 +397,18 @@ def sweep_command(
         console.print(f"--until-ci {until_ci:g}: stopped at --max-replications "
                       f"{max_replications}; {rounds[-1]['points_too_wide']} points still wider",
                       highlight=False)
+
+
+@contextlib.contextmanager
+def _stopping(bar: Progress, message: str):
+    """Stop the progress bar on the way out; Ctrl+C/SIGTERM says what was kept."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        bar.stop()
+        raise Interrupted(message) from None
+    finally:
+        bar.stop()
 
 
 def _round_line(record: dict, metric: str, width: float) -> str:
@@ -531,6 +538,60 @@ def plot_command(
     with output_lock(directory / ANALYSIS_DIR, "DIRECTORY"):
         path = plot_sweep(directory, metric, x, y, by, over_time)
     console.print(f"wrote {path}", highlight=False)
+
+
+# --- calibration ---
+@app.command("calibrate")
+def calibrate_command(
+        setting: Annotated[str, typer.Argument(help="Setting name or TOML path to start from.")],
+        targets_file: Annotated[Path, typer.Argument(
+            metavar="TARGETS", help="Targets file (TOML): priors of the fitted parameters and "
+                                    "what was measured (see README, Calibration).")],
+        out: Annotated[Path, typer.Option(help="Output directory (a rerun resumes it).")],
+        budget: Annotated[int | None, typer.Option(min=2, help="Parameter points to try "
+                                                   "(default: the file's, else 200).")] = None,
+        workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker "
+                                             "processes.")] = 1,
+        scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address "
+                                                      "(tcp://HOST:PORT).")] = None) -> None:
+    """Fit the parameters named in TARGETS to its measurements: calibrated.toml, posterior
+    samples (Parquet), fit.html and a manifest in --out; resumable after a kill."""
+    from experiments.outputs import check_output_path
+    from experiments.targets import read_targets
+    from scenarios.settings import load_setting
+
+    check_output_path(out)
+    load_setting(setting)  # a bad setting is named before anything else
+    read_targets(targets_file)  # structure, priors and data: before the engine loads
+    from dashboards.calibration_page import write_fit_page
+    from experiments.calibration import calibrate, observable_names
+
+    targets = read_targets(targets_file, observable_names())
+    command = (f"python run.py calibrate {shlex.quote(setting)} "
+               f"{shlex.quote(str(targets_file))} --out {shlex.quote(str(out))}"
+               + (f" --budget {budget}" if budget else ""))
+    bar, update = _sweep_bar()
+    with _stopping(bar, f"interrupted: finished points are saved in {out}; run the same "
+                        "command to continue"):
+        fit, written = calibrate(setting, targets, out, budget=budget, workers=workers,
+                                 scheduler=scheduler, progress=update, command=command,
+                                 page=write_fit_page)
+    from experiments.calibration import summary_rows
+
+    table = Table(title=f"posterior ({len(fit.trials)} points x "
+                        f"{targets.option('replications', 2)} runs; effective sample size "
+                        f"{fit.ess:.1f})")
+    for column in ("parameter", "prior", "mean", "median", "90% interval"):
+        table.add_column(column, justify="left" if column == "parameter" else "right")
+    for row in summary_rows(fit, targets):
+        table.add_row(row["parameter"], f"{row['prior_low']:.4g}..{row['prior_high']:.4g}",
+                      f"{row['mean']:.4g}", f"{row['median']:.4g}",
+                      f"{row['q05']:.4g}..{row['q95']:.4g}")
+    console.print(table)
+    if fit.ess < 20:
+        console.print("warning: effective sample size below 20: raise --budget or narrow the "
+                      "priors", highlight=False)
+    console.print(f"wrote {', '.join(p.name for p in written)} to {out}", highlight=False)
 
 
 # --- validation commands ---

@@ -1,0 +1,484 @@
+"""Calibration: fit a setting's parameters to measured targets, with a posterior.
+
+The search is Optuna's (a study in a journal file in the output directory, so a
+calibration killed at any moment, kill -9 included, resumes where it stopped): its
+scrambled-Sobol QMC sampler draws parameter points from the prior ranges of the
+targets file (uniform, or log-uniform), independent of any result. Each point runs
+``replications`` seeded simulations on local processes or a Dask cluster; their mean
+observables give each target's log-likelihood (experiments/targets.py declares the
+likelihoods). Because the points are draws from the prior, the posterior is the prior
+sample weighted by the likelihood (importance sampling); its effective sample size says
+how far to trust it. Points, seeds and hence results are the same on any number of
+workers and after any resume: the parent process asks Optuna for points in order, and
+each point's seeds derive from the root seed and the point's values.
+
+Outputs in DIR (:func:`write_outputs`; the fit page by dashboards/calibration_page.py):
+calibrated.toml, posterior.parquet, trials.parquet, fit.html, manifest.json; the Optuna
+journal and _inputs.json hold the search itself.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.outputs import atomic_write, output_lock
+from experiments.provenance import provenance
+from experiments.targets import (
+    DISENGAGED_BELOW,
+    ENGAGED_AT,
+    MAPPINGS,
+    SURVEY_CATEGORIES,
+    Prior,
+    Target,
+    Targets,
+)
+from model.errors import ParameterError
+from model.parameters import Parameters
+
+JOURNAL = "optuna.journal"
+STUDY = "calibration"
+MANIFEST = "manifest.json"
+POSTERIOR_DRAWS = 1000
+DEFAULT_BUDGET = 200
+DEFAULT_REPLICATIONS = 2
+WEEKS_PER_YEAR = 52.0
+LOW_ESS = 20.0  # fewer effective points: the posterior is too coarse to trust
+
+
+# --- one point (executed on workers) -------------------------------------------------------
+@dataclass(frozen=True)
+class PointTask:
+    """One parameter point: its resolved parameters and the seeds of its replications."""
+
+    number: int  # Optuna's trial number (bookkeeping only; results never depend on it)
+    parameters: Parameters
+    seeds: tuple[int, ...]
+    survey: tuple[float, float]  # (engaged_at, disengaged_below)
+
+
+def observe(model: Any, engaged_at: float, disengaged_below: float) -> dict[str, float]:
+    """What a calibration compares: the run summary plus the survey shares and attrition."""
+    summary = model.summary()
+    values = {k: float("nan") if v is None else float(v) for k, v in summary.items()
+              if k != "seed" and (v is None or isinstance(v, int | float))}
+    commitment = model.people.commitment
+    engaged = float(np.mean(commitment >= engaged_at))
+    disengaged = float(np.mean(commitment < disengaged_below))
+    values.update({"engaged_share": engaged, "actively_disengaged_share": disengaged,
+                   "not_engaged_share": 1.0 - engaged - disengaged})
+    leavers = sum(getattr(p, "leavers", 0) for p in model.processes if p.name == "turnover")
+    years = max(int(model.steps), 1) / WEEKS_PER_YEAR
+    values["attrition_per_year"] = leavers / model.people.n / years
+    return values
+
+
+def simulate_point(task: PointTask) -> tuple[int, list[dict[str, float]]]:
+    """Run a point's replications; one dict of observables each (worker entry point)."""
+    from model.organization import OrganizationModel
+
+    return task.number, [observe(OrganizationModel(task.parameters, rng=seed).run(),
+                                 *task.survey) for seed in task.seeds]
+
+
+def observable_names() -> set[str]:
+    """Every observable a target may name: the summary's numeric metrics and ours."""
+    from model.organization import OrganizationModel
+    from model.parameters import make_parameters
+
+    tiny = make_parameters({"n_employees": 12, "steps": 2, "informal_degree": 4,
+                            "probe_idea_step": -1})
+    return set(observe(OrganizationModel(tiny, rng=0).run(), ENGAGED_AT, DISENGAGED_BELOW))
+
+
+def point_seeds(root: int, values: dict[str, Any], replications: int) -> tuple[int, ...]:
+    """Seeds of a point's replications: from the root seed and the point's values only."""
+    key = zlib.crc32(json.dumps(values, sort_keys=True).encode())
+    state = np.random.SeedSequence([root, key]).generate_state(replications, dtype=np.uint32)
+    return tuple(int(s) for s in state)
+
+
+# --- likelihoods -----------------------------------------------------------------------------
+def _clip(p: float, lo: float = 1e-4) -> float:
+    return min(max(p, lo), 1 - lo)
+
+
+def target_loglik(target: Target, observed: dict[str, float]) -> float:
+    """Log-likelihood of a target's data given the model's mean observables."""
+    from scipy import stats
+
+    d = target.data
+    if target.kind == "survey":
+        shares = np.array([_clip(observed[f"{k}_share"]) for k in SURVEY_CATEGORIES])
+        alpha = d["concentration"] * shares / shares.sum()
+        counts = np.array([d[f"count_{k}"] for k in SURVEY_CATEGORIES])
+        return float(stats.dirichlet_multinomial.logpmf(counts, alpha, int(d["respondents"])))
+    if target.kind == "poisson":
+        mu = max(observed[target.observables[0]] * d["exposure"], 1e-3)
+        return float(stats.poisson.logpmf(int(d["count"]), mu))
+    if target.kind == "betabinomial":
+        p, c = _clip(observed[target.observables[0]]), d["concentration"]
+        return float(stats.betabinom.logpmf(int(d["successes"]), int(d["trials"]), p * c,
+                                            (1 - p) * c))
+    return float(stats.norm.logpdf(observed[target.observables[0]], d["mean"], d["sd"]))
+
+
+def mean_observables(runs: list[dict[str, float]]) -> dict[str, float]:
+    keys = set.intersection(*(set(r) for r in runs))
+    return {k: float(np.mean([r[k] for r in runs])) for k in sorted(keys)}
+
+
+# --- the search (Optuna) -------------------------------------------------------------------
+def _distributions(priors: tuple[Prior, ...]) -> dict[str, Any]:
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    return {p.name: IntDistribution(int(p.low), int(p.high), log=p.log) if p.integer
+            else FloatDistribution(p.low, p.high, log=p.log) for p in priors}
+
+
+def open_study(out: Path, seed: int) -> Any:
+    """The study in ``out``'s journal file (created, or loaded to resume)."""
+    import warnings
+
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = JournalStorage(JournalFileBackend(str(out / JOURNAL)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.QMCSampler(qmc_type="sobol", scramble=True, seed=seed,
+                                             warn_independent_sampling=False,
+                                             warn_asynchronous_seeding=False)
+    return optuna.create_study(study_name=STUDY, storage=storage, sampler=sampler,
+                               direction="maximize", load_if_exists=True)
+
+
+def requeue_stale(study: Any) -> int:
+    """Trials left running by a killed calibration: marked failed, their points queued again
+    (the same values, hence the same seeds and results)."""
+    from optuna.trial import TrialState
+
+    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for trial in stale:
+        study.enqueue_trial(trial.params, skip_if_exists=False)
+        study.tell(trial.number, state=TrialState.FAIL)
+    return len(stale)
+
+
+@dataclass
+class Fit:
+    """What a calibration found: every point tried and the posterior."""
+
+    trials: pd.DataFrame  # one row per point: parameters, seeds, log-likelihoods, observables
+    posterior: pd.DataFrame  # POSTERIOR_DRAWS draws of the parameters (resampled by weight)
+    ess: float
+    requeued: int = 0
+
+
+def search(setting: Any, targets: Targets, out: Path, budget: int, *, workers: int = 1,
+           scheduler: str | None = None, progress: Callable[[int, int], None] | None = None,
+           parameters_class: type[Parameters] | None = None, overrides: dict | None = None,
+           ) -> int:
+    """Run the budget's points not finished in ``out`` (resumes); return points re-queued."""
+    from optuna.trial import TrialState
+
+    seed = targets.option("seed", 2026)
+    replications = targets.option("replications", DEFAULT_REPLICATIONS)
+    base = setting.parameters(overrides or {}, parameters_class=parameters_class)
+    survey = next((t for t in targets.targets if t.kind == "survey"), None)
+    cuts = (survey.data["engaged_at"], survey.data["disengaged_below"]) if survey else (
+        ENGAGED_AT, DISENGAGED_BELOW)
+    study = open_study(out, seed)
+    requeued = requeue_stale(study)
+    distributions = _distributions(targets.priors)
+    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if progress:
+        progress(done, budget)
+    with _executor(workers, scheduler) as (submit, slots):
+        pending: dict[Any, Any] = {}
+        while done < budget:
+            while len(pending) < 2 * slots and done + len(pending) < budget:
+                trial = study.ask(distributions)
+                values = dict(trial.params)
+                try:
+                    params = base.model_copy(update=values)
+                    params = type(base)(**params.model_dump())  # validated
+                except Exception as err:  # a point the model refuses (cross-field checks)
+                    study.tell(trial, state=TrialState.FAIL)
+                    raise ParameterError(f"{targets.source}: point {values} refused by the "
+                                         f"model ({err}); narrow the prior ranges") from None
+                trial.set_user_attr("seeds", list(point_seeds(seed, values, replications)))
+                task = PointTask(trial.number, params, point_seeds(seed, values, replications),
+                                 cuts)
+                pending[submit(task)] = trial
+            finished = _wait_any(pending, scheduler is not None)
+            for future in finished:
+                trial = pending.pop(future)
+                _, runs = future.result()
+                observed = mean_observables(runs)
+                logliks = {t.name: target_loglik(t, observed) for t in targets.targets}
+                trial.set_user_attr("observed", observed)
+                trial.set_user_attr("logliks", logliks)
+                trial.set_user_attr("runs", [{k: r[k] for k in _kept(targets)} for r in runs])
+                study.tell(trial, sum(logliks.values()))
+                done += 1
+                if progress:
+                    progress(done, budget)
+    return requeued
+
+
+def _kept(targets: Targets) -> list[str]:
+    return sorted({o for t in targets.targets for o in t.observables})
+
+
+def _wait_any(pending: dict, dask: bool) -> list:
+    ready = [f for f in pending if isinstance(f, _Immediate)]
+    if ready:
+        return ready
+    if dask:
+        from distributed import wait as dask_wait
+
+        return list(dask_wait(list(pending), return_when="FIRST_COMPLETED").done)
+    return list(wait(list(pending), return_when=FIRST_COMPLETED).done)
+
+
+class _Immediate:
+    """A finished future (one worker: run in this process)."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+    def done(self) -> bool:
+        return True
+
+
+@contextmanager
+def _executor(workers: int, scheduler: str | None):
+    """(submit, slots): local processes, a Dask cluster, or this process (1 worker)."""
+    if scheduler:
+        from experiments.sweep import cluster_slots, connect
+
+        with connect(scheduler) as client:
+            yield (lambda task: client.submit(simulate_point, task, pure=False),
+                   cluster_slots(client))
+        return
+    if workers <= 1:
+        yield (lambda task: _Immediate(simulate_point(task))), 1
+        return
+    from experiments.runner import process_pool
+
+    with process_pool(workers) as pool:
+        yield (lambda task: pool.submit(simulate_point, task)), workers
+
+
+# --- the posterior -----------------------------------------------------------------------------
+def trials_table(out: Path, targets: Targets, budget: int | None = None) -> pd.DataFrame:
+    """Every finished point, in a canonical order (by the points' values, not trial
+    numbers), at most the first ``budget`` the sampler drew."""
+    from optuna.trial import TrialState
+
+    study = open_study(out, targets.option("seed", 2026))
+    rows = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        rows.append({"trial": trial.number, **trial.params,
+                     "seeds": json.dumps(trial.user_attrs.get("seeds", [])),
+                     "loglik": float(trial.value),
+                     **{f"loglik:{k}": v for k, v in trial.user_attrs["logliks"].items()},
+                     **{f"model:{k}": v for k, v in trial.user_attrs["observed"].items()
+                        if k in _kept(targets)}})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        raise ParameterError(f"{out}: no finished points yet")
+    names = [p.name for p in targets.priors]
+    frame = frame.sort_values("trial", ignore_index=True)
+    if budget is not None:
+        frame = frame.head(budget)
+    return frame.sort_values(names, ignore_index=True)
+
+
+def weights(loglik: np.ndarray) -> tuple[np.ndarray, float]:
+    """Normalized importance weights of prior draws and their effective sample size."""
+    finite = np.where(np.isfinite(loglik), loglik, -np.inf)
+    w = np.exp(finite - finite.max())
+    w /= w.sum()
+    return w, float(1.0 / np.sum(w ** 2))
+
+
+def posterior(trials: pd.DataFrame, targets: Targets) -> Fit:
+    """Resample the points by their likelihood weights (POSTERIOR_DRAWS draws, seeded)."""
+    w, ess = weights(trials["loglik"].to_numpy())
+    trials = trials.assign(weight=w)
+    rng = np.random.default_rng(targets.option("seed", 2026))
+    picks = rng.choice(len(trials), size=POSTERIOR_DRAWS, p=w)
+    names = [p.name for p in targets.priors]
+    draws = trials.iloc[picks][["trial", *names]].reset_index(drop=True)
+    draws.insert(0, "draw", np.arange(POSTERIOR_DRAWS))
+    return Fit(trials, draws, ess)
+
+
+def weighted_quantile(values: np.ndarray, w: np.ndarray, q: float) -> float:
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(w[order])
+    return float(values[order][min(np.searchsorted(cum, q * cum[-1]), len(cum) - 1)])
+
+
+def summary_rows(fit: Fit, targets: Targets) -> list[dict[str, Any]]:
+    """Per parameter: prior range, posterior mean, median and 90% interval."""
+    w = fit.trials["weight"].to_numpy()
+    rows = []
+    for prior in targets.priors:
+        x = fit.trials[prior.name].to_numpy(dtype=float)
+        rows.append({"parameter": prior.name, "prior_low": prior.low, "prior_high": prior.high,
+                     "log": prior.log, "mean": float(np.sum(w * x)),
+                     "median": weighted_quantile(x, w, 0.5),
+                     "q05": weighted_quantile(x, w, 0.05), "q95": weighted_quantile(x, w, 0.95)})
+    return rows
+
+
+def calibrated_values(fit: Fit, targets: Targets) -> dict[str, Any]:
+    """The posterior mean of each fitted parameter (rounded for an integer one)."""
+    values = {}
+    for row, prior in zip(summary_rows(fit, targets), targets.priors, strict=True):
+        values[prior.name] = int(round(row["mean"])) if prior.integer else float(row["mean"])
+    return values
+
+
+# --- the whole command -------------------------------------------------------------------------
+def is_calibration(out: Path) -> bool:
+    return (Path(out) / JOURNAL).is_file() or (Path(out) / MANIFEST).is_file()
+
+
+def check_same(out: Path, setting_source: str, targets: Targets, budget: int) -> None:
+    """A resume must fit the same targets to the same setting (a larger budget is fine)."""
+    path = Path(out) / "_inputs.json"
+    wanted = {"setting": setting_source, "targets": targets.digest}
+    if path.is_file():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        for key in wanted:
+            if saved.get(key) != wanted[key]:
+                raise ParameterError(f"--out {str(out)!r}: holds a calibration of other "
+                                     f"{key} ({saved.get(key)!s:.40}); use a new --out")
+        return
+    if (Path(out) / JOURNAL).is_file():
+        raise ParameterError(f"--out {str(out)!r}: holds an optuna journal but no "
+                             "_inputs.json; use a new --out")
+    atomic_write(path, lambda p: p.write_text(json.dumps(wanted, indent=1) + "\n"))
+
+
+def calibrate(setting_name: str, targets: Targets, out: Path, *, budget: int | None = None,
+              workers: int = 1, scheduler: str | None = None,
+              progress: Callable[[int, int], None] | None = None, command: str = "",
+              parameters_class: type[Parameters] | None = None,
+              page: Callable[[Path, Fit, Targets], Path] | None = None
+              ) -> tuple[Fit, list[Path]]:
+    """Search (resuming what ``out`` holds), then write every output, and the fit page
+    through ``page`` (dashboards/calibration_page.py); one writer at a time."""
+    from experiments.outputs import check_output_path
+    from scenarios.settings import load_setting
+
+    setting = load_setting(setting_name, parameters_class)
+    budget = budget or targets.option("budget", DEFAULT_BUDGET)
+    overrides = {k: targets.options[k2] for k, k2 in (("n_employees", "employees"),
+                                                      ("steps", "steps"))
+                 if k2 in targets.options}
+    setting.parameters(overrides, parameters_class=parameters_class)  # checks before runs
+    out = check_output_path(Path(out))
+    if out.exists() and any(out.iterdir()) and not is_calibration(out):
+        raise ParameterError(f"--out {str(out)!r}: not empty and holds no calibration; choose "
+                             "another --out")
+    with output_lock(out):
+        out.mkdir(parents=True, exist_ok=True)
+        check_same(out, setting.source, targets, budget)
+        requeued = search(setting, targets, out, budget, workers=workers, scheduler=scheduler,
+                          progress=progress, parameters_class=parameters_class,
+                          overrides=overrides)
+        fit = posterior(trials_table(out, targets, budget), targets)
+        fit.requeued = requeued
+        base = setting.parameters({**overrides, **calibrated_values(fit, targets)},
+                                  parameters_class=parameters_class)
+        written = write_outputs(out, fit, targets, setting, base, budget, command)
+        if page:
+            written.append(page(out, fit, targets))
+    return fit, written
+
+
+def write_outputs(out: Path, fit: Fit, targets: Targets, setting: Any, calibrated: Parameters,
+                  budget: int, command: str) -> list[Path]:
+    """calibrated.toml, posterior.parquet, trials.parquet and manifest.json (atomic each)."""
+    from scenarios.settings import parameters_toml
+
+    rows = summary_rows(fit, targets)
+    description = (f"{setting.name} calibrated to {Path(targets.source).name}: posterior means "
+                   f"of {', '.join(p.name for p in targets.priors)} over {len(fit.trials)} "
+                   f"points x {targets.option('replications', DEFAULT_REPLICATIONS)} runs "
+                   f"(effective sample size {fit.ess:.1f})")
+    manifest = {
+        "format": 1,
+        "command": command,
+        "setting": setting.source,
+        "targets": {"source": targets.source, "hash": targets.digest,
+                    "content": targets.content},
+        "mappings": MAPPINGS,
+        "budget": budget,
+        "points": len(fit.trials),
+        "replications": targets.option("replications", DEFAULT_REPLICATIONS),
+        "root_seed": targets.option("seed", 2026),
+        "seeds": {str(int(t)): json.loads(s) for t, s in zip(fit.trials["trial"],
+                                                             fit.trials["seeds"], strict=True)},
+        "sampler": "optuna QMCSampler (scrambled Sobol), prior draws; posterior = importance "
+                   "weights (likelihood), resampled",
+        "posterior_draws": POSTERIOR_DRAWS,
+        "effective_sample_size": fit.ess,
+        "resumed_points": fit.requeued,
+        "parameters": rows,
+        "calibrated": {p.name: getattr(calibrated, p.name) for p in targets.priors},
+        "provenance": provenance(),
+    }
+    files = {
+        "calibrated.toml": lambda p: p.write_text(parameters_toml(calibrated, description)),
+        "posterior.parquet": lambda p: fit.posterior.to_parquet(p, index=False),
+        "trials.parquet": lambda p: fit.trials.to_parquet(p, index=False),
+        MANIFEST: lambda p: p.write_text(json.dumps(manifest, indent=1, default=float) + "\n"),
+    }
+    for name, write in files.items():
+        atomic_write(out / name, write)
+    return [out / name for name in files]
+
+
+# --- uncertainty carried forward (compare --posterior) --------------------------------------
+def read_posterior(directory: Path) -> pd.DataFrame:
+    """The posterior draws of a calibration directory (parameters only)."""
+    path = Path(directory) / "posterior.parquet"
+    manifest = Path(directory) / MANIFEST
+    if not path.is_file() or not manifest.is_file():
+        raise ParameterError(f"--posterior {str(directory)!r}: not a finished calibration (no "
+                             "posterior.parquet and manifest.json)")
+    try:
+        names = [row["parameter"] for row in json.loads(manifest.read_text())["parameters"]]
+        return pd.read_parquet(path)[names]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ParameterError(f"--posterior {str(directory)!r}: unreadable ({err})") from None
+
+
+def posterior_overrides(directory: Path, replications: int, seed: int) -> list[dict[str, Any]]:
+    """One draw of the posterior per replication (seeded): the parameters that replication
+    runs with, in every compared setting (common random numbers stay common)."""
+    draws = read_posterior(directory)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 18]))
+    picks = rng.integers(0, len(draws), size=replications)
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in draws.iloc[i].items()}
+            for i in picks]
