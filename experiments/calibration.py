@@ -1,16 +1,17 @@
 """Calibration: fit a setting's parameters to measured targets, with a posterior.
 
-The search is Optuna's (a study in a journal file in the output directory, so a
-calibration killed at any moment, kill -9 included, resumes where it stopped): its
-scrambled-Sobol QMC sampler draws parameter points from the prior ranges of the
-targets file (uniform, or log-uniform), independent of any result. Each point runs
-``replications`` seeded simulations on local processes or a Dask cluster; their mean
-observables give each target's log-likelihood (experiments/targets.py declares the
-likelihoods). Because the points are draws from the prior, the posterior is the prior
-sample weighted by the likelihood (importance sampling); its effective sample size says
-how far to trust it. Points, seeds and hence results are the same on any number of
-workers and after any resume: the parent process asks Optuna for points in order, and
-each point's seeds derive from the root seed and the point's values.
+Points are the first ``budget`` draws of a scrambled Sobol sequence over the prior ranges
+of the targets file (uniform, log-uniform or whole numbers; scipy's sequence, as Optuna's
+QMCSampler draws it), independent of any result. They are queued in an Optuna study kept
+in a journal file in the output directory, so a calibration killed at any moment (kill -9
+included) resumes where it stopped: finished points stay, points left running are queued
+again. Each point runs ``replications`` seeded simulations on local processes or a Dask
+cluster; their mean observables give each target's log-likelihood (experiments/targets.py
+declares the likelihoods and the map from the model). Because the points are draws from
+the prior, the posterior is the prior sample weighted by the likelihood (importance
+sampling), resampled into ``POSTERIOR_DRAWS`` draws; its effective sample size says how
+far to trust it. Points, seeds and hence results are the same on any number of workers
+and after any resume: a point's seeds derive from the root seed and its index only.
 
 Outputs in DIR (:func:`write_outputs`; the fit page by dashboards/calibration_page.py):
 calibrated.toml, posterior.parquet, trials.parquet, fit.html, manifest.json; the Optuna
@@ -20,7 +21,6 @@ journal and _inputs.json hold the search itself.
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager
@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from experiments.outputs import atomic_write, output_lock
 from experiments.provenance import provenance
@@ -60,7 +61,7 @@ LOW_ESS = 20.0  # fewer effective points: the posterior is too coarse to trust
 class PointTask:
     """One parameter point: its resolved parameters and the seeds of its replications."""
 
-    number: int  # Optuna's trial number (bookkeeping only; results never depend on it)
+    number: int  # the point's index in the Sobol sequence
     parameters: Parameters
     seeds: tuple[int, ...]
     survey: tuple[float, float]  # (engaged_at, disengaged_below)
@@ -100,10 +101,9 @@ def observable_names() -> set[str]:
     return set(observe(OrganizationModel(tiny, rng=0).run(), ENGAGED_AT, DISENGAGED_BELOW))
 
 
-def point_seeds(root: int, values: dict[str, Any], replications: int) -> tuple[int, ...]:
-    """Seeds of a point's replications: from the root seed and the point's values only."""
-    key = zlib.crc32(json.dumps(values, sort_keys=True).encode())
-    state = np.random.SeedSequence([root, key]).generate_state(replications, dtype=np.uint32)
+def point_seeds(root: int, point: int, replications: int) -> tuple[int, ...]:
+    """Seeds of a point's replications: from the root seed and the point's index only."""
+    state = np.random.SeedSequence([root, point]).generate_state(replications, dtype=np.uint32)
     return tuple(int(s) for s in state)
 
 
@@ -145,35 +145,66 @@ def _distributions(priors: tuple[Prior, ...]) -> dict[str, Any]:
             else FloatDistribution(p.low, p.high, log=p.log) for p in priors}
 
 
-def open_study(out: Path, seed: int) -> Any:
+def open_study(out: Path) -> Any:
     """The study in ``out``'s journal file (created, or loaded to resume)."""
-    import warnings
-
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = JournalStorage(JournalFileBackend(str(out / JOURNAL)))
+    return optuna.create_study(study_name=STUDY, storage=storage, direction="maximize",
+                               sampler=optuna.samplers.RandomSampler(seed=0),
+                               load_if_exists=True)
+
+
+def prior_points(priors: tuple[Prior, ...], budget: int, seed: int) -> list[dict[str, Any]]:
+    """The first ``budget`` points of a scrambled Sobol sequence (scipy's, as Optuna's
+    QMCSampler draws them) mapped onto the priors: uniform, log-uniform or whole numbers.
+    A larger budget extends the same sequence."""
+    import warnings
+
+    from scipy.stats import qmc
+
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.QMCSampler(qmc_type="sobol", scramble=True, seed=seed,
-                                             warn_independent_sampling=False,
-                                             warn_asynchronous_seeding=False)
-    return optuna.create_study(study_name=STUDY, storage=storage, sampler=sampler,
-                               direction="maximize", load_if_exists=True)
+        warnings.simplefilter("ignore", UserWarning)  # balance wants a power of 2
+        unit = qmc.Sobol(len(priors), scramble=True, seed=seed).random(budget)
+    points = []
+    for row in unit:
+        point: dict[str, Any] = {}
+        for u, p in zip(row, priors, strict=True):
+            if p.integer:
+                point[p.name] = int(min(p.high, np.floor(p.low + u * (p.high - p.low + 1))))
+            elif p.log:
+                point[p.name] = float(np.exp(np.log(p.low) + u * np.log(p.high / p.low)))
+            else:
+                point[p.name] = float(p.low + u * (p.high - p.low))
+        points.append(point)
+    return points
 
 
-def requeue_stale(study: Any) -> int:
-    """Trials left running by a killed calibration: marked failed, their points queued again
-    (the same values, hence the same seeds and results)."""
+POINT = "point"  # user attribute: the point's index in the Sobol sequence
+
+
+def enqueue_missing(study: Any, points: list[dict[str, Any]]) -> int:
+    """Queue every point not finished or queued yet; trials a killed calibration left
+    running are marked failed and their points queued again (same values, same seeds).
+    Returns how many points were queued again."""
     from optuna.trial import TrialState
 
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    for trial in stale:
-        study.enqueue_trial(trial.params, skip_if_exists=False)
-        study.tell(trial.number, state=TrialState.FAIL)
-    return len(stale)
+    have: set[int] = set()
+    requeued = 0
+    for trial in study.get_trials(deepcopy=False):
+        k = trial.user_attrs.get(POINT, trial.system_attrs.get("fixed_params", {}).get(POINT))
+        if trial.state == TrialState.RUNNING:
+            study.tell(trial.number, state=TrialState.FAIL)
+            requeued += 1
+        elif trial.state in (TrialState.COMPLETE, TrialState.WAITING) and k is not None:
+            have.add(int(k))
+    for k, point in enumerate(points):
+        if k not in have:
+            study.enqueue_trial(point, user_attrs={POINT: k}, skip_if_exists=False)
+    return requeued
 
 
 @dataclass
@@ -186,12 +217,17 @@ class Fit:
     requeued: int = 0
 
 
+@dataclass
+class _Point:
+    trial: Any
+    index: int
+
+
 def search(setting: Any, targets: Targets, out: Path, budget: int, *, workers: int = 1,
            scheduler: str | None = None, progress: Callable[[int, int], None] | None = None,
            parameters_class: type[Parameters] | None = None, overrides: dict | None = None,
            ) -> int:
     """Run the budget's points not finished in ``out`` (resumes); return points re-queued."""
-    from optuna.trial import TrialState
 
     seed = targets.option("seed", 2026)
     replications = targets.option("replications", DEFAULT_REPLICATIONS)
@@ -199,32 +235,31 @@ def search(setting: Any, targets: Targets, out: Path, budget: int, *, workers: i
     survey = next((t for t in targets.targets if t.kind == "survey"), None)
     cuts = (survey.data["engaged_at"], survey.data["disengaged_below"]) if survey else (
         ENGAGED_AT, DISENGAGED_BELOW)
-    study = open_study(out, seed)
-    requeued = requeue_stale(study)
+    points = prior_points(targets.priors, budget, seed)
+    resolved = []
+    for point in points:  # every point the model refuses is named before any run
+        try:
+            resolved.append(type(base)(**{**base.model_dump(), **point}))
+        except ValidationError as err:
+            raise ParameterError(f"{targets.source}: point {point} refused by the model ("
+                                 f"{err.errors()[0]['msg']}); narrow the prior ranges") from None
+    study = open_study(out)
+    requeued = enqueue_missing(study, points)
     distributions = _distributions(targets.priors)
-    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    done = _finished(study, budget)
     if progress:
         progress(done, budget)
     with _executor(workers, scheduler) as (submit, slots):
-        pending: dict[Any, Any] = {}
+        pending: dict[Any, _Point] = {}
         while done < budget:
             while len(pending) < 2 * slots and done + len(pending) < budget:
-                trial = study.ask(distributions)
-                values = dict(trial.params)
-                try:
-                    params = base.model_copy(update=values)
-                    params = type(base)(**params.model_dump())  # validated
-                except Exception as err:  # a point the model refuses (cross-field checks)
-                    study.tell(trial, state=TrialState.FAIL)
-                    raise ParameterError(f"{targets.source}: point {values} refused by the "
-                                         f"model ({err}); narrow the prior ranges") from None
-                trial.set_user_attr("seeds", list(point_seeds(seed, values, replications)))
-                task = PointTask(trial.number, params, point_seeds(seed, values, replications),
-                                 cuts)
-                pending[submit(task)] = trial
-            finished = _wait_any(pending, scheduler is not None)
-            for future in finished:
-                trial = pending.pop(future)
+                trial = study.ask(distributions)  # the next queued point, in order
+                k = int(trial.user_attrs[POINT])
+                seeds = point_seeds(seed, k, replications)
+                trial.set_user_attr("seeds", list(seeds))
+                pending[submit(PointTask(k, resolved[k], seeds, cuts))] = _Point(trial, k)
+            for future in _wait_any(pending, scheduler is not None):
+                trial = pending.pop(future).trial
                 _, runs = future.result()
                 observed = mean_observables(runs)
                 logliks = {t.name: target_loglik(t, observed) for t in targets.targets}
@@ -236,6 +271,13 @@ def search(setting: Any, targets: Targets, out: Path, budget: int, *, workers: i
                 if progress:
                     progress(done, budget)
     return requeued
+
+
+def _finished(study: Any, budget: int) -> int:
+    from optuna.trial import TrialState
+
+    return sum(int(t.user_attrs[POINT]) < budget for t in study.get_trials(
+        deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
 def _kept(targets: Targets) -> list[str]:
@@ -287,14 +329,16 @@ def _executor(workers: int, scheduler: str | None):
 
 # --- the posterior -----------------------------------------------------------------------------
 def trials_table(out: Path, targets: Targets, budget: int | None = None) -> pd.DataFrame:
-    """Every finished point, in a canonical order (by the points' values, not trial
-    numbers), at most the first ``budget`` the sampler drew."""
+    """Every finished point among the first ``budget``, in the sequence's order (trial
+    numbers are bookkeeping: a resumed point has a new one)."""
     from optuna.trial import TrialState
 
-    study = open_study(out, targets.option("seed", 2026))
+    study = open_study(out)
     rows = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        rows.append({"trial": trial.number, **trial.params,
+        if budget is not None and trial.user_attrs[POINT] >= budget:
+            continue
+        rows.append({"point": trial.user_attrs[POINT], "trial": trial.number, **trial.params,
                      "seeds": json.dumps(trial.user_attrs.get("seeds", [])),
                      "loglik": float(trial.value),
                      **{f"loglik:{k}": v for k, v in trial.user_attrs["logliks"].items()},
@@ -303,11 +347,7 @@ def trials_table(out: Path, targets: Targets, budget: int | None = None) -> pd.D
     frame = pd.DataFrame(rows)
     if frame.empty:
         raise ParameterError(f"{out}: no finished points yet")
-    names = [p.name for p in targets.priors]
-    frame = frame.sort_values("trial", ignore_index=True)
-    if budget is not None:
-        frame = frame.head(budget)
-    return frame.sort_values(names, ignore_index=True)
+    return frame.sort_values("point", ignore_index=True)
 
 
 def weights(loglik: np.ndarray) -> tuple[np.ndarray, float]:
@@ -325,7 +365,7 @@ def posterior(trials: pd.DataFrame, targets: Targets) -> Fit:
     rng = np.random.default_rng(targets.option("seed", 2026))
     picks = rng.choice(len(trials), size=POSTERIOR_DRAWS, p=w)
     names = [p.name for p in targets.priors]
-    draws = trials.iloc[picks][["trial", *names]].reset_index(drop=True)
+    draws = trials.iloc[picks][["point", *names]].reset_index(drop=True)
     draws.insert(0, "draw", np.arange(POSTERIOR_DRAWS))
     return Fit(trials, draws, ess)
 
@@ -437,10 +477,11 @@ def write_outputs(out: Path, fit: Fit, targets: Targets, setting: Any, calibrate
         "points": len(fit.trials),
         "replications": targets.option("replications", DEFAULT_REPLICATIONS),
         "root_seed": targets.option("seed", 2026),
-        "seeds": {str(int(t)): json.loads(s) for t, s in zip(fit.trials["trial"],
+        "seeds": {str(int(t)): json.loads(s) for t, s in zip(fit.trials["point"],
                                                              fit.trials["seeds"], strict=True)},
-        "sampler": "optuna QMCSampler (scrambled Sobol), prior draws; posterior = importance "
-                   "weights (likelihood), resampled",
+        "sampler": "scrambled Sobol draws from the priors (scipy.stats.qmc, as Optuna's "
+                   "QMCSampler), queued and tracked in an Optuna study (journal file); "
+                   "posterior = the draws weighted by their likelihood, resampled",
         "posterior_draws": POSTERIOR_DRAWS,
         "effective_sample_size": fit.ess,
         "resumed_points": fit.requeued,
