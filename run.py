@@ -110,7 +110,7 @@ def main_job(ctx: typer.Context, replications: Replications = 20,
     if ctx.invoked_subcommand is not None:
         return
     compare_command(list(REFERENCE_SETTINGS), replications, employees, steps, seed, sets,
-                    workers, out, force)
+                    workers, out, force, None, None)
 
 
 @app.command("compare")
@@ -122,7 +122,11 @@ def compare_command(
             "--set", help="Override a parameter for all settings (name=value) or for one "
                           "(SETTING:name=value); repeatable.")] = None,
         workers: Workers = None, out: CompareOut = None, force: Force = False,
-        model: ModelOption = None) -> None:
+        model: ModelOption = None,
+        posterior: Annotated[Path | None, typer.Option(
+            "--posterior", help="Calibration directory (run.py calibrate): each replication "
+                                "draws the fitted parameters from its posterior.")] = None
+) -> None:
     """Compare settings over replications with common random numbers; write report.html."""
     from scenarios.settings import resolve_settings
 
@@ -136,6 +140,7 @@ def compare_command(
 
     out = out or next_free_directory(Path("out"))
     command = _reproduce(settings, replications, employees, steps, seed, sets, model)
+    command += f" --posterior {shlex.quote(str(posterior))}" if posterior else ""
     with replace_directory(out, force=force, is_ours=is_comparison,
                            kind="a comparison (manifest.json)") as building:
         with _progress() as bar:
@@ -144,7 +149,7 @@ def compare_command(
                 return lambda: bar.advance(task)
 
             compare_settings(settings, replications, seed, building, sets, common, workers,
-                             force, command, start, model or "")
+                             force, command, start, model or "", posterior)
         findings = read_report_data(build_report(building))["findings"]
     _print_findings(findings)
     console.print(f"report: {out / 'report.html'}\ndata: {out}/ (runs, timeseries, employees, "

@@ -86,7 +86,7 @@ def parameter_figures(fit: Fit, targets: Targets, basis: str) -> list[tuple[str,
     w = fit.trials["weight"].to_numpy()
     return [(f"posterior of {p.name}",
              _histogram_pair(fit.trials[p.name].to_numpy(dtype=float), w,
-                             f"{p.name} (prior {p.low:g}..{p.high:g}"
+                             f"posterior of {p.name} (prior {p.low:g}..{p.high:g}"
                              f"{', log-uniform' if p.log else ''})", None, basis))
             for p in targets.priors]
 

@@ -523,3 +523,14 @@ def posterior_overrides(directory: Path, replications: int, seed: int) -> list[d
     picks = rng.integers(0, len(draws), size=replications)
     return [{k: (v.item() if hasattr(v, "item") else v) for k, v in draws.iloc[i].items()}
             for i in picks]
+
+
+def with_draw(params: Parameters, draws: list[dict[str, Any]] | None, k: int) -> Parameters:
+    """``params`` with replication k's posterior draw (unchanged without draws)."""
+    if not draws:
+        return params
+    try:
+        return type(params)(**{**params.model_dump(), **draws[k]})
+    except ValidationError as err:
+        raise ParameterError(f"--posterior: draw {draws[k]} refused for replication {k} ("
+                             f"{err.errors()[0]['msg']})") from None

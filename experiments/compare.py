@@ -81,9 +81,16 @@ def simulate(task: RunTask) -> dict[str, pd.DataFrame]:
     return {name: frame for name, frame in tables.items() if frame is not None}
 
 
-def _tasks(settings: dict[str, Parameters], seeds: list[int], model: str = ""
-           ) -> list[RunTask]:
-    return [RunTask(name, params, k, seed, keep_network=(k == 0), model=model)
+def _tasks(settings: dict[str, Parameters], seeds: list[int], model: str = "",
+           draws: list[dict[str, Any]] | None = None) -> list[RunTask]:
+    """One task per replication and setting; ``draws``: replication k's parameters drawn
+    from a calibration's posterior (experiments/calibration.py, compare --posterior)."""
+    def drawn(params: Parameters, k: int) -> Parameters:
+        from experiments.calibration import with_draw
+
+        return with_draw(params, draws, k) if draws else params
+
+    return [RunTask(name, drawn(params, k), k, seed, keep_network=(k == 0), model=model)
             for k, seed in enumerate(seeds) for name, params in settings.items()]
 
 
@@ -112,14 +119,16 @@ def default_workers() -> int:
 
 def run_comparison(settings: dict[str, Parameters], replications: int, seed: int,
                    workers: int | None = None, progress: Callable[[], None] | None = None,
-                   seeds: list[int] | None = None, model: str = "") -> Comparison:
+                   seeds: list[int] | None = None, model: str = "",
+                   draws: list[dict[str, Any]] | None = None) -> Comparison:
     """Run every setting ``replications`` times; replication k shares seed k across settings.
 
     ``seeds`` overrides the common seeds (e.g. independent seeds, to measure what common
     random numbers gain). Results do not depend on ``workers`` or completion order.
     """
     seeds = replication_seeds(seed, replications) if seeds is None else list(seeds)
-    outputs = _execute(_tasks(settings, seeds, model), workers or default_workers(), progress)
+    outputs = _execute(_tasks(settings, seeds, model, draws), workers or default_workers(),
+                       progress)
     order = {name: i for i, name in enumerate(settings)}
     tables = {}
     for name in TABLES:
@@ -298,18 +307,33 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
                      sets: list[str] | None = None, common: dict[str, Any] | None = None,
                      workers: int | None = None, force: bool = False, command: str = "",
                      progress: Callable[[int], Callable[[], None]] | None = None,
-                     model: str = "") -> Comparison:
+                     model: str = "", posterior: Path | None = None) -> Comparison:
     """Check everything, run the replications and store the tidy data in ``out``
-    (``model``: an extension's "module:Class")."""
+    (``model``: an extension's "module:Class"; ``posterior``: a calibration directory whose
+    posterior gives each replication's fitted parameters)."""
     if replications < 2:
         raise ParameterError(f"--replications {replications}: intervals need at least 2")
     params, descriptions = resolve_settings(names, sets, common or {},
                                             load_model_class(model).parameters_class)
+    draws = None
+    if posterior is not None:
+        from experiments.calibration import posterior_overrides, with_draw
+
+        draws = posterior_overrides(posterior, replications, seed)
+        for k in range(replications):  # a draw a setting refuses is named before any run
+            for p in params.values():
+                with_draw(p, draws, k)
     check_comparison_memory(params, replications, workers or default_workers())
     prepare_output(out, force)
     tick = progress(replications * len(params)) if progress else None
-    comparison = run_comparison(params, replications, seed, workers, tick, model=model)
+    comparison = run_comparison(params, replications, seed, workers, tick, model=model,
+                                draws=draws)
     comparison.descriptions = descriptions
     comparison.command = command
     write_comparison(comparison, out)
+    if draws:  # which fitted parameters each replication ran with
+        table = pd.DataFrame([{"replication": k, "seed": s, **d}
+                              for k, (s, d) in enumerate(zip(comparison.seeds, draws,
+                                                             strict=True))])
+        atomic_write(out / "posterior_draws.csv", lambda p: table.to_csv(p, index=False))
     return comparison

@@ -321,9 +321,12 @@ def read_targets(path: Path, known_metrics: set[str] | None = None,
     """Read and check a targets file; ``known_metrics``: the summary's metric names."""
     from scenarios.settings import read_toml
 
-    path = Path(path)
-    source = str(path)
-    data = read_toml(path)
+    return parse_targets(read_toml(Path(path)), str(path), known_metrics, parameters_class)
+
+
+def parse_targets(data: dict[str, Any], source: str, known_metrics: set[str] | None = None,
+                  parameters_class: type[Parameters] | None = None) -> Targets:
+    """Check a targets file's content (``source`` names it in errors)."""
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise ParameterError(f"{source}: unknown key '{unknown[0]}' (a targets file holds "
