@@ -52,6 +52,10 @@ def section(plan: Plan, table, seconds: float) -> str:
         rows.append(f"| {trial} | {' | '.join(cells)} | {part['ess'].iloc[0]:.1f} |")
     names = list(table["parameter"].drop_duplicates())
     header = " | ".join(f"{n}: truth in 90% interval" for n in names)
+    missed = table[~table["covered"]]
+    misses = ("; ".join(f"trial {r.trial}: {r.parameter} {r.truth:.3g} "
+                        f"{'above' if r.truth > r.q95 else 'below'} {r.q05:.3g}..{r.q95:.3g}"
+                        for r in missed.itertuples()) or "none")
     coverage = ", ".join(f"{n} {int(table[table.parameter == n].covered.sum())} of "
                          f"{plan.trials}" for n in names)
     return f"""{START}
@@ -69,8 +73,8 @@ runs = {plan.budget * plan.replications} runs (root seed {plan.seed}) is weighte
 trial's likelihood (Dirichlet-multinomial survey, Poisson ideas).
 
 **Result: {recovered} of {plan.trials} trials recovered every parameter** ({coverage}).
-Effective sample size (points) per trial in the last column. {model_version()}; took
-{seconds / 60:.1f} min on {plan.workers} workers (shared machine).
+Misses: {misses}. Effective sample size (points) per trial in the last column.
+{model_version()}; took {seconds / 60:.1f} min on {plan.workers} workers (shared machine).
 
 | trial | {header} | ESS |
 |---|{'---|' * len(names)}---|

@@ -21,6 +21,7 @@ journal and _inputs.json hold the search itself.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager
@@ -288,10 +289,10 @@ def _wait_any(pending: dict, dask: bool) -> list:
     ready = [f for f in pending if isinstance(f, _Immediate)]
     if ready:
         return ready
-    if dask:
-        from distributed import wait as dask_wait
-
-        return list(dask_wait(list(pending), return_when="FIRST_COMPLETED").done)
+    if dask:  # distributed.wait wants a default client; this one is not (as in sweeps)
+        while not (done := [f for f in pending if f.done()]):
+            time.sleep(0.01)
+        return done
     return list(wait(list(pending), return_when=FIRST_COMPLETED).done)
 
 

@@ -46,6 +46,7 @@ class Plan:
     trials: int = 10
     seed: int = 2026
     workers: int = 1
+    respondents: int = RESPONDENTS  # of the survey each trial's organization answers
 
 
 def measured_targets(plan: Plan, truth: dict[str, float], data_seed: int) -> Targets:
@@ -56,16 +57,16 @@ def measured_targets(plan: Plan, truth: dict[str, float], data_seed: int) -> Tar
     seen = observe(model, 0.7, 0.5)
     rng = np.random.default_rng(data_seed)
     shares = np.array([max(seen[f"{k}_share"], 0.0) for k in SURVEY_CATEGORIES])
-    counts = rng.multinomial(RESPONDENTS, shares / shares.sum())
+    counts = rng.multinomial(plan.respondents, shares / shares.sum())
     years = plan.steps / WEEKS_PER_YEAR
     content = {
         "description": f"recovery: {plan.setting} at {truth} (data seed {data_seed})",
         "calibration": {"replications": plan.replications, "budget": plan.budget,
                         "seed": plan.seed, "employees": plan.employees, "steps": plan.steps},
         "parameters": PRIORS,
-        "survey": {**{k: float(c / RESPONDENTS) for k, c in zip(SURVEY_CATEGORIES, counts,
-                                                                strict=True)},
-                   "respondents": RESPONDENTS},
+        "survey": {**{k: float(c / plan.respondents) for k, c in zip(SURVEY_CATEGORIES,
+                                                                     counts, strict=True)},
+                   "respondents": plan.respondents},
         "ideas": {"employees": plan.employees, "years": years,
                   "submitted": int(round(seen["ideas_per_employee_year"] * plan.employees
                                          * years))},
