@@ -558,7 +558,11 @@ def calibrate_command(
         workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker "
                                              "processes.")] = 1,
         scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address "
-                                                      "(tcp://HOST:PORT).")] = None) -> None:
+                                                      "(tcp://HOST:PORT).")] = None,
+        allow_version_change: Annotated[bool, typer.Option(
+            "--allow-version-change", help="Resume even if the model or package versions "
+                                           "differ from the calibration's start.")] = False
+) -> None:
     """Fit the parameters named in TARGETS to its measurements: calibrated.toml, posterior
     samples (Parquet), fit.html and a manifest in --out; resumable after a kill."""
     from experiments.outputs import check_output_path
@@ -580,7 +584,8 @@ def calibrate_command(
                         "command to continue"):
         fit, written = calibrate(setting, targets, out, budget=budget, workers=workers,
                                  scheduler=scheduler, progress=update, command=command,
-                                 page=write_fit_page)
+                                 page=write_fit_page,
+                                 allow_version_change=allow_version_change)
     from experiments.calibration import summary_rows
 
     table = Table(title=f"posterior ({len(fit.trials)} points x "

@@ -224,26 +224,20 @@ class _Point:
     index: int
 
 
-def search(setting: Any, targets: Targets, out: Path, budget: int, *, workers: int = 1,
-           scheduler: str | None = None, progress: Callable[[int, int], None] | None = None,
-           parameters_class: type[Parameters] | None = None, overrides: dict | None = None,
-           ) -> int:
-    """Run the budget's points not finished in ``out`` (resumes); return points re-queued."""
-
+def search(targets: Targets, out: Path, resolved: list[Parameters], *, workers: int = 1,
+           scheduler: str | None = None,
+           progress: Callable[[int, int], None] | None = None) -> int:
+    """Run the points of ``resolved`` not finished in ``out`` (resumes); return the points
+    queued again."""
     seed = targets.option("seed", 2026)
     replications = targets.option("replications", DEFAULT_REPLICATIONS)
-    base = setting.parameters(overrides or {}, parameters_class=parameters_class)
+    budget = len(resolved)
     survey = next((t for t in targets.targets if t.kind == "survey"), None)
     cuts = (survey.data["engaged_at"], survey.data["disengaged_below"]) if survey else (
         ENGAGED_AT, DISENGAGED_BELOW)
-    points = prior_points(targets.priors, budget, seed)
-    resolved = []
-    for point in points:  # every point the model refuses is named before any run
-        try:
-            resolved.append(type(base)(**{**base.model_dump(), **point}))
-        except ValidationError as err:
-            raise ParameterError(f"{targets.source}: point {point} refused by the model ("
-                                 f"{err.errors()[0]['msg']}); narrow the prior ranges") from None
+    from optuna.trial import TrialState
+
+    points = [{p.name: getattr(params, p.name) for p in targets.priors} for params in resolved]
     study = open_study(out)
     requeued = enqueue_missing(study, points)
     distributions = _distributions(targets.priors)
@@ -255,7 +249,13 @@ def search(setting: Any, targets: Targets, out: Path, budget: int, *, workers: i
         while done < budget:
             while len(pending) < 2 * slots and done + len(pending) < budget:
                 trial = study.ask(distributions)  # the next queued point, in order
+                if POINT not in trial.user_attrs:  # nothing queued: never, by enqueue_missing
+                    study.tell(trial, state=TrialState.FAIL)
+                    raise RuntimeError(f"{out}: no queued point left for {budget - done} runs")
                 k = int(trial.user_attrs[POINT])
+                if k >= budget:  # queued by an earlier run with a larger budget
+                    study.tell(trial, state=TrialState.FAIL)  # queued again if wanted
+                    continue
                 seeds = point_seeds(seed, k, replications)
                 trial.set_user_attr("seeds", list(seeds))
                 pending[submit(PointTask(k, resolved[k], seeds, cuts))] = _Point(trial, k)
@@ -403,29 +403,56 @@ def is_calibration(out: Path) -> bool:
     return (Path(out) / JOURNAL).is_file() or (Path(out) / MANIFEST).is_file()
 
 
-def check_same(out: Path, setting_source: str, targets: Targets, budget: int) -> None:
-    """A resume must fit the same targets to the same setting (a larger budget is fine)."""
+def check_same(out: Path, base: Parameters, targets: Targets,
+               allow_version_change: bool = False) -> None:
+    """A resume must fit the same targets to the same resolved setting, under the same
+    model and package versions unless allowed (a larger budget is fine)."""
+    import hashlib
+
+    from experiments.sweep import check_versions
+
     path = Path(out) / "_inputs.json"
-    wanted = {"setting": setting_source, "targets": targets.digest}
+    wanted = {"setting": hashlib.sha256(base.model_dump_json().encode()).hexdigest(),
+              "targets": targets.digest}
     if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ParameterError(f"{path}: unreadable ({err}); use a new --out") from None
         for key in wanted:
             if saved.get(key) != wanted[key]:
                 raise ParameterError(f"--out {str(out)!r}: holds a calibration of other "
-                                     f"{key} ({saved.get(key)!s:.40}); use a new --out")
+                                     f"{key} (hash {str(saved.get(key))[:12]}); use a new "
+                                     "--out")
+        if check_versions(saved, out, allow_version_change):
+            saved.setdefault("resumes", []).append(provenance())
+            atomic_write(path, lambda p: p.write_text(json.dumps(saved, indent=1) + "\n"))
         return
     if (Path(out) / JOURNAL).is_file():
         raise ParameterError(f"--out {str(out)!r}: holds an optuna journal but no "
                              "_inputs.json; use a new --out")
+    wanted["provenance"] = provenance()
     atomic_write(path, lambda p: p.write_text(json.dumps(wanted, indent=1) + "\n"))
+
+
+def resolve_points(base: Parameters, targets: Targets, budget: int) -> list[Parameters]:
+    """Each point's parameters; a point the model refuses is named before any run."""
+    resolved = []
+    for point in prior_points(targets.priors, budget, targets.option("seed", 2026)):
+        try:
+            resolved.append(type(base)(**{**base.model_dump(), **point}))
+        except ValidationError as err:
+            raise ParameterError(f"{targets.source}: point {point} refused by the model ("
+                                 f"{err.errors()[0]['msg']}); narrow the prior ranges") from None
+    return resolved
 
 
 def calibrate(setting_name: str, targets: Targets, out: Path, *, budget: int | None = None,
               workers: int = 1, scheduler: str | None = None,
               progress: Callable[[int, int], None] | None = None, command: str = "",
               parameters_class: type[Parameters] | None = None,
-              page: Callable[[Path, Fit, Targets], Path] | None = None
-              ) -> tuple[Fit, list[Path]]:
+              page: Callable[[Path, Fit, Targets], Path] | None = None,
+              allow_version_change: bool = False) -> tuple[Fit, list[Path]]:
     """Search (resuming what ``out`` holds), then write every output, and the fit page
     through ``page`` (dashboards/calibration_page.py); one writer at a time."""
     from experiments.outputs import check_output_path
@@ -436,22 +463,22 @@ def calibrate(setting_name: str, targets: Targets, out: Path, *, budget: int | N
     overrides = {k: targets.options[k2] for k, k2 in (("n_employees", "employees"),
                                                       ("steps", "steps"))
                  if k2 in targets.options}
-    setting.parameters(overrides, parameters_class=parameters_class)  # checks before runs
+    base = setting.parameters(overrides, parameters_class=parameters_class)
+    resolved = resolve_points(base, targets, budget)  # checks before any run
     out = check_output_path(Path(out))
     if out.exists() and any(out.iterdir()) and not is_calibration(out):
         raise ParameterError(f"--out {str(out)!r}: not empty and holds no calibration; choose "
                              "another --out")
     with output_lock(out):
         out.mkdir(parents=True, exist_ok=True)
-        check_same(out, setting.source, targets, budget)
-        requeued = search(setting, targets, out, budget, workers=workers, scheduler=scheduler,
-                          progress=progress, parameters_class=parameters_class,
-                          overrides=overrides)
+        check_same(out, base, targets, allow_version_change)
+        requeued = search(targets, out, resolved, workers=workers, scheduler=scheduler,
+                          progress=progress)
         fit = posterior(trials_table(out, targets, budget), targets)
         fit.requeued = requeued
-        base = setting.parameters({**overrides, **calibrated_values(fit, targets)},
-                                  parameters_class=parameters_class)
-        written = write_outputs(out, fit, targets, setting, base, budget, command)
+        fitted = setting.parameters({**overrides, **calibrated_values(fit, targets)},
+                                    parameters_class=parameters_class)
+        written = write_outputs(out, fit, targets, setting, fitted, budget, command)
         if page:
             written.append(page(out, fit, targets))
     return fit, written

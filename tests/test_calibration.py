@@ -4,13 +4,11 @@ quick parameter recovery. Tiny organizations (60 employees x 30 steps), small bu
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +28,6 @@ from experiments.calibration import (
 from experiments.targets import parse_targets, read_targets
 from scenarios.settings import load_setting
 
-ROOT = Path(__file__).resolve().parent.parent
 TINY = """
 description = "tiny"
 [calibration]
@@ -183,27 +180,31 @@ def _complete(out: Path) -> int:
 
 
 def test_killed_calibration_resumes_to_the_uninterrupted_result(tmp_path, calibrated):
-    out, path = calibrated
-    text = TINY.replace("budget = 8", "budget = 12")
-    path = targets_file(tmp_path, text)
+    """SIGKILL mid-calibration (a forked process: no second interpreter to start), then the
+    same calibration again: the uninterrupted result, points left running run again."""
+    import multiprocessing
+
+    path = targets_file(tmp_path, TINY.replace("budget = 8", "budget = 12"))
     reference = tmp_path / "reference"
     calibrate("hierarchical", read_targets(path), reference)
     killed = tmp_path / "killed"
-    args = [sys.executable, "run.py", "calibrate", "hierarchical", str(path), "--out",
-            str(killed), "--workers", "2"]
-    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, start_new_session=True)
+    child = multiprocessing.get_context("fork").Process(
+        target=calibrate, args=("hierarchical", read_targets(path), killed))
+    with warnings.catch_warnings():  # the forked child only runs the calibration
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        child.start()
     deadline = time.time() + 120
-    while _complete(killed) < 2 and process.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # parent and workers, mid-calibration
-    process.wait()
+    while _complete(killed) < 2 and child.is_alive() and time.time() < deadline:
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    assert child.exitcode == -signal.SIGKILL
     assert not (killed / "posterior.parquet").exists()  # really killed before the end
     assert run.main(["calibrate", "hierarchical", str(path), "--out", str(killed)]) == 0
     columns = lambda frame: frame.drop(columns="trial")  # noqa: E731
     pd.testing.assert_frame_equal(columns(pd.read_parquet(reference / "trials.parquet")),
                                   columns(pd.read_parquet(killed / "trials.parquet")))
+    assert json.loads((killed / "manifest.json").read_text())["resumed_points"] >= 1
 
 
 def test_a_rerun_with_other_targets_is_refused(tmp_path, calibrated, capsys):
