@@ -10,6 +10,8 @@
     python run.py sensitivity out/sweeps/sobol_example --metric hidden_coasting_share
     python run.py plot out/sweeps/span_visibility_grid --metric hidden_coasting_share
     python run.py discover out/sweeps/lhs_example --metric hidden_coasting_share --above 0.1
+    python run.py calibrate hierarchical calibrations/gallup_example.toml --out out/fit
+    python run.py compare out/fit/calibrated.toml shared_authority --posterior out/fit
     python run.py validate --quick       # validation suite (docs/VALIDATION.md)
 
 Every user mistake ends with one line on stderr and exit code 2. Options may come before
@@ -291,23 +293,27 @@ CPUS = os.cpu_count() or 1
 
 
 class RunRate(ProgressColumn):
-    """Runs per second of a sweep's progress bar."""
+    """Runs (or other units) per second of a sweep's progress bar."""
+
+    def __init__(self, unit: str = "runs"):
+        super().__init__()
+        self.unit = unit
 
     def render(self, task) -> Text:
-        return Text(f"{task.speed:.2f} runs/s" if task.speed else "-- runs/s")
+        return Text(f"{task.speed:.2f} {self.unit}/s" if task.speed else f"-- {self.unit}/s")
 
 
-def _sweep_bar() -> tuple[Progress, Callable[[int, int], None]]:
+def _sweep_bar(unit: str = "runs") -> tuple[Progress, Callable[[int, int], None]]:
     """A progress bar started on the first report (runs done, total, rate, time left)."""
     bar = Progress("[progress.description]{task.description}", BarColumn(),
-                   MofNCompleteColumn(), RunRate(), TimeElapsedColumn(), TimeRemainingColumn(),
-                   console=console)
+                   MofNCompleteColumn(), RunRate(unit), TimeElapsedColumn(),
+                   TimeRemainingColumn(), console=console)
     task: list = []
 
     def update(done: int, total: int) -> None:
         if not task:  # runs finished before a resume do not count toward the rate
             bar.start()
-            task.append(bar.add_task("runs", total=total, completed=done))
+            task.append(bar.add_task(unit, total=total, completed=done))
         bar.update(task[0], completed=done, total=total)  # a grown design has a new total
 
     return bar, update
@@ -579,7 +585,7 @@ def calibrate_command(
     command = (f"python run.py calibrate {shlex.quote(setting)} "
                f"{shlex.quote(str(targets_file))} --out {shlex.quote(str(out))}"
                + (f" --budget {budget}" if budget else ""))
-    bar, update = _sweep_bar()
+    bar, update = _sweep_bar("points")  # each point: the file's replications runs
     with _stopping(bar, f"interrupted: finished points are saved in {out}; run the same "
                         "command to continue"):
         fit, written = calibrate(setting, targets, out, budget=budget, workers=workers,
