@@ -465,6 +465,15 @@ def calibrate(setting_name: str, targets: Targets, out: Path, *, budget: int | N
                  if k2 in targets.options}
     base = setting.parameters(overrides, parameters_class=parameters_class)
     resolved = resolve_points(base, targets, budget)  # checks before any run
+    if scheduler is None:  # a cluster's workers have their own memory
+        from experiments.outputs import check_memory, run_bytes, run_seconds
+
+        n, steps = base.n_employees, base.steps
+        check_memory(run_bytes(n, steps) * workers, f"{targets.source}: n_employees = {n} "
+                     f"(x {steps} steps, {workers} workers)",
+                     run_seconds(n, steps, budget * targets.option("replications",
+                                                                   DEFAULT_REPLICATIONS),
+                                 workers))
     out = check_output_path(Path(out))
     if out.exists() and any(out.iterdir()) and not is_calibration(out):
         raise ParameterError(f"--out {str(out)!r}: not empty and holds no calibration; choose "
