@@ -571,3 +571,22 @@ def with_draw(params: Parameters, draws: list[dict[str, Any]] | None, k: int) ->
     except ValidationError as err:
         raise ParameterError(f"--posterior: draw {draws[k]} refused for replication {k} ("
                              f"{err.errors()[0]['msg']})") from None
+
+
+def replication_draws(directory: Path, settings: list[Parameters], replications: int,
+                      seed: int) -> list[dict[str, Any]]:
+    """:func:`posterior_overrides`, each draw checked against every compared setting."""
+    draws = posterior_overrides(directory, replications, seed)
+    for k in range(replications):
+        for params in settings:
+            with_draw(params, draws, k)
+    return draws
+
+
+def write_draws(out: Path, seeds: list[int], draws: list[dict[str, Any]]) -> Path:
+    """posterior_draws.csv in a comparison: which fitted parameters each replication ran
+    with."""
+    table = pd.DataFrame([{"replication": k, "seed": s, **d}
+                          for k, (s, d) in enumerate(zip(seeds, draws, strict=True))])
+    atomic_write(Path(out) / "posterior_draws.csv", lambda p: table.to_csv(p, index=False))
+    return Path(out) / "posterior_draws.csv"

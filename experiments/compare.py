@@ -316,13 +316,10 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
     params, descriptions = resolve_settings(names, sets, common or {},
                                             load_model_class(model).parameters_class)
     draws = None
-    if posterior is not None:
-        from experiments.calibration import posterior_overrides, with_draw
+    if posterior is not None:  # each replication's fitted parameters, checked before runs
+        from experiments.calibration import replication_draws
 
-        draws = posterior_overrides(posterior, replications, seed)
-        for k in range(replications):  # a draw a setting refuses is named before any run
-            for p in params.values():
-                with_draw(p, draws, k)
+        draws = replication_draws(posterior, list(params.values()), replications, seed)
     check_comparison_memory(params, replications, workers or default_workers())
     prepare_output(out, force)
     tick = progress(replications * len(params)) if progress else None
@@ -331,9 +328,8 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
     comparison.descriptions = descriptions
     comparison.command = command
     write_comparison(comparison, out)
-    if draws:  # which fitted parameters each replication ran with
-        table = pd.DataFrame([{"replication": k, "seed": s, **d}
-                              for k, (s, d) in enumerate(zip(comparison.seeds, draws,
-                                                             strict=True))])
-        atomic_write(out / "posterior_draws.csv", lambda p: table.to_csv(p, index=False))
+    if draws:
+        from experiments.calibration import write_draws
+
+        write_draws(out, comparison.seeds, draws)
     return comparison
