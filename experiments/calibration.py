@@ -481,6 +481,9 @@ def calibrate(setting_name: str, targets: Targets, out: Path, *, budget: int | N
     with output_lock(out):
         out.mkdir(parents=True, exist_ok=True)
         check_same(out, base, targets, allow_version_change)
+        # Optuna's own journal lock, left by a writer killed with SIGKILL, would stall this
+        # one for its 30 s grace period; we hold the output's lock, so no writer is alive.
+        (out / f"{JOURNAL}.lock").unlink(missing_ok=True)
         requeued = search(targets, out, resolved, workers=workers, scheduler=scheduler,
                           progress=progress)
         fit = posterior(trials_table(out, targets, budget), targets)
