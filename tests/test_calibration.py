@@ -207,6 +207,20 @@ def test_killed_calibration_resumes_to_the_uninterrupted_result(tmp_path, calibr
     assert json.loads((killed / "manifest.json").read_text())["resumed_points"] >= 1
 
 
+def test_a_larger_budget_extends_the_same_points(tmp_path, calibrated):
+    import shutil
+
+    out, path = calibrated
+    grown = tmp_path / "grown"
+    shutil.copytree(out, grown)
+    fit, _ = calibrate("hierarchical", read_targets(path), grown, budget=10)
+    old = pd.read_parquet(out / "trials.parquet").drop(columns=["trial", "weight"])
+    new = fit.trials.drop(columns=["trial", "weight"])
+    assert list(new["point"]) == list(range(10))
+    pd.testing.assert_frame_equal(new.head(8), old)  # the first 8 points, not run again
+    assert len(open_study(grown).trials) == 10
+
+
 def test_a_rerun_with_other_targets_is_refused(tmp_path, calibrated, capsys):
     out, _ = calibrated
     other = targets_file(tmp_path, TINY.replace("respondents = 200", "respondents = 201"))
