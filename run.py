@@ -554,7 +554,8 @@ def plot_command(
 # --- calibration ---
 @app.command("calibrate")
 def calibrate_command(
-        setting: Annotated[str, typer.Argument(help="Setting name or TOML path to start from.")],
+        setting: Annotated[str, typer.Argument(metavar="SETTING", help="Setting name or TOML "
+                                               "path to start from.")],
         targets_file: Annotated[Path, typer.Argument(
             metavar="TARGETS", help="Targets file (TOML): priors of the fitted parameters and "
                                     "what was measured (see README, Calibration).")],
