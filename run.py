@@ -11,6 +11,8 @@
     python run.py sensitivity out/sweeps/sobol_example --metric hidden_coasting_share
     python run.py plot out/sweeps/span_visibility_grid --metric hidden_coasting_share
     python run.py discover out/sweeps/lhs_example --metric hidden_coasting_share --above 0.1
+    python run.py calibrate hierarchical calibrations/gallup_example.toml --out out/fit
+    python run.py compare out/fit/calibrated.toml shared_authority --posterior out/fit
     python run.py validate --quick       # validation suite (docs/VALIDATION.md)
 
 Every user mistake ends with one line on stderr and exit code 2. Options may come before
@@ -147,7 +149,11 @@ def compare_command(
         workers: Workers = None, out: CompareOut = None, force: Force = False,
         explain: Explain = False, explain_by: ExplainBy = "auto",
         explain_replications: ExplainReplications = None, pdf: Pdf = False, png: Png = False,
-        paper: Paper = "a4", focus: Focus = None, model: ModelOption = None) -> None:
+        paper: Paper = "a4", focus: Focus = None, model: ModelOption = None,
+        posterior: Annotated[Path | None, typer.Option(
+            "--posterior", help="Calibration directory (run.py calibrate): each replication "
+                                "draws the fitted parameters from its posterior.")] = None
+) -> None:
     """Compare settings over replications with common random numbers; write report.html."""
     from scenarios.settings import resolve_settings
 
@@ -166,6 +172,7 @@ def compare_command(
     out = out or next_free_directory(Path("out"))
     command = _reproduce(settings, replications, employees, steps, seed, sets,
                          explain_by if explain else None, explain_replications, focus, model)
+    command += f" --posterior {shlex.quote(str(posterior))}" if posterior else ""
     with replace_directory(out, force=force, is_ours=is_comparison,
                            kind="a comparison (manifest.json)") as building:
         with _progress() as bar:
@@ -178,7 +185,8 @@ def compare_command(
             compare_settings(settings, replications, seed, building, sets, common, workers,
                              force, command, start("simulating"),
                              explain_by if explain else None, explain_replications,
-                             start("explaining"), focus, model=model or "")
+                             start("explaining"), focus, model=model or "",
+                             posterior=posterior)
         report = build_report(building, location=out)
         findings = read_report_data(report)
         exported = _export(report, pdf, png, paper)
@@ -400,23 +408,27 @@ CPUS = os.cpu_count() or 1
 
 
 class RunRate(ProgressColumn):
-    """Runs per second of a sweep's progress bar."""
+    """Runs (or other units) per second of a sweep's progress bar."""
+
+    def __init__(self, unit: str = "runs"):
+        super().__init__()
+        self.unit = unit
 
     def render(self, task) -> Text:
-        return Text(f"{task.speed:.2f} runs/s" if task.speed else "-- runs/s")
+        return Text(f"{task.speed:.2f} {self.unit}/s" if task.speed else f"-- {self.unit}/s")
 
 
-def _sweep_bar() -> tuple[Progress, Callable[[int, int], None]]:
+def _sweep_bar(unit: str = "runs") -> tuple[Progress, Callable[[int, int], None]]:
     """A progress bar started on the first report (runs done, total, rate, time left)."""
     bar = Progress("[progress.description]{task.description}", BarColumn(),
-                   MofNCompleteColumn(), RunRate(), TimeElapsedColumn(), TimeRemainingColumn(),
-                   console=console)
+                   MofNCompleteColumn(), RunRate(unit), TimeElapsedColumn(),
+                   TimeRemainingColumn(), console=console)
     task: list = []
 
     def update(done: int, total: int) -> None:
         if not task:  # runs finished before a resume do not count toward the rate
             bar.start()
-            task.append(bar.add_task("runs", total=total, completed=done))
+            task.append(bar.add_task(unit, total=total, completed=done))
         bar.update(task[0], completed=done, total=total)  # a grown design has a new total
 
     return bar, update
@@ -491,7 +503,8 @@ def sweep_command(
     bar, update = _sweep_bar()
     options = {"workers": workers, "scheduler": scheduler, "chunk_size": chunk_size,
                "progress": update, "allow_version_change": allow_version_change}
-    try:
+    with _stopping(bar, f"interrupted: finished chunks are saved in {out}; continue with "
+                        "--resume"):
         if until_ci is not None:
             from experiments.grow import run_until_ci
 
@@ -502,12 +515,6 @@ def sweep_command(
                                            resume=resume, **options)
         else:
             outcome = run_sweep(sweep, out, resume=resume, **options)  # holds the lock of out
-    except KeyboardInterrupt:
-        bar.stop()
-        raise Interrupted(f"interrupted: finished chunks are saved in {out}; continue with "
-                          "--resume") from None
-    finally:
-        bar.stop()
     console.print(f"{outcome.ran} runs in {outcome.parts} chunks ({outcome.skipped} already "
                   f"done) of {outcome.total} -> {out}  (pandas.read_parquet('{out}'))",
                   highlight=False)
@@ -516,6 +523,18 @@ def sweep_command(
         console.print(f"--until-ci {until_ci:g}: stopped at --max-replications "
                       f"{max_replications}; {rounds[-1]['points_too_wide']} points still wider",
                       highlight=False)
+
+
+@contextlib.contextmanager
+def _stopping(bar: Progress, message: str):
+    """Stop the progress bar on the way out; Ctrl+C/SIGTERM says what was kept."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        bar.stop()
+        raise Interrupted(message) from None
+    finally:
+        bar.stop()
 
 
 def _round_line(record: dict, metric: str, width: float) -> str:
@@ -645,6 +664,66 @@ def plot_command(
     with output_lock(directory / ANALYSIS_DIR, "DIRECTORY"):
         path = plot_sweep(directory, metric, x, y, by, over_time)
     console.print(f"wrote {path}", highlight=False)
+
+
+# --- calibration ---
+@app.command("calibrate")
+def calibrate_command(
+        setting: Annotated[str, typer.Argument(metavar="SETTING", help="Setting name or TOML "
+                                               "path to start from.")],
+        targets_file: Annotated[Path, typer.Argument(
+            metavar="TARGETS", help="Targets file (TOML): priors of the fitted parameters and "
+                                    "what was measured (see README, Calibration).")],
+        out: Annotated[Path, typer.Option(help="Output directory (a rerun resumes it).")],
+        budget: Annotated[int | None, typer.Option(min=2, help="Parameter points to try "
+                                                   "(default: the file's, else 200).")] = None,
+        workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker "
+                                             "processes.")] = 1,
+        scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address "
+                                                      "(tcp://HOST:PORT).")] = None,
+        allow_version_change: Annotated[bool, typer.Option(
+            "--allow-version-change", help="Resume even if the model or package versions "
+                                           "differ from the calibration's start.")] = False
+) -> None:
+    """Fit the parameters named in TARGETS to its measurements: calibrated.toml, posterior
+    samples (Parquet), fit.html and a manifest in --out; resumable after a kill."""
+    from experiments.outputs import check_output_path
+    from experiments.targets import read_targets
+    from scenarios.settings import load_setting
+
+    check_output_path(out)
+    load_setting(setting)  # a bad setting is named before anything else
+    read_targets(targets_file)  # structure, priors and data: before the engine loads
+    from dashboards.calibration_page import write_fit_page
+    from experiments.calibration import calibrate, observable_names
+
+    targets = read_targets(targets_file, observable_names())
+    command = (f"python run.py calibrate {shlex.quote(setting)} "
+               f"{shlex.quote(str(targets_file))} --out {shlex.quote(str(out))}"
+               + (f" --budget {budget}" if budget else ""))
+    bar, update = _sweep_bar("points")  # each point: the file's replications runs
+    with _stopping(bar, f"interrupted: finished points are saved in {out}; run the same "
+                        "command to continue"):
+        fit, written = calibrate(setting, targets, out, budget=budget, workers=workers,
+                                 scheduler=scheduler, progress=update, command=command,
+                                 page=write_fit_page,
+                                 allow_version_change=allow_version_change)
+    from experiments.calibration import summary_rows
+
+    table = Table(title=f"posterior ({len(fit.trials)} points x "
+                        f"{targets.option('replications', 2)} runs; effective sample size "
+                        f"{fit.ess:.1f})")
+    for column in ("parameter", "prior", "mean", "median", "90% interval"):
+        table.add_column(column, justify="left" if column == "parameter" else "right")
+    for row in summary_rows(fit, targets):
+        table.add_row(row["parameter"], f"{row['prior_low']:.4g}..{row['prior_high']:.4g}",
+                      f"{row['mean']:.4g}", f"{row['median']:.4g}",
+                      f"{row['q05']:.4g}..{row['q95']:.4g}")
+    console.print(table)
+    if fit.ess < 20:
+        console.print("warning: effective sample size below 20: raise --budget or narrow the "
+                      "priors", highlight=False)
+    console.print(f"wrote {', '.join(p.name for p in written)} to {out}", highlight=False)
 
 
 # --- validation commands ---

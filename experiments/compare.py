@@ -98,9 +98,19 @@ def simulate(task: RunTask) -> dict[str, pd.DataFrame]:
 
 
 def _tasks(settings: dict[str, Parameters], seeds: list[int], model: str = "",
-           inputs: dict[str, tuple] | None = None) -> list[RunTask]:
+           inputs: dict[str, tuple] | None = None,
+           draws: list[dict[str, Any]] | None = None) -> list[RunTask]:
+    """One task per replication and setting; ``inputs``: each setting's chart and roadmap;
+    ``draws``: replication k's parameters drawn from a calibration's posterior
+    (experiments/calibration.py, compare --posterior)."""
     inputs = inputs or {}
-    return [RunTask(name, params, k, seed, keep_network=(k == 0), model=model,
+
+    def drawn(params: Parameters, k: int) -> Parameters:
+        from experiments.calibration import with_draw
+
+        return with_draw(params, draws, k) if draws else params
+
+    return [RunTask(name, drawn(params, k), k, seed, keep_network=(k == 0), model=model,
                     chart=inputs.get(name, (None, None))[0],
                     roadmap=inputs.get(name, (None, None))[1])
             for k, seed in enumerate(seeds) for name, params in settings.items()]
@@ -132,14 +142,16 @@ def default_workers() -> int:
 def run_comparison(settings: dict[str, Parameters], replications: int, seed: int,
                    workers: int | None = None, progress: Callable[[], None] | None = None,
                    seeds: list[int] | None = None, model: str = "",
-                   inputs: dict[str, tuple] | None = None) -> Comparison:
+                   inputs: dict[str, tuple] | None = None,
+                   draws: list[dict[str, Any]] | None = None) -> Comparison:
     """Run every setting ``replications`` times; replication k shares seed k across settings.
 
     ``seeds`` overrides the common seeds (e.g. independent seeds, to measure what common
     random numbers gain). Results do not depend on ``workers`` or completion order.
     """
     seeds = replication_seeds(seed, replications) if seeds is None else list(seeds)
-    outputs = _execute(_tasks(settings, seeds, model, inputs), workers or default_workers(),
+    outputs = _execute(_tasks(settings, seeds, model, inputs, draws),
+                       workers or default_workers(),
                        progress)
     order = {name: i for i, name in enumerate(settings)}
     tables = {}
@@ -343,9 +355,11 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
                      progress: Callable[[int], Callable[[], None]] | None = None,
                      explain_by: str | None = None, explain_replications: int | None = None,
                      explain_progress: Callable[[int], Callable[[], None]] | None = None,
-                     focus: list[str] | None = None, model: str = "") -> Comparison:
+                     focus: list[str] | None = None, model: str = "",
+                     posterior: Path | None = None) -> Comparison:
     """Check everything, run the replications and store the tidy data in ``out``
-    (``model``: an extension's "module:Class").
+    (``model``: an extension's "module:Class"; ``posterior``: a calibration directory whose
+    posterior gives each replication's fitted parameters).
 
     ``explain_by`` ('auto', 'parameter' or 'group'): also run the variants that split each
     difference among the levers that differ (experiments/attribution.py), on the first
@@ -367,12 +381,20 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
             raise ParameterError(f"--explain: setting {own[0]!r} has its own organization chart "
                                  "or roadmap, and --explain varies parameters only; compare "
                                  "without --explain")
+        if posterior is not None:
+            raise ParameterError("--explain with --posterior: the variants would not carry "
+                                 "the posterior draws; use one or the other")
         plan = plan_explanation(params, explain_replications or replications, explain_by)
+    draws = None
+    if posterior is not None:  # each replication's fitted parameters, checked before runs
+        from experiments.calibration import replication_draws
+
+        draws = replication_draws(posterior, list(params.values()), replications, seed)
     check_comparison_memory(params, replications, workers or default_workers())
     prepare_output(out, force)
     tick = progress(replications * len(params)) if progress else None
     comparison = run_comparison(params, replications, seed, workers, tick, model=model,
-                                inputs=inputs)
+                                inputs=inputs, draws=draws)
     comparison.descriptions = descriptions
     comparison.command = command
     comparison.focus = list(focus or [])
@@ -385,4 +407,8 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
         variant_runs = run_explanation(plan, comparison.tables["runs"], comparison.seeds,
                                        workers, tick, model=model)
         write_explanation(plan, variant_runs, out)
+    if draws:
+        from experiments.calibration import write_draws
+
+        write_draws(out, comparison.seeds, draws)
     return comparison

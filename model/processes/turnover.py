@@ -3,6 +3,7 @@
 Each step each employee leaves with chance ``turnover_rate``; a newcomer takes the
 same slot (position, traits, ties) with fresh beliefs, uniform on {-1, 0, +1} on every
 dimension and credited to no idea, and knows no idea to voice. Off by default.
+``leavers`` counts who left (the attrition a calibration compares with HR's figure).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class Turnover(Process):
     """Replaces leavers by newcomers holding random beliefs."""
 
     name = "turnover"
+    leavers = 0  # employees who left so far (attrition; counted, never drawn from)
 
     def step(self) -> None:
         m, rate = self.model, self.model.p.turnover_rate
@@ -26,6 +28,7 @@ class Turnover(Process):
         leavers = np.flatnonzero(self.rng.random(m.people.n) < rate)
         if len(leavers) == 0:
             return
+        self.leavers += len(leavers)
         dims = m.beliefs.m
         rows = np.repeat(leavers, dims)
         cols = np.tile(np.arange(dims), len(leavers))

@@ -1,0 +1,595 @@
+"""Calibration: fit a setting's parameters to measured targets, with a posterior.
+
+Points are the first ``budget`` draws of a scrambled Sobol sequence over the prior ranges
+of the targets file (uniform, log-uniform or whole numbers; scipy's sequence, as Optuna's
+QMCSampler draws it), independent of any result. They are queued in an Optuna study kept
+in a journal file in the output directory, so a calibration killed at any moment (kill -9
+included) resumes where it stopped: finished points stay, points left running are queued
+again. Each point runs ``replications`` seeded simulations on local processes or a Dask
+cluster; their mean observables give each target's log-likelihood (experiments/targets.py
+declares the likelihoods and the map from the model). Because the points are draws from
+the prior, the posterior is the prior sample weighted by the likelihood (importance
+sampling), resampled into ``POSTERIOR_DRAWS`` draws; its effective sample size says how
+far to trust it. Points, seeds and hence results are the same on any number of workers
+and after any resume: a point's seeds derive from the root seed and its index only.
+
+Outputs in DIR (:func:`write_outputs`; the fit page by dashboards/calibration_page.py):
+calibrated.toml, posterior.parquet, trials.parquet, fit.html, manifest.json; the Optuna
+journal and _inputs.json hold the search itself.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from experiments.outputs import atomic_write, output_lock
+from experiments.provenance import provenance
+from experiments.targets import (
+    DISENGAGED_BELOW,
+    ENGAGED_AT,
+    MAPPINGS,
+    SURVEY_CATEGORIES,
+    Prior,
+    Target,
+    Targets,
+)
+from model.errors import ParameterError
+from model.parameters import Parameters
+
+JOURNAL = "optuna.journal"
+STUDY = "calibration"
+MANIFEST = "manifest.json"
+POSTERIOR_DRAWS = 1000
+DEFAULT_BUDGET = 200
+DEFAULT_REPLICATIONS = 2
+WEEKS_PER_YEAR = 52.0
+LOW_ESS = 20.0  # fewer effective points: the posterior is too coarse to trust
+
+
+# --- one point (executed on workers) -------------------------------------------------------
+@dataclass(frozen=True)
+class PointTask:
+    """One parameter point: its resolved parameters and the seeds of its replications."""
+
+    number: int  # the point's index in the Sobol sequence
+    parameters: Parameters
+    seeds: tuple[int, ...]
+    survey: tuple[float, float]  # (engaged_at, disengaged_below)
+
+
+def observe(model: Any, engaged_at: float, disengaged_below: float) -> dict[str, float]:
+    """What a calibration compares: the run summary plus the survey shares and attrition."""
+    summary = model.summary()
+    values = {k: float("nan") if v is None else float(v) for k, v in summary.items()
+              if k != "seed" and (v is None or isinstance(v, int | float))}
+    commitment = model.people.commitment
+    engaged = float(np.mean(commitment >= engaged_at))
+    disengaged = float(np.mean(commitment < disengaged_below))
+    values.update({"engaged_share": engaged, "actively_disengaged_share": disengaged,
+                   "not_engaged_share": 1.0 - engaged - disengaged})
+    leavers = sum(getattr(p, "leavers", 0) for p in model.processes if p.name == "turnover")
+    years = max(int(model.steps), 1) / WEEKS_PER_YEAR
+    values["attrition_per_year"] = leavers / model.people.n / years
+    return values
+
+
+def simulate_point(task: PointTask) -> tuple[int, list[dict[str, float]]]:
+    """Run a point's replications; one dict of observables each (worker entry point)."""
+    from model.organization import OrganizationModel
+
+    return task.number, [observe(OrganizationModel(task.parameters, rng=seed).run(),
+                                 *task.survey) for seed in task.seeds]
+
+
+def observable_names() -> set[str]:
+    """Every observable a target may name: the summary's numeric metrics and ours."""
+    from model.organization import OrganizationModel
+    from model.parameters import make_parameters
+
+    tiny = make_parameters({"n_employees": 12, "steps": 2, "informal_degree": 4,
+                            "probe_idea_step": -1})
+    return set(observe(OrganizationModel(tiny, rng=0).run(), ENGAGED_AT, DISENGAGED_BELOW))
+
+
+def point_seeds(root: int, point: int, replications: int) -> tuple[int, ...]:
+    """Seeds of a point's replications: from the root seed and the point's index only."""
+    state = np.random.SeedSequence([root, point]).generate_state(replications, dtype=np.uint32)
+    return tuple(int(s) for s in state)
+
+
+# --- likelihoods -----------------------------------------------------------------------------
+def _clip(p: float, lo: float = 1e-4) -> float:
+    return min(max(p, lo), 1 - lo)
+
+
+def target_loglik(target: Target, observed: dict[str, float]) -> float:
+    """Log-likelihood of a target's data given the model's mean observables."""
+    from scipy import stats
+
+    d = target.data
+    if target.kind == "survey":
+        shares = np.array([_clip(observed[f"{k}_share"]) for k in SURVEY_CATEGORIES])
+        alpha = d["concentration"] * shares / shares.sum()
+        counts = np.array([d[f"count_{k}"] for k in SURVEY_CATEGORIES])
+        return float(stats.dirichlet_multinomial.logpmf(counts, alpha, int(d["respondents"])))
+    if target.kind == "poisson":
+        mu = max(observed[target.observables[0]] * d["exposure"], 1e-3)
+        return float(stats.poisson.logpmf(int(d["count"]), mu))
+    if target.kind == "betabinomial":
+        p, c = _clip(observed[target.observables[0]]), d["concentration"]
+        return float(stats.betabinom.logpmf(int(d["successes"]), int(d["trials"]), p * c,
+                                            (1 - p) * c))
+    return float(stats.norm.logpdf(observed[target.observables[0]], d["mean"], d["sd"]))
+
+
+def mean_observables(runs: list[dict[str, float]]) -> dict[str, float]:
+    keys = set.intersection(*(set(r) for r in runs))
+    return {k: float(np.mean([r[k] for r in runs])) for k in sorted(keys)}
+
+
+# --- the search (Optuna) -------------------------------------------------------------------
+def _distributions(priors: tuple[Prior, ...]) -> dict[str, Any]:
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    return {p.name: IntDistribution(int(p.low), int(p.high), log=p.log) if p.integer
+            else FloatDistribution(p.low, p.high, log=p.log) for p in priors}
+
+
+def open_study(out: Path) -> Any:
+    """The study in ``out``'s journal file (created, or loaded to resume)."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = JournalStorage(JournalFileBackend(str(out / JOURNAL)))
+    return optuna.create_study(study_name=STUDY, storage=storage, direction="maximize",
+                               sampler=optuna.samplers.RandomSampler(seed=0),
+                               load_if_exists=True)
+
+
+def prior_points(priors: tuple[Prior, ...], budget: int, seed: int) -> list[dict[str, Any]]:
+    """The first ``budget`` points of a scrambled Sobol sequence (scipy's, as Optuna's
+    QMCSampler draws them) mapped onto the priors: uniform, log-uniform or whole numbers.
+    A larger budget extends the same sequence."""
+    import warnings
+
+    from scipy.stats import qmc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # balance wants a power of 2
+        unit = qmc.Sobol(len(priors), scramble=True, seed=seed).random(budget)
+    points = []
+    for row in unit:
+        point: dict[str, Any] = {}
+        for u, p in zip(row, priors, strict=True):
+            if p.integer:
+                point[p.name] = int(min(p.high, np.floor(p.low + u * (p.high - p.low + 1))))
+            elif p.log:
+                point[p.name] = float(np.exp(np.log(p.low) + u * np.log(p.high / p.low)))
+            else:
+                point[p.name] = float(p.low + u * (p.high - p.low))
+        points.append(point)
+    return points
+
+
+POINT = "point"  # user attribute: the point's index in the Sobol sequence
+
+
+def enqueue_missing(study: Any, points: list[dict[str, Any]]) -> int:
+    """Queue every point not finished or queued yet; trials a killed calibration left
+    running are marked failed and their points queued again (same values, same seeds).
+    Returns how many points were queued again."""
+    from optuna.trial import TrialState
+
+    have: set[int] = set()
+    requeued = 0
+    for trial in study.get_trials(deepcopy=False):
+        k = trial.user_attrs.get(POINT, trial.system_attrs.get("fixed_params", {}).get(POINT))
+        if trial.state == TrialState.RUNNING:
+            study.tell(trial.number, state=TrialState.FAIL)
+            requeued += 1
+        elif trial.state in (TrialState.COMPLETE, TrialState.WAITING) and k is not None:
+            have.add(int(k))
+    for k, point in enumerate(points):
+        if k not in have:
+            study.enqueue_trial(point, user_attrs={POINT: k}, skip_if_exists=False)
+    return requeued
+
+
+@dataclass
+class Fit:
+    """What a calibration found: every point tried and the posterior."""
+
+    trials: pd.DataFrame  # one row per point: parameters, seeds, log-likelihoods, observables
+    posterior: pd.DataFrame  # POSTERIOR_DRAWS draws of the parameters (resampled by weight)
+    ess: float
+    requeued: int = 0
+
+
+@dataclass
+class _Point:
+    trial: Any
+    index: int
+
+
+def search(targets: Targets, out: Path, resolved: list[Parameters], *, workers: int = 1,
+           scheduler: str | None = None,
+           progress: Callable[[int, int], None] | None = None) -> int:
+    """Run the points of ``resolved`` not finished in ``out`` (resumes); return the points
+    queued again."""
+    seed = targets.option("seed", 2026)
+    replications = targets.option("replications", DEFAULT_REPLICATIONS)
+    budget = len(resolved)
+    survey = next((t for t in targets.targets if t.kind == "survey"), None)
+    cuts = (survey.data["engaged_at"], survey.data["disengaged_below"]) if survey else (
+        ENGAGED_AT, DISENGAGED_BELOW)
+    from optuna.trial import TrialState
+
+    points = [{p.name: getattr(params, p.name) for p in targets.priors} for params in resolved]
+    study = open_study(out)
+    requeued = enqueue_missing(study, points)
+    distributions = _distributions(targets.priors)
+    done = _finished(study, budget)
+    if progress:
+        progress(done, budget)
+    with _executor(workers, scheduler) as (submit, slots):
+        pending: dict[Any, _Point] = {}
+        while done < budget:
+            while len(pending) < 2 * slots and done + len(pending) < budget:
+                trial = study.ask(distributions)  # the next queued point, in order
+                if POINT not in trial.user_attrs:  # nothing queued: never, by enqueue_missing
+                    study.tell(trial, state=TrialState.FAIL)
+                    raise RuntimeError(f"{out}: no queued point left for {budget - done} runs")
+                k = int(trial.user_attrs[POINT])
+                if k >= budget:  # queued by an earlier run with a larger budget
+                    study.tell(trial, state=TrialState.FAIL)  # queued again if wanted
+                    continue
+                seeds = point_seeds(seed, k, replications)
+                trial.set_user_attr("seeds", list(seeds))
+                pending[submit(PointTask(k, resolved[k], seeds, cuts))] = _Point(trial, k)
+            for future in _wait_any(pending, scheduler is not None):
+                trial = pending.pop(future).trial
+                _, runs = future.result()
+                observed = mean_observables(runs)
+                logliks = {t.name: target_loglik(t, observed) for t in targets.targets}
+                trial.set_user_attr("observed", observed)
+                trial.set_user_attr("logliks", logliks)
+                trial.set_user_attr("runs", [{k: r[k] for k in _kept(targets)} for r in runs])
+                study.tell(trial, sum(logliks.values()))
+                done += 1
+                if progress:
+                    progress(done, budget)
+    return requeued
+
+
+def _finished(study: Any, budget: int) -> int:
+    from optuna.trial import TrialState
+
+    return sum(int(t.user_attrs[POINT]) < budget for t in study.get_trials(
+        deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def _kept(targets: Targets) -> list[str]:
+    return sorted({o for t in targets.targets for o in t.observables})
+
+
+def _wait_any(pending: dict, dask: bool) -> list:
+    ready = [f for f in pending if isinstance(f, _Immediate)]
+    if ready:
+        return ready
+    if dask:  # distributed.wait wants a default client; this one is not (as in sweeps)
+        while not (done := [f for f in pending if f.done()]):
+            time.sleep(0.01)
+        return done
+    return list(wait(list(pending), return_when=FIRST_COMPLETED).done)
+
+
+class _Immediate:
+    """A finished future (one worker: run in this process)."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+    def done(self) -> bool:
+        return True
+
+
+@contextmanager
+def _executor(workers: int, scheduler: str | None):
+    """(submit, slots): local processes, a Dask cluster, or this process (1 worker)."""
+    if scheduler:
+        from experiments.sweep import cluster_slots, connect
+
+        with connect(scheduler) as client:
+            yield (lambda task: client.submit(simulate_point, task, pure=False),
+                   cluster_slots(client))
+        return
+    if workers <= 1:
+        yield (lambda task: _Immediate(simulate_point(task))), 1
+        return
+    from experiments.runner import process_pool
+
+    with process_pool(workers) as pool:
+        yield (lambda task: pool.submit(simulate_point, task)), workers
+
+
+# --- the posterior -----------------------------------------------------------------------------
+def trials_table(out: Path, targets: Targets, budget: int | None = None) -> pd.DataFrame:
+    """Every finished point among the first ``budget``, in the sequence's order (trial
+    numbers are bookkeeping: a resumed point has a new one)."""
+    from optuna.trial import TrialState
+
+    study = open_study(out)
+    rows = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if budget is not None and trial.user_attrs[POINT] >= budget:
+            continue
+        rows.append({"point": trial.user_attrs[POINT], "trial": trial.number, **trial.params,
+                     "seeds": json.dumps(trial.user_attrs.get("seeds", [])),
+                     "loglik": float(trial.value),
+                     **{f"loglik:{k}": v for k, v in trial.user_attrs["logliks"].items()},
+                     **{f"model:{k}": v for k, v in trial.user_attrs["observed"].items()
+                        if k in _kept(targets)}})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        raise ParameterError(f"{out}: no finished points yet")
+    return frame.sort_values("point", ignore_index=True)
+
+
+def weights(loglik: np.ndarray) -> tuple[np.ndarray, float]:
+    """Normalized importance weights of prior draws and their effective sample size."""
+    finite = np.where(np.isfinite(loglik), loglik, -np.inf)
+    w = np.exp(finite - finite.max())
+    w /= w.sum()
+    return w, float(1.0 / np.sum(w ** 2))
+
+
+def posterior(trials: pd.DataFrame, targets: Targets) -> Fit:
+    """Resample the points by their likelihood weights (POSTERIOR_DRAWS draws, seeded)."""
+    w, ess = weights(trials["loglik"].to_numpy())
+    trials = trials.assign(weight=w)
+    rng = np.random.default_rng(targets.option("seed", 2026))
+    picks = rng.choice(len(trials), size=POSTERIOR_DRAWS, p=w)
+    names = [p.name for p in targets.priors]
+    draws = trials.iloc[picks][["point", *names]].reset_index(drop=True)
+    draws.insert(0, "draw", np.arange(POSTERIOR_DRAWS))
+    return Fit(trials, draws, ess)
+
+
+def weighted_quantile(values: np.ndarray, w: np.ndarray, q: float) -> float:
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(w[order])
+    return float(values[order][min(np.searchsorted(cum, q * cum[-1]), len(cum) - 1)])
+
+
+def summary_rows(fit: Fit, targets: Targets) -> list[dict[str, Any]]:
+    """Per parameter: prior range, posterior mean, median and 90% interval."""
+    w = fit.trials["weight"].to_numpy()
+    rows = []
+    for prior in targets.priors:
+        x = fit.trials[prior.name].to_numpy(dtype=float)
+        rows.append({"parameter": prior.name, "prior_low": prior.low, "prior_high": prior.high,
+                     "log": prior.log, "mean": float(np.sum(w * x)),
+                     "median": weighted_quantile(x, w, 0.5),
+                     "q05": weighted_quantile(x, w, 0.05), "q95": weighted_quantile(x, w, 0.95)})
+    return rows
+
+
+def calibrated_values(fit: Fit, targets: Targets) -> dict[str, Any]:
+    """The posterior mean of each fitted parameter (rounded for an integer one)."""
+    values = {}
+    for row, prior in zip(summary_rows(fit, targets), targets.priors, strict=True):
+        values[prior.name] = int(round(row["mean"])) if prior.integer else float(row["mean"])
+    return values
+
+
+# --- the whole command -------------------------------------------------------------------------
+def is_calibration(out: Path) -> bool:
+    return (Path(out) / JOURNAL).is_file() or (Path(out) / MANIFEST).is_file()
+
+
+def check_same(out: Path, base: Parameters, targets: Targets,
+               allow_version_change: bool = False) -> None:
+    """A resume must fit the same targets to the same resolved setting, under the same
+    model and package versions unless allowed (a larger budget is fine)."""
+    import hashlib
+
+    from experiments.sweep import check_versions
+
+    path = Path(out) / "_inputs.json"
+    wanted = {"setting": hashlib.sha256(base.model_dump_json().encode()).hexdigest(),
+              "targets": targets.digest}
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ParameterError(f"{path}: unreadable ({err}); use a new --out") from None
+        for key in wanted:
+            if saved.get(key) != wanted[key]:
+                raise ParameterError(f"--out {str(out)!r}: holds a calibration of other "
+                                     f"{key} (hash {str(saved.get(key))[:12]}); use a new "
+                                     "--out")
+        if check_versions(saved, out, allow_version_change):
+            saved.setdefault("resumes", []).append(provenance())
+            atomic_write(path, lambda p: p.write_text(json.dumps(saved, indent=1) + "\n"))
+        return
+    if (Path(out) / JOURNAL).is_file():
+        raise ParameterError(f"--out {str(out)!r}: holds an optuna journal but no "
+                             "_inputs.json; use a new --out")
+    wanted["provenance"] = provenance()
+    atomic_write(path, lambda p: p.write_text(json.dumps(wanted, indent=1) + "\n"))
+
+
+def resolve_points(base: Parameters, targets: Targets, budget: int) -> list[Parameters]:
+    """Each point's parameters; a point the model refuses is named before any run."""
+    resolved = []
+    for point in prior_points(targets.priors, budget, targets.option("seed", 2026)):
+        try:
+            resolved.append(type(base)(**{**base.model_dump(), **point}))
+        except ValidationError as err:
+            raise ParameterError(f"{targets.source}: point {point} refused by the model ("
+                                 f"{err.errors()[0]['msg']}); narrow the prior ranges") from None
+    return resolved
+
+
+def calibrate(setting_name: str, targets: Targets, out: Path, *, budget: int | None = None,
+              workers: int = 1, scheduler: str | None = None,
+              progress: Callable[[int, int], None] | None = None, command: str = "",
+              parameters_class: type[Parameters] | None = None,
+              page: Callable[[Path, Fit, Targets], Path] | None = None,
+              allow_version_change: bool = False) -> tuple[Fit, list[Path]]:
+    """Search (resuming what ``out`` holds), then write every output, and the fit page
+    through ``page`` (dashboards/calibration_page.py); one writer at a time."""
+    from experiments.outputs import check_output_path
+    from scenarios.settings import load_setting
+
+    setting = load_setting(setting_name, parameters_class)
+    budget = budget or targets.option("budget", DEFAULT_BUDGET)
+    overrides = {k: targets.options[k2] for k, k2 in (("n_employees", "employees"),
+                                                      ("steps", "steps"))
+                 if k2 in targets.options}
+    base = setting.parameters(overrides, parameters_class=parameters_class)
+    resolved = resolve_points(base, targets, budget)  # checks before any run
+    if scheduler is None:  # a cluster's workers have their own memory
+        from experiments.outputs import check_memory, run_bytes, run_seconds
+
+        n, steps = base.n_employees, base.steps
+        check_memory(run_bytes(n, steps) * workers, f"{targets.source}: n_employees = {n} "
+                     f"(x {steps} steps, {workers} workers)",
+                     run_seconds(n, steps, budget * targets.option("replications",
+                                                                   DEFAULT_REPLICATIONS),
+                                 workers))
+    out = check_output_path(Path(out))
+    if out.exists() and any(out.iterdir()) and not is_calibration(out):
+        raise ParameterError(f"--out {str(out)!r}: not empty and holds no calibration; choose "
+                             "another --out")
+    with output_lock(out):
+        out.mkdir(parents=True, exist_ok=True)
+        check_same(out, base, targets, allow_version_change)
+        # Optuna's own journal lock, left by a writer killed with SIGKILL, would stall this
+        # one for its 30 s grace period; we hold the output's lock, so no writer is alive.
+        (out / f"{JOURNAL}.lock").unlink(missing_ok=True)
+        requeued = search(targets, out, resolved, workers=workers, scheduler=scheduler,
+                          progress=progress)
+        fit = posterior(trials_table(out, targets, budget), targets)
+        fit.requeued = requeued
+        fitted = setting.parameters({**overrides, **calibrated_values(fit, targets)},
+                                    parameters_class=parameters_class)
+        written = write_outputs(out, fit, targets, setting, fitted, budget, command)
+        if page:
+            written.append(page(out, fit, targets))
+    return fit, written
+
+
+def write_outputs(out: Path, fit: Fit, targets: Targets, setting: Any, calibrated: Parameters,
+                  budget: int, command: str) -> list[Path]:
+    """calibrated.toml, posterior.parquet, trials.parquet and manifest.json (atomic each)."""
+    from scenarios.settings import parameters_toml
+
+    rows = summary_rows(fit, targets)
+    description = (f"{setting.name} calibrated to {Path(targets.source).name}: posterior means "
+                   f"of {', '.join(p.name for p in targets.priors)} over {len(fit.trials)} "
+                   f"points x {targets.option('replications', DEFAULT_REPLICATIONS)} runs "
+                   f"(effective sample size {fit.ess:.1f})")
+    manifest = {
+        "format": 1,
+        "command": command,
+        "setting": setting.source,
+        "targets": {"source": targets.source, "hash": targets.digest,
+                    "content": targets.content},
+        "mappings": MAPPINGS,
+        "budget": budget,
+        "points": len(fit.trials),
+        "replications": targets.option("replications", DEFAULT_REPLICATIONS),
+        "root_seed": targets.option("seed", 2026),
+        "seeds": {str(int(t)): json.loads(s) for t, s in zip(fit.trials["point"],
+                                                             fit.trials["seeds"], strict=True)},
+        "sampler": "scrambled Sobol draws from the priors (scipy.stats.qmc, as Optuna's "
+                   "QMCSampler), queued and tracked in an Optuna study (journal file); "
+                   "posterior = the draws weighted by their likelihood, resampled",
+        "posterior_draws": POSTERIOR_DRAWS,
+        "effective_sample_size": fit.ess,
+        "resumed_points": fit.requeued,
+        "parameters": rows,
+        "calibrated": {p.name: getattr(calibrated, p.name) for p in targets.priors},
+        "provenance": provenance(),
+    }
+    files = {
+        "calibrated.toml": lambda p: p.write_text(parameters_toml(calibrated, description)),
+        "posterior.parquet": lambda p: fit.posterior.to_parquet(p, index=False),
+        "trials.parquet": lambda p: fit.trials.to_parquet(p, index=False),
+        MANIFEST: lambda p: p.write_text(json.dumps(manifest, indent=1, default=float) + "\n"),
+    }
+    for name, write in files.items():
+        atomic_write(out / name, write)
+    return [out / name for name in files]
+
+
+# --- uncertainty carried forward (compare --posterior) --------------------------------------
+def read_posterior(directory: Path) -> pd.DataFrame:
+    """The posterior draws of a calibration directory (parameters only)."""
+    path = Path(directory) / "posterior.parquet"
+    manifest = Path(directory) / MANIFEST
+    if not path.is_file() or not manifest.is_file():
+        raise ParameterError(f"--posterior {str(directory)!r}: not a finished calibration (no "
+                             "posterior.parquet and manifest.json)")
+    try:
+        names = [row["parameter"] for row in json.loads(manifest.read_text())["parameters"]]
+        return pd.read_parquet(path)[names]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ParameterError(f"--posterior {str(directory)!r}: unreadable ({err})") from None
+
+
+def posterior_overrides(directory: Path, replications: int, seed: int) -> list[dict[str, Any]]:
+    """One draw of the posterior per replication (seeded): the parameters that replication
+    runs with, in every compared setting (common random numbers stay common)."""
+    draws = read_posterior(directory)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 18]))
+    picks = rng.integers(0, len(draws), size=replications)
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in draws.iloc[i].items()}
+            for i in picks]
+
+
+def with_draw(params: Parameters, draws: list[dict[str, Any]] | None, k: int) -> Parameters:
+    """``params`` with replication k's posterior draw (unchanged without draws)."""
+    if not draws:
+        return params
+    try:
+        return type(params)(**{**params.model_dump(), **draws[k]})
+    except ValidationError as err:
+        raise ParameterError(f"--posterior: draw {draws[k]} refused for replication {k} ("
+                             f"{err.errors()[0]['msg']})") from None
+
+
+def replication_draws(directory: Path, settings: list[Parameters], replications: int,
+                      seed: int) -> list[dict[str, Any]]:
+    """:func:`posterior_overrides`, each draw checked against every compared setting."""
+    draws = posterior_overrides(directory, replications, seed)
+    for k in range(replications):
+        for params in settings:
+            with_draw(params, draws, k)
+    return draws
+
+
+def write_draws(out: Path, seeds: list[int], draws: list[dict[str, Any]]) -> Path:
+    """posterior_draws.csv in a comparison: which fitted parameters each replication ran
+    with."""
+    table = pd.DataFrame([{"replication": k, "seed": s, **d}
+                          for k, (s, d) in enumerate(zip(seeds, draws, strict=True))])
+    atomic_write(Path(out) / "posterior_draws.csv", lambda p: table.to_csv(p, index=False))
+    return Path(out) / "posterior_draws.csv"

@@ -1,0 +1,285 @@
+"""Calibration (run.py calibrate): bad targets refused before any run, likelihoods, outputs,
+the same result on any number of workers and after kill -9, compare --posterior, and a
+quick parameter recovery. Tiny organizations (60 employees x 30 steps), small budgets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import run
+from experiments.calibration import (
+    DEFAULT_REPLICATIONS,
+    calibrate,
+    observable_names,
+    open_study,
+    posterior_overrides,
+    target_loglik,
+    with_draw,
+)
+from experiments.targets import parse_targets, read_targets
+from scenarios.settings import load_setting
+
+TINY = """
+description = "tiny"
+[calibration]
+replications = 1
+budget = 8
+seed = 7
+employees = 60
+steps = 30
+
+[parameters]
+motive_mean = { low = 0.5, high = 0.9 }
+customer_problem_rate = { low = 0.03, high = 0.3, log = true }
+
+[survey]
+engaged = 0.2
+not_engaged = 0.6
+actively_disengaged = 0.2
+respondents = 200
+
+[ideas]
+employees = 60
+years = 0.5769
+submitted = 20
+approved = 3
+
+[attrition]
+employees = 60
+years = 1
+leavers = 0
+
+[[metric]]
+name = "hidden_coasting_share"
+mean = 0.1
+sd = 0.05
+"""
+
+
+def targets_file(tmp_path: Path, text: str = TINY, name: str = "targets.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory) -> tuple[Path, Path]:
+    """A finished tiny calibration (8 points x 1 run) and its targets file."""
+    tmp = tmp_path_factory.mktemp("calibration")
+    path = targets_file(tmp)
+    out = tmp / "out"
+    assert run.main(["calibrate", "hierarchical", str(path), "--out", str(out)]) == 0
+    return out, path
+
+
+BAD = {
+    "shares": (("actively_disengaged = 0.2", "actively_disengaged = 0.3"),
+               "[survey] shares sum to 1.1, not 1"),
+    "negative count": (("leavers = 0", "leavers = -4"), "[attrition] leavers = -4"),
+    "prior outside bounds": (("high = 0.9 }", "high = 1.2 }"),
+                             "motive_mean: prior range 0.5..1.2 outside the parameter's "
+                             "bounds 0..1"),
+    "undeclared": (("motive_mean = {", "motive_level = {"),
+                   "[parameters] motive_level: not a declared parameter"),
+    "unknown metric": (('name = "hidden_coasting_share"', 'name = "happiness"'),
+                       "name = 'happiness': unknown metric"),
+    "approved above submitted": (("approved = 3", "approved = 30"),
+                                 "[ideas] approved = 30: more than submitted = 20"),
+    "low above high": (("low = 0.03, high = 0.3", "low = 0.3, high = 0.03"),
+                       "customer_problem_rate: low = 0.3 must be below high = 0.03"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_targets_get_one_line_and_exit_2_before_any_run(tmp_path, capsys, case):
+    (old, new), message = BAD[case]
+    assert old in TINY
+    path = targets_file(tmp_path, TINY.replace(old, new))
+    out = tmp_path / "out"
+    assert run.main(["calibrate", "hierarchical", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert not out.exists()  # nothing ran, nothing was written
+
+
+def test_likelihoods_prefer_the_measured_values(tmp_path):
+    targets = read_targets(targets_file(tmp_path), observable_names())
+    by_name = {t.name: t for t in targets.targets}
+    near = {"engaged_share": 0.2, "not_engaged_share": 0.6, "actively_disengaged_share": 0.2}
+    far = {"engaged_share": 0.6, "not_engaged_share": 0.3, "actively_disengaged_share": 0.1}
+    assert target_loglik(by_name["survey"], near) > target_loglik(by_name["survey"], far) + 5
+    rate = 20 / (60 * 0.5769)
+    submitted = by_name["ideas.submitted"]
+    assert target_loglik(submitted, {"ideas_per_employee_year": rate}) > target_loglik(
+        submitted, {"ideas_per_employee_year": 2 * rate}) + 3
+    approved = by_name["ideas.approved"]
+    assert target_loglik(approved, {"ideas_sanctioned_share": 0.15}) > target_loglik(
+        approved, {"ideas_sanctioned_share": 0.6})
+    metric = by_name["metric.hidden_coasting_share"]
+    assert target_loglik(metric, {"hidden_coasting_share": 0.1}) > target_loglik(
+        metric, {"hidden_coasting_share": 0.3})
+    survey = by_name["survey"].data  # 200 respondents: shares become whole counts
+    assert (survey["count_engaged"], survey["count_not_engaged"],
+            survey["count_actively_disengaged"]) == (40, 120, 40)
+
+
+def test_calibration_writes_a_usable_setting_posterior_page_and_manifest(calibrated):
+    out, path = calibrated
+    targets = read_targets(path)
+    setting = load_setting(str(out / "calibrated.toml"))  # usable by run/compare/sweep
+    manifest = json.loads((out / "manifest.json").read_text())
+    for prior in targets.priors:
+        value = setting.values[prior.name]
+        assert prior.low <= value <= prior.high
+        assert value == pytest.approx(manifest["calibrated"][prior.name])
+    assert setting.values["n_employees"] == 60 and setting.values["steps"] == 30
+    draws = pd.read_parquet(out / "posterior.parquet")
+    assert len(draws) == 1000
+    assert draws["motive_mean"].between(0.5, 0.9).all()
+    trials = pd.read_parquet(out / "trials.parquet")
+    assert len(trials) == 8 and trials["weight"].sum() == pytest.approx(1)
+    assert manifest["points"] == 8 and len(manifest["seeds"]) == 8
+    assert manifest["provenance"]["packages"]["numpy"] == np.__version__
+    page = (out / "fit.html").read_text()
+    for name in ("survey: engaged_share", "ideas.submitted", "ideas.approved", "attrition",
+                 "metric.hidden_coasting_share", "posterior of motive_mean",
+                 "pair: motive_mean x customer_problem_rate", "n = 8 points x 1 runs"):
+        assert name in page, name
+    assert "<script src=" not in page  # offline: plotly.js is embedded
+
+
+def test_same_result_on_two_workers_and_a_rerun_resumes_nothing(tmp_path, calibrated):
+    out, path = calibrated
+    two = tmp_path / "two"
+    calibrate("hierarchical", read_targets(path), two, workers=2)
+    columns = lambda frame: frame.drop(columns="trial")  # noqa: E731
+    pd.testing.assert_frame_equal(columns(pd.read_parquet(out / "trials.parquet")),
+                                  columns(pd.read_parquet(two / "trials.parquet")))
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"),
+                                  pd.read_parquet(two / "posterior.parquet"))
+    before = len(open_study(two).trials)
+    fit, _ = calibrate("hierarchical", read_targets(path), two, workers=1)  # all done
+    assert len(fit.trials) == 8 and fit.requeued == 0
+    assert len(open_study(two).trials) == before == 8  # no point ran again
+
+
+def _complete(out: Path) -> int:
+    journal = out / "optuna.journal"
+    if not journal.is_file():
+        return 0
+    return journal.read_text(errors="replace").count('"state":1,')  # TrialState.COMPLETE
+
+
+def test_killed_calibration_resumes_to_the_uninterrupted_result(tmp_path, calibrated):
+    """SIGKILL mid-calibration (a forked process: no second interpreter to start), then the
+    same calibration again: the uninterrupted result, points left running run again."""
+    import multiprocessing
+
+    path = targets_file(tmp_path, TINY.replace("budget = 8", "budget = 12"))
+    reference = tmp_path / "reference"
+    calibrate("hierarchical", read_targets(path), reference)
+    killed = tmp_path / "killed"
+    child = multiprocessing.get_context("fork").Process(
+        target=calibrate, args=("hierarchical", read_targets(path), killed))
+    with warnings.catch_warnings():  # the forked child only runs the calibration
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        child.start()
+    deadline = time.time() + 120
+    while _complete(killed) < 2 and child.is_alive() and time.time() < deadline:
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    assert child.exitcode == -signal.SIGKILL
+    assert not (killed / "posterior.parquet").exists()  # really killed before the end
+    assert run.main(["calibrate", "hierarchical", str(path), "--out", str(killed)]) == 0
+    columns = lambda frame: frame.drop(columns="trial")  # noqa: E731
+    pd.testing.assert_frame_equal(columns(pd.read_parquet(reference / "trials.parquet")),
+                                  columns(pd.read_parquet(killed / "trials.parquet")))
+    assert json.loads((killed / "manifest.json").read_text())["resumed_points"] >= 1
+
+
+def test_a_larger_budget_extends_the_same_points(tmp_path, calibrated):
+    import shutil
+
+    out, path = calibrated
+    grown = tmp_path / "grown"
+    shutil.copytree(out, grown)
+    fit, _ = calibrate("hierarchical", read_targets(path), grown, budget=10)
+    old = pd.read_parquet(out / "trials.parquet").drop(columns=["trial", "weight"])
+    new = fit.trials.drop(columns=["trial", "weight"])
+    assert list(new["point"]) == list(range(10))
+    pd.testing.assert_frame_equal(new.head(8), old)  # the first 8 points, not run again
+    assert len(open_study(grown).trials) == 10
+
+
+def test_a_rerun_with_other_targets_is_refused(tmp_path, calibrated, capsys):
+    out, _ = calibrated
+    other = targets_file(tmp_path, TINY.replace("respondents = 200", "respondents = 201"))
+    assert run.main(["calibrate", "hierarchical", str(other), "--out", str(out)]) == 2
+    assert "holds a calibration of other targets" in capsys.readouterr().err
+
+
+def test_compare_posterior_draws_each_replication_from_the_posterior(tmp_path, calibrated):
+    out, _ = calibrated
+    draws = posterior_overrides(out, 6, seed=3)
+    assert draws == posterior_overrides(out, 6, seed=3)  # seeded
+    posterior = pd.read_parquet(out / "posterior.parquet")
+    for draw in draws:
+        assert set(draw) == {"motive_mean", "customer_problem_rate"}
+        match = posterior[(posterior["motive_mean"] == draw["motive_mean"])]
+        assert len(match)  # a draw of the posterior, not a new value
+    base = load_setting("shared_authority").parameters({"n_employees": 60, "steps": 30})
+    assert with_draw(base, draws, 2).motive_mean == draws[2]["motive_mean"]
+    assert with_draw(base, None, 2) == base
+    assert run.main(["compare", "hierarchical", "shared_authority", "-r", "2", "-n", "60",
+                     "-t", "30", "-w", "1", "--posterior", str(out), "--out",
+                     str(tmp_path / "cmp")]) == 0
+    runs = pd.read_parquet(tmp_path / "cmp" / "runs.parquet")
+    table = pd.read_csv(tmp_path / "cmp" / "posterior_draws.csv")
+    assert list(table["replication"]) == [0, 1] and len(runs) == 4
+    assert table["motive_mean"].tolist() == pytest.approx(
+        [d["motive_mean"] for d in posterior_overrides(out, 2, 2026)])
+
+
+def test_parse_targets_needs_a_target_and_a_parameter():
+    from model.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="no targets"):
+        parse_targets({"parameters": {"motive_mean": [0.5, 0.9]}}, "t.toml")
+    with pytest.raises(ParameterError, match=r"\[parameters\] is empty"):
+        parse_targets({"metric": [{"name": "output", "mean": 1.0, "sd": 0.1}]}, "t.toml")
+    assert DEFAULT_REPLICATIONS == 2
+
+
+def test_quick_parameter_recovery(tmp_path):
+    """CI version of docs/VALIDATION.md's recovery (10 trials, 1,024 points x 2 runs of
+    120 employees x 52 steps, 300 respondents): 4 trials, 64 points x 1 run of 60 x 30,
+    a survey of 80 (weaker data, a wider posterior the small bank can resolve)."""
+    from experiments.recovery import Plan, recovered_trials, run_recovery
+
+    plan = Plan(employees=60, steps=30, budget=64, replications=1, trials=4, seed=2026,
+                respondents=80)
+    table = run_recovery(plan, tmp_path / "bank")
+    assert len(table) == 8 and (table["q05"] <= table["q95"]).all()
+    assert recovered_trials(table) >= 3, table.to_string()
+
+
+def test_a_dask_scheduler_gives_the_local_result(tmp_path, calibrated):
+    import distributed
+    out, path = calibrated
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        calibrate("hierarchical", read_targets(path), tmp_path / "dask",
+                  scheduler=cluster.scheduler_address)
+    columns = lambda frame: frame.drop(columns="trial")  # noqa: E731
+    pd.testing.assert_frame_equal(columns(pd.read_parquet(out / "trials.parquet")),
+                                  columns(pd.read_parquet(tmp_path / "dask" / "trials.parquet")))
