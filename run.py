@@ -187,9 +187,17 @@ def compare_command(
                              explain_by if explain else None, explain_replications,
                              start("explaining"), focus, model=model or "",
                              posterior=posterior)
-        report = build_report(building, location=out)
-        findings = read_report_data(report)
-        exported = _export(report, pdf, png, paper)
+        failed = None
+        try:
+            report = build_report(building, location=out)
+            findings = read_report_data(report)
+            exported = _export(report, pdf, png, paper)
+        except Exception as err:  # noqa: BLE001 - the data stay: the report can be rebuilt
+            failed = err
+    if failed is not None:
+        raise ParameterError(f"report: {type(failed).__name__}: {failed}; the simulated data "
+                             f"are kept in {out}: rebuild with `python run.py report {out}`"
+                             ) from failed
     _print_findings(findings)
     console.print(f"report: {out / 'report.html'}{exported}\ndata: {out}/ (runs, timeseries, "
                   "employees, network; Parquet and CSV)", highlight=False)

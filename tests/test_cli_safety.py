@@ -311,3 +311,21 @@ def test_validation_pages_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch
     assert (docs / "validation" / "bass.csv").read_text() == "old"
     assert (docs / "VALIDATION.md").read_text() == "old"
     assert sorted(p.name for p in docs.iterdir()) == ["VALIDATION.md", "validation"]
+
+
+def test_a_report_that_fails_keeps_the_simulated_data(tmp_path, capsys, monkeypatch):
+    import dashboards.report
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("chart library gone")
+
+    monkeypatch.setattr(dashboards.report, "build_report", broken)
+    out = tmp_path / "cmp"
+    code, _, err = cli(["compare", "hierarchical", "shared_authority", "-r", "2", "-n", "40",
+                        "-t", "6", "--out", out, "-w", "1"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "chart library gone" in err and "run.py report" in err
+    assert len(pd.read_parquet(out / "runs.parquet")) == 4  # every run kept
+    monkeypatch.undo()
+    assert cli(["report", out], capsys)[0] == 0  # and the report can be rebuilt from them
+    assert (out / "report.html").is_file()
