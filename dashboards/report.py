@@ -391,6 +391,8 @@ def reproduce_command(manifest: dict, location: Path | str) -> str:
         parts += ["--focus", name]
     if manifest.get("model"):  # an extension's "module:Class"
         parts += ["--model", str(manifest["model"])]
+    if manifest.get("posterior"):  # a calibration's posterior draws
+        parts += ["--posterior", str(manifest["posterior"])]
     parts += ["--out", str(base.with_name(base.name + "-again"))]
     return shlex.join(parts)
 
@@ -735,7 +737,11 @@ def build_report(out: Path, location: Path | None = None,
 <h1>What changes between {html.escape(' and '.join(labels.values()))}</h1>
 <p class="sub">{size_words}. Each setting simulated {esc['replications']} times over
 {_weeks(manifest.get('steps'))}; one step of the model is one week. Runs of different
-settings share their random seeds (root seed {esc['root_seed']}): common random numbers.</p>
+settings share their random seeds (root seed {esc['root_seed']}): common random numbers.{
+html.escape(" Replication k of every setting ran with the k-th draw of fitted parameters "
+            "from the calibration in " + str(manifest["posterior"]) + " (posterior_draws.csv "
+            "beside the data), so intervals include what the calibration data leave "
+            "uncertain.") if manifest.get("posterior") else ""}</p>
 <section id="summary"><h2>Summary</h2>
 <p class="caption">{"Only one setting: its levels are under Details." if single else
 "The largest clear differences, ranked by size and relevance (at most five). Every 'between' "

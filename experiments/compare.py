@@ -69,6 +69,7 @@ class Comparison:
     focus: list[str] = field(default_factory=list)  # measures the client asks about first
     # setting files that hold a chart or a roadmap (their stored copies hold parameters only)
     setting_files: dict[str, str] = field(default_factory=dict)
+    posterior: str = ""  # the calibration whose posterior gave each replication's parameters
 
     @property
     def replications(self) -> int:
@@ -201,6 +202,7 @@ def write_comparison(comparison: Comparison, out: Path) -> None:
         "command": comparison.command,
         "focus": comparison.focus,
         **({"setting_files": comparison.setting_files} if comparison.setting_files else {}),
+        **({"posterior": comparison.posterior} if comparison.posterior else {}),
     }
     atomic_write(out / "manifest.json",
                  lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n"))
@@ -281,7 +283,7 @@ def check_manifest(manifest: Any, path: Path) -> None:
     if not isinstance(focus, list) or not all(isinstance(f, str) for f in focus):
         raise ParameterError(f"{path}: field 'focus': value {focus!r} must be a list of "
                              "measure names")
-    for key in ("command", "model_version", "created", "model"):
+    for key in ("command", "model_version", "created", "model", "posterior"):
         if not isinstance(manifest.get(key, ""), str):
             raise ParameterError(f"{path}: field '{key}': value {manifest[key]!r} must be a "
                                  "string")
@@ -399,6 +401,7 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
     comparison.command = command
     comparison.focus = list(focus or [])
     comparison.setting_files = files_beyond_parameters(names, block)
+    comparison.posterior = str(Path(posterior).resolve()) if posterior is not None else ""
     write_comparison(comparison, out)
     if plan is not None:
         from experiments.attribution import run_explanation, write_explanation

@@ -248,6 +248,10 @@ def test_compare_posterior_draws_each_replication_from_the_posterior(tmp_path, c
     assert list(table["replication"]) == [0, 1] and len(runs) == 4
     assert table["motive_mean"].tolist() == pytest.approx(
         [d["motive_mean"] for d in posterior_overrides(out, 2, 2026)])
+    manifest = json.loads((tmp_path / "cmp" / "manifest.json").read_text())
+    assert manifest["posterior"] == str(out.resolve())
+    page = (tmp_path / "cmp" / "report.html").read_text()
+    assert "draw of fitted parameters" in page and f"--posterior {out.resolve()}" in page
 
 
 def test_parse_targets_needs_a_target_and_a_parameter():
