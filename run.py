@@ -192,6 +192,8 @@ def compare_command(
             report = build_report(building, location=out)
             findings = read_report_data(report)
             exported = _export(report, pdf, png, paper)
+        except OSError:
+            raise  # a full or failing disk: nothing is kept (outputs.replace_directory)
         except Exception as err:  # noqa: BLE001 - the data stay: the report can be rebuilt
             failed = err
     if failed is not None:
