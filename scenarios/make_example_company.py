@@ -140,15 +140,23 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         raise
 
 
+def write_company(folder: Path, n: int = 1200, seed: int = 17, chart_name: str = "chart.csv",
+                  ties_name: str = "ties.csv") -> tuple[list[dict], list[dict]]:
+    """Generate a company and write its chart and ties into ``folder``; return both."""
+    chart, ties = make_company(n, seed)
+    _write_csv(folder / chart_name, chart)
+    _write_csv(folder / ties_name, ties)
+    return chart, ties
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "company")
     parser.add_argument("--employees", type=int, default=1200)
     parser.add_argument("--seed", type=int, default=17)
     args = parser.parse_args(argv)
-    chart, ties = make_company(args.employees, args.seed)
-    _write_csv(args.out / "acme_chart.csv", chart)
-    _write_csv(args.out / "acme_ties.csv", ties)
+    chart, ties = write_company(args.out, args.employees, args.seed, "acme_chart.csv",
+                                "acme_ties.csv")
     print(f"wrote {len(chart)} employees and {len(ties)} ties to {args.out}")
 
 

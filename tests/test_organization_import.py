@@ -13,7 +13,7 @@ from experiments.runner import run_once, write_run
 from model import OrganizationModel
 from model.analysis import export_chart
 from model.errors import ParameterError
-from scenarios.make_example_company import _write_csv, make_company
+from scenarios.make_example_company import write_company
 from scenarios.organization import pseudonym, read_chart
 from scenarios.settings import load_setting
 
@@ -24,9 +24,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "scenarios" / "company"
 def company(tmp_path_factory) -> Path:
     """A generated 240-person company (chart, ties and a setting using them)."""
     root = tmp_path_factory.mktemp("company")
-    chart, ties = make_company(240, seed=5)
-    _write_csv(root / "chart.csv", chart)
-    _write_csv(root / "ties.csv", ties)
+    write_company(root, 240, seed=5)
     (root / "client.toml").write_text(
         'description = "client"\n[organization]\nchart = "chart.csv"\nnetwork = "ties.csv"\n'
         'salt = "test"\n[parameters]\nsteps = 12\n')

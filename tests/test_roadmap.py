@@ -15,7 +15,7 @@ from dashboards.markers import mark_time_charts
 from experiments.compare import compare_settings
 from model import OrganizationModel
 from model.errors import ParameterError
-from scenarios.make_example_company import _write_csv, make_company
+from scenarios.make_example_company import write_company
 from scenarios.settings import load_setting
 
 STEPS = 24
@@ -26,9 +26,7 @@ HEAD = ('description = "client"\n[organization]\nchart = "chart.csv"\nnetwork = 
 @pytest.fixture(scope="module")
 def company(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("roadmap")
-    chart, ties = make_company(200, seed=9)
-    _write_csv(root / "chart.csv", chart)
-    _write_csv(root / "ties.csv", ties)
+    write_company(root, 200, seed=9)
     return root
 
 
