@@ -134,6 +134,20 @@ def test_step_advances_counter_and_charts_and_reset_returns_to_zero(session):
     assert session.errors == []
 
 
+def settled_week(page, quiet_ms: int = 1200, timeout_s: float = 30) -> str:
+    """The week a paused page shows once its last frame (where the model stopped, which may
+    be a few frames ahead of what a slow page drew while playing) has landed."""
+    counter = page.locator(".step-counter")
+    shown, deadline = counter.inner_text(), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(quiet_ms)
+        now = counter.inner_text()
+        if now == shown:
+            return now
+        shown = now
+    raise AssertionError(f"the week shown never settled (last {shown})")
+
+
 def _played_weeks(session) -> int:
     return int(session.step_text().split()[1])
 
@@ -145,8 +159,7 @@ def test_play_runs_steps_and_pause_stops_them_within_a_second(session, server_ur
     # measured inside the page: from the click to the Play button showing again
     answered = session.page.evaluate(PAUSE_LATENCY_JS)
     session.page.get_by_role("button", name="▶", exact=True).wait_for(timeout=5_000)
-    session.page.wait_for_timeout(300)  # the last frame (where the model stopped) lands
-    stopped = session.step_text()
+    stopped = settled_week(session.page)
     session.page.wait_for_timeout(1500)
     assert session.step_text() == stopped  # nothing queued keeps stepping after Pause
     assert answered < 1.0, f"Pause took {answered:.2f} s"
@@ -230,7 +243,7 @@ def test_three_pages_playing_at_once_each_advance_and_pause(browser, server_url)
             opened.click_button("❚❚")
         for opened in pages:  # latency is measured elsewhere: here, that each one pauses
             opened.page.get_by_role("button", name="▶", exact=True).wait_for(timeout=60_000)
-        stopped = [opened.step_text() for opened in pages]
+        stopped = [settled_week(opened.page) for opened in pages]
         pages[0].page.wait_for_timeout(1500)
         assert [opened.step_text() for opened in pages] == stopped
         assert all(opened.errors == [] for opened in pages)
