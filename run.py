@@ -794,11 +794,19 @@ def serve_command(
             "--max-playing", min=1, max=10_000,
             help="Pages that may play at once; Play on one more page says the server is "
                  "busy (default: 6 per CPU core).")] = None,
-        model: ModelOption = None) -> None:
+        model: ModelOption = None,
+        setting: Annotated[list[str] | None, typer.Option(
+            "--setting", help="A setting file (or a directory of them) to add to the page's "
+                              "choices, e.g. a client's chart and roadmap; repeatable. The "
+                              "page opens on the first.")] = None) -> None:
     """Open the students' dashboard in the browser (Ctrl+C stops the server)."""
     from dashboards.server import is_loopback, serve
 
-    _model_class(model)  # a bad name is refused here, not in the server
+    chosen = _model_class(model)  # a bad name is refused here, not in the server
+    from dashboards.session import setting_files
+
+    # bad chart data stops here, in one line, before the server starts
+    files = setting_files(setting or [], chosen.parameters_class if chosen else None)
 
     if not is_loopback(host):
         if not allow_remote:
@@ -806,7 +814,7 @@ def serve_command(
                                  "dashboard has no login; add --allow-remote to serve anyway")
         print(f"warning: serving on {host}: anyone who can reach this address can use the "
               "dashboard (no login)", file=sys.stderr)
-    serve(host, port, max_playing, model or "")
+    serve(host, port, max_playing, model or "", [str(f) for f in files])
 
 
 def _check_writable(out: Path, option: str = "--out") -> None:

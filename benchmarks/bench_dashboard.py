@@ -4,6 +4,10 @@ A redraw is what the page does after a step: build the four charts and the netwo
 figure, then serialise them into the page's live plotly views. The baseline, in the same process, is
 the model step alone; the page's target is a median step plus redraw <= 100 ms.
 
+The client's chart (scenarios/company/acme.toml, 1,200 people, its own collaboration
+network) is then timed against a built-in setting of the same size: reading the setting,
+building the page's organization, and a page step (step plus redraw); ratios printed.
+
     .venv/bin/python benchmarks/bench_dashboard.py [--employees 1000] [--steps 40]
 """
 
@@ -22,6 +26,7 @@ if str(ROOT) not in sys.path:
 import plotly.graph_objects as go  # noqa: E402
 
 from dashboards import figures  # noqa: E402
+from dashboards.scopes import unit_breakdown  # noqa: E402
 from dashboards.session import Classroom  # noqa: E402
 from dashboards.widgets import PlotlyView  # noqa: E402
 
@@ -42,12 +47,9 @@ def timed(action, repeats: int) -> list[float]:
     return times
 
 
-def measure(employees: int, steps: int, compare: bool) -> dict[str, float]:
-    kwargs = {"overrides": {"n_employees": employees},
-              "compare_with": "shared_authority" if compare else None}
-    baseline = Classroom(**kwargs)
-    step_only = timed(baseline.step, steps)
-    room = Classroom(**kwargs)
+def page_step(room: Classroom, steps: int) -> list[float]:
+    """Times (ms) of one page step: the model step, then every figure redrawn and the
+    breakdown by unit (an imported chart's only) recomputed."""
     views = [figures.NetworkView(r.model) for r in room.runs]
     widgets = [PlotlyView() for _ in build_figures(room, views)]
 
@@ -55,9 +57,41 @@ def measure(employees: int, steps: int, compare: bool) -> dict[str, float]:
         room.step()
         for widget, fig in zip(widgets, build_figures(room, views), strict=True):
             widget.show(fig)
+        unit_breakdown(room.main)
 
-    redraw = timed(step_and_redraw, steps)
+    return timed(step_and_redraw, steps)
+
+
+def measure(employees: int, steps: int, compare: bool) -> dict[str, float]:
+    kwargs = {"overrides": {"n_employees": employees},
+              "compare_with": "shared_authority" if compare else None}
+    baseline = Classroom(**kwargs)
+    step_only = timed(baseline.step, steps)
+    redraw = page_step(Classroom(**kwargs), steps)
     return {"step": statistics.median(step_only), "step+redraw": statistics.median(redraw)}
+
+
+def measure_client(steps: int, repeats: int = 5) -> dict[str, dict[str, float]]:
+    """The example company's page against hierarchical at the same size (ms, medians):
+    the setting read (chart, network and checks), the page's organization built (setting
+    read once and kept), and a page step."""
+    from dashboards.session import page_setting
+    from scenarios.settings import load_setting
+
+    company = str(ROOT / "scenarios" / "company" / "acme.toml")
+    size = load_setting(company).chart.n
+    sides = {"acme (imported chart)": (company, {}),
+             f"hierarchical at {size:,}": ("hierarchical", {"n_employees": size})}
+    result = {}
+    for label, (setting, overrides) in sides.items():
+        read = timed(lambda setting=setting: load_setting(setting), repeats)
+        page_setting(setting)  # the page reads a file once per version
+        build = timed(lambda setting=setting, overrides=overrides: Classroom(
+            setting, overrides), repeats)
+        room = Classroom(setting, overrides)
+        result[label] = {"read": statistics.median(read), "build": statistics.median(build),
+                         "page step": statistics.median(page_step(room, steps))}
+    return result
 
 
 def main() -> None:
@@ -73,6 +107,15 @@ def main() -> None:
         print(f"  {label:27s} step alone {result['step']:6.1f}   step + redraw "
               f"{result['step+redraw']:6.1f}   redraw share "
               f"{1 - result['step'] / result['step+redraw']:.0%}   target <= 100")
+    client = measure_client(args.steps)
+    (acme, a), (builtin, b) = client.items()
+    print(f"client chart vs a built-in setting of the same size, median ms "
+          f"({args.steps} page steps, 5 reads and builds)")
+    for label, row in client.items():
+        print(f"  {label:27s} read {row['read']:6.1f}   build {row['build']:6.1f}   "
+              f"page step {row['page step']:6.1f}")
+    print(f"  ratio acme / {builtin}: read {a['read'] / b['read']:.2f}   build "
+          f"{a['build'] / b['build']:.2f}   page step {a['page step'] / b['page step']:.2f}")
 
 
 if __name__ == "__main__":

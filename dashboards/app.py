@@ -5,13 +5,17 @@ for one redraw at a time (``FRAME``); Reset, Step and Play/Pause sit beside it. 
 them: a setting picker, controls generated from the parameter declarations (grouped,
 meanings as tooltips), a comparison of two settings with the same seed, live numbers,
 live plotly charts (redrawn in place, keyed by the frame, never compared as figures),
-the network and an inspector. One step is one week.
+the network and an inspector. One step is one week. A setting with an imported chart
+(``run.py serve --setting FILE``) adds its units and levels, by unit, and its roadmap; a
+change made mid-run may apply to the whole organization, one unit or one level, and each
+one is logged and marked on the time charts.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from html import escape
 from typing import Any
 
 import solara
@@ -20,9 +24,18 @@ from dashboards import figures
 from dashboards.inspector import describe
 from dashboards.lessons import Lesson, lessons
 from dashboards.player import CONDUCTOR, PlayLoop, busy_message
+from dashboards.scopes import (
+    WHOLE,
+    WHOLE_LABEL,
+    Scope,
+    scope_from_label,
+    scoped_parameters,
+    scopes,
+    unit_breakdown,
+    value_in,
+)
 from dashboards.session import (
     DEFAULT_SEED,
-    DEFAULT_SETTING,
     KEY_GROUP,
     MAIN_GROUPS,
     WITHOUT_CHANGES,
@@ -30,12 +43,13 @@ from dashboards.session import (
     Control,
     changed_overrides,
     controls_by_group,
+    page_setting,
     setting_names,
+    start_setting,
     try_classroom,
 )
 from dashboards.widgets import PLOTLY_BUNDLE_DIR, DrawGate, PlotlyView
 from model.parameters import FIXED_DURING_RUN, ParameterError
-from scenarios.settings import load_setting
 
 NOTHING = "nothing"
 
@@ -111,35 +125,41 @@ def page_alive():
 
 def start_kwargs() -> dict[str, Any]:
     """The Classroom arguments the page starts with."""
-    return {"setting": DEFAULT_SETTING, "overrides": {}, "compare_with": None,
+    return {"setting": start_setting(), "overrides": {}, "compare_with": None,
             "seed": DEFAULT_SEED}
 
 
 # --- controls ------------------------------------------------------------------------
 @solara.component
-def ControlInput(control: Control, value: Any, on_value):
-    """One generated input with the parameter's meaning as its tooltip."""
+def ControlInput(control: Control, value: Any, on_value, disabled: bool = False):
+    """One generated input with the parameter's meaning as its tooltip (``disabled``: it
+    cannot change where the mid-run change would apply)."""
     tip = f"{control.meaning}" + (f" [{control.unit}]" if control.unit else "")
+    if disabled:
+        tip += " (the same across the organization: cannot change in one unit or level)"
     label = f"{control.label}: {value:g}" if control.kind != "choice" else control.label
+    classes = [f"control-{control.name}"] + (["control-disabled"] if disabled else [])
     with solara.Tooltip(tip):
-        with solara.Column(gap="0px", classes=[f"control-{control.name}"]):
+        with solara.Column(gap="0px", classes=classes):
             if control.kind == "choice":
                 solara.Select(label, values=list(control.choices), value=value,
-                              on_value=on_value)
+                              on_value=on_value, disabled=disabled)
             elif control.kind == "int":
                 solara.SliderInt(label, value=int(value), min=int(control.minimum),
                                  max=int(control.maximum), step=1, on_value=on_value,
-                                 thumb_label=True)
+                                 thumb_label=True, disabled=disabled)
             else:
                 solara.SliderFloat(label, value=float(value), min=control.minimum,
                                    max=control.maximum, step=control.step, on_value=on_value,
-                                   thumb_label=True)
+                                   thumb_label=True, disabled=disabled)
 
 
 @solara.component
-def ParameterControls(values: dict[str, Any], on_change):
+def ParameterControls(values: dict[str, Any], on_change,
+                      only: frozenset[str] | None = None):
     """The key levers in plain words; behind a switch, every other parameter, one group
-    at a time (structure, constraints, power relations, ...)."""
+    at a time (structure, constraints, power relations, ...). ``only``: the parameters
+    that may change (the others are shown disabled); None = all."""
     grouped = controls_by_group()
     levers = grouped.pop(KEY_GROUP)
     advanced = solara.use_reactive(False)
@@ -149,7 +169,8 @@ def ParameterControls(values: dict[str, Any], on_change):
         def change(value, name=control.name, control=control):
             on_change(name, control.clip(value))
 
-        ControlInput(control, control.clip(values[control.name]), change)
+        ControlInput(control, control.clip(values[control.name]), change,
+                     disabled=only is not None and control.name not in only)
 
     for control in levers:
         show(control)
@@ -170,7 +191,7 @@ def SettingPicker(kwargs: solara.Reactive[dict], on_choose):
     current = kwargs.value
     solara.Select("Setting", values=setting_names(), value=current["setting"],
                   on_value=lambda name: on_choose({"setting": name, "overrides": {}}))
-    solara.Text(load_setting(current["setting"]).description, style={"font-style": "italic"})
+    solara.Text(page_setting(current["setting"]).description, style={"font-style": "italic"})
     compare = current["compare_with"] or NOTHING
     solara.Select("Compare side by side with", values=[NOTHING, WITHOUT_CHANGES,
                                                        *setting_names()],
@@ -227,19 +248,41 @@ def RunControls(model: solara.Reactive[Classroom], kwargs: solara.Reactive[dict]
 
 
 @solara.component
-def Changes(room: Classroom):
+def Changes(room: Classroom, applied: int = 0):
     """The student's changes to the setting, read back from the running model, and those
-    applied mid-run (with their week)."""
+    applied mid-run (with their week and where; ``applied`` counts them, so the page
+    re-renders this part after each)."""
     mid_run = [r for r in room.main.roadmap_log if r["intervention"] == 0]
     if mid_run:
         solara.Text("Changed mid-run: " + "; ".join(
-            f"week {r['week']}: {r['parameter']} {r['old']} -> {r['new']}" for r in mid_run),
+            f"week {r['week']}: {r['parameter']} {_shown(r['old'])} -> {_shown(r['new'])}"
+            + ("" if r["where"] == "all" else f" in {r['where']}") for r in mid_run),
             classes=["mid-run-changes"])
     if not room.overrides:
         solara.Text(f"Running {room.setting} as defined.", classes=["changes"])
         return
     shown = ", ".join(f"{k} = {getattr(room.main.p, k)}" for k in sorted(room.overrides))
     solara.Text(f"Running {room.setting} with {shown}.", classes=["changes"])
+
+
+def _shown(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+@solara.component
+def MidRunScope(room: Classroom, where: solara.Reactive[str]):
+    """Where a mid-run change applies: the whole organization, a unit or a level; says
+    which parameters can change in one unit or level (read from the declarations)."""
+    labels = [s.label for s in scopes(room.main)]
+    if where.value not in labels:
+        where.value = WHOLE_LABEL
+    solara.Select("Where mid-run changes apply", values=labels, value=where,
+                  classes=["mid-run-where"])
+    if where.value != WHOLE_LABEL:
+        allowed = ", ".join(sorted(scoped_parameters(room.main)))
+        solara.Text(f"In one unit or level only these can change: {allowed}; the other "
+                    "controls are disabled.", classes=["mid-run-scope-note"],
+                    style={"font-size": "0.8em", "font-style": "italic"})
 
 
 @solara.component
@@ -333,6 +376,66 @@ def Networks(room: Classroom, on_pick, frame: int = 0):
         for side, (run, view) in enumerate(zip(room.runs, views, strict=True)):
             Network(view, run.label, colour_by.value,
                     lambda employee, side=side: on_pick((side, employee)), frame)
+
+
+@solara.component
+def OrganizationPanel(room: Classroom, frame: int = 0):
+    """An imported chart's summary and its units now (people, levels, hidden coasting, own
+    parameter values where a change applied to one unit or level); the roadmap planned."""
+    model = room.main
+    setting = page_setting(room.setting)
+    if model.chart is None and not model.roadmap:
+        return
+    with solara.Card("The organization's chart and roadmap", margin=0,
+                     classes=["organization-panel"]):
+        if setting.chart_summary:
+            solara.Text(setting.chart_summary, classes=["chart-summary"],
+                        style={"font-size": "0.8em"})
+        rows = scopes_table(model)
+        if rows:
+            solara.HTML(tag="table", unsafe_innerHTML=rows, classes=["unit-table"],
+                        style="font-size: 0.85em; text-align: left; border-spacing: 8px 0")
+        for item in model.roadmap.interventions:
+            when = f"week {item.at}" if item.when is None else f"when {item.when.describe()}"
+            where = "" if not item.where else f" in {item.scope}"
+            values = ", ".join(f"{k} = {v}" for k, v in item.values.items())
+            solara.Text(f"Roadmap #{item.index}: {when}{where}: {values}"
+                        + (f" (over {item.ramp} weeks)" if item.ramp > 1 else ""),
+                        classes=["roadmap-item"], style={"font-size": "0.85em"})
+
+
+def scopes_table(model) -> str:
+    """The chart's units now as the rows of an HTML table (names escaped: they come from
+    the client's file); empty without a chart."""
+    rows = unit_breakdown(model)
+    if not rows:
+        return ""
+    own = [name for name, _ in rows[0].own_values]
+    head = ["unit", "employees", "levels", "hidden coasting (share, this run, n = 1)",
+            *[f"{name} here" for name in own]]
+    lines = ["<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr></thead>",
+             "<tbody>"]
+    for row in rows:
+        cells = [row.unit, f"{row.employees:,}", str(row.levels),
+                 f"{row.hidden_coasting_share:.1%}", *[f"{v:.3g}" for _, v in row.own_values]]
+        lines.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+    return "".join([*lines, "</tbody>"])
+
+
+@solara.component
+def InterventionsLog(room: Classroom, frame: int = 0):
+    """Every change of the running organization's parameters so far, one line each: the
+    roadmap's (#1, #2, ...) and the student's mid-run changes (#0), with week and where."""
+    log = room.main.roadmap_log
+    if not log:
+        return
+    with solara.Card("Interventions so far (each marked on the time charts)", margin=0,
+                     classes=["interventions-log"]):
+        for r in log:
+            where = "whole organization" if r["where"] == "all" else r["where"]
+            solara.Text(f"week {r['week']} · #{r['intervention']} · {r['parameter']} "
+                        f"{_shown(r['old'])} -> {_shown(r['new'])} · {where} · {r['why']}",
+                        classes=["intervention-row"], style={"font-size": "0.85em"})
 
 
 @solara.component
@@ -444,12 +547,36 @@ def LiveArea(room: Classroom, control_error: str | None, picked: solara.Reactive
                     solara.reactive(False) if playing is None else playing, frame)
     Messages(room, control_error, frame)
     Monitors(room, frame)
+    OrganizationPanel(room, frame)
+    InterventionsLog(room, frame)
     Charts(room, frame)
     Networks(room, picked.set, frame)
     Inspector(room, picked.value, frame)
 
 
 # --- the page ------------------------------------------------------------------------
+def chosen_scope(room: Classroom, label: str) -> Scope:
+    """The scope the chooser names, or the whole organization if this organization has no
+    such unit or level (another setting was chosen since)."""
+    try:
+        return scope_from_label(room.main, label)
+    except ParameterError:
+        return WHOLE
+
+
+def shown_values(room: Classroom, scope: Scope) -> dict[str, Any]:
+    """The controls' values: the organization's or, for a unit or level, the values its
+    per-unit parameters have there (the organization's where they differ within it)."""
+    values = room.main.p.model_dump()
+    if scope == WHOLE:
+        return values
+    for name in scoped_parameters(room.main):
+        here = value_in(room.main, name, scope)
+        if not isinstance(here, str):
+            values[name] = here
+    return values
+
+
 @solara.component
 def Page():
     kwargs = solara.use_reactive(start_kwargs())
@@ -503,12 +630,15 @@ def Page():
         model.value = room
 
     mid_run = solara.use_reactive(False)
+    where = solara.use_reactive(WHOLE_LABEL)  # where a mid-run change applies
     applied = solara.use_reactive(0)  # mid-run changes made: the sidebar shows them
+    scope = chosen_scope(room, where.value) if mid_run.value else WHOLE
+    scoped = scope != WHOLE
 
     def change_parameter(name: str, value: Any) -> None:
         if mid_run.value and room.step_count > 0 and name not in FIXED_DURING_RUN:
             try:  # the running organization changes from next week on; nothing restarts
-                room.apply_now(name, value)
+                room.apply_now(name, value, scope)
                 control_error.value = None
                 applied.value += 1
             except ParameterError as err:
@@ -540,10 +670,14 @@ def Page():
         with solara.Card("Guided experiments"):
             LessonPicker(load_lesson)
         with solara.Card("Key levers (hover for meaning)"):
-            Changes(room)
+            Changes(room, applied.value)
             solara.Switch(label="Apply changes mid-run (from next week, no restart)",
                           value=mid_run, classes=["mid-run-switch"])
-            ParameterControls(room.main.p.model_dump(), change_parameter)
+            if mid_run.value:
+                MidRunScope(room, where)
+            ParameterControls(shown_values(room, scope),
+                              change_parameter,
+                              only=scoped_parameters(room.main) if scoped else None)
     About()
     lesson = None if lesson_index.value is None else lessons()[lesson_index.value]
     LiveArea(room, control_error.value, picked, lesson, prediction, run_lesson, playing)

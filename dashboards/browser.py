@@ -73,13 +73,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def running_server(log_path: Path, max_playing: int | None = None) -> Iterator[ServedUrl]:
-    """The dashboard served on 127.0.0.1 at a free port; yields its URL (with ``pid``)."""
+def running_server(log_path: Path, max_playing: int | None = None,
+                   settings: list[str] | None = None) -> Iterator[ServedUrl]:
+    """The dashboard served on 127.0.0.1 at a free port; yields its URL (with ``pid``);
+    ``settings``: setting files added to the page's choices (it opens on the first)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     with log_path.open("w") as log:
         server = subprocess.Popen(server_command("127.0.0.1", port),
-                                  env=server_env(max_playing),
+                                  env=server_env(max_playing, settings),
                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_up(url, server)

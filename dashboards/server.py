@@ -10,6 +10,8 @@ from pathlib import Path
 
 from dashboards.player import MAX_PLAYING_ENV, default_max_playing
 
+SETTINGS_ENV = "ORGSELF_SETTINGS"  # read by dashboards/session.py (the page)
+
 APP = Path(__file__).resolve().parent / "app.py"
 
 
@@ -29,12 +31,16 @@ def is_loopback(host: str) -> bool:
                                for i in infos)
 
 
-def server_env(max_playing: int | None = None) -> dict[str, str]:
+def server_env(max_playing: int | None = None,
+               settings: list[str] | None = None) -> dict[str, str]:
     """Environment for the server: no telemetry, no calls to outside hosts; the limit of
-    pages playing at once, if given."""
+    pages playing at once and the setting files added to the page's choices, if given."""
     env = dict(os.environ)
     if max_playing is not None:
         env[MAX_PLAYING_ENV] = str(max_playing)
+    env.pop(SETTINGS_ENV, None)
+    if settings:
+        env[SETTINGS_ENV] = os.pathsep.join(str(Path(s).resolve()) for s in settings)
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
     env.setdefault("SOLARA_THEME_SHOW_BANNER", "false")
     return env
@@ -46,14 +52,18 @@ def server_command(host: str, port: int) -> list[str]:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, max_playing: int | None = None,
-          model: str = "") -> None:
+          model: str = "", settings: list[str] | None = None) -> None:
     """Replace this process with the dashboard server (so Ctrl+C and signals reach it);
-    ``model``: an extension's "module:Class" to play instead of the built-in model."""
+    ``model``: an extension's "module:Class" to play instead of the built-in model;
+    ``settings``: checked setting files added to the page's choices."""
     limit = max_playing or default_max_playing()
     print(f"dashboard at http://{host}:{port} (Ctrl+C to stop); up to {limit} pages may "
           "play at once (--max-playing)", flush=True)
+    if settings:
+        print(f"settings added: {', '.join(Path(s).stem for s in settings)} (the page opens "
+              f"on {Path(settings[0]).stem})", flush=True)
     command = server_command(host, port)
-    env = server_env(max_playing)
+    env = server_env(max_playing, settings)
     if model:
         env["ORGSELF_MODEL"] = model
     os.execve(command[0], command, env)

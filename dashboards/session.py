@@ -7,7 +7,9 @@ A step that fails is caught and reported, so the page stays usable.
 Controls are read from :func:`model.parameters.parameter_specs`; nothing is declared here.
 The page plays the built-in model, or the extension ``run.py serve --model module:Class``
 names (passed to the server as the environment variable ORGSELF_MODEL), with a control
-for each of its own parameters too.
+for each of its own parameters too. ``run.py serve --setting FILE`` adds a client's setting
+files (an imported chart, a roadmap) to the built-in ones (ORGSELF_SETTINGS); the page
+starts on the first of them.
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ import logging
 import math
 import os
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 import mesa
 
+from dashboards.scopes import WHOLE, Scope, apply_change
+from dashboards.server import SETTINGS_ENV
 from experiments.outputs import SEED_MAX
 from experiments.plugins import load_model_class
 from model.organization import OrganizationModel
 from model.parameters import ParameterError, Parameters, parameter_specs
-from scenarios.settings import available_settings, load_setting
+from scenarios.settings import Setting, available_settings, load_setting
 
 logger = logging.getLogger(__name__)
 DEFAULT_SETTING = "hierarchical"
@@ -125,15 +130,78 @@ def controls_by_group() -> dict[str, list[Control]]:
     return grouped
 
 
+def extra_settings() -> dict[str, str]:
+    """Setting files added with ``run.py serve --setting``, by name (the file's stem)."""
+    paths = [p for p in os.environ.get(SETTINGS_ENV, "").split(os.pathsep) if p]
+    return {Path(p).stem: p for p in paths}
+
+
+def setting_files(items: list[str], parameters_class: type[Parameters] | None = None
+                  ) -> list[Path]:
+    """The setting files ``--setting`` names (a directory: its .toml files), each read and
+    checked now (chart, network, roadmap; an extension's ``parameters_class``), so bad data
+    stops the server before it starts: a ParameterError names the file, line and value."""
+    found: list[Path] = []
+    for item in items:
+        path = Path(item)
+        found += sorted(path.glob("*.toml")) if path.is_dir() else [path]
+    if items and not found:
+        raise ParameterError(f"--setting {items[0]!r}: no .toml setting files there")
+    seen: dict[str, Path] = {}
+    for path in found:
+        if path.stem in available_settings():
+            raise ParameterError(f"--setting {str(path)!r}: the name '{path.stem}' is a "
+                                 "built-in setting's (rename the file)")
+        if path.stem in seen and seen[path.stem].resolve() != path.resolve():
+            raise ParameterError(f"--setting {str(path)!r}: the name '{path.stem}' is also "
+                                 f"{str(seen[path.stem])!r} (setting names must differ)")
+        seen[path.stem] = path
+        load_setting(str(path), parameters_class)
+    return [path.resolve() for path in seen.values()]
+
+
 def setting_names() -> list[str]:
-    return list(available_settings())
+    """The chooser's settings: the built-in ones, then those added with --setting."""
+    return [*available_settings(), *extra_settings()]
+
+
+def start_setting() -> str:
+    """The setting the page opens on: the first one added with --setting, else the
+    default built-in one."""
+    return next(iter(extra_settings()), DEFAULT_SETTING)
+
+
+@lru_cache(maxsize=32)
+def _read_setting(source: str, stamp: tuple[int, int],
+                  parameters_class: type[Parameters] | None) -> Setting:
+    return load_setting(source, parameters_class)
+
+
+def page_setting(setting: str) -> Setting:
+    """The setting a name in the chooser (or a path) stands for, read once per version of
+    its file (a 1,200-person chart is not parsed again on every click)."""
+    source = extra_settings().get(setting, setting)
+    path = Path(source) if source.endswith(".toml") else available_settings().get(source)
+    try:
+        info = path.stat() if path is not None else None
+    except OSError:
+        info = None
+    stamp = (info.st_mtime_ns, info.st_size) if info is not None else (0, 0)
+    return _read_setting(source, stamp, page_model().parameters_class)
 
 
 def resolve_parameters(setting: str, overrides: dict[str, Any]) -> Parameters:
     """The setting's parameters with the student's changes (ParameterError if invalid)."""
     block = page_model().parameters_class
-    return load_setting(setting, block).parameters(overrides, strict=False,
-                                                   parameters_class=block)
+    return page_setting(setting).parameters(overrides, strict=False, parameters_class=block)
+
+
+def build_model(setting: str, params: Parameters, seed: int) -> OrganizationModel:
+    """The page's model of ``setting``: its imported chart and roadmap, if it has them."""
+    chosen = page_setting(setting)
+    model_class = page_model()
+    return model_class(params, rng=seed, chart=chosen.chart,
+                       roadmap=chosen.roadmap(params, model_class.parameters_class))
 
 
 def comparison_parameters(setting: str, overrides: dict[str, Any],
@@ -142,6 +210,10 @@ def comparison_parameters(setting: str, overrides: dict[str, Any],
     student's changes), as large and as long as the main organization."""
     keep = {k: overrides[k] for k in ("n_employees", "steps") if k in overrides}
     other = setting if compare_with == WITHOUT_CHANGES else compare_with
+    if page_setting(other).chart is not None:  # its chart fixes its size
+        keep.pop("n_employees", None)
+    elif page_setting(setting).chart is not None:  # a generated one as large as the chart
+        keep["n_employees"] = page_setting(setting).chart.n
     return resolve_parameters(other, keep)
 
 
@@ -183,19 +255,21 @@ class Classroom(mesa.Model):
             self.message = f"{err} (kept the setting's own values)"
             self.overrides = {}
             params = resolve_parameters(setting, {})
-        model_class = page_model()
-        self.runs = [Run(self._label(setting, self.overrides), model_class(params, rng=seed))]
+        self.runs = [Run(self._label(setting, self.overrides),
+                         build_model(setting, params, seed))]
         if compare_with:
             other = comparison_parameters(setting, self.overrides, compare_with)
+            other_setting = setting if compare_with == WITHOUT_CHANGES else compare_with
             label = (f"{setting} (as defined)" if compare_with == WITHOUT_CHANGES
                      else compare_with)
-            self.runs.append(Run(label, model_class(other, rng=seed)))
+            self.runs.append(Run(label, build_model(other_setting, other, seed)))
 
-    def apply_now(self, name: str, value: Any) -> None:
-        """A student's change applied to the running organization from next week on (the
-        side-by-side one, if any, goes on without it: same seed, so the difference from
-        that week is the change's). ParameterError if it cannot change mid-run."""
-        self.main.intervene({name: value}, why="applied by the student")
+    def apply_now(self, name: str, value: Any, scope: Scope = WHOLE) -> None:
+        """A student's change applied to the running organization from next week on, in
+        ``scope`` (the whole organization, a unit or a level); the side-by-side one, if
+        any, goes on without it: same seed, so the difference from that week is the
+        change's. ParameterError if it cannot change mid-run (or there)."""
+        apply_change(self.main, name, value, scope, why="applied by the student")
         self.runs[0].label = f"{self.runs[0].label.removesuffix(' + changes mid-run')}" \
             " + changes mid-run"
 

@@ -373,9 +373,9 @@ def test_serve_binds_to_this_machine_by_default_and_rejects_a_bad_port(capsys, m
     started = []
     monkeypatch.setattr(server, "serve", lambda *args: started.append(args))
     assert run.main(["serve"]) == 0
-    assert started == [("127.0.0.1", 8765, None, "")]
+    assert started == [("127.0.0.1", 8765, None, "", [])]
     assert run.main(["serve", "--max-playing", "3"]) == 0
-    assert started[-1] == ("127.0.0.1", 8765, 3, "")
+    assert started[-1] == ("127.0.0.1", 8765, 3, "", [])
     assert server.server_env(3)["ORGSELF_MAX_PLAYING"] == "3"
     assert run.main(["serve", "--port", "70000"]) == 2
     assert "70000" in capsys.readouterr().err

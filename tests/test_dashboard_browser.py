@@ -273,3 +273,74 @@ def test_a_session_of_everything_leaves_no_traceback_in_the_server_log(session, 
     log = server_url.log.read_text()
     assert "Traceback" not in log and "Too many renders" not in log, log[-3000:]
     assert session.errors == []
+
+
+# --- a client's setting and a change applied mid-run in one unit (issue 17) -------------
+@pytest.fixture(scope="module")
+def company_url(tmp_path_factory):
+    """A server started as ``run.py serve --setting client.toml`` (a generated company of
+    300 people with its own units and network): the page opens on it."""
+    from scenarios.make_example_company import write_company
+
+    root = tmp_path_factory.mktemp("company")
+    write_company(root, 300, seed=5)
+    (root / "client.toml").write_text(
+        'description = "a client"\n[organization]\nchart = "chart.csv"\nnetwork = "ties.csv"\n'
+        "[parameters]\nsteps = 30\nautonomy = 0.4\n")
+    with running_server(root / "server.log", settings=[str(root / "client.toml")]) as url:
+        yield url
+
+
+def _unit_values(page, column: str) -> dict[str, str]:
+    """The organization panel's table: each unit's cell in ``column``."""
+    return page.evaluate("""(column) => {
+        const table = document.querySelector('.organization-panel table');
+        const head = [...table.querySelectorAll('th')].map(c => c.innerText.trim());
+        const k = head.indexOf(column);
+        if (k < 0) return {};
+        return Object.fromEntries([...table.querySelectorAll('tbody tr')].map(
+            r => [r.cells[0].innerText.trim(), r.cells[k].innerText.trim()]));
+    }""", column)
+
+
+def test_a_change_applied_mid_run_in_one_unit_is_logged_marked_and_stays_there(
+        browser, company_url):
+    opened = Session(browser, company_url)
+    page = opened.page
+    try:
+        panel = page.locator(".organization-panel")
+        expect(panel).to_contain_text("300 employees")
+        expect(panel).to_contain_text("Sales")
+        for week in (1, 2, 3):
+            opened.click_button("Step")
+            page.get_by_text(f"Week {week}", exact=True).wait_for()
+        page.locator(".mid-run-switch .v-input--selection-controls__input").click()
+        opened.choose("Where mid-run changes apply", "unit: Sales")
+        page.locator(".mid-run-scope-note").wait_for()
+        expect(page.locator(".control-power_distance .v-input--is-disabled")).to_have_count(1)
+        expect(page.locator(".control-autonomy .v-input--is-disabled")).to_have_count(0)
+        slider = page.locator(".control-autonomy [role=slider]")
+        slider.focus()
+        slider.press("ArrowRight")  # 0.40 -> 0.41, in Sales, from week 4
+        row = page.locator(".intervention-row")
+        expect(row).to_have_text(
+            "week 4 · #0 · autonomy 0.4 -> 0.41 · Sales · applied by the student")
+        opened.click_button("Step")
+        page.get_by_text("Week 4", exact=True).wait_for()
+        page.wait_for_function(
+            "(() => { const p = document.querySelector('.chart-coasting .js-plotly-plot');"
+            " return p && p.layout.shapes && p.layout.shapes.length == 1 &&"
+            " p.layout.shapes[0].x0 == 4 && p.data[0].x.length == 5; })()")
+        page.wait_for_function(
+            "document.querySelector('.organization-panel table') &&"
+            " document.querySelector('.organization-panel table').innerText"
+            ".includes('autonomy here')")
+        values = _unit_values(page, "autonomy here")
+        assert values.pop("Sales") == "0.41"
+        assert values and set(values.values()) == {"0.4"}  # every other unit untouched
+        opened.choose("Where mid-run changes apply", "whole organization")
+        expect(page.locator(".control-autonomy")).to_contain_text(": 0.4")
+        expect(page.locator(".control-power_distance .v-input--is-disabled")).to_have_count(0)
+        assert opened.errors == []
+    finally:
+        opened.close()
