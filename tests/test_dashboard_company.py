@@ -289,3 +289,15 @@ def test_unit_names_from_the_clients_file_are_shown_as_text_never_as_markup(monk
     monkeypatch.setattr(app, "unit_breakdown", lambda model: [UnitRow(name, 3, 1, 0.0, ())])
     table = app.scopes_table(None)
     assert "<img" not in table and "&lt;img src=x" in table
+
+
+def test_the_panel_lists_the_roadmap_and_a_built_in_setting_shows_no_panel(served):
+    room = Classroom("client_roadmap", seed=3)
+    box, rc = solara.render(app.OrganizationPanel(room), handle_error=False)
+    assert [w.children[0] for w in rc.find(v.Html, class_="roadmap-item").widgets] == [
+        "Roadmap #1: week 3 in Customer Service: autonomy = 0.7"]
+    box.close()
+    box, rc = solara.render(app.OrganizationPanel(Classroom("hierarchical", {"n_employees": 100})),
+                            handle_error=False)
+    rc.find(v.Card).assert_empty()
+    box.close()
