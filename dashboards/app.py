@@ -638,7 +638,7 @@ def Page():
     def change_parameter(name: str, value: Any) -> None:
         if mid_run.value and room.step_count > 0 and name not in FIXED_DURING_RUN:
             try:  # the running organization changes from next week on; nothing restarts
-                room.apply_now(name, value, scope)
+                loop.between_steps(lambda: room.apply_now(name, value, scope))
                 control_error.value = None
                 applied.value += 1
             except ParameterError as err:

@@ -142,6 +142,12 @@ class PlayLoop:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
+    def between_steps(self, action: Callable[[], None]) -> None:
+        """Run ``action`` now if no step is under way, else as soon as it ends (before the
+        next): a change made while playing never meets a half-done step."""
+        with self._stepping:
+            action()
+
     def draw(self) -> bool:
         """Publish a frame unless one is still being drawn; True if it was published."""
         if not self._drawing.acquire(blocking=False):

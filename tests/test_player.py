@@ -150,3 +150,28 @@ def test_pages_of_one_server_take_turns_computing_frames():
     for loop in loops:
         loop.close()
     assert most[0] == 1  # never two frames computed at once
+
+
+def test_a_change_made_while_playing_waits_for_the_step_under_way():
+    inside, release = threading.Event(), threading.Event()
+    events = []
+
+    def step() -> bool:
+        events.append("step begins")
+        inside.set()
+        release.wait(10)
+        events.append("step ends")
+        return False  # one step, then the model cannot go on
+
+    loop = PlayLoop(step, lambda: None)
+    loop.play()
+    assert inside.wait(10)
+    changer = threading.Thread(target=loop.between_steps,
+                               args=(lambda: events.append("change"),))
+    changer.start()
+    time.sleep(0.2)  # the change had time to run if nothing held it back
+    assert events == ["step begins"]
+    release.set()
+    changer.join(10)
+    assert events == ["step begins", "step ends", "change"]
+    loop.close()
