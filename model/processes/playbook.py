@@ -169,11 +169,13 @@ class Playbook(Process):
 
     def codify_widely_used(self) -> None:
         m, reg = self.model, self.model.ideas
-        if m.p.approval_levels > 0:
+        needs_approval = m.per_employee("approval_levels") > 0  # by originator
+        if needs_approval.all():
             return
         live = np.arange(reg.n)
         wide = live[(reg.adopters[: reg.n] >= m.p.codify_share * reg.audience[: reg.n])
-                    & ~reg.sanctioned[: reg.n] & ~reg.squashed[: reg.n]]
+                    & ~reg.sanctioned[: reg.n] & ~reg.squashed[: reg.n]
+                    & ~needs_approval[reg.origin[: reg.n]]]
         self.codify(wide)
 
     def learn_from_best(self) -> None:
