@@ -598,9 +598,10 @@ def why_section(meta: dict, attribution: pd.DataFrame, metrics: list[str]
               "Every combination of levers was simulated; a lever's share is its Shapley value, "
               "the change it makes averaged over every order of switching, so the shares add "
               "up to the whole difference")
-    levers = "".join(f"<li><b>{html.escape(str(lv['label']))}</b>: "
-                     f"{html.escape(', '.join(p.replace('_', ' ') for p in lv['parameters']))}"
-                     "</li>" for lv in meta["levers"])
+    levers = "".join(f"<li><b>{html.escape(str(lv['label']))}</b>"
+                     + (": " + html.escape(', '.join(p.replace('_', ' ')
+                                                     for p in lv['parameters']))
+                        if lv["parameters"] else "") + "</li>" for lv in meta["levers"])
     sentences = []
     for metric in metrics:
         rows = attribution[attribution["metric"] == metric]

@@ -32,6 +32,7 @@ from model.parameters import ParameterError, Parameters
 from model.roadmap import Roadmap
 from scenarios.settings import (
     files_beyond_parameters,
+    load_setting,
     parameters_toml,
     resolve_settings,
     setting_inputs,
@@ -378,15 +379,12 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
         if explain_replications is not None and explain_replications > replications:
             raise ParameterError(f"--explain-replications {explain_replications}: at most "
                                  f"--replications ({replications})")
-        own = [name for name, (chart, roadmap) in inputs.items() if chart is not None or roadmap]
-        if own:
-            raise ParameterError(f"--explain: setting {own[0]!r} has its own organization chart "
-                                 "or roadmap, and --explain varies parameters only; compare "
-                                 "without --explain")
         if posterior is not None:
             raise ParameterError("--explain with --posterior: the variants would not carry "
                                  "the posterior draws; use one or the other")
-        plan = plan_explanation(params, explain_replications or replications, explain_by)
+        loaded = {s.name: s for s in (load_setting(name, block) for name in names)}
+        plan = plan_explanation(params, explain_replications or replications, explain_by,
+                                settings=loaded)
     draws = None
     if posterior is not None:  # each replication's fitted parameters, checked before runs
         from experiments.calibration import replication_draws
