@@ -377,7 +377,9 @@ def reproduce_command(manifest: dict, location: Path | str) -> str:
     """The one command that reruns this comparison from the settings stored beside the
     data (each holds every resolved parameter, overrides included), shell-quoted."""
     base = Path(location)
-    own_files = manifest.get("setting_files", {})  # a chart or roadmap: rerun from its file
+    # older comparisons stored parameters only: a chart or roadmap reran from its own file
+    own_files = ({} if manifest.get("settings_self_contained")
+                 else manifest.get("setting_files", {}))
     parts = ["python", "run.py", "compare",
              *[own_files.get(name, str(base / "settings" / f"{name}.toml"))
                for name in manifest["settings"]],

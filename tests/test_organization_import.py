@@ -240,3 +240,21 @@ def test_a_runs_stored_setting_reruns_it_identically(company, tmp_path):
     assert len(pd.read_csv(first / "interventions.csv")) > 2  # the roadmap did act
     for name in ("chart.csv", "ties.csv", "parameters.toml"):
         assert b"@acme.example" not in (first / name).read_bytes(), name
+
+
+def test_a_comparisons_stored_settings_rerun_it_identically(company, tmp_path):
+    (company / "plan.toml").write_text(
+        (company / "client.toml").read_text()
+        + '\n[[intervention]]\nat = 4\nwhere = [2]\nset = { work_visibility = 0.6 }\n')
+    first, second = tmp_path / "first", tmp_path / "second"
+    names = [str(company / "client.toml"), str(company / "plan.toml")]
+    assert run.main(["compare", *names, "-r", "2", "-t", "10", "-w", "1", "--set",
+                     "plan:autonomy=0.7", "--out", str(first)]) == 0
+    stored = [str(first / "settings" / f"{name}.toml") for name in ("client", "plan")]
+    assert run.main(["compare", *stored, "-r", "2", "-t", "10", "-w", "1",
+                     "--out", str(second)]) == 0
+    for table in ("runs", "timeseries", "interventions", "breakdown"):
+        pd.testing.assert_frame_equal(pd.read_parquet(first / f"{table}.parquet"),
+                                      pd.read_parquet(second / f"{table}.parquet"), obj=table)
+    for path in (first / "settings").iterdir():
+        assert b"@acme.example" not in path.read_bytes(), path.name

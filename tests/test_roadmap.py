@@ -332,4 +332,7 @@ def test_the_report_of_a_roadmap_comparison_marks_logs_and_breaks_down_by_chart_
     assert manifest["setting_files"] == {
         "acme": str((company / "acme.toml").resolve()),
         "acme_roadmap": str((company / "acme_roadmap.toml").resolve())}
-    assert str((company / "acme_roadmap.toml").resolve()) in page  # the reproduce command
+    assert str(out / "settings" / "acme_roadmap.toml") in page  # the reproduce command
+    stored = (out / "settings" / "acme_roadmap.toml").read_text()
+    assert 'chart = "acme_roadmap_chart.csv"' in stored and "[[intervention]]" in stored
+    assert b"@acme.example" not in (out / "settings" / "acme_roadmap_chart.csv").read_bytes()
