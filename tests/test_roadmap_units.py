@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dashboards.inspector import unit_colleagues, who_sees_work
 from model import OrganizationModel
 from model.parameters import Parameters, parameter_specs, per_unit_parameters
 from model.results import METRICS, Results
@@ -104,6 +105,18 @@ def test_every_process_reads_the_per_unit_value(company, status_quo, name):
     assert getattr(scoped.p, name) != value and getattr(whole.p, name) == value
     pd.testing.assert_frame_equal(scoped.results.to_frame(), whole.results.to_frame())
     assert not whole.results.to_frame().equals(status_quo)  # the parameter acts here
+
+
+def test_the_inspector_shows_the_values_of_the_employees_own_unit(company):
+    model = _run(_setting(company, "inspect", _change("work_visibility", 0.85, ["Sales"])))
+    units = np.array(model.chart.unit)[model.people.position]
+    with_colleagues = [e for e in range(model.people.n) if len(unit_colleagues(model, e))]
+    inside = next(e for e in with_colleagues if units[e] == "Sales")
+    outside = next(e for e in with_colleagues if units[e] != "Sales")
+    assert "each sees the work with chance 0.85 per step" in " ".join(
+        who_sees_work(model, inside))
+    assert "each sees the work with chance 0.20 per step" in " ".join(
+        who_sees_work(model, outside))
 
 
 # --- the chart's units --------------------------------------------------------
