@@ -166,7 +166,8 @@ class Parameters(BaseModel):
     review_noise: float = param(0.3, "Noise in a manager's judgement of an idea's value.",
                                 "power relations", "value sd", per_unit=True, ge=0, le=10)
     unsanctioned_risk: float = param(0.5, "Appeal penalty of using an idea nobody sanctioned.",
-                                     "power relations", "log-odds", ge=0, le=20)
+                                     "power relations", "log-odds", per_unit=True, ge=0,
+                                     le=20)
     influence_weight: float = param(1.0, "Weight of the speaker's influence in adoption.",
                                     "power relations", "log-odds", ge=0, le=20)
 
@@ -202,7 +203,7 @@ class Parameters(BaseModel):
                                     "behaviour", "value sd", ge=0, le=10)
     socialization_rate: float = param(0.05, "Chance per step and dimension that an employee "
                                       "learns the playbook's belief (March's p1).", "behaviour",
-                                      "probability", ge=0, le=1)
+                                      "probability", per_unit=True, ge=0, le=1)
     slow_socialization_rate: float = param(0.1, "Socialization rate of slow learners (used "
                                            "only if slow_learner_share > 0).", "behaviour",
                                            "probability", ge=0, le=1)

@@ -79,7 +79,7 @@ def test_the_declared_per_unit_parameters_cover_the_levers_of_every_process():
             "peer_sanction_power", "work_visibility", "lateral_openness", "approval_levels",
             "review_time", "approval_tolerance", "review_noise", "power_distance",
             "customer_problem_rate", "customer_insight", "idea_forum_reach",
-            "turnover_rate"} <= set(PER_UNIT)
+            "turnover_rate", "unsanctioned_risk", "socialization_rate"} <= set(PER_UNIT)
 
 
 @pytest.mark.parametrize("name", PER_UNIT)
@@ -117,6 +117,18 @@ def test_the_inspector_shows_the_values_of_the_employees_own_unit(company):
         who_sees_work(model, inside))
     assert "each sees the work with chance 0.20 per step" in " ".join(
         who_sees_work(model, outside))
+
+
+def test_a_roadmap_changes_socialization_with_slow_learners_too(company, tmp_path):
+    slow = {"slow_learner_share": 0.5}
+    for name, roadmap in (("slow_none", ""), ("slow_change", _change("socialization_rate", 0.9))):
+        path = company / f"{name}.toml"
+        path.write_text('description = "slow"\n[organization]\nchart = "chart.csv"\n'
+                        f'[parameters]\n{_toml({**BASE, **slow})}\n{roadmap}')
+    none, changed = (_run(load_setting(str(company / f"{n}.toml"))).results.to_frame()
+                     for n in ("slow_none", "slow_change"))
+    pd.testing.assert_frame_equal(none.iloc[:3], changed.iloc[:3])
+    assert changed["mean_fit"].iloc[-1] != none["mean_fit"].iloc[-1]
 
 
 # --- the chart's units --------------------------------------------------------
