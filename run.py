@@ -339,7 +339,7 @@ def run_command(setting: Annotated[str, typer.Argument(help="Setting name or pat
         with console.status(f"simulating {chosen.name}: {n} employees, {t} steps (about "
                             f"{human_seconds(run_seconds(n, t))})"):
             result = run_once(params, seed, chosen.name, model_class, chosen.chart, roadmap)
-        write_run(result, building, chosen.description, model or "")
+        write_run(result, building, chosen.description, model or "", chosen)
     s = result.summary
     table = Table(title=f"{chosen.name} (seed {seed}) -> {out}")
     table.add_column("metric")
@@ -368,18 +368,11 @@ def organization_command(
         console.print(f"roadmap: {len(chosen.interventions)} interventions, checked",
                       highlight=False)
     if export is not None:
-        import csv
-        import io
-
         from experiments.outputs import atomic_write
+        from scenarios.organization import chart_csv
 
-        table = chosen.chart.table()
-        columns = [c for c in table if table[c]]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(zip(*(table[c] for c in columns), strict=True))
-        atomic_write(export, lambda p: p.write_text(buffer.getvalue(), encoding="utf-8"))
+        text = chart_csv(chosen.chart)
+        atomic_write(export, lambda p: p.write_text(text, encoding="utf-8"))
         console.print(f"wrote {export} (pseudonyms only)", highlight=False)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from model.organization import OrganizationModel
@@ -24,8 +26,12 @@ def unit_colleagues(model: OrganizationModel, employee: int) -> np.ndarray:
 
 
 def who_sees_work(model: OrganizationModel, employee: int) -> list[str]:
-    """The observers of monitoring (process 6) and their chance per step of seeing the work."""
-    p, s = model.p, model.structure
+    """The observers of monitoring (process 6) and their chance per step of seeing the work
+    (per-unit parameters as they hold for this employee)."""
+    s = model.structure
+    p = SimpleNamespace(**{name: float(model.per_employee(name)[employee]) for name in (
+        "monitoring_capacity", "work_visibility", "manager_sanction_power",
+        "peer_sanction_power")})
     lines = []
     boss = int(model.manager_of(np.array([employee]))[0])
     if boss >= 0:

@@ -377,7 +377,9 @@ def reproduce_command(manifest: dict, location: Path | str) -> str:
     """The one command that reruns this comparison from the settings stored beside the
     data (each holds every resolved parameter, overrides included), shell-quoted."""
     base = Path(location)
-    own_files = manifest.get("setting_files", {})  # a chart or roadmap: rerun from its file
+    # older comparisons stored parameters only: a chart or roadmap reran from its own file
+    own_files = ({} if manifest.get("settings_self_contained")
+                 else manifest.get("setting_files", {}))
     parts = ["python", "run.py", "compare",
              *[own_files.get(name, str(base / "settings" / f"{name}.toml"))
                for name in manifest["settings"]],
@@ -598,9 +600,10 @@ def why_section(meta: dict, attribution: pd.DataFrame, metrics: list[str]
               "Every combination of levers was simulated; a lever's share is its Shapley value, "
               "the change it makes averaged over every order of switching, so the shares add "
               "up to the whole difference")
-    levers = "".join(f"<li><b>{html.escape(str(lv['label']))}</b>: "
-                     f"{html.escape(', '.join(p.replace('_', ' ') for p in lv['parameters']))}"
-                     "</li>" for lv in meta["levers"])
+    levers = "".join(f"<li><b>{html.escape(str(lv['label']))}</b>"
+                     + (": " + html.escape(', '.join(p.replace('_', ' ')
+                                                     for p in lv['parameters']))
+                        if lv["parameters"] else "") + "</li>" for lv in meta["levers"])
     sentences = []
     for metric in metrics:
         rows = attribution[attribution["metric"] == metric]

@@ -2,9 +2,14 @@
 
 A lever is one parameter whose value differs between settings A and B or, where more
 parameters differ than :data:`EXPLAIN_LIMIT`, one declared group of them (model/parameters.py
-GROUPS: structure, constraints, power relations, ...). Variant S takes the levers in S from
-B and the rest from A; A and B themselves are two of the variants and come from the
-comparison's own runs.
+GROUPS: structure, constraints, power relations, ...). Two more levers stand beside them
+where the settings hold them: "the roadmap" where their ``[[intervention]]`` tables differ
+(variant S runs B's roadmap if it is in S, else A's, rebuilt for S's parameters and chart),
+and "the organization chart" where their imported charts (or generated structures) differ
+(it carries ``n_employees`` along). Variant S takes the levers in S from B and the rest
+from A; A and B themselves are two of the variants and come from the comparison's own
+runs. A variant that cannot exist (B's roadmap names a unit A's chart lacks) is refused
+in one line before anything runs.
 
 Shapley (``--explain-by parameter``, ``group``, or ``auto``: parameters if at most
 :data:`EXPLAIN_LIMIT` differ, else groups): every combination of levers is simulated (2^k
@@ -34,10 +39,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from math import factorial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -53,12 +59,19 @@ from experiments.statistics import (
     mean_interval,
     with_derived_metrics,
 )
+from model.chart import OrgChart
 from model.parameters import ParameterError, Parameters, make_parameters, parameter_specs
+from model.roadmap import Roadmap
+
+if TYPE_CHECKING:
+    from scenarios.settings import Setting
 
 EXPLAIN_LIMIT = 5  # levers: 2^5 = 32 variants, 30 of them extra
 ONE_AT_A_TIME_LIMIT = 16  # parameters: 2 x 16 = 32 extra variants
 EXPLAIN_BY = ("auto", "parameter", "group", "one-at-a-time")
 INTERACTIONS = "interactions"
+ROADMAP = "roadmap"  # the lever of differing roadmaps
+CHART = "organization chart"  # the lever of differing charts
 ATTRIBUTION_COLUMNS = ["setting_a", "setting_b", "metric", "parameter", "label", "parameters",
                        "contribution", "contribution_low", "contribution_high", "share", "low",
                        "high", "difference", "clear", "runs", "variants"]
@@ -85,6 +98,8 @@ class Explanation:
     levers: list[Lever]
     variants: dict[int, Parameters]  # mask of levers taken from B -> parameters
     replications: int
+    # mask -> the variant's chart and roadmap (only where a setting holds either)
+    inputs: dict[int, tuple[OrgChart | None, Roadmap]] = field(default_factory=dict)
 
     @property
     def extra_runs(self) -> int:
@@ -102,36 +117,43 @@ def differing_parameters(a: Parameters, b: Parameters) -> list[str]:
 
 
 def choose_levers(a: Parameters, b: Parameters, by: str = "auto",
-                  limit: int = EXPLAIN_LIMIT) -> tuple[list[Lever], str]:
+                  limit: int = EXPLAIN_LIMIT, extra: tuple[Lever, ...] = ()
+                  ) -> tuple[list[Lever], str]:
     """The levers and how they were formed ('parameter', 'group' or 'one-at-a-time'); a
-    ParameterError (one line, naming them) where there are more than the limit."""
+    ParameterError (one line, naming them) where there are more than the limit.
+    ``extra``: levers beside the parameters (the roadmap, the chart), placed last; the
+    parameters they carry are not levers of their own."""
     if by not in EXPLAIN_BY:
         raise ParameterError(f"--explain-by {by!r}: choose one of {', '.join(EXPLAIN_BY)}")
-    names = differing_parameters(a, b)
-    if not names:
+    carried = {name for lever in extra for name in lever.parameters}
+    names = [name for name in differing_parameters(a, b) if name not in carried]
+    if not names and not extra:
         raise ParameterError("--explain: the two settings share every parameter value; there "
                              "is no difference to explain")
     group_of = {spec.name: spec.group for spec in parameter_specs()}
     groups: dict[str, list[str]] = {}
     for name in names:
         groups.setdefault(group_of[name], []).append(name)
-    if by in ("parameter", "one-at-a-time") or (by == "auto" and len(names) <= limit):
-        levers = [Lever(n, plain_parameter(n), (n,)) for n in names]
+    if by in ("parameter", "one-at-a-time") or (by == "auto"
+                                                 and len(names) + len(extra) <= limit):
+        levers = [Lever(n, plain_parameter(n), (n,)) for n in names] + list(extra)
         how = "one-at-a-time" if by == "one-at-a-time" else "parameter"
     else:
-        levers, how = [Lever(g, g, tuple(p)) for g, p in groups.items()], "group"
+        levers = [Lever(g, g, tuple(p)) for g, p in groups.items()] + list(extra)
+        how = "group"
     most = ONE_AT_A_TIME_LIMIT if how == "one-at-a-time" else limit
     if len(levers) > most:
         hints = []
-        if how != "group" and len(groups) <= limit:
+        if how != "group" and len(groups) + len(extra) <= limit:
             hints.append(f"--explain-by group would use {len(groups)} groups "
                          f"({', '.join(groups)})")
         if how == "parameter" and len(names) <= ONE_AT_A_TIME_LIMIT:
             hints.append(f"--explain-by one-at-a-time takes up to {ONE_AT_A_TIME_LIMIT} "
                          "parameters")
         hint = "; ".join(hints) or "make the settings closer (--set) to explain fewer differences"
-        listed = ", ".join(names) if how != "group" else "; ".join(
-            f"{g}: {', '.join(p)}" for g, p in groups.items())
+        listed = ", ".join(names + [lever.label for lever in extra]) if how != "group" \
+            else "; ".join([f"{g}: {', '.join(p)}" for g, p in groups.items()]
+                           + [lever.label for lever in extra])
         unit = "group" if how == "group" else "parameter"
         cost = (f"2 x {most} = {2 * most} variants" if how == "one-at-a-time"
                 else f"2^{most} = {2**most} variants")
@@ -149,26 +171,82 @@ def variant_masks(how: str, k: int) -> list[int]:
     return list(range(2**k))
 
 
+def same_chart(a: OrgChart | None, b: OrgChart | None) -> bool:
+    """Whether two imported charts (None: a generated structure) are one organization."""
+    if a is None or b is None:
+        return a is b
+    arrays = ("parent", "customer_facing", "tie_u", "tie_v", "tie_weight")
+    return (a.unit == b.unit and a.level == b.level and a.pseudonym == b.pseudonym
+            and all(_same_array(getattr(a, name), getattr(b, name)) for name in arrays))
+
+
+def _same_array(x: np.ndarray | None, y: np.ndarray | None) -> bool:
+    return x is y if x is None or y is None else bool(np.array_equal(x, y))
+
+
+def setting_levers(a: Parameters, b: Parameters, setting_a: Setting | None,
+                   setting_b: Setting | None) -> tuple[Lever, ...]:
+    """The levers beside the parameters: the chart and the roadmap, where they differ."""
+    chart_a = setting_a.chart if setting_a else None
+    chart_b = setting_b.chart if setting_b else None
+    extra = []
+    if not same_chart(chart_a, chart_b):
+        carried = ("n_employees",) if a.n_employees != b.n_employees else ()
+        extra.append(Lever(CHART, "the organization chart", carried))
+    tables_a = setting_a.interventions if setting_a else []
+    tables_b = setting_b.interventions if setting_b else []
+    if tables_a != tables_b:
+        extra.append(Lever(ROADMAP, "the roadmap", ()))
+    return tuple(extra)
+
+
 def plan_explanation(params: dict[str, Parameters], replications: int, by: str = "auto",
-                     limit: int = EXPLAIN_LIMIT) -> Explanation:
+                     limit: int = EXPLAIN_LIMIT,
+                     settings: dict[str, Setting] | None = None) -> Explanation:
     """Check --explain before any run: two settings, few enough levers, every variant a
-    valid setting."""
+    valid setting (``settings``: the loaded settings, whose charts and roadmaps are levers
+    where they differ; each variant's roadmap is rebuilt and checked for its parameters
+    and chart)."""
     if len(params) != 2:
         raise ParameterError(f"--explain: needs exactly two settings (got {len(params)})")
     if replications < 2:
         raise ParameterError(f"--explain-replications {replications}: intervals need at "
                              "least 2")
     (name_a, a), (name_b, b) = params.items()
-    levers, how = choose_levers(a, b, by, limit)
+    settings = settings or {}
+    setting_a, setting_b = settings.get(name_a), settings.get(name_b)
+    levers, how = choose_levers(a, b, by, limit, setting_levers(a, b, setting_a, setting_b))
     values_a, values_b = a.model_dump(), b.model_dump()
-    variants = {}
+    variants, inputs = {}, {}
     for mask in variant_masks(how, len(levers)):
         taken = [lever for j, lever in enumerate(levers) if mask >> j & 1]
         values = {**values_a, **{p: values_b[p] for lever in taken for p in lever.parameters}}
         source = (f"--explain: {name_a} with {', '.join(lv.label for lv in taken)} from "
                   f"{name_b}")
         variants[mask] = make_parameters(values, source=source, parameters_class=type(a))
-    return Explanation(name_a, name_b, how, levers, variants, replications)
+        names = {lever.name for lever in taken}
+        if setting_a is not None or setting_b is not None:
+            inputs[mask] = _variant_inputs(variants[mask], setting_b if CHART in names
+                                           else setting_a, setting_b if ROADMAP in names
+                                           else setting_a, source)
+    return Explanation(name_a, name_b, how, levers, variants, replications, inputs)
+
+
+def _variant_inputs(params: Parameters, chart_from: Setting | None,
+                    roadmap_from: Setting | None, source: str
+                    ) -> tuple[OrgChart | None, Roadmap]:
+    """A variant's chart and its roadmap, rebuilt for its parameters and chart."""
+    chart = chart_from.chart if chart_from else None
+    if roadmap_from is None or not roadmap_from.interventions:
+        return chart, Roadmap(())
+    from scenarios.roadmap import build_roadmap
+
+    try:
+        roadmap = build_roadmap(roadmap_from.interventions, roadmap_from.source, params, chart,
+                                parameters_class=type(params))
+    except ParameterError as err:
+        raise ParameterError(f"{source}: {err}") from None
+    return chart, roadmap
 
 
 def run_explanation(explanation: Explanation, runs: pd.DataFrame, seeds: list[int],
@@ -182,7 +260,10 @@ def run_explanation(explanation: Explanation, runs: pd.DataFrame, seeds: list[in
     run here on the comparison's first ``replications`` seeds."""
     seeds = list(seeds[: explanation.replications])
     full = 2 ** len(explanation.levers) - 1
-    tasks = [RunTask(f"variant-{mask}", params, k, seed, keep_network=False, model=model)
+    inputs = explanation.inputs
+    tasks = [RunTask(f"variant-{mask}", params, k, seed, keep_network=False, model=model,
+                     chart=inputs.get(mask, (None, None))[0],
+                     roadmap=inputs.get(mask, (None, None))[1])
              for k, seed in enumerate(seeds) for mask, params in explanation.variants.items()
              if mask not in (0, full)]
     outputs = _execute(tasks, workers or default_workers(), progress) if tasks else []

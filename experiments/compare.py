@@ -32,9 +32,11 @@ from model.parameters import ParameterError, Parameters
 from model.roadmap import Roadmap
 from scenarios.settings import (
     files_beyond_parameters,
+    load_setting,
     parameters_toml,
     resolve_settings,
     setting_inputs,
+    stored_setting,
 )
 
 TABLES = ("runs", "timeseries", "employees", "network")
@@ -70,6 +72,8 @@ class Comparison:
     # setting files that hold a chart or a roadmap (their stored copies hold parameters only)
     setting_files: dict[str, str] = field(default_factory=dict)
     posterior: str = ""  # the calibration whose posterior gave each replication's parameters
+    # settings/ files of each setting (stored_setting: chart, network and roadmap included)
+    stored_settings: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def replications(self) -> int:
@@ -183,8 +187,11 @@ def write_comparison(comparison: Comparison, out: Path) -> None:
         atomic_write(out / f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
         atomic_write(out / f"{name}.csv", lambda p, t=table: t.to_csv(p, index=False))
     for name, params in comparison.settings.items():
-        text = parameters_toml(params, comparison.descriptions.get(name, ""))
-        atomic_write(out / "settings" / f"{name}.toml", lambda p, t=text: p.write_text(t))
+        files = comparison.stored_settings.get(name) or {
+            f"{name}.toml": parameters_toml(params, comparison.descriptions.get(name, ""))}
+        for file_name, text in files.items():
+            atomic_write(out / "settings" / file_name,
+                         lambda p, t=text: p.write_text(t, encoding="utf-8"))
     first = next(iter(comparison.settings.values()))
     manifest = {
         "settings": list(comparison.settings),
@@ -202,6 +209,8 @@ def write_comparison(comparison: Comparison, out: Path) -> None:
         "command": comparison.command,
         "focus": comparison.focus,
         **({"setting_files": comparison.setting_files} if comparison.setting_files else {}),
+        # settings/ holds each setting whole (chart, network and roadmap): reruns from there
+        **({"settings_self_contained": True} if comparison.stored_settings else {}),
         **({"posterior": comparison.posterior} if comparison.posterior else {}),
     }
     atomic_write(out / "manifest.json",
@@ -279,6 +288,8 @@ def check_manifest(manifest: Any, path: Path) -> None:
     files = manifest.get("setting_files", {})
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
         raise ParameterError(f"{path}: field 'setting_files': must map names to paths")
+    if not isinstance(manifest.get("settings_self_contained", True), bool):
+        raise ParameterError(f"{path}: field 'settings_self_contained': must be true or false")
     focus = manifest.get("focus", [])
     if not isinstance(focus, list) or not all(isinstance(f, str) for f in focus):
         raise ParameterError(f"{path}: field 'focus': value {focus!r} must be a list of "
@@ -371,6 +382,7 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
     block = load_model_class(model).parameters_class
     params, descriptions = resolve_settings(names, sets, common or {}, block)
     inputs = setting_inputs(names, params, block)
+    loaded = {s.name: s for s in (load_setting(name, block) for name in names)}
     plan = None
     if explain_by is not None:
         from experiments.attribution import plan_explanation
@@ -378,15 +390,11 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
         if explain_replications is not None and explain_replications > replications:
             raise ParameterError(f"--explain-replications {explain_replications}: at most "
                                  f"--replications ({replications})")
-        own = [name for name, (chart, roadmap) in inputs.items() if chart is not None or roadmap]
-        if own:
-            raise ParameterError(f"--explain: setting {own[0]!r} has its own organization chart "
-                                 "or roadmap, and --explain varies parameters only; compare "
-                                 "without --explain")
         if posterior is not None:
             raise ParameterError("--explain with --posterior: the variants would not carry "
                                  "the posterior draws; use one or the other")
-        plan = plan_explanation(params, explain_replications or replications, explain_by)
+        plan = plan_explanation(params, explain_replications or replications, explain_by,
+                                settings=loaded)
     draws = None
     if posterior is not None:  # each replication's fitted parameters, checked before runs
         from experiments.calibration import replication_draws
@@ -401,6 +409,9 @@ def compare_settings(names: list[str], replications: int, seed: int, out: Path,
     comparison.command = command
     comparison.focus = list(focus or [])
     comparison.setting_files = files_beyond_parameters(names, block)
+    comparison.stored_settings = {
+        name: stored_setting(params[name], descriptions[name], loaded[name], stem=name,
+                             prefix=f"{name}_") for name in params}
     comparison.posterior = str(Path(posterior).resolve()) if posterior is not None else ""
     write_comparison(comparison, out)
     if plan is not None:

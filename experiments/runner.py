@@ -24,7 +24,7 @@ from model.chart import OrgChart
 from model.organization import OrganizationModel
 from model.parameters import Parameters
 from model.roadmap import Roadmap
-from scenarios.settings import parameters_toml
+from scenarios.settings import Setting, stored_setting
 
 
 @dataclass
@@ -119,9 +119,11 @@ def is_run_output(out: Path) -> bool:
 
 
 def write_run(result: RunResult, out: Path, description: str = "",
-              model: str = "") -> list[Path]:
+              model: str = "", setting: Setting | None = None) -> list[Path]:
     """Write timeseries (Parquet, CSV), ideas, summary.json (with the run's provenance and
-    the extension ``model`` it ran, if any) and parameters.toml to ``out``."""
+    the extension ``model`` it ran, if any) and parameters.toml to ``out``; on a
+    ``setting`` with a chart or a roadmap, parameters.toml holds them too (the chart and
+    ties by pseudonym in chart.csv and ties.csv beside it), so it reruns the run."""
     made_by = {**({"model": model} if model else {}), "provenance": provenance()}
     out.mkdir(parents=True, exist_ok=True)
     files = {
@@ -132,9 +134,9 @@ def write_run(result: RunResult, out: Path, description: str = "",
         "idea_adoption.parquet": lambda p: result.adoption_curves.to_parquet(p, index=False),
         "summary.json": lambda p: p.write_text(json.dumps(
             {"setting": result.setting, **result.summary, **made_by}, indent=2) + "\n"),
-        "parameters.toml": lambda p: p.write_text(parameters_toml(result.parameters,
-                                                                  description)),
     }
+    for name, text in stored_setting(result.parameters, description, setting).items():
+        files[name] = lambda p, t=text: p.write_text(t, encoding="utf-8")
     for name, table in (("breakdown.csv", result.breakdown),
                         ("interventions.csv", result.interventions)):
         if table is not None:

@@ -43,6 +43,10 @@ class OrgChart:
                 "unit": list(self.unit), "level": list(self.level),
                 "customer_facing": [] if facing is None else [bool(f) for f in facing]}
 
+    def unit_codes(self) -> np.ndarray:
+        """The chart's unit of each position as an integer code (same unit, same code)."""
+        return np.unique(np.array(self.unit), return_inverse=True)[1].astype(np.int64)
+
     def tie_strengths(self, initial_strength: float) -> np.ndarray:
         """Strength of each imported tie: weights scaled so the heaviest tie is 1."""
         if self.tie_weight is None:

@@ -146,6 +146,7 @@ class OrganizationModel(mesa.Model):
         self.customer_facing_position = self.structure.front_line & facing
         if chart is not None and chart.customer_facing is not None:
             self.customer_facing_position = chart.customer_facing.copy()
+        self.unit_of_position = self.structure.unit if chart is None else chart.unit_codes()
         self.refresh_roles()
         self.market = build_markets(p.n_employees, p.market_size)
         self.market_sizes = np.bincount(self.market)
@@ -209,7 +210,7 @@ class OrganizationModel(mesa.Model):
         parent = s.parent[pos]
         self._manager = np.where(parent >= 0, self.occupant[np.maximum(parent, 0)], -1)
         self._level = s.level[pos]
-        self._unit = s.unit[pos]
+        self._unit = self.unit_of_position[pos]
         self.roles_version += 1
 
     def per_employee(self, name: str) -> np.ndarray:
@@ -222,6 +223,13 @@ class OrganizationModel(mesa.Model):
             cached = self._per_employee[name] = (key, values)
         return cached[1]
 
+    def highest(self, name: str) -> float:
+        """The largest value of a ``per_unit`` parameter anywhere (O(1) unless a roadmap
+        scoped it): a mechanism that is off where it is 0 runs if it is on anywhere."""
+        if name not in self.local.values:
+            return getattr(self.p, name)
+        return float(self.per_employee(name).max())
+
     def manager_of(self, employees: np.ndarray) -> np.ndarray:
         """Each employee's formal manager (employee id), -1 if none."""
         return self._manager[employees]
@@ -233,15 +241,19 @@ class OrganizationModel(mesa.Model):
         return self._unit[employees]
 
     def crosses_units(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """True where a and b share neither a unit nor a reporting line."""
+        """True where a and b share neither a unit nor a reporting line. A unit is the
+        chart's own (its ``unit`` column: division, department) where a chart is imported,
+        else a work group of the generated structure (``unit_of_position``)."""
         return ((self.unit_of(a) != self.unit_of(b)) & (self.manager_of(a) != b)
                 & (self.manager_of(b) != a))
 
     def contact_factor(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Constraint weight of a contact from a to b: lateral permission, upward damping."""
-        p = self.p
-        lateral = np.where(self.crosses_units(a, b), p.lateral_openness, 1.0)
-        upward = np.where(self.level_of(b) < self.level_of(a), 1.0 - p.power_distance, 1.0)
+        """Constraint weight of a contact from a to b: lateral permission, upward damping
+        (both as they hold for the initiator ``a``, per-unit parameters)."""
+        lateral = np.where(self.crosses_units(a, b), self.per_employee("lateral_openness")[a],
+                           1.0)
+        upward = np.where(self.level_of(b) < self.level_of(a),
+                          1.0 - self.per_employee("power_distance")[a], 1.0)
         return lateral * upward
 
     def team_members(self, managers: np.ndarray, tags: np.ndarray) -> tuple[np.ndarray,

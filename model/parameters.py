@@ -86,7 +86,7 @@ class Parameters(BaseModel):
                                       "share", ge=0, le=1)
     turnover_rate: float = param(0.0, "Chance per step that each employee leaves and is replaced "
                                  "by a newcomer with random beliefs (March's p3).", "population",
-                                 "probability", ge=0, le=1)
+                                 "probability", per_unit=True, ge=0, le=1)
 
     # --- structure ----------------------------------------------------------------
     formal_structure: Literal["tree", "teams", "none"] = param(
@@ -120,28 +120,29 @@ class Parameters(BaseModel):
     conversations_per_step: int = param(1, "Conversations each employee starts per step.",
                                         "constraints", "per step", ge=0, le=100)
     lateral_openness: float = param(1.0, "Permission to talk across units: weight of a cross-unit "
-                                    "contact (1 = free lateral talk).", "constraints", "0-1", ge=0,
-                                    le=1)
+                                    "contact (1 = free lateral talk).", "constraints", "0-1",
+                                    per_unit=True, ge=0, le=1)
     approval_levels: int = param(0, "Levels of managers that must approve an idea before it is "
                                  "sanctioned (0 = nothing needs approval).", "constraints",
-                                 "levels", ge=0, le=50)
+                                 "levels", per_unit=True, ge=0, le=50)
     review_time: float = param(3.0, "Mean steps a manager takes to decide on an idea, per "
-                               "level of approval.", "constraints", "steps", ge=1, le=10_000)
+                               "level of approval.", "constraints", "steps", per_unit=True, ge=1,
+                               le=10_000)
     autonomy: float = param(0.5, "Autonomy granted: the opportunity to act without asking.",
                             "constraints", "0-1", per_unit=True, ge=0, le=1)
     work_visibility: float = param(0.2, "Chance per step that each unit colleague (and the "
                                    "manager) sees one's work.", "constraints", "probability",
-                                   ge=0, le=1)
+                                   per_unit=True, ge=0, le=1)
     idea_forum_reach: float = param(0.0, "Chance per step that an employee reads the open idea "
-                                    "forum (0 = no forum).", "constraints", "probability", ge=0,
-                                    le=1)
+                                    "forum (0 = no forum).", "constraints", "probability",
+                                    per_unit=True, ge=0, le=1)
     forum_memory: int = param(20, "Steps a posted idea stays on the forum.", "constraints",
                               "steps", ge=1, le=100_000)
 
     # --- power relations --------------------------------------------------------
     power_distance: float = param(0.3, "Power distance: damps upward talk and voice, and mixes "
                                   "authority (vs earned reputation) into influence.",
-                                  "power relations", "0-1", ge=0, le=1)
+                                  "power relations", "0-1", per_unit=True, ge=0, le=1)
     leader_selection: Literal["appointed", "elected"] = param(
         "appointed", "Appointed managers stay; elected coordinators are re-chosen by peers.",
         "power relations")
@@ -161,11 +162,12 @@ class Parameters(BaseModel):
                                    per_unit=True, ge=0, le=1)
     approval_tolerance: float = param(0.5, "Managers' tolerance for half-baked ideas: approve if "
                                       "judged value >= 1 - 2 x tolerance.", "power relations",
-                                      "0-1", ge=0, le=1)
+                                      "0-1", per_unit=True, ge=0, le=1)
     review_noise: float = param(0.3, "Noise in a manager's judgement of an idea's value.",
-                                "power relations", "value sd", ge=0, le=10)
+                                "power relations", "value sd", per_unit=True, ge=0, le=10)
     unsanctioned_risk: float = param(0.5, "Appeal penalty of using an idea nobody sanctioned.",
-                                     "power relations", "log-odds", ge=0, le=20)
+                                     "power relations", "log-odds", per_unit=True, ge=0,
+                                     le=20)
     influence_weight: float = param(1.0, "Weight of the speaker's influence in adoption.",
                                     "power relations", "log-odds", ge=0, le=20)
 
@@ -177,14 +179,14 @@ class Parameters(BaseModel):
                               le=1)
     customer_problem_rate: float = param(0.1, "Chance per step (week) that a customer-facing "
                                          "employee meets a customer problem.", "environment",
-                                         "probability", ge=0, le=1)
+                                         "probability", per_unit=True, ge=0, le=1)
     market_size: int = param(150, "Employees per market (the customers one group serves): an "
                              "ordinary idea applies only in its originator's market; the "
                              "tracer answers an organization-wide need.", "environment",
                              "people", ge=2, le=20_000_000)
     customer_insight: float = param(0.6, "Chance each belief in a new idea reads the need right "
                                     "(else it is a coin flip).", "environment", "probability",
-                                    ge=0, le=1)
+                                    per_unit=True, ge=0, le=1)
     idea_scope: int = param(3, "Dimensions an idea changes.", "environment", "dimensions", ge=1,
                             le=64)
 
@@ -201,7 +203,7 @@ class Parameters(BaseModel):
                                     "behaviour", "value sd", ge=0, le=10)
     socialization_rate: float = param(0.05, "Chance per step and dimension that an employee "
                                       "learns the playbook's belief (March's p1).", "behaviour",
-                                      "probability", ge=0, le=1)
+                                      "probability", per_unit=True, ge=0, le=1)
     slow_socialization_rate: float = param(0.1, "Socialization rate of slow learners (used "
                                            "only if slow_learner_share > 0).", "behaviour",
                                            "probability", ge=0, le=1)

@@ -9,7 +9,10 @@ it draws no random number, so every other process sees the same draws as without
 
 - ``at``: fires at the start of step ``at``; ``when``: fires at the start of the first
   step after the metric was above (below) the threshold in the last ``for`` recorded
-  steps; ``until`` (same form) switches the values back once it holds after firing.
+  steps; ``until`` (same form) switches the values back once it holds after firing. A
+  ``when`` with an ``until`` re-arms on switching back: it fires again once its
+  condition holds for ``for`` steps recorded after the switch back, as often as that
+  happens (each firing and each switch back is a row of the log, saying why).
 - ``ramp``: numeric values move linearly over that many steps (the last reaches the
   target; whole-number parameters are rounded).
 - ``where``: a mask of positions (the chart's units or levels). Only parameters declared
@@ -102,8 +105,10 @@ class LocalValues:
 
 @dataclass
 class _State:
-    fired_at: int | None = None
+    fired_at: int | None = None  # None: armed (waiting for ``at`` or ``when``)
     reverted: bool = False
+    armed_since: int = 0  # first recorded step a ``when`` may look at
+    firings: int = 0
     old_global: dict[str, Any] = field(default_factory=dict)
     old_local: dict[str, np.ndarray] = field(default_factory=dict)
     ramp_until: int = -1
@@ -123,7 +128,8 @@ class RoadmapProcess(Process):
         m, t = self.model, self.model.steps
         for item, state in zip(self.model.roadmap.interventions, self.states, strict=True):
             if state.fired_at is None:
-                due = (item.at == t) if item.when is None else item.when.holds(m)
+                due = (item.at == t if item.when is None
+                       else item.when.holds(m, since=state.armed_since))
                 if due:
                     self._fire(item, state, t)
             elif t <= state.ramp_until and not state.reverted:
@@ -145,12 +151,15 @@ class RoadmapProcess(Process):
     def _fire(self, item: Intervention, state: _State, t: int) -> None:
         p, local = self.model.p, self.model.local
         state.fired_at = t
+        state.firings += 1
         state.ramp_until = t + max(item.ramp, 1) - 1
         for name in item.values:
             state.old_global[name] = getattr(p, name)
             if item.mask is not None:
                 state.old_local[name] = local.array(name)[item.mask].copy()
         why = f"week {item.at}" if item.when is None else f"when {item.when.describe()}"
+        if state.firings > 1:
+            why += f" (again: firing {state.firings})"
         for name, new in item.values.items():
             ramp = f" over {item.ramp} weeks" if item.ramp > 1 else ""
             self.log.append({"week": t, "intervention": item.index, "parameter": name,
@@ -173,6 +182,7 @@ class RoadmapProcess(Process):
         self._set(updates)
 
     def _revert(self, item: Intervention, state: _State, t: int) -> None:
+        """Switch back to the values before firing; a ``when`` re-arms (from step t)."""
         state.reverted = True
         updates = {}
         for name, old in state.old_global.items():
@@ -184,6 +194,8 @@ class RoadmapProcess(Process):
                              "old": item.values[name], "new": old, "where": item.scope,
                              "why": f"until {item.until.describe()}"})
         self._set(updates)
+        if item.when is not None:
+            state.fired_at, state.reverted, state.armed_since = None, False, t
 
     def _set(self, updates: dict[str, Any]) -> None:
         m = self.model

@@ -258,3 +258,35 @@ def _gexf_rows(path: Path) -> list[tuple[int, dict]]:
     if not rows:
         raise ParameterError(f"{path}: empty file (no <edge> elements)")
     return rows
+
+
+def _csv_text(columns: list[str], rows: Any) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def chart_csv(chart: OrgChart, parent: np.ndarray | None = None,
+              customer_facing: np.ndarray | None = None) -> str:
+    """The chart as CSV text by pseudonym (never an original id), in breadth-first order,
+    so that reading it back gives the same positions; columns without values are left
+    out (customer_facing where it was drawn)."""
+    table = chart.table(parent, customer_facing)
+    columns = [c for c in table if table[c]]
+    table["customer_facing"] = [str(f).lower() for f in table["customer_facing"]]
+    return _csv_text(columns, zip(*(table[c] for c in columns), strict=True))
+
+
+def ties_csv(chart: OrgChart) -> str | None:
+    """The imported ties as CSV text by pseudonym (source, target[, weight]); None where
+    the chart has no network. Weights are written exactly (shortest round-trip form)."""
+    if chart.tie_u is None:
+        return None
+    names = chart.pseudonym
+    ends = ([names[u] for u in chart.tie_u.tolist()], [names[v] for v in chart.tie_v.tolist()])
+    if chart.tie_weight is None:
+        return _csv_text(["source", "target"], zip(*ends, strict=True))
+    return _csv_text(["source", "target", "weight"],
+                     zip(*ends, [repr(w) for w in chart.tie_weight.tolist()], strict=True))

@@ -211,6 +211,30 @@ def parameters_toml(parameters: Parameters, description: str = "") -> str:
     return tomli_w.dumps({"description": description, "parameters": parameters.model_dump()})
 
 
+def stored_setting(parameters: Parameters, description: str = "",
+                   setting: Setting | None = None, stem: str = "parameters",
+                   prefix: str = "") -> dict[str, str]:
+    """A self-contained copy of a run's setting, file name -> text: ``<stem>.toml`` (the
+    exact parameters, and the setting's ``[organization]`` and ``[[intervention]]``
+    tables) and, on an imported chart, ``<prefix>chart.csv`` and ``<prefix>ties.csv``
+    beside it, by pseudonym (never an original id; read back, they give the same
+    positions and ties, so the copy reruns the run identically)."""
+    data: dict[str, Any] = {"description": description, "parameters": parameters.model_dump()}
+    files = {}
+    if setting is not None and setting.chart is not None:
+        from scenarios.organization import chart_csv, ties_csv
+
+        files[f"{prefix}chart.csv"] = chart_csv(setting.chart)
+        data["organization"] = {"chart": f"{prefix}chart.csv"}
+        ties = ties_csv(setting.chart)
+        if ties is not None:
+            files[f"{prefix}ties.csv"] = ties
+            data["organization"]["network"] = f"{prefix}ties.csv"
+    if setting is not None and setting.interventions:
+        data["intervention"] = setting.interventions
+    return {f"{stem}.toml": tomli_w.dumps(data), **files}
+
+
 def resolve_settings(names: list[str], sets: list[str] | None, common: dict[str, Any],
                      parameters_class: type[Parameters] | None = None
                      ) -> tuple[dict[str, Parameters], dict[str, str]]:

@@ -63,7 +63,7 @@ def test_settings_and_parameters_listings(capsys):
     lines = {line.split()[0]: line for line in stdout.splitlines() if " = " in line}
     assert lines["autonomy"].endswith("[roadmap: per unit]")
     assert lines["span_of_control"].endswith("[fixed during a run]")
-    assert "[" not in lines["power_distance"]  # may change for everyone, not per unit
+    assert "[" not in lines["effort_cost"]  # may change for everyone, not per unit
 
 
 def test_main_job_compares_reference_settings(tmp_path, capsys):

@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import run
@@ -80,7 +81,8 @@ def test_outputs_carry_pseudonyms_never_the_original_ids(company, tmp_path):
     setting = load_setting(str(company / "client.toml"))
     params = setting.parameters()
     result = run_once(params, 3, "client", chart=setting.chart)
-    write_run(result, tmp_path)
+    write_run(result, tmp_path, setting=setting)
+    assert (tmp_path / "chart.csv").is_file() and (tmp_path / "ties.csv").is_file()
     exported = export_chart(OrganizationModel(params, rng=3, chart=setting.chart))
     exported.to_csv(tmp_path / "chart_export.csv", index=False)
     assert (tmp_path / "breakdown.csv").is_file()
@@ -217,3 +219,42 @@ def test_a_gexf_edge_to_an_unknown_id_is_named_by_its_number(tmp_path):
         '</edges></graph></gexf>')
     with pytest.raises(ParameterError, match=r"n.gexf: edge 2: target 'q' is not an employee"):
         read_chart(tmp_path / "c.csv", tmp_path / "n.gexf")
+
+
+def test_a_runs_stored_setting_reruns_it_identically(company, tmp_path):
+    (company / "rerun.toml").write_text(
+        (company / "client.toml").read_text()
+        + '\n[[intervention]]\nat = 3\nwhere = [1]\nset = { autonomy = 0.9 }\n'
+        '[[intervention]]\nwhen = { metric = "mean_commitment", above = 0.0, for = 2 }\n'
+        'until = { metric = "mean_commitment", below = 2.0, for = 2 }\n'
+        'set = { peer_sanction_power = 0.5 }\n')
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert run.main(["run", str(company / "rerun.toml"), "-t", "12", "--seed", "5",
+                     "--out", str(first)]) == 0
+    stored = first / "parameters.toml"
+    assert run.main(["run", str(stored), "--seed", "5", "--out", str(second)]) == 0
+    for name in ("timeseries.csv", "ideas.csv", "breakdown.csv", "interventions.csv"):
+        a, b = (pd.read_csv(out / name, dtype=str).drop(columns="setting", errors="ignore")
+                for out in (first, second))  # the setting's name is the file's stem
+        pd.testing.assert_frame_equal(a, b, obj=name)
+    assert len(pd.read_csv(first / "interventions.csv")) > 2  # the roadmap did act
+    for name in ("chart.csv", "ties.csv", "parameters.toml"):
+        assert b"@acme.example" not in (first / name).read_bytes(), name
+
+
+def test_a_comparisons_stored_settings_rerun_it_identically(company, tmp_path):
+    (company / "plan.toml").write_text(
+        (company / "client.toml").read_text()
+        + '\n[[intervention]]\nat = 4\nwhere = [2]\nset = { work_visibility = 0.6 }\n')
+    first, second = tmp_path / "first", tmp_path / "second"
+    names = [str(company / "client.toml"), str(company / "plan.toml")]
+    assert run.main(["compare", *names, "-r", "2", "-t", "10", "-w", "1", "--set",
+                     "plan:autonomy=0.7", "--out", str(first)]) == 0
+    stored = [str(first / "settings" / f"{name}.toml") for name in ("client", "plan")]
+    assert run.main(["compare", *stored, "-r", "2", "-t", "10", "-w", "1",
+                     "--out", str(second)]) == 0
+    for table in ("runs", "timeseries", "interventions", "breakdown"):
+        pd.testing.assert_frame_equal(pd.read_parquet(first / f"{table}.parquet"),
+                                      pd.read_parquet(second / f"{table}.parquet"), obj=table)
+    for path in (first / "settings").iterdir():
+        assert b"@acme.example" not in path.read_bytes(), path.name

@@ -115,7 +115,7 @@ set = { autonomy = 0.8, approval_levels = 4 }
                     (0.8, 4), (0.8, 4)]
 
 
-def test_a_trigger_fires_and_switches_back_when_until_holds(company, status_quo):
+def test_a_trigger_fires_and_switches_back_when_until_holds_and_re_arms(company, status_quo):
     model = _run(_setting(company, """
 [[intervention]]
 when = { metric = "mean_commitment", above = 0.0, for = 2 }
@@ -123,9 +123,14 @@ until = { metric = "mean_commitment", below = 2.0, for = 3 }
 set = { peer_sanction_power = 0.6 }
 """, "trigger"))
     weeks = [(r["week"], r["new"]) for r in model.roadmap_log]
-    assert weeks == [(2, 0.6), (5, 0.1)]  # fired after 2 recorded steps; back 3 later
+    # both conditions always hold (commitment is in [0, 1]): fired after 2 recorded steps,
+    # back 3 later, re-armed: again 2 steps after each switch back, until the run ends
+    assert weeks == [(2, 0.6), (5, 0.1), (7, 0.6), (10, 0.1), (12, 0.6), (15, 0.1),
+                     (17, 0.6), (20, 0.1), (22, 0.6)]
     assert "when mean_commitment above 0 for 2 steps" in model.roadmap_log[0]["why"]
-    assert model.p.peer_sanction_power == 0.1
+    assert "firing 2" in model.roadmap_log[2]["why"]
+    assert "until mean_commitment below 2 for 3 steps" in model.roadmap_log[1]["why"]
+    assert model.p.peer_sanction_power == 0.6
     a, b = status_quo.results.to_frame(), model.results.to_frame()
     pd.testing.assert_frame_equal(a.iloc[:2], b.iloc[:2])
     assert not a.equals(b)
@@ -148,8 +153,8 @@ ERRORS = {
     "unknown metric": ('when = { metric = "happiness", above = 0.1 }\nset = { autonomy = 0.5 }',
                        "metric = 'happiness': unknown metric"),
     "at beyond the run": ("at = 99\nset = { autonomy = 0.5 }", "at = 99: beyond the run"),
-    "not per unit": ('at = 3\nwhere = ["Sales"]\nset = { power_distance = 0.1 }',
-                     "power_distance cannot differ by unit"),
+    "not per unit": ('at = 3\nwhere = ["Sales"]\nset = { effort_cost = 0.1 }',
+                     "effort_cost cannot differ by unit"),
     "fixed": ("at = 3\nset = { n_employees = 9 }", "n_employees is fixed"),
     "out of bounds": ("at = 3\nset = { autonomy = 1.5 }", "autonomy = 1.5"),
     "string": ('at = 3\nset = { autonomy = "high" }', "must be a number"),
@@ -327,4 +332,7 @@ def test_the_report_of_a_roadmap_comparison_marks_logs_and_breaks_down_by_chart_
     assert manifest["setting_files"] == {
         "acme": str((company / "acme.toml").resolve()),
         "acme_roadmap": str((company / "acme_roadmap.toml").resolve())}
-    assert str((company / "acme_roadmap.toml").resolve()) in page  # the reproduce command
+    assert str(out / "settings" / "acme_roadmap.toml") in page  # the reproduce command
+    stored = (out / "settings" / "acme_roadmap.toml").read_text()
+    assert 'chart = "acme_roadmap_chart.csv"' in stored and "[[intervention]]" in stored
+    assert b"@acme.example" not in (out / "settings" / "acme_roadmap_chart.csv").read_bytes()

@@ -49,7 +49,8 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
     practice, source, matches, ideas_in_use, need = beliefs
     dims, values, adopters, sanctioned, adoptions, value_sum, value_at_birth, idea_market = ideas
     influence, latest, market = people
-    base, value_weight, noise_sd, influence_weight, risk, threshold, horizon = prm
+    base, value_weight, noise_sd, influence_weight, risk, threshold, horizon = prm  # risk:
+    # per listener (a per-unit parameter)
     scope = dims.shape[1]
     taken = np.zeros(len(influence), np.bool_)
     who = np.empty(len(listeners), np.int64)
@@ -81,7 +82,7 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
         appeal = (base + value_weight * perceived
                   + influence_weight * (influence[speaker] - influence[listener]))
         if not sanctioned[k]:
-            appeal -= risk
+            appeal -= risk[listener]
         if rng.random() >= 1.0 / (1.0 + np.exp(-appeal)):
             continue
         taken[listener] = True
@@ -101,7 +102,8 @@ def kernel_state(model: OrganizationModel) -> tuple[tuple, tuple, tuple, tuple]:
              reg.adopted_value_sum, reg.value_at_birth, reg.market)
     people = (model.people.influence, model.people.latest_idea, model.market)
     prm = (float(logit(p.adoption_propensity)), p.value_weight, p.perception_noise,
-           p.influence_weight, p.unsanctioned_risk, np.int64(p.adoption_threshold),
+           p.influence_weight, model.per_employee("unsanctioned_risk"),
+           np.int64(p.adoption_threshold),
            np.int64(p.exposure_memory))
     return model.beliefs.state(), ideas, people, prm
 

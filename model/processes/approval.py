@@ -1,12 +1,13 @@
 """Process 4a, approval: ideas reaching a manager are approved or squashed.
 
-Where ``approval_levels`` > 0, an unsanctioned idea voiced to the speaker's own
-manager enters review with that manager (one reviewer per idea at a time). A reviewer
+Where the speaker's ``approval_levels`` > 0, an unsanctioned idea voiced to the speaker's
+own manager enters review with that manager (one reviewer per idea at a time). A reviewer
 decides each step with chance 1 / ``review_time``, judging the idea's value against
 current needs with ``review_noise``; it passes if the judged value is at least
-``1 - 2 * approval_tolerance``. A passed idea is taken up by the reviewer (if it applies
-in their market) and moves one level up; after ``approval_levels`` approvals (or at the
-top) it is sanctioned; an idea that applies everywhere (the tracer) is also written into
+``1 - 2 * approval_tolerance`` (all three as they hold for the reviewer). A passed idea is
+taken up by the reviewer (if it applies in their market) and moves one level up; after
+the originator's ``approval_levels`` approvals (at least one; or at the top) it is
+sanctioned; an idea that applies everywhere (the tracer) is also written into
 the playbook, from which socialization teaches it (playbook.py). A squashed
 idea is dropped (back to the playbook's beliefs) by the reviewer and their direct
 reports, and a manager who later hears a squashed idea from a direct report makes them
@@ -46,14 +47,17 @@ class Approval(Process):
         reg.reviewer[ideas[first]] = managers[first]
 
     def step(self) -> None:
-        m, p, reg = self.model, self.model.p, self.model.ideas
+        m, reg = self.model, self.model.ideas
         pending = np.flatnonzero(reg.reviewer[: reg.n] != NEVER)
-        pending = pending[self.rng.random(len(pending)) < 1.0 / p.review_time]
+        review_time = m.per_employee("review_time")[reg.reviewer[pending]]
+        pending = pending[self.rng.random(len(pending)) < 1.0 / review_time]
         if len(pending) == 0:
             return
+        reviewer = reg.reviewer[pending]
         judged = (reg.true_value(pending, m.beliefs.need)
-                  + p.review_noise * self.rng.standard_normal(len(pending)))
-        passed = judged >= 1.0 - 2.0 * p.approval_tolerance
+                  + m.per_employee("review_noise")[reviewer]
+                  * self.rng.standard_normal(len(pending)))
+        passed = judged >= 1.0 - 2.0 * m.per_employee("approval_tolerance")[reviewer]
         self._approve(pending[passed])
         self._squash(pending[~passed])
 
@@ -68,7 +72,8 @@ class Approval(Process):
         take &= ~using & ((reg.market[ideas] < 0) | (reg.market[ideas] == m.market[reviewers]))
         adopt_ideas(m, reviewers[take], ideas[take])
         above = m.manager_of(reviewers)
-        done = (reg.approvals[ideas] >= m.p.approval_levels) | (above < 0)
+        needed = m.per_employee("approval_levels")[reg.origin[ideas]]
+        done = (reg.approvals[ideas] >= needed) | (above < 0)
         reg.reviewer[ideas[done]] = NEVER
         m.playbook.codify(ideas[done])
         reg.reviewer[ideas[~done]] = above[~done]

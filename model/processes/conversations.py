@@ -47,7 +47,8 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
     parent, level_pos, unit_start, unit_size, child_start, n_children = formal
     position, occupant, manager, level, unit = roles
     indptr, target, tie, weight = informal
-    formal_strength, power_distance, lateral, fully_mixed, mixed_degree = prm
+    formal_strength, power_distance, lateral, fully_mixed, mixed_degree = prm  # per employee:
+    # power_distance, lateral (per-unit parameters)
     n = len(position)
     initiators = np.empty(n * per_person, np.int64)
     partners = np.empty(n * per_person, np.int64)
@@ -56,7 +57,7 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
     for i in range(n):
         p = position[i]
         boss = parent[p]
-        up = (1.0 - power_distance) if boss >= 0 else 0.0
+        up = (1.0 - power_distance[i]) if boss >= 0 else 0.0
         down = float(n_children[p])
         # colleagues in one's unit, not counting oneself nor one's manager (reached by `up`)
         boss_in_unit = boss >= unit_start[p] and boss < unit_start[p] + unit_size[p]
@@ -93,9 +94,9 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
                 j = min(int(rng.random() * (n - 1)), n - 2)
                 if j >= i:
                     j += 1
-                factor = lateral if _crosses(i, j, unit, manager) else 1.0
+                factor = lateral[i] if _crosses(i, j, unit, manager) else 1.0
                 if level[j] < level[i]:
-                    factor *= 1.0 - power_distance
+                    factor *= 1.0 - power_distance[i]
                 if rng.random() >= factor:
                     continue
             else:
@@ -124,7 +125,7 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
     """
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
-    visibility, power_distance, approval_levels = prm
+    visibility, power_distance, approval_levels = prm  # per employee (per-unit parameters)
     n_exp = 0
     n_sub = 0
     n_cross = 0
@@ -137,14 +138,14 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
         heard[lis] += 1
         seen_effort[lis] += effort[s]
         seen_commit[lis] += commitment[s]
-        if not witnessed[s] and manager[s] != lis and rng.random() < visibility:
+        if not witnessed[s] and manager[s] != lis and rng.random() < visibility[s]:
             witnessed[s] = True
         k = latest[s]
         if k < 0 or source[s, dims[k, 0]] != k or source[lis, dims[k, 0]] == k:
             continue
-        if level[lis] < level[s] and rng.random() < power_distance:
+        if level[lis] < level[s] and rng.random() < power_distance[s]:
             continue  # voice upward withheld
-        if approval_levels > 0 and manager[s] == lis and not sanctioned[k]:
+        if approval_levels[s] > 0 and manager[s] == lis and not sanctioned[k]:
             submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
             n_sub += 1
         else:
@@ -199,7 +200,7 @@ class Conversations(Process):
     def tie_factor(self) -> np.ndarray:
         """Constraint factor of each informal half-edge (recomputed when roles change)."""
         m = self.model
-        version = (m.roles_version, m.p.lateral_openness, m.p.power_distance)
+        version = (m.roles_version, m.local.version, m.p.lateral_openness, m.p.power_distance)
         if self._factor_version != version:  # a roadmap may change either parameter
             net = m.network
             src = np.repeat(np.arange(m.people.n), np.diff(net.indptr))
@@ -213,12 +214,13 @@ class Conversations(Process):
         roles = (m.people.position, m.occupant, m._manager, m._level, m._unit)
         weight = net.strength[net.tie] * self.tie_factor()
         informal = (net.indptr, net.target, net.tie, weight)
-        prm = (p.formal_tie_strength, p.power_distance, p.lateral_openness,
+        prm = (p.formal_tie_strength, m.per_employee("power_distance"),
+               m.per_employee("lateral_openness"),
                p.informal_network == "fully_mixed", float(p.informal_degree))
         return choose_partners(self.rng, p.conversations_per_step, formal, roles, informal, prm)
 
     def converse(self, initiators: np.ndarray, partners: np.ndarray) -> None:
-        m, p, people = self.model, self.model.p, self.model.people
+        m, people = self.model, self.model.people
         n = people.n
         self.heard = np.zeros(n, dtype=np.int64)
         self.seen_effort = np.zeros(n)
@@ -232,7 +234,8 @@ class Conversations(Process):
         exposures, submissions = self._buffer[:3], self._buffer[3:]
         n_exp, n_sub, self.n_cross = exchange(
             self.rng, initiators, partners, (m._manager, m._level, m._unit), behaviour,
-            (p.work_visibility, p.power_distance, p.approval_levels), m.beliefs.source,
+            (m.per_employee("work_visibility"), m.per_employee("power_distance"),
+             m.per_employee("approval_levels")), m.beliefs.source,
             m.ideas.dims, m.ideas.sanctioned, exposures, submissions)
         if n_sub:
             m.approval.submit(*submissions[:, :n_sub].copy())

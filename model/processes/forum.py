@@ -26,12 +26,13 @@ class IdeaForum(Process):
 
     def step(self) -> None:
         m, reg = self.model, self.model.ideas
-        if m.p.idea_forum_reach <= 0:
+        if m.highest("idea_forum_reach") <= 0:
             return
         posted = np.flatnonzero((reg.forum_until[: reg.n] >= m.steps) & ~reg.squashed[: reg.n])
         if len(posted) == 0:
             return
-        readers = np.flatnonzero(self.rng.random(m.people.n) < m.p.idea_forum_reach)
+        readers = np.flatnonzero(self.rng.random(m.people.n)
+                                 < m.per_employee("idea_forum_reach"))
         if len(m.market_sizes) == 1:  # one market: every posted idea applies to everyone
             ideas = posted[self.rng.integers(0, len(posted), len(readers))]
         else:

@@ -44,7 +44,7 @@ class IdeaGeneration(Process):
     def _register(self, originators: np.ndarray, dims: np.ndarray, values: np.ndarray,
                   probe: bool = False) -> np.ndarray:
         m = self.model
-        forum_until = m.steps + m.p.forum_memory if m.p.idea_forum_reach > 0 else NEVER
+        forum_until = m.steps + m.p.forum_memory if m.highest("idea_forum_reach") > 0 else NEVER
         value = 2.0 * (values == m.beliefs.need[dims]).mean(axis=1) - 1.0
         market = np.full(len(originators), -1) if probe else m.market[originators]
         audience = (np.full(len(originators), m.people.n) if probe
@@ -59,17 +59,17 @@ class IdeaGeneration(Process):
         return ids
 
     def generate(self) -> None:
-        m, p, rng = self.model, self.model.p, self.rng
+        m, rng = self.model, self.rng
         people = m.people
         facing = m.customer_facing_employees()
-        meets = facing[rng.random(len(facing)) < p.customer_problem_rate]
+        meets = facing[rng.random(len(facing)) < m.per_employee("customer_problem_rate")[facing]]
         chance = people.resourcefulness[meets] * people.commitment[meets]
         creators = meets[rng.random(len(meets)) < chance]
         self.born_this_step = len(creators)
         if len(creators) == 0:
             return
         dims = self._random_dims(rng, len(creators))
-        right = rng.random(dims.shape) < p.customer_insight
+        right = rng.random(dims.shape) < m.per_employee("customer_insight")[creators, None]
         coin = rng.choice(np.array([-1, 1], dtype=np.int8), size=dims.shape)
         values = np.where(right, m.beliefs.need[dims], coin).astype(np.int8)
         self._register(creators, dims, values)

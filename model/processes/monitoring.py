@@ -32,21 +32,18 @@ def monitor(rng, people, structure, prm, local, step):
     (position, witnessed, effort, watch_belief, commitment, coast_state, hidden_since,
      sanctioned) = people
     parent, n_children, unit_size = structure
-    visibility, learning, threshold, loss = prm
-    capacity, manager_power, peer_power = local  # per employee (per-unit parameters)
+    learning, threshold, loss = prm
+    capacity, manager_power, peer_power, visibility = local  # per employee (per-unit)
     noticed_count, hidden_time, spells = 0, 0, 0
-    seen_by_peers = np.zeros(unit_size.max() + 1)  # chance of being seen, by unit size
-    for size in range(1, len(seen_by_peers)):
-        colleagues = size - 1
-        seen_by_peers[size] = 1.0 - (1.0 - visibility) ** colleagues
     for i in range(len(position)):
         pos = position[i]
         boss = parent[pos]
         by_manager = False
         if boss >= 0:  # watched actively, or seen passively: one draw for either
             watched = min(1.0, capacity[i] / max(n_children[boss], 1))
-            by_manager = rng.random() < 1.0 - (1.0 - watched) * (1.0 - visibility)
-        by_peer = witnessed[i] or rng.random() < seen_by_peers[unit_size[pos]]
+            by_manager = rng.random() < 1.0 - (1.0 - watched) * (1.0 - visibility[i])
+        colleagues = unit_size[pos] - 1
+        by_peer = witnessed[i] or rng.random() < 1.0 - (1.0 - visibility[i]) ** colleagues
         risk = min(1.0, by_manager * manager_power[i] + by_peer * peer_power[i])
         watch_belief[i] += learning * (risk - watch_belief[i])
         coasting = effort[i] < threshold
@@ -91,10 +88,9 @@ class Monitoring(Process):
             (people.position, people.witnessed, people.effort, people.watch_belief,
              people.commitment, people.coast_state, people.hidden_since, people.sanctioned),
             (s.parent, s.n_children, s.unit_size),
-            (p.work_visibility, p.watch_learning, p.coasting_threshold,
-             p.sanction_commitment_loss),
+            (p.watch_learning, p.coasting_threshold, p.sanction_commitment_loss),
             (m.per_employee("monitoring_capacity"), m.per_employee("manager_sanction_power"),
-             m.per_employee("peer_sanction_power")),
+             m.per_employee("peer_sanction_power"), m.per_employee("work_visibility")),
             np.int64(m.steps))
         self.noticed_share = noticed / people.n
         self.hidden_time_total += hidden_time

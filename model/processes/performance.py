@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 @njit(cache=True)
 def perform(effort, skill, matches, m, output, reputation, influence, authority, position,
             reputation_learning, power_distance):
-    """Output of everyone, then reputation relative to the mean output, then influence."""
+    """Output of everyone, then reputation relative to the mean output, then influence
+    (``power_distance`` per employee: a per-unit parameter)."""
     n = len(effort)
     total = 0.0
     for i in range(n):
@@ -29,8 +30,8 @@ def perform(effort, skill, matches, m, output, reputation, influence, authority,
     for i in range(n):
         relative = min(1.0, output[i] / (2.0 * mean)) if mean > 0 else 0.0
         reputation[i] += reputation_learning * (relative - reputation[i])
-        influence[i] = (power_distance * authority[position[i]]
-                        + (1 - power_distance) * reputation[i])
+        influence[i] = (power_distance[i] * authority[position[i]]
+                        + (1 - power_distance[i]) * reputation[i])
 
 
 class Performance(Process):
@@ -42,4 +43,4 @@ class Performance(Process):
         m, p, people = self.model, self.model.p, self.model.people
         perform(people.effort, people.skill, m.beliefs.matches, m.beliefs.m, people.output,
                 people.reputation, people.influence, m.structure.authority, people.position,
-                p.reputation_learning, p.power_distance)
+                p.reputation_learning, m.per_employee("power_distance"))

@@ -150,10 +150,10 @@ class Playbook(Process):
         super().__init__(model)
         p = model.p
         self.gradual = p.socialization_mode == "gradual"
-        self.rates = None  # one rate for everyone unless some learners are slow
+        self.slow = None  # who learns at slow_socialization_rate (None: nobody)
         if p.slow_learner_share > 0:
-            self.rates = learner_rates(p.n_employees, p.slow_learner_share, p.socialization_rate,
-                                       p.slow_socialization_rate, model.streams["learners"])
+            self.slow = learner_rates(p.n_employees, p.slow_learner_share, 0.0, 1.0,
+                                      model.streams["learners"]) == 1.0
 
     def codify(self, ideas: np.ndarray) -> None:
         """Sanction ideas and write their beliefs into the playbook."""
@@ -169,11 +169,13 @@ class Playbook(Process):
 
     def codify_widely_used(self) -> None:
         m, reg = self.model, self.model.ideas
-        if m.p.approval_levels > 0:
+        needs_approval = m.per_employee("approval_levels") > 0  # by originator
+        if needs_approval.all():
             return
         live = np.arange(reg.n)
         wide = live[(reg.adopters[: reg.n] >= m.p.codify_share * reg.audience[: reg.n])
-                    & ~reg.sanctioned[: reg.n] & ~reg.squashed[: reg.n]]
+                    & ~reg.sanctioned[: reg.n] & ~reg.squashed[: reg.n]
+                    & ~needs_approval[reg.origin[: reg.n]]]
         self.codify(wide)
 
     def learn_from_best(self) -> None:
@@ -205,12 +207,27 @@ class Playbook(Process):
         chosen = acts[superior]
         return ((chosen == 1).sum(axis=0), (chosen == -1).sum(axis=0), int(superior.sum()))
 
+    @property
+    def rates(self) -> np.ndarray:
+        """Each employee's socialization rate now: slow learners at
+        ``slow_socialization_rate``, everyone else at their per-unit ``socialization_rate``."""
+        m = self.model
+        rates = m.per_employee("socialization_rate")
+        return rates if self.slow is None else np.where(self.slow, m.p.slow_socialization_rate,
+                                                        rates)
+
     def socialize(self) -> None:
-        b, p1 = self.model.beliefs, self.model.p.socialization_rate
-        if self.rates is not None:
+        """Each learner at their own rate (slow learners, or a roadmap's per-unit values);
+        where all share one rate, cell by cell at that rate (the same law, fewer draws)."""
+        m, b = self.model, self.model.beliefs
+        rates, p1 = self.rates, m.p.socialization_rate
+        scoped = "socialization_rate" in m.local.values
+        if self.slow is not None or (scoped and (rates != rates[0]).any()):
             socialize_by_rate(self.rng, b.state(), b.code, b.code_source, self.model.ideas.dims,
-                              self.model.ideas.adopters, self.rates, self.gradual)
-        elif p1 > 0:
+                              self.model.ideas.adopters, rates, self.gradual)
+            return
+        p1 = float(rates[0]) if scoped else p1
+        if p1 > 0:
             socialize_cells(self.rng, b.state(), b.code, b.code_source, self.model.ideas.dims,
                             self.model.ideas.adopters, p1, self.gradual)
 

@@ -22,10 +22,10 @@ class Turnover(Process):
     leavers = 0  # employees who left so far (attrition; counted, never drawn from)
 
     def step(self) -> None:
-        m, rate = self.model, self.model.p.turnover_rate
-        if rate <= 0:
+        m = self.model
+        if m.highest("turnover_rate") <= 0:
             return
-        leavers = np.flatnonzero(self.rng.random(m.people.n) < rate)
+        leavers = np.flatnonzero(self.rng.random(m.people.n) < m.per_employee("turnover_rate"))
         if len(leavers) == 0:
             return
         self.leavers += len(leavers)
