@@ -317,7 +317,7 @@ def test_a_change_applied_mid_run_in_one_unit_is_logged_marked_and_stays_there(
         page.locator(".mid-run-switch .v-input--selection-controls__input").click()
         opened.choose("Where mid-run changes apply", "unit: Sales")
         page.locator(".mid-run-scope-note").wait_for()
-        expect(page.locator(".control-power_distance .v-input--is-disabled")).to_have_count(1)
+        expect(page.locator(".control-span_of_control .v-input--is-disabled")).to_have_count(1)
         expect(page.locator(".control-autonomy .v-input--is-disabled")).to_have_count(0)
         slider = page.locator(".control-autonomy [role=slider]")
         slider.focus()
@@ -340,7 +340,7 @@ def test_a_change_applied_mid_run_in_one_unit_is_logged_marked_and_stays_there(
         assert values and set(values.values()) == {"0.4"}  # every other unit untouched
         opened.choose("Where mid-run changes apply", "whole organization")
         expect(page.locator(".control-autonomy")).to_contain_text(": 0.4")
-        expect(page.locator(".control-power_distance .v-input--is-disabled")).to_have_count(0)
+        expect(page.locator(".control-span_of_control .v-input--is-disabled")).to_have_count(0)
         assert opened.errors == []
     finally:
         opened.close()

@@ -253,7 +253,7 @@ def test_the_page_shows_the_units_and_applies_a_scoped_change_with_a_logged_mark
     where = rc.find(v.Select, label="Where mid-run changes apply").widget
     assert where.items[0] == "whole organization" and "unit: Sales" in where.items
     where.v_model = "unit: Sales"
-    assert _input(rc, "power_distance").disabled  # not declared per_unit
+    assert _input(rc, "span_of_control").disabled  # not declared per_unit
     assert not _input(rc, "autonomy").disabled
     note = rc.find(v.Html, class_="mid-run-scope-note").widget.children[0]
     assert all(name in note for name in per_unit_parameters())
@@ -267,8 +267,8 @@ def test_the_page_shows_the_units_and_applies_a_scoped_change_with_a_logged_mark
     assert _input(rc, "autonomy").v_model == pytest.approx(0.65)  # Sales' own value
     rc.find(v.Select, label="Where mid-run changes apply").widget.v_model = WHOLE_LABEL
     assert _input(rc, "autonomy").v_model == pytest.approx(0.4)  # elsewhere unchanged
-    assert not _input(rc, "power_distance").disabled
-    box.close()
+    assert not _input(rc, "span_of_control").disabled
+    rc.close()
 
 
 def test_shares_shown_by_unit_stay_within_zero_and_one(served):
@@ -296,8 +296,8 @@ def test_the_panel_lists_the_roadmap_and_a_built_in_setting_shows_no_panel(serve
     box, rc = solara.render(app.OrganizationPanel(room), handle_error=False)
     assert [w.children[0] for w in rc.find(v.Html, class_="roadmap-item").widgets] == [
         "Roadmap #1: week 3 in Customer Service: autonomy = 0.7"]
-    box.close()
+    rc.close()
     box, rc = solara.render(app.OrganizationPanel(Classroom("hierarchical", {"n_employees": 100})),
                             handle_error=False)
     rc.find(v.Card).assert_empty()
-    box.close()
+    rc.close()
