@@ -17,6 +17,7 @@ overrides :meth:`OrganizationModel.build_processes` (docs/extending/EXTENDING.md
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, ClassVar
 
 import mesa
@@ -196,11 +197,12 @@ class OrganizationModel(mesa.Model):
             self.step()
         return self
 
-    def summary(self) -> dict[str, Any]:
-        """The run's headline numbers (what sweeps keep); a subclass may add its own."""
+    def summary(self, metrics: Collection[str] | None = None) -> dict[str, Any]:
+        """The run's headline numbers (what sweeps keep); with ``metrics`` (a sweep's list),
+        costly ones not named may be left out. A subclass may add its own."""
         from model.analysis import summarize
 
-        return summarize(self)
+        return summarize(self, metrics)
 
     # --- roles and relations (vectorized look-ups) ------------------------------
     def refresh_roles(self) -> None:
