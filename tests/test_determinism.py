@@ -42,3 +42,20 @@ def test_common_random_numbers_keep_initial_population_across_settings():
     b = OrganizationModel(rng=9, n_employees=200, autonomy=0.9, power_distance=0.9)
     np.testing.assert_array_equal(a.people.motive, b.people.motive)
     np.testing.assert_array_equal(a.beliefs.practice, b.beliefs.practice)
+
+
+def test_stream_gives_compiled_kernels_the_draws_of_a_plain_generator():
+    from numba import njit
+
+    @njit
+    def draws(rng, n):
+        out = np.empty(n)
+        for i in range(n):
+            out[i] = rng.random() + rng.standard_normal()
+        return out
+
+    stream = RandomStreams(4)["effort"]
+    plain = np.random.Generator(np.random.PCG64())
+    plain.bit_generator.state = stream.bit_generator.state
+    np.testing.assert_array_equal(draws(stream, 50), draws(plain, 50))
+    assert stream.random() == plain.random()  # the kernel advanced the stream's own state
