@@ -87,7 +87,7 @@ class Beliefs:
 
     @property
     def code_fit(self) -> float:
-        return float((self.code == self.need).mean())
+        return np.count_nonzero(self.code == self.need) / self.m
 
     def state(self) -> tuple:
         """Arrays the compiled kernels update: (practice, source, matches, ideas_in_use, need)."""

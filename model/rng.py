@@ -26,16 +26,22 @@ from numba.np.random.generator_core import NumPyRandomGeneratorTypeModel
 class Stream(np.random.Generator):
     """A numpy Generator whose bit generator's pointers are read once, for numba."""
 
-    def __init__(self, bit_generator: np.random.BitGenerator):
-        super().__init__(bit_generator)
-        interface = bit_generator.ctypes
+    _cached_pointers: tuple[int, ...] | None = None
 
-        def address(function) -> int:
-            return ctypes.cast(function, ctypes.c_void_p).value
+    @property
+    def _pointers(self) -> tuple[int, ...]:
+        """State and next_double, next_uint64, next_uint32 addresses (read on first use)."""
+        if self._cached_pointers is None:
+            interface = self.bit_generator.ctypes
 
-        self._pointers = (interface.state_address, interface.state.value,
-                          address(interface.next_double), address(interface.next_uint64),
-                          address(interface.next_uint32))
+            def address(function) -> int:
+                return ctypes.cast(function, ctypes.c_void_p).value
+
+            self._cached_pointers = (interface.state_address, interface.state.value,
+                                     address(interface.next_double),
+                                     address(interface.next_uint64),
+                                     address(interface.next_uint32))
+        return self._cached_pointers
 
 
 class StreamType(types.NumPyRandomGeneratorType):
@@ -98,6 +104,15 @@ def normalize_seed(seed: int | np.random.Generator | None) -> int:
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
         return int(seed)
     raise ValueError(f"seed = {seed!r}: must be a non-negative integer or a numpy Generator")
+
+
+SIGNS = np.array([-1, 1], dtype=np.int8)
+
+
+def coin_signs(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """-1 or +1 with equal chance (int8): the draws of ``rng.choice(SIGNS, size=shape)``
+    without its overhead (choice draws these very integers)."""
+    return SIGNS[rng.integers(0, 2, size=shape)]
 
 
 class RandomStreams:

@@ -35,6 +35,9 @@ def new_exposure_memory() -> Dict:
     return Dict.empty(key_type=types.int64, value_type=types.UniTuple(types.int64, 3))
 
 
+_UNUSED_MEMORY = new_exposure_memory()  # what simple contagion passes: never read nor written
+
+
 @njit(cache=True)
 def forget_exposures(memory, step, horizon):
     """Drop exposure records older than ``horizon`` steps."""
@@ -115,7 +118,9 @@ def consider_adoption(model: OrganizationModel, listeners: np.ndarray, speakers:
     return expose(np.ascontiguousarray(listeners, dtype=np.int64),
                   np.ascontiguousarray(speakers, dtype=np.int64),
                   np.ascontiguousarray(ideas, dtype=np.int64), rng.permutation(len(listeners)),
-                  beliefs, reg, people, prm, rng, model.exposures, np.int64(model.steps))
+                  beliefs, reg, people, prm, rng,
+                  model.exposures if model.p.adoption_threshold > 1 else _UNUSED_MEMORY,
+                  np.int64(model.steps))
 
 
 def adopt_ideas(model: OrganizationModel, employees: np.ndarray, ideas: np.ndarray) -> None:

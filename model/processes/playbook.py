@@ -27,6 +27,7 @@ from numba import njit
 
 from model.beliefs import OWN, assign_cells
 from model.processes.base import Process
+from model.rng import coin_signs
 
 if TYPE_CHECKING:
     pass
@@ -198,7 +199,7 @@ class Playbook(Process):
         """Like :func:`superior_beliefs`, on actions: where one holds no belief one acts on a
         coin flip; actions and the playbook are scored as matches minus mismatches."""
         b = self.model.beliefs
-        coin = self.rng.choice(np.array([-1, 1], dtype=np.int8), size=b.practice.shape)
+        coin = coin_signs(self.rng, b.practice.shape)
         acts = np.where(b.practice != 0, b.practice, coin)
         score = (acts.astype(np.int64) * b.need).sum(axis=1)
         superior = score > int((b.code.astype(np.int64) * b.need).sum())
