@@ -28,6 +28,10 @@ class Stream(np.random.Generator):
 
     _cached_pointers: tuple[int, ...] | None = None
 
+    def __reduce__(self):
+        """A copy is a Stream over a copy of the bit generator (its own pointers)."""
+        return (Stream, (self.bit_generator,))
+
     @property
     def _pointers(self) -> tuple[int, ...]:
         """State and next_double, next_uint64, next_uint32 addresses (read on first use)."""

@@ -59,3 +59,16 @@ def test_stream_gives_compiled_kernels_the_draws_of_a_plain_generator():
     plain.bit_generator.state = stream.bit_generator.state
     np.testing.assert_array_equal(draws(stream, 50), draws(plain, 50))
     assert stream.random() == plain.random()  # the kernel advanced the stream's own state
+
+
+def test_a_copied_stream_draws_on_its_own_state():
+    import copy
+
+    stream = RandomStreams(4)["effort"]
+    stream.random()
+    twin = copy.deepcopy(stream)
+    assert type(twin) is type(stream)
+    np.testing.assert_array_equal(twin.random(5), stream.random(5))
+    expected = copy.deepcopy(stream).random(2)
+    twin.random(3)  # the twin's draws leave the original's state alone
+    np.testing.assert_array_equal(stream.random(2), expected)
