@@ -53,6 +53,19 @@ def superior_beliefs(practice, matches, code_matches):
 
 
 @njit(cache=True)
+def learn_code(plus, minus, code, code_source, draws, p2, own):
+    """On each dimension where the better performers' majority belief differs from the
+    playbook's, the playbook takes it with chance 1 - (1 - p2)^margin (``draws``: one
+    uniform draw per dimension)."""
+    for d in range(len(code)):
+        majority = np.int8(np.sign(plus[d] - minus[d]))
+        chance = 1.0 - (1.0 - p2) ** np.float64(abs(plus[d] - minus[d]))
+        if majority != 0 and majority != code[d] and draws[d] < chance:
+            code[d] = majority
+            code_source[d] = own
+
+
+@njit(cache=True)
 def teach(state, dims, adopters, rows, cols, code, code_source, gradual):
     """Move the chosen cells to the playbook's belief: at once, or (gradual) one step,
     an opposite belief becoming 0 (no belief) first."""
@@ -188,12 +201,8 @@ class Playbook(Process):
                                                      int((b.code == b.need).sum()))
         if superior == 0:
             return
-        majority = np.sign(plus - minus).astype(np.int8)
-        margin = np.abs(plus - minus)
-        chance = 1.0 - (1.0 - p2) ** margin
-        change = (majority != 0) & (majority != b.code) & (self.rng.random(b.m) < chance)
-        b.code[change] = majority[change]
-        b.code_source[change] = OWN
+        learn_code(plus, minus, b.code, b.code_source, self.rng.random(b.m), float(p2),
+                   np.int64(OWN))
 
     def superior_actions(self) -> tuple[np.ndarray, np.ndarray, int]:
         """Like :func:`superior_beliefs`, on actions: where one holds no belief one acts on a
