@@ -80,21 +80,21 @@ class IdeaRegistry:
         k = len(origin)
         if self.n + k > self.capacity:
             self._grow(self.n + k)
-        ids = np.arange(self.n, self.n + k)
-        self.origin[ids] = origin
-        self.birth[ids] = birth
-        self.dims[ids] = dims
-        self.values[ids] = values
-        self.value_at_birth[ids] = value_at_birth
-        self.adopters[ids] = 0
-        self.peak[ids] = 0
-        self.adoptions[ids] = 0
-        self.approvals[ids] = 0
-        self.forum_until[ids] = forum_until
-        self.market[ids] = market
-        self.audience[ids] = audience
+        new = slice(self.n, self.n + k)
+        self.origin[new] = origin
+        self.birth[new] = birth
+        self.dims[new] = dims
+        self.values[new] = values
+        self.value_at_birth[new] = value_at_birth
+        self.adopters[new] = 0
+        self.peak[new] = 0
+        self.adoptions[new] = 0
+        self.approvals[new] = 0
+        self.forum_until[new] = forum_until
+        self.market[new] = market
+        self.audience[new] = audience
         self.n += k
-        return ids
+        return np.arange(new.start, new.stop)
 
     def true_value(self, ids: np.ndarray, need: np.ndarray) -> np.ndarray:
         """Value of ideas against current needs: mean of +1 (right) / -1 (wrong) beliefs."""
