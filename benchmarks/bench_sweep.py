@@ -1,6 +1,7 @@
 """Sweep overhead and parallel speed-up, measured in one process.
 
     .venv/bin/python benchmarks/bench_sweep.py [--quick] [--repeats 3]
+    .venv/bin/python benchmarks/bench_sweep.py --small   # 1,000 runs of 100 x 50 steps
 
 For the same runs (a small grid x replications, default 500 employees x 200 steps):
 
@@ -20,19 +21,24 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from experiments.runner import run_once
-from experiments.sweep import run_sweep
-from experiments.sweep_spec import Sweep, resolve_sweep
-from model import sweep as sweep_module
-from model.analysis import summarize
-from model.organization import OrganizationModel
-from model.parameters import Parameters
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from experiments import sweep as sweep_module  # noqa: E402
+from experiments.runner import run_once  # noqa: E402
+from experiments.sweep import run_sweep  # noqa: E402
+from experiments.sweep_spec import Sweep, resolve_sweep  # noqa: E402
+from model.analysis import summarize  # noqa: E402
+from model.organization import OrganizationModel  # noqa: E402
+from model.parameters import Parameters  # noqa: E402
 
 
 def bench_sweep(employees: int, steps: int, replications: int) -> Sweep:
@@ -96,8 +102,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--replications", type=int, default=16,
                         help="per grid point (4 points; default 64 runs)")
+    parser.add_argument("--small", action="store_true",
+                        help="small organizations: 1,000 runs (250 per point) of 100 x 50 steps")
     args = parser.parse_args()
     employees, steps = (200, 100) if args.quick else (500, 200)
+    if args.small:
+        employees, steps, args.replications = 100, 50, 250
     sweep = bench_sweep(employees, steps, args.replications)
     time_baseline(bench_sweep(60, 5, 1), run_once)  # warm up compiled kernels
     load_before = os.getloadavg()[0]

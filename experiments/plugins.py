@@ -82,7 +82,7 @@ def load_metric(spec: str, field: str = "metrics") -> Callable[[Any], Any]:
 def metric_values(model: OrganizationModel, metrics: tuple[str, ...]) -> list[float]:
     """Each metric of a finished run as a float (NaN for None): a name from the run's
     summary, or a ``module:function`` called with the model."""
-    summary = model.summary()
+    summary = model.summary(tuple(name for name in metrics if not is_named(name)))
     values = []
     for name in metrics:
         value = load_metric(name)(model) if is_named(name) else summary[name]

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -155,11 +156,21 @@ def clustering_and_centralization(adj: sp.csr_matrix) -> tuple[float, float]:
     return float(local.mean()), centralization
 
 
-def summarize(model: OrganizationModel) -> dict[str, Any]:
-    """The run's headline numbers (summary.json)."""
+BASS_METRICS = ("bass_p", "bass_q")  # the only summary numbers that need a curve fit
+
+
+def summarize(model: OrganizationModel,
+              metrics: Collection[str] | None = None) -> dict[str, Any]:
+    """The run's headline numbers (summary.json). With ``metrics``, a sweep's list, the
+    Bass curve is fitted (scipy, the costliest part of a small run's summary) only if
+    ``bass_p`` or ``bass_q`` is among them, and the two are left out otherwise."""
     p, reg = model.p, model.ideas
-    frame = model.results.to_frame()
-    tail = frame.iloc[max(1, len(frame) - p.summary_window):]
+    results = model.results
+    first = max(1, results.rows - p.summary_window)
+
+    def tail_mean(name: str) -> float:
+        return float(results.values[first: results.rows, results.names.index(name)].mean())
+
     n_ideas = reg.n
     organic = ~reg.is_probe[:n_ideas]
     born = max(int(organic.sum()), 1)
@@ -173,14 +184,13 @@ def summarize(model: OrganizationModel) -> dict[str, Any]:
         return int(getattr(reg, field)[probe[0]] - reg.birth[probe[0]])
 
     clustering, centralization = clustering_and_centralization(realized_network(model))
-    bass = fit_bass(curve)
     values = reg.value_at_birth[:n_ideas]
-    return {
+    summary = {
         "steps": int(model.steps),
         "employees": int(model.people.n),
         "seed": int(model.seed),
-        "coasting_share": float(tail["coasting_share"].mean()),
-        "hidden_coasting_share": float(tail["hidden_coasting_share"].mean()),
+        "coasting_share": tail_mean("coasting_share"),
+        "hidden_coasting_share": tail_mean("hidden_coasting_share"),
         "mean_time_hidden": float(model.monitoring.mean_time_hidden()),
         "ideas_generated": int(organic.sum()),
         "ideas_per_employee_year": float(organic.sum() / model.people.n
@@ -198,18 +208,21 @@ def summarize(model: OrganizationModel) -> dict[str, Any]:
         "mean_adopted_idea_value": float((reg.adopted_value_sum[:n_ideas].sum() / adoptions)
                                          if adoptions else 0.0),
         "mean_born_idea_value": float(values[organic].mean()) if organic.any() else 0.0,
-        "mean_commitment": float(tail["mean_commitment"].mean()),
-        "mean_effort": float(tail["mean_effort"].mean()),
-        "active_hero_share": float(tail["active_hero_share"].mean()),
-        "output": float(tail["output"].mean()),
-        "mean_fit": float(tail["mean_fit"].mean()),
-        "cross_unit_conversation_share": float(tail["cross_unit_conversation_share"].mean()),
-        "informal_leader_overlap": float(tail["informal_leader_overlap"].mean()),
+        "mean_commitment": tail_mean("mean_commitment"),
+        "mean_effort": tail_mean("mean_effort"),
+        "active_hero_share": tail_mean("active_hero_share"),
+        "output": tail_mean("output"),
+        "mean_fit": tail_mean("mean_fit"),
+        "cross_unit_conversation_share": tail_mean("cross_unit_conversation_share"),
+        "informal_leader_overlap": tail_mean("informal_leader_overlap"),
         "realized_clustering": clustering,
         "realized_centralization": centralization,
-        "bass_p": bass["p"] if bass else None,
-        "bass_q": bass["q"] if bass else None,
     }
+    if metrics is None or not set(BASS_METRICS).isdisjoint(metrics):
+        bass = fit_bass(curve)
+        summary["bass_p"] = bass["p"] if bass else None
+        summary["bass_q"] = bass["q"] if bass else None
+    return summary
 
 
 COAST_STATE_NAMES = ("working", "hidden", "detected")

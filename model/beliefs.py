@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit
 
 from model.ideas import IdeaRegistry
+from model.rng import coin_signs
 
 OWN = -1
 
@@ -38,6 +39,17 @@ def assign_cells(state, dims, adopters, rows, cols, values, sources):
             adopters[src] += 1
         practice[i, d] = value
         source[i, d] = src
+
+
+@njit(cache=True)
+def flip_needs(practice, need, matches, flipped):
+    """Flip the need on the ``flipped`` dimensions, in order, keeping fit counts exact."""
+    for d in flipped:
+        for i in range(practice.shape[0]):
+            matches[i] -= np.int64(practice[i, d] == need[d])
+        need[d] = -need[d]
+        for i in range(practice.shape[0]):
+            matches[i] += np.int64(practice[i, d] == need[d])
 
 
 @njit(cache=True)
@@ -72,7 +84,7 @@ class Beliefs:
     def __init__(self, n: int, m: int, ideas: IdeaRegistry, rng: np.random.Generator):
         self.n, self.m = n, m
         self.ideas = ideas
-        self.need = rng.choice(np.array([-1, 1], dtype=np.int8), size=m)
+        self.need = coin_signs(rng, (m,))
         self.practice = rng.integers(-1, 2, size=(n, m), dtype=np.int8)
         self.source = np.full((n, m), OWN, dtype=np.int32)
         self.code = np.zeros(m, dtype=np.int8)
@@ -87,7 +99,7 @@ class Beliefs:
 
     @property
     def code_fit(self) -> float:
-        return float((self.code == self.need).mean())
+        return np.count_nonzero(self.code == self.need) / self.m
 
     def state(self) -> tuple:
         """Arrays the compiled kernels update: (practice, source, matches, ideas_in_use, need)."""
@@ -122,7 +134,5 @@ class Beliefs:
 
     def drift(self, flipped: np.ndarray) -> None:
         """Flip the need on ``flipped`` dimensions, keeping fit counts exact."""
-        for d in flipped:
-            before = self.practice[:, d] == self.need[d]
-            self.need[d] = -self.need[d]
-            self.matches += (self.practice[:, d] == self.need[d]).astype(np.int64) - before
+        if len(flipped):
+            flip_needs(self.practice, self.need, self.matches, np.asarray(flipped, np.int64))

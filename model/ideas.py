@@ -10,8 +10,24 @@ are kept incrementally by :class:`Beliefs`.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 NEVER = -1
+
+
+@njit(cache=True)
+def first_passages(adopters, audience, peak, step_half, step_wide, step_90, wide_share, step):
+    """Raise each idea's peak to its adopters; the first step its share of its audience
+    reaches one half, ``wide_share`` and 0.9 (one pass over the live ideas)."""
+    for k in range(len(adopters)):
+        peak[k] = max(peak[k], adopters[k])
+        share = adopters[k] / audience[k]
+        if step_half[k] == NEVER and share >= 0.5:
+            step_half[k] = step
+        if step_wide[k] == NEVER and share >= wide_share:
+            step_wide[k] = step
+        if step_90[k] == NEVER and share >= 0.9:
+            step_90[k] = step
 
 
 class IdeaRegistry:
@@ -64,21 +80,21 @@ class IdeaRegistry:
         k = len(origin)
         if self.n + k > self.capacity:
             self._grow(self.n + k)
-        ids = np.arange(self.n, self.n + k)
-        self.origin[ids] = origin
-        self.birth[ids] = birth
-        self.dims[ids] = dims
-        self.values[ids] = values
-        self.value_at_birth[ids] = value_at_birth
-        self.adopters[ids] = 0
-        self.peak[ids] = 0
-        self.adoptions[ids] = 0
-        self.approvals[ids] = 0
-        self.forum_until[ids] = forum_until
-        self.market[ids] = market
-        self.audience[ids] = audience
+        new = slice(self.n, self.n + k)
+        self.origin[new] = origin
+        self.birth[new] = birth
+        self.dims[new] = dims
+        self.values[new] = values
+        self.value_at_birth[new] = value_at_birth
+        self.adopters[new] = 0
+        self.peak[new] = 0
+        self.adoptions[new] = 0
+        self.approvals[new] = 0
+        self.forum_until[new] = forum_until
+        self.market[new] = market
+        self.audience[new] = audience
         self.n += k
-        return ids
+        return np.arange(new.start, new.stop)
 
     def true_value(self, ids: np.ndarray, need: np.ndarray) -> np.ndarray:
         """Value of ideas against current needs: mean of +1 (right) / -1 (wrong) beliefs."""
@@ -88,12 +104,8 @@ class IdeaRegistry:
     def record_step(self, step: int, wide_share: float) -> None:
         """Update peaks and first-passage steps (shares of each idea's audience), and append
         this step's adopter counts."""
-        live = slice(0, self.n)
-        adopters = self.adopters[live]
-        np.maximum(self.peak[live], adopters, out=self.peak[live])
-        share = adopters / self.audience[live]
-        for field, threshold in (("step_half", 0.5), ("step_wide", wide_share),
-                                 ("step_90", 0.9)):
-            first = getattr(self, field)[live]
-            first[(first == NEVER) & (share >= threshold)] = step
-        self.history.append(adopters.astype(np.int32))
+        n = self.n
+        first_passages(self.adopters[:n], self.audience[:n], self.peak[:n],
+                       self.step_half[:n], self.step_wide[:n], self.step_90[:n],
+                       float(wide_share), step)
+        self.history.append(self.adopters[:n].astype(np.int32))

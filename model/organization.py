@@ -17,6 +17,7 @@ overrides :meth:`OrganizationModel.build_processes` (docs/extending/EXTENDING.md
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, ClassVar
 
 import mesa
@@ -109,6 +110,9 @@ class OrganizationModel(mesa.Model):
         self.local = LocalValues(p.n_employees)  # per-unit parameter values (roadmaps)
         self._per_employee: dict[str, tuple] = {}
         self._handles_made = False
+        self._exposures = None
+        self._leader_mask: tuple = (None, None, 0)  # (roles version, is leader, how many)
+        self._facing: tuple = (None, None)  # (roles version, customer-facing employees)
         self._build_organization()
         self.processes = tuple(self.build_processes())
         if p.probe_idea_step == 0:
@@ -153,7 +157,6 @@ class OrganizationModel(mesa.Model):
         self.ideas = IdeaRegistry(p.idea_scope)
         self.beliefs = Beliefs(p.n_employees, p.n_dimensions, self.ideas,
                                self.streams["beliefs"])
-        self.exposures = new_exposure_memory()
         if chart is not None and chart.tie_u is not None:
             self.network = tie_network(p.n_employees, chart.tie_u, chart.tie_v,
                                        chart.tie_strengths(p.initial_tie_strength))
@@ -163,6 +166,14 @@ class OrganizationModel(mesa.Model):
                                              self.streams["network"])
         else:
             self.network = empty_network(p.n_employees)
+
+    @property
+    def exposures(self):
+        """Exposure records of complex contagion (model/processes/adoption.py), made on
+        first use: simple contagion (``adoption_threshold`` = 1) never needs them."""
+        if self._exposures is None:
+            self._exposures = new_exposure_memory()
+        return self._exposures
 
     # --- stepping ----------------------------------------------------------------
     def step(self) -> None:
@@ -192,16 +203,19 @@ class OrganizationModel(mesa.Model):
         self.roadmap_process.apply_now({k: getattr(checked, k) for k in values}, why)
 
     def run(self, steps: int | None = None) -> OrganizationModel:
-        """Run ``steps`` (default: the ``steps`` parameter) and return self."""
-        for _ in range(self.p.steps if steps is None else steps):
-            self.step()
+        """Run ``steps`` (default: the ``steps`` parameter) and return self: Mesa's
+        ``run_for``, the same steps as calling ``step`` that often, in one call."""
+        steps = self.p.steps if steps is None else steps
+        if steps > 0:
+            self.run_for(steps)
         return self
 
-    def summary(self) -> dict[str, Any]:
-        """The run's headline numbers (what sweeps keep); a subclass may add its own."""
+    def summary(self, metrics: Collection[str] | None = None) -> dict[str, Any]:
+        """The run's headline numbers (what sweeps keep); with ``metrics`` (a sweep's list),
+        costly ones not named may be left out. A subclass may add its own."""
         from model.analysis import summarize
 
-        return summarize(self)
+        return summarize(self, metrics)
 
     # --- roles and relations (vectorized look-ups) ------------------------------
     def refresh_roles(self) -> None:
@@ -268,7 +282,10 @@ class OrganizationModel(mesa.Model):
                 np.concatenate([tags, np.repeat(tags, n_ch)]))
 
     def customer_facing_employees(self) -> np.ndarray:
-        return self.occupant[np.flatnonzero(self.customer_facing_position)]
+        if self._facing[0] != self.roles_version:  # who holds the positions changes with elections
+            self._facing = (self.roles_version,
+                            self.occupant[np.flatnonzero(self.customer_facing_position)])
+        return self._facing[1]
 
     def formal_leaders(self) -> np.ndarray:
         """Employees holding a manager or coordinator position."""
@@ -277,12 +294,13 @@ class OrganizationModel(mesa.Model):
     def informal_leader_overlap(self) -> float:
         """Share of the k most sought-after employees holding one of the k formal leader roles
         (ties at the k-th place shared out evenly, so the figure does not hang on their order)."""
-        leaders = self.formal_leaders()
-        if len(leaders) == 0:
-            return 0.0
-        is_leader = np.zeros(self.people.n, dtype=np.bool_)
-        is_leader[leaders] = True
-        return top_k_overlap(self.conversations.sought, is_leader, len(leaders))
+        if self._leader_mask[0] != self.roles_version:  # who leads changes with elections
+            leaders = self.formal_leaders()
+            is_leader = np.zeros(self.people.n, dtype=np.bool_)
+            is_leader[leaders] = True
+            self._leader_mask = (self.roles_version, is_leader, len(leaders))
+        _, is_leader, k = self._leader_mask
+        return top_k_overlap(self.conversations.sought, is_leader, k) if k else 0.0
 
     # --- Mesa agents as thin handles -------------------------------------------
     @property

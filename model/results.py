@@ -8,6 +8,7 @@ DataFrame.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -71,17 +72,32 @@ def _order_statistics(x, ranks, bins):
     return out
 
 
-def linear_quantiles(x: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
-    """``np.quantile(x, qs)`` (method "linear"), bit for bit, about 3x faster on the
-    per-step commitment array: numpy partitions the whole array; this sorts a few buckets."""
-    n = len(x)
+SORT_BELOW = 4096  # below this many values a plain sort is quicker than counting buckets
+
+
+@functools.lru_cache(maxsize=64)
+def _quantile_plan(n: int, qs: tuple[float, ...]) -> tuple[np.ndarray, tuple]:
+    """The ranks numpy's "linear" quantiles of ``n`` values read, and for each quantile
+    (position of its lower and upper rank among them, interpolation weight)."""
     virtual = [(n - 1) * q for q in qs]
     lower = [min(int(np.floor(v)), n - 1) for v in virtual]
-    ranks = np.array(sorted({r for lo in lower for r in (lo, min(lo + 1, n - 1))}), np.int64)
-    value = dict(zip(ranks.tolist(), _order_statistics(x, ranks, 1024).tolist(), strict=True))
+    ranks = sorted({r for lo in lower for r in (lo, min(lo + 1, n - 1))})
+    at = {r: k for k, r in enumerate(ranks)}
+    return (np.array(ranks, np.int64),
+            tuple((at[lo], at[min(lo + 1, n - 1)], v - lo)
+                  for v, lo in zip(virtual, lower, strict=True)))
+
+
+def linear_quantiles(x: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
+    """``np.quantile(x, qs)`` (method "linear"), bit for bit, about 3x faster on the
+    per-step commitment array: numpy partitions the whole array; this sorts a few buckets
+    (or, for a small array, sorts it)."""
+    ranks, plan = _quantile_plan(len(x), tuple(qs))
+    values = (np.sort(x)[ranks] if len(x) < SORT_BELOW
+              else _order_statistics(x, ranks, 1024)).tolist()
     result = []
-    for v, lo in zip(virtual, lower, strict=True):
-        a, b, t = value[lo], value[min(lo + 1, n - 1)], v - lo
+    for lo, hi, t in plan:
+        a, b = values[lo], values[hi]
         diff = b - a
         result.append(b - diff * (1 - t) if t >= 0.5 else a + diff * t)
     return tuple(result)
@@ -155,7 +171,7 @@ def _probe_share(m: OrganizationModel, _: Tally) -> float:
 
 
 def _cumulative(flag: str) -> Callable[[OrganizationModel, Tally], float]:
-    return lambda m, _: float(getattr(m.ideas, flag)[: m.ideas.n].sum())
+    return lambda m, _: float(np.count_nonzero(getattr(m.ideas, flag)[: m.ideas.n]))
 
 
 METRICS: tuple[Metric, ...] = (

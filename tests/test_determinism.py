@@ -42,3 +42,33 @@ def test_common_random_numbers_keep_initial_population_across_settings():
     b = OrganizationModel(rng=9, n_employees=200, autonomy=0.9, power_distance=0.9)
     np.testing.assert_array_equal(a.people.motive, b.people.motive)
     np.testing.assert_array_equal(a.beliefs.practice, b.beliefs.practice)
+
+
+def test_stream_gives_compiled_kernels_the_draws_of_a_plain_generator():
+    from numba import njit
+
+    @njit
+    def draws(rng, n):
+        out = np.empty(n)
+        for i in range(n):
+            out[i] = rng.random() + rng.standard_normal()
+        return out
+
+    stream = RandomStreams(4)["effort"]
+    plain = np.random.Generator(np.random.PCG64())
+    plain.bit_generator.state = stream.bit_generator.state
+    np.testing.assert_array_equal(draws(stream, 50), draws(plain, 50))
+    assert stream.random() == plain.random()  # the kernel advanced the stream's own state
+
+
+def test_a_copied_stream_draws_on_its_own_state():
+    import copy
+
+    stream = RandomStreams(4)["effort"]
+    stream.random()
+    twin = copy.deepcopy(stream)
+    assert type(twin) is type(stream)
+    np.testing.assert_array_equal(twin.random(5), stream.random(5))
+    expected = copy.deepcopy(stream).random(2)
+    twin.random(3)  # the twin's draws leave the original's state alone
+    np.testing.assert_array_equal(stream.random(2), expected)

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from model import OrganizationModel
-from model.results import linear_quantiles, top_k_overlap
+from model.results import SORT_BELOW, linear_quantiles, top_k_overlap
 
 QUANTILES = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=4).map(tuple)
 VALUES = st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, 0.25, 0.5, 1.0]))
@@ -15,6 +15,13 @@ VALUES = st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, 0.25, 0.5, 1.0]))
 @settings(max_examples=300, deadline=None)
 @given(arrays(np.float64, st.integers(1, 400), elements=VALUES), QUANTILES)
 def test_linear_quantiles_equal_numpy_bit_for_bit(x, qs):
+    assert linear_quantiles(x, qs) == tuple(np.quantile(x, qs))
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.integers(SORT_BELOW, 3 * SORT_BELOW), elements=VALUES), QUANTILES)
+def test_linear_quantiles_of_large_arrays_equal_numpy_bit_for_bit(x, qs):
+    """Above SORT_BELOW values the order statistics come from counted buckets."""
     assert linear_quantiles(x, qs) == tuple(np.quantile(x, qs))
 
 

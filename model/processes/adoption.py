@@ -35,6 +35,9 @@ def new_exposure_memory() -> Dict:
     return Dict.empty(key_type=types.int64, value_type=types.UniTuple(types.int64, 3))
 
 
+_UNUSED_MEMORY = new_exposure_memory()  # what simple contagion passes: never read nor written
+
+
 @njit(cache=True)
 def forget_exposures(memory, step, horizon):
     """Drop exposure records older than ``horizon`` steps."""
@@ -95,6 +98,15 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
     return count
 
 
+@njit(cache=True)
+def expose_in_random_order(listeners, speakers, heard, beliefs, ideas, people, prm, rng,
+                           memory, step):
+    """:func:`expose`, the exposures taken in an order drawn from ``rng`` (numba's
+    permutation draws numpy's: one compiled call instead of two)."""
+    return expose(listeners, speakers, heard, rng.permutation(len(listeners)), beliefs, ideas,
+                  people, prm, rng, memory, step)
+
+
 def kernel_state(model: OrganizationModel) -> tuple[tuple, tuple, tuple, tuple]:
     """(beliefs, ideas, people, adoption parameters) tuples for the compiled kernels."""
     p, reg = model.p, model.ideas
@@ -114,10 +126,12 @@ def consider_adoption(model: OrganizationModel, listeners: np.ndarray, speakers:
     if len(listeners) == 0:
         return 0
     beliefs, reg, people, prm = kernel_state(model)
-    return expose(np.ascontiguousarray(listeners, dtype=np.int64),
-                  np.ascontiguousarray(speakers, dtype=np.int64),
-                  np.ascontiguousarray(ideas, dtype=np.int64), rng.permutation(len(listeners)),
-                  beliefs, reg, people, prm, rng, model.exposures, np.int64(model.steps))
+    return expose_in_random_order(np.ascontiguousarray(listeners, dtype=np.int64),
+                                  np.ascontiguousarray(speakers, dtype=np.int64),
+                                  np.ascontiguousarray(ideas, dtype=np.int64),
+                                  beliefs, reg, people, prm, rng,
+                                  model.exposures if model.p.adoption_threshold > 1
+                                  else _UNUSED_MEMORY, np.int64(model.steps))
 
 
 def adopt_ideas(model: OrganizationModel, employees: np.ndarray, ideas: np.ndarray) -> None:

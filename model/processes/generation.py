@@ -22,6 +22,7 @@ import numpy as np
 from model.ideas import NEVER
 from model.processes.adoption import adopt_ideas
 from model.processes.base import Process
+from model.rng import coin_signs
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -70,7 +71,7 @@ class IdeaGeneration(Process):
             return
         dims = self._random_dims(rng, len(creators))
         right = rng.random(dims.shape) < m.per_employee("customer_insight")[creators, None]
-        coin = rng.choice(np.array([-1, 1], dtype=np.int8), size=dims.shape)
+        coin = coin_signs(rng, dims.shape)
         values = np.where(right, m.beliefs.need[dims], coin).astype(np.int8)
         self._register(creators, dims, values)
 

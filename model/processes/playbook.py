@@ -27,6 +27,7 @@ from numba import njit
 
 from model.beliefs import OWN, assign_cells
 from model.processes.base import Process
+from model.rng import coin_signs
 
 if TYPE_CHECKING:
     pass
@@ -49,6 +50,19 @@ def superior_beliefs(practice, matches, code_matches):
                 elif practice[i, d] == -1:
                     minus[d] += 1
     return plus, minus, superior
+
+
+@njit(cache=True)
+def learn_code(plus, minus, code, code_source, draws, p2, own):
+    """On each dimension where the better performers' majority belief differs from the
+    playbook's, the playbook takes it with chance 1 - (1 - p2)^margin (``draws``: one
+    uniform draw per dimension)."""
+    for d in range(len(code)):
+        majority = np.int8(np.sign(plus[d] - minus[d]))
+        chance = 1.0 - (1.0 - p2) ** np.float64(abs(plus[d] - minus[d]))
+        if majority != 0 and majority != code[d] and draws[d] < chance:
+            code[d] = majority
+            code_source[d] = own
 
 
 @njit(cache=True)
@@ -189,18 +203,14 @@ class Playbook(Process):
                                                      int((b.code == b.need).sum()))
         if superior == 0:
             return
-        majority = np.sign(plus - minus).astype(np.int8)
-        margin = np.abs(plus - minus)
-        chance = 1.0 - (1.0 - p2) ** margin
-        change = (majority != 0) & (majority != b.code) & (self.rng.random(b.m) < chance)
-        b.code[change] = majority[change]
-        b.code_source[change] = OWN
+        learn_code(plus, minus, b.code, b.code_source, self.rng.random(b.m), float(p2),
+                   np.int64(OWN))
 
     def superior_actions(self) -> tuple[np.ndarray, np.ndarray, int]:
         """Like :func:`superior_beliefs`, on actions: where one holds no belief one acts on a
         coin flip; actions and the playbook are scored as matches minus mismatches."""
         b = self.model.beliefs
-        coin = self.rng.choice(np.array([-1, 1], dtype=np.int8), size=b.practice.shape)
+        coin = coin_signs(self.rng, b.practice.shape)
         acts = np.where(b.practice != 0, b.practice, coin)
         score = (acts.astype(np.int64) * b.need).sum(axis=1)
         superior = score > int((b.code.astype(np.int64) * b.need).sum())

@@ -1,0 +1,104 @@
+"""Small against large organizations: per-employee throughput end to end, in one process.
+
+    .venv/bin/python benchmarks/bench_small.py [--repeats 7] [--quick]
+
+For each size (100 employees x 50 steps, 500 x 200, 10,000 x 100), alternating sizes
+within each repeat so all see the same machine load, it times:
+
+- build: constructing the model (structure, employees, network);
+- run: ``model.run()``, the model alone;
+- summary: the run's summary as a sweep keeping the default headline numbers without
+  the Bass coefficients asks for it (``summarize(model, metrics)``), and, separately,
+  the Bass fit a sweep keeping ``bass_p`` or ``bass_q`` adds;
+- end to end: build + run + summary.
+
+It prints medians of the repeats as agent-steps per second (employees x steps / seconds)
+and the ratio of the smallest size's end-to-end throughput to the largest's (target
+>= 0.5: a small organization runs at least half as fast per employee as a large one).
+The machine is shared: the ratio, measured back to back in the same process, is the
+figure to read; absolute rates move with the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from model import OrganizationModel, Parameters  # noqa: E402
+from model.analysis import summarize  # noqa: E402
+
+SIZES = ((100, 50), (500, 200), (10_000, 100))
+TARGET_RATIO = 0.5
+BASS = ("bass_p", "bass_q")
+
+
+def headline_metrics() -> tuple[str, ...]:
+    """The summary's numbers a default sweep keeps, less the Bass coefficients."""
+    tiny = OrganizationModel(Parameters(n_employees=20, steps=2), rng=0).run()
+    return tuple(k for k in summarize(tiny) if k not in ("steps", "employees", "seed", *BASS))
+
+
+def time_once(n: int, steps: int, seed: int, metrics: tuple[str, ...]) -> dict[str, float]:
+    """Seconds to build, run and summarize one model, and to fit its Bass curve."""
+    gc.collect()
+    start = time.perf_counter()
+    model = OrganizationModel(Parameters(n_employees=n, steps=steps), rng=seed)
+    built = time.perf_counter()
+    model.run()
+    ran = time.perf_counter()
+    summarize(model, metrics)
+    summarized = time.perf_counter()
+    summarize(model, BASS)
+    fitted = time.perf_counter()
+    return {"build": built - start, "run": ran - built, "summary": summarized - ran,
+            "bass": fitted - summarized, "end_to_end": summarized - start}
+
+
+def rate(n: int, steps: int, seconds: float) -> str:
+    return f"{n * steps / seconds / 1e6:.3f}M"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="3 repeats")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else args.repeats
+    metrics = headline_metrics()
+    for n, steps in SIZES:  # warm up: load compiled kernels, first-touch allocations
+        time_once(n, min(steps, 10), 0, metrics)
+    load_before = os.getloadavg()[0]
+    times = {size: [] for size in SIZES}
+    for k in range(repeats):
+        for n, steps in SIZES:
+            times[(n, steps)].append(time_once(n, steps, k + 1, metrics))
+    med = {size: {part: statistics.median(t[part] for t in runs) for part in runs[0]}
+           for size, runs in times.items()}
+    print(f"median of {repeats} repeats; load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs (shared)")
+    print(f"{'size':>14} {'build ms':>9} {'run ms':>8} {'summary ms':>11} {'Bass fit ms':>12} "
+          f"{'end to end':>11} {'model alone':>12}   (agent-steps/s)")
+    for (n, steps), m in med.items():
+        print(f"{f'{n:,} x {steps}':>14} {1e3 * m['build']:9.1f} {1e3 * m['run']:8.1f} "
+              f"{1e3 * m['summary']:11.1f} {1e3 * m['bass']:12.1f} "
+              f"{rate(n, steps, m['end_to_end']):>11} {rate(n, steps, m['run']):>12}")
+    (sn, ss), (ln, ls) = SIZES[0], SIZES[-1]
+    ratio = (sn * ss / med[SIZES[0]]["end_to_end"]) / (ln * ls / med[SIZES[-1]]["end_to_end"])
+    alone = (sn * ss / med[SIZES[0]]["run"]) / (ln * ls / med[SIZES[-1]]["run"])
+    verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
+    print(f"small/large per-employee throughput, end to end ({sn} x {ss} over {ln:,} x {ls}): "
+          f"{ratio:.2f}  (target >= {TARGET_RATIO}) [{verdict}]")
+    print(f"small/large per-employee throughput, model alone: {alone:.2f}")
+
+
+if __name__ == "__main__":
+    main()
