@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from numba import njit
+from numba import njit, prange
 
 from model.processes.base import Process
 
@@ -16,17 +16,19 @@ if TYPE_CHECKING:
     pass
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def perform(effort, skill, matches, m, output, reputation, influence, authority, position,
             reputation_learning, power_distance):
-    """Output of everyone, then reputation relative to the mean output, then influence."""
+    """Output of everyone, then reputation relative to the mean output, then influence.
+    The mean is summed in employee order, so it does not depend on the thread count."""
     n = len(effort)
+    for i in prange(n):
+        output[i] = effort[i] * skill[i] * (matches[i] / m)
     total = 0.0
     for i in range(n):
-        output[i] = effort[i] * skill[i] * (matches[i] / m)
         total += output[i]
     mean = total / n
-    for i in range(n):
+    for i in prange(n):
         relative = min(1.0, output[i] / (2.0 * mean)) if mean > 0 else 0.0
         reputation[i] += reputation_learning * (relative - reputation[i])
         influence[i] = (power_distance * authority[position[i]]

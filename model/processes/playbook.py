@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from model.beliefs import OWN, assign_cells
 from model.processes.base import Process
@@ -32,23 +32,28 @@ if TYPE_CHECKING:
     pass
 
 
-@njit(cache=True)
+BLOCK = 4096  # employees per block of a parallel count (fixed: results never depend on threads)
+
+
+@njit(cache=True, parallel=True)
 def superior_beliefs(practice, matches, code_matches):
     """Counts of +1 and -1 beliefs per dimension among employees who fit needs better
-    than the playbook, and how many such employees there are."""
+    than the playbook, and how many such employees there are (counted in fixed blocks
+    of employees in parallel, then added up)."""
     n, m = practice.shape
-    plus = np.zeros(m, np.int64)
-    minus = np.zeros(m, np.int64)
-    superior = 0
-    for i in range(n):
-        if matches[i] > code_matches:
-            superior += 1
-            for d in range(m):
-                if practice[i, d] == 1:
-                    plus[d] += 1
-                elif practice[i, d] == -1:
-                    minus[d] += 1
-    return plus, minus, superior
+    blocks = (n + BLOCK - 1) // BLOCK
+    plus_by_block = np.zeros((blocks, m), np.int64)
+    minus_by_block = np.zeros((blocks, m), np.int64)
+    superior_by_block = np.zeros(blocks, np.int64)
+    for b in prange(blocks):
+        plus, minus = plus_by_block[b], minus_by_block[b]
+        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            if matches[i] > code_matches:
+                superior_by_block[b] += 1
+                for d in range(m):
+                    plus[d] += practice[i, d] == 1
+                    minus[d] += practice[i, d] == -1
+    return plus_by_block.sum(axis=0), minus_by_block.sum(axis=0), superior_by_block.sum()
 
 
 @njit(cache=True)
@@ -66,12 +71,12 @@ def teach(state, dims, adopters, rows, cols, code, code_source, gradual):
     assign_cells(state, dims, adopters, rows, cols, values, sources)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def differing_cells(practice, code):
     """Per employee, the dimensions where the playbook holds a belief (not 0) they do not."""
     n, m = practice.shape
     counts = np.empty(n, np.int64)
-    for i in range(n):
+    for i in prange(n):
         c = 0
         for d in range(m):
             c += (code[d] != 0) & (practice[i, d] != code[d])
