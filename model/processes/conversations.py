@@ -191,6 +191,32 @@ def choose_partners_along_ties(rng, per_person, formal, roles, informal, prm):
     return kept // per_person, partners[kept], ties[kept]
 
 
+NO_IDEA, PASSES, VOICED_UP = 0, 1, 2  # what a speaker's newest idea does in a conversation
+
+
+@njit(cache=True, parallel=True)
+def _ideas_on_offer(initiators, partners, manager, level, unit, latest, source, dims):
+    """Per direction of every conversation (speaker first, then listener, as in
+    :func:`exchange`): NO_IDEA where the speaker has no idea in use that the listener
+    lacks, VOICED_UP where it is voiced to someone more senior (it may be withheld),
+    PASSES otherwise; and how many conversations crossed units. Read-only, in parallel."""
+    offer = np.empty(2 * len(initiators), np.int8)
+    crossed = 0
+    for c in prange(len(initiators)):
+        a, b = initiators[c], partners[c]
+        crossed += _crosses(a, b, unit, manager)
+        for x in range(2):
+            s, lis = (a, b) if x == 0 else (b, a)
+            k = latest[s]
+            if k < 0 or source[s, dims[k, 0]] != k or source[lis, dims[k, 0]] == k:
+                offer[2 * c + x] = NO_IDEA
+            elif level[lis] < level[s]:
+                offer[2 * c + x] = VOICED_UP
+            else:
+                offer[2 * c + x] = PASSES
+    return offer, crossed
+
+
 @njit(cache=True)
 def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, sanctioned,
              exposures, submissions):
@@ -198,18 +224,20 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
 
     Fills ``exposures`` (listener, speaker, idea rows) and ``submissions`` (idea, manager,
     speaker rows) using each speaker's newest idea; returns how many of each, and how
-    many conversations crossed units.
+    many conversations crossed units. Which ideas are on offer is found in parallel
+    (:func:`_ideas_on_offer`); the conversations are then taken in order, with every
+    random draw, so the draws do not depend on the thread count.
     """
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
     visibility, power_distance, approval_levels = prm
+    offer, n_cross = _ideas_on_offer(initiators, partners, manager, level, unit, latest, source,
+                                     dims)
     n_exp = 0
     n_sub = 0
-    n_cross = 0
     for x in range(2 * len(initiators)):
         if x % 2 == 0:
             s, lis = initiators[x // 2], partners[x // 2]
-            n_cross += _crosses(s, lis, unit, manager)
         else:
             s, lis = partners[x // 2], initiators[x // 2]
         heard[lis] += 1
@@ -217,11 +245,11 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
         seen_commit[lis] += commitment[s]
         if not witnessed[s] and manager[s] != lis and rng.random() < visibility:
             witnessed[s] = True
-        k = latest[s]
-        if k < 0 or source[s, dims[k, 0]] != k or source[lis, dims[k, 0]] == k:
+        if offer[x] == NO_IDEA:
             continue
-        if level[lis] < level[s] and rng.random() < power_distance:
+        if offer[x] == VOICED_UP and rng.random() < power_distance:
             continue  # voice upward withheld
+        k = latest[s]
         if approval_levels > 0 and manager[s] == lis and not sanctioned[k]:
             submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
             n_sub += 1
