@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
-from model.beliefs import OWN, assign_cells
+from model.beliefs import OWN, assign_distinct_cells
 from model.processes.base import Process
 
 if TYPE_CHECKING:
@@ -58,8 +58,8 @@ def superior_beliefs(practice, matches, code_matches):
 
 @njit(cache=True)
 def teach(state, dims, adopters, rows, cols, code, code_source, gradual):
-    """Move the chosen cells to the playbook's belief: at once, or (gradual) one step,
-    an opposite belief becoming 0 (no belief) first."""
+    """Move the chosen cells (distinct, sorted by row) to the playbook's belief: at once,
+    or (gradual) one step, an opposite belief becoming 0 (no belief) first."""
     values = code[cols].copy()
     sources = code_source[cols].copy()
     if gradual:
@@ -68,7 +68,7 @@ def teach(state, dims, adopters, rows, cols, code, code_source, gradual):
             if practice[rows[x], cols[x]] != 0:
                 values[x] = 0
                 sources[x] = -1
-    assign_cells(state, dims, adopters, rows, cols, values, sources)
+    assign_distinct_cells(state, dims, adopters, rows, cols, values, sources)
 
 
 @njit(cache=True, parallel=True)
@@ -88,38 +88,47 @@ def differing_cells(practice, code):
 def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
     """Each (employee, dimension) cell takes the playbook's belief with chance p1 where the
     playbook holds a belief (not 0) that differs. Only such cells are visited, in row-major
-    order by geometric skips (one draw per cell taken, not per cell)."""
+    order by geometric skips (one draw per cell taken, not per cell): the draws pick the
+    cells' ranks among the differing cells, one after another; finding and teaching the
+    cells runs in parallel."""
     practice = state[0]
-    m = practice.shape[1]
     counts = differing_cells(practice, code)
     total = counts.sum()
     capacity = int(total * p1 + 6.0 * np.sqrt(total * p1) + 16)
-    rows = np.empty(capacity, np.int64)
-    cols = np.empty(capacity, np.int64)
+    taken = np.empty(capacity, np.int64)  # ranks of the cells taken among the differing cells
     count = 0
     log_q = np.log1p(-p1) if p1 < 1.0 else -np.inf
-    cell = -1  # index among the differing cells
-    i, before = 0, 0  # current employee, differing cells of the employees before them
+    cell = -1
     while True:
         skip = 0.0 if p1 >= 1.0 else np.log(1.0 - rng.random()) / log_q  # geometric gap
         if cell + 1 + skip >= total:
             break
         cell += 1 + int(skip)
-        while before + counts[i] <= cell:
-            before += counts[i]
-            i += 1
-        rank = cell - before
+        if count == len(taken):
+            taken = np.concatenate((taken, np.empty(capacity, np.int64)))
+        taken[count] = cell
+        count += 1
+    before = np.cumsum(counts) - counts  # differing cells of the employees before each
+    rows, cols = _locate_cells(practice, code, before, taken[:count])
+    teach(state, dims, adopters, rows, cols, code, code_source, gradual)
+
+
+@njit(cache=True, parallel=True)
+def _locate_cells(practice, code, before, ranks):
+    """(employee, dimension) of the differing cells of the given ranks (row-major)."""
+    m = practice.shape[1]
+    rows = np.empty(len(ranks), np.int64)
+    cols = np.empty(len(ranks), np.int64)
+    for x in prange(len(ranks)):
+        i = np.searchsorted(before, ranks[x], side="right") - 1
+        rank = ranks[x] - before[i]
         for d in range(m):
             if code[d] != 0 and practice[i, d] != code[d]:
                 if rank == 0:
                     break
                 rank -= 1
-        if count == len(rows):
-            rows = np.concatenate((rows, np.empty(capacity, np.int64)))
-            cols = np.concatenate((cols, np.empty(capacity, np.int64)))
-        rows[count], cols[count] = i, d
-        count += 1
-    teach(state, dims, adopters, rows[:count], cols[:count], code, code_source, gradual)
+        rows[x], cols[x] = i, d
+    return rows, cols
 
 
 @njit(cache=True)
