@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 
 BLOCK = 4096  # employees per block of a parallel count (fixed: results never depend on threads)
+RANK_BLOCK = 4096  # cells per block when locating the cells socialization takes
 
 
 @njit(cache=True, parallel=True)
@@ -108,26 +109,32 @@ def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
             taken = np.concatenate((taken, np.empty(capacity, np.int64)))
         taken[count] = cell
         count += 1
-    before = np.cumsum(counts) - counts  # differing cells of the employees before each
-    rows, cols = _locate_cells(practice, code, before, taken[:count])
+    rows, cols = _locate_cells(practice, code, counts, taken[:count])
     teach(state, dims, adopters, rows, cols, code, code_source, gradual)
 
 
 @njit(cache=True, parallel=True)
-def _locate_cells(practice, code, before, ranks):
-    """(employee, dimension) of the differing cells of the given ranks (row-major)."""
+def _locate_cells(practice, code, counts, ranks):
+    """(employee, dimension) of the differing cells of the given ascending ranks
+    (row-major), in fixed blocks of ranks: each block finds its first row, then walks on."""
     m = practice.shape[1]
+    before = np.cumsum(counts) - counts  # differing cells of the employees before each
     rows = np.empty(len(ranks), np.int64)
     cols = np.empty(len(ranks), np.int64)
-    for x in prange(len(ranks)):
-        i = np.searchsorted(before, ranks[x], side="right") - 1
-        rank = ranks[x] - before[i]
-        for d in range(m):
-            if code[d] != 0 and practice[i, d] != code[d]:
-                if rank == 0:
-                    break
-                rank -= 1
-        rows[x], cols[x] = i, d
+    blocks = (len(ranks) + RANK_BLOCK - 1) // RANK_BLOCK
+    for b in prange(blocks):
+        start, stop = b * RANK_BLOCK, min(len(ranks), (b + 1) * RANK_BLOCK)
+        i = np.searchsorted(before, ranks[start], side="right") - 1
+        for x in range(start, stop):
+            while before[i] + counts[i] <= ranks[x]:
+                i += 1
+            rank = ranks[x] - before[i]
+            for d in range(m):
+                if code[d] != 0 and practice[i, d] != code[d]:
+                    if rank == 0:
+                        break
+                    rank -= 1
+            rows[x], cols[x] = i, d
     return rows, cols
 
 
