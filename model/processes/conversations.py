@@ -191,30 +191,40 @@ def choose_partners_along_ties(rng, per_person, formal, roles, informal, prm):
     return kept // per_person, partners[kept], ties[kept]
 
 
-NO_IDEA, PASSES, VOICED_UP = 0, 1, 2  # what a speaker's newest idea does in a conversation
+# what a speaker's newest idea does in one direction of a conversation, and two flags
+NO_IDEA, PASSES, VOICED_UP = 0, 1, 2
+TO_REVIEW = 4  # voiced to one's own manager where approval is needed: goes to review
+MAY_SEE = 8  # the listener is not the speaker's manager, so may see the speaker's work
 
 
 @njit(cache=True, parallel=True)
-def _ideas_on_offer(initiators, partners, manager, level, unit, latest, source, dims):
+def _read_directions(initiators, partners, manager, level, unit, latest, source, dims,
+                     sanctioned, approval_levels, effort, commitment):
     """Per direction of every conversation (speaker first, then listener, as in
-    :func:`exchange`): NO_IDEA where the speaker has no idea in use that the listener
-    lacks, VOICED_UP where it is voiced to someone more senior (it may be withheld),
-    PASSES otherwise; and how many conversations crossed units. Read-only, in parallel."""
+    :func:`exchange`): what the speaker's newest idea does (NO_IDEA where the speaker has
+    no idea in use that the listener lacks, VOICED_UP where it is voiced to someone more
+    senior, PASSES otherwise) with the TO_REVIEW and MAY_SEE flags; the speaker's effort
+    and commitment; and how many conversations crossed units. Read-only, in parallel."""
     offer = np.empty(2 * len(initiators), np.int8)
+    said_effort = np.empty(2 * len(initiators))
+    said_commitment = np.empty(2 * len(initiators))
     crossed = 0
     for c in prange(len(initiators)):
         a, b = initiators[c], partners[c]
         crossed += _crosses(a, b, unit, manager)
         for x in range(2):
             s, lis = (a, b) if x == 0 else (b, a)
+            said_effort[2 * c + x], said_commitment[2 * c + x] = effort[s], commitment[s]
             k = latest[s]
-            if k < 0 or source[s, dims[k, 0]] != k or source[lis, dims[k, 0]] == k:
-                offer[2 * c + x] = NO_IDEA
-            elif level[lis] < level[s]:
-                offer[2 * c + x] = VOICED_UP
-            else:
-                offer[2 * c + x] = PASSES
-    return offer, crossed
+            code = NO_IDEA
+            if k >= 0 and source[s, dims[k, 0]] == k and source[lis, dims[k, 0]] != k:
+                code = VOICED_UP if level[lis] < level[s] else PASSES
+                if approval_levels > 0 and manager[s] == lis and not sanctioned[k]:
+                    code |= TO_REVIEW
+            if manager[s] != lis:
+                code |= MAY_SEE
+            offer[2 * c + x] = code
+    return offer, said_effort, said_commitment, crossed
 
 
 @njit(cache=True)
@@ -224,15 +234,16 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
 
     Fills ``exposures`` (listener, speaker, idea rows) and ``submissions`` (idea, manager,
     speaker rows) using each speaker's newest idea; returns how many of each, and how
-    many conversations crossed units. Which ideas are on offer is found in parallel
-    (:func:`_ideas_on_offer`); the conversations are then taken in order, with every
+    many conversations crossed units. What each direction carries is read in parallel
+    (:func:`_read_directions`); the conversations are then taken in order, with every
     random draw, so the draws do not depend on the thread count.
     """
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
     visibility, power_distance, approval_levels = prm
-    offer, n_cross = _ideas_on_offer(initiators, partners, manager, level, unit, latest, source,
-                                     dims)
+    offer, said_effort, said_commitment, n_cross = _read_directions(
+        initiators, partners, manager, level, unit, latest, source, dims, sanctioned,
+        approval_levels, effort, commitment)
     n_exp = 0
     n_sub = 0
     for x in range(2 * len(initiators)):
@@ -241,16 +252,18 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
         else:
             s, lis = partners[x // 2], initiators[x // 2]
         heard[lis] += 1
-        seen_effort[lis] += effort[s]
-        seen_commit[lis] += commitment[s]
-        if not witnessed[s] and manager[s] != lis and rng.random() < visibility:
+        seen_effort[lis] += said_effort[x]
+        seen_commit[lis] += said_commitment[x]
+        code = offer[x]
+        if code & MAY_SEE and not witnessed[s] and rng.random() < visibility:
             witnessed[s] = True
-        if offer[x] == NO_IDEA:
+        idea = code & 3
+        if idea == NO_IDEA:
             continue
-        if offer[x] == VOICED_UP and rng.random() < power_distance:
+        if idea == VOICED_UP and rng.random() < power_distance:
             continue  # voice upward withheld
         k = latest[s]
-        if approval_levels > 0 and manager[s] == lis and not sanctioned[k]:
+        if code & TO_REVIEW:
             submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
             n_sub += 1
         else:
