@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from model.ideas import IdeaRegistry
+from model.parallel import PARALLEL_MIN, serial_twin
 
 OWN = -1
 
@@ -50,8 +51,8 @@ def assign_distinct_cells(state, dims, adopters, rows, cols, values, sources):
     all rows, are moved afterwards. Every count is an integer and every cell is written
     once, so the result equals :func:`assign_cells` on any number of threads."""
     practice, source, matches, ideas_in_use, need = state
-    dropped, gained = _write_rows(practice, source, matches, ideas_in_use, need, dims, rows,
-                                  cols, values, sources)
+    args = (practice, source, matches, ideas_in_use, need, dims, rows, cols, values, sources)
+    dropped, gained = _write_rows(*args) if len(rows) >= PARALLEL_MIN else _write_rows_serial(*args)
     for x in range(len(rows)):
         if dropped[x] >= 0:
             adopters[dropped[x]] -= 1
@@ -89,6 +90,9 @@ def _write_rows(practice, source, matches, ideas_in_use, need, dims, rows, cols,
             practice[i, d] = value
             source[i, d] = src
     return dropped, gained
+
+
+_write_rows_serial = serial_twin(_write_rows)
 
 
 @njit(cache=True)

@@ -1,33 +1,62 @@
-"""Parallel kernels: the same seed gives the same run on one thread and on two."""
+"""Parallel kernels: the same seed gives the same run on one thread and on two, and the
+same as their serial twins (which small organizations run)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numba
-import numpy as np
-import pandas as pd
 import pytest
 
 from tests.conftest import run_model
 
-pytestmark = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
-                                reason="numba has a single thread here")
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = {"hierarchical": {}, "shared_authority": {"conversations_per_step": 2,
+                                                     "turnover_rate": 0.01, "approval_levels": 1}}
+FINGERPRINT = """
+import hashlib, json, sys
+import numba
+from tests.conftest import run_model
+from tests.test_threads import fingerprint
+print(json.dumps(fingerprint(run_model(5, sys.argv[1], n_employees=3000, steps=30,
+                                       **json.loads(sys.argv[2]))) | {
+    "threads": numba.get_num_threads()}))
+"""
 
 
-def run_on_threads(threads: int, setting: str | None, **overrides):
-    before = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        return run_model(5, setting, n_employees=3000, steps=30, **overrides)
-    finally:
-        numba.set_num_threads(before)
+def fingerprint(model) -> dict:
+    """Digests of the result table and of the end state."""
+    import hashlib
+
+    people, b = model.people, model.beliefs
+    arrays = {"results": model.results.values[: model.results.rows],
+              "state": [people.effort, people.commitment, people.watch_belief,
+                        people.reputation, people.coast_state, b.practice, b.source,
+                        model.network.strength]}
+    digest = {}
+    for name, value in arrays.items():
+        h = hashlib.sha256()
+        for a in value if isinstance(value, list) else [value]:
+            h.update(a.tobytes())
+        digest[name] = h.hexdigest()
+    return digest
 
 
-@pytest.mark.parametrize("setting, overrides", [
-    ("hierarchical", {}),
-    ("shared_authority", {"conversations_per_step": 2, "turnover_rate": 0.01}),
-])
-def test_one_and_two_threads_give_identical_runs(setting, overrides):
-    one, two = (run_on_threads(k, setting, **overrides) for k in (1, 2))
-    pd.testing.assert_frame_equal(one.results.to_frame(), two.results.to_frame())
-    for name in ("effort", "commitment", "watch_belief", "reputation", "coast_state"):
-        np.testing.assert_array_equal(getattr(one.people, name), getattr(two.people, name))
-    np.testing.assert_array_equal(one.beliefs.practice, two.beliefs.practice)
-    np.testing.assert_array_equal(one.network.strength, two.network.strength)
+def run_elsewhere(threads: int, setting: str) -> dict:
+    """A run in a fresh interpreter whose every loop is parallel, on ``threads`` threads."""
+    env = {"ORGSELF_PARALLEL_MIN": "0", "NUMBA_NUM_THREADS": str(threads), "PATH": "/usr/bin"}
+    out = subprocess.run([sys.executable, "-c", FINGERPRINT, setting,
+                          json.dumps(SETTINGS[setting])], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one CPU: no second thread")
+@pytest.mark.parametrize("setting", sorted(SETTINGS))
+def test_one_and_two_threads_and_the_serial_twins_give_identical_runs(setting):
+    one, two = run_elsewhere(1, setting), run_elsewhere(2, setting)
+    assert (one.pop("threads"), two.pop("threads")) == (1, 2)
+    assert one == two
+    assert fingerprint(run_model(5, setting, n_employees=3000, steps=30,
+                                 **SETTINGS[setting])) == one

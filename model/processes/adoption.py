@@ -25,6 +25,7 @@ from numba.typed import Dict
 from scipy.special import logit
 
 from model.beliefs import adopt_all
+from model.parallel import PARALLEL_MIN, serial_twin
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -48,16 +49,19 @@ def appraise(listeners, speakers, heard, order, practice, source, need, dims, va
              idea_market, influence, market):
     """For each exposure, taken in ``order``: whether it can count at all (the listener
     does not use the idea yet and it applies to their market), its true gain (in
-    dimensions) and the influence gap (speaker minus listener). Read-only and per
-    exposure, so the exposures are appraised in parallel."""
+    dimensions), the influence gap (speaker minus listener), the listener and the idea.
+    Read-only and per exposure, so the exposures are appraised in parallel."""
     scope = dims.shape[1]
     count = len(order)
     open_to = np.empty(count, np.bool_)
     gains = np.empty(count, np.int64)
     pulls = np.empty(count)
+    listener_in_order = np.empty(count, np.int64)
+    idea_in_order = np.empty(count, np.int64)
     for y in prange(count):
         x = order[y]
         listener, k = listeners[x], heard[x]
+        listener_in_order[y], idea_in_order[y] = listener, k
         open_to[y] = source[listener, dims[k, 0]] != k and (
             idea_market[k] < 0 or idea_market[k] == market[listener])
         gain = 0
@@ -66,7 +70,10 @@ def appraise(listeners, speakers, heard, order, practice, source, need, dims, va
             gain += np.int64(values[k, j] == need[d]) - np.int64(practice[listener, d] == need[d])
         gains[y] = gain
         pulls[y] = influence[speakers[x]] - influence[listener]
-    return open_to, gains, pulls
+    return open_to, gains, pulls, listener_in_order, idea_in_order
+
+
+appraise_serial = serial_twin(appraise)
 
 
 @njit(cache=True)
@@ -81,8 +88,12 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
     influence, latest, market = people
     base, value_weight, noise_sd, influence_weight, risk, threshold, horizon = prm
     scope = dims.shape[1]
-    open_to, gains, pulls = appraise(listeners, speakers, heard, order, practice, source, need,
-                                     dims, values, idea_market, influence, market)
+    args = (listeners, speakers, heard, order, practice, source, need, dims, values, idea_market,
+            influence, market)
+    if len(order) >= PARALLEL_MIN:
+        open_to, gains, pulls, listener_in_order, idea_in_order = appraise(*args)
+    else:
+        open_to, gains, pulls, listener_in_order, idea_in_order = appraise_serial(*args)
     taken = np.zeros(len(influence), np.bool_)
     who = np.empty(len(listeners), np.int64)
     what = np.empty(len(listeners), np.int64)
@@ -90,11 +101,11 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
     for y in range(len(order)):
         if not open_to[y]:
             continue  # uses it already, or it does not apply to the listener's customers
-        x = order[y]
-        listener, speaker, k = listeners[x], speakers[x], heard[x]
+        listener, k = listener_in_order[y], idea_in_order[y]
         if taken[listener] and latest[listener] == k:
             continue  # adopted it earlier in this call
         if threshold > 1:
+            speaker = speakers[order[y]]
             key = (np.int64(listener) << 32) | k
             exposures, last_speaker, last_step = memory.get(key, (0, -1, -1))
             if last_step < step - horizon:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
+from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.adoption import consider_adoption, forget_exposures
 from model.processes.base import Process
 
@@ -132,6 +133,9 @@ def _contact_totals(formal, position, informal, formal_strength, power_distance)
     return w_formal, total
 
 
+_contact_totals_serial = serial_twin(_contact_totals)
+
+
 @njit(cache=True, parallel=True)
 def _meet_along_ties(draws, first_draw, per_person, w_formal, total, formal, roles, informal,
                      formal_strength, power_distance):
@@ -168,6 +172,9 @@ def _meet_along_ties(draws, first_draw, per_person, w_formal, total, formal, rol
     return partners, ties
 
 
+_meet_along_ties_serial = serial_twin(_meet_along_ties)
+
+
 @njit(cache=True)
 def choose_partners_along_ties(rng, per_person, formal, roles, informal, prm):
     """(initiators, partners, informal tie or -1) for every conversation started, partners
@@ -176,17 +183,18 @@ def choose_partners_along_ties(rng, per_person, formal, roles, informal, prm):
     the random stream) are the same on any number of threads."""
     position, occupant = roles[0], roles[1]
     formal_strength, power_distance = prm[0], prm[1]
-    w_formal, total = _contact_totals(formal, position, informal, formal_strength,
-                                      power_distance)
+    large = len(position) >= PARALLEL_MIN
+    args = (formal, position, informal, formal_strength, power_distance)
+    w_formal, total = _contact_totals(*args) if large else _contact_totals_serial(*args)
     first_draw = np.empty(len(total), np.int64)
     count = 0
     for i in range(len(total)):
         first_draw[i] = count
         count += per_person if total[i] > 0.0 else 0
     draws = rng.random(count)
-    partners, ties = _meet_along_ties(draws, first_draw, per_person, w_formal, total, formal,
-                                      (position, occupant), informal, formal_strength,
-                                      power_distance)
+    args = (draws, first_draw, per_person, w_formal, total, formal, (position, occupant),
+            informal, formal_strength, power_distance)
+    partners, ties = _meet_along_ties(*args) if large else _meet_along_ties_serial(*args)
     kept = np.flatnonzero(partners >= 0)
     return kept // per_person, partners[kept], ties[kept]
 
@@ -227,6 +235,9 @@ def _read_directions(initiators, partners, manager, level, unit, latest, source,
     return offer, said_effort, said_commitment, crossed
 
 
+_read_directions_serial = serial_twin(_read_directions)
+
+
 @njit(cache=True)
 def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, sanctioned,
              exposures, submissions):
@@ -241,9 +252,12 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
     visibility, power_distance, approval_levels = prm
-    offer, said_effort, said_commitment, n_cross = _read_directions(
-        initiators, partners, manager, level, unit, latest, source, dims, sanctioned,
-        approval_levels, effort, commitment)
+    args = (initiators, partners, manager, level, unit, latest, source, dims, sanctioned,
+            approval_levels, effort, commitment)
+    if len(initiators) >= PARALLEL_MIN:
+        offer, said_effort, said_commitment, n_cross = _read_directions(*args)
+    else:
+        offer, said_effort, said_commitment, n_cross = _read_directions_serial(*args)
     n_exp = 0
     n_sub = 0
     for x in range(2 * len(initiators)):
@@ -296,6 +310,10 @@ def update_ties(strength, used, floor, decay, reinforcement):
     for e in used:
         if e >= 0:
             strength[e] = 1.0 - (1.0 - strength[e]) * (1.0 - reinforcement)
+
+
+learn_norms_serial = serial_twin(learn_norms)
+update_ties_serial = serial_twin(update_ties)
 
 
 class Conversations(Process):
@@ -361,13 +379,15 @@ class Conversations(Process):
 
     def update_norms(self) -> None:
         people = self.model.people
-        learn_norms(self.heard, self.seen_effort, self.seen_commit, people.effort_norm,
-                    people.commitment_norm, self.model.p.norm_learning)
+        kernel = learn_norms if len(self.heard) >= PARALLEL_MIN else learn_norms_serial
+        kernel(self.heard, self.seen_effort, self.seen_commit, people.effort_norm,
+               people.commitment_norm, self.model.p.norm_learning)
 
     def strengthen_ties(self, tie: np.ndarray) -> None:
         net, p = self.model.network, self.model.p
         if net.n_ties:
-            update_ties(net.strength, tie, p.tie_floor, p.tie_decay, p.tie_reinforcement)
+            kernel = update_ties if net.n_ties >= PARALLEL_MIN else update_ties_serial
+            kernel(net.strength, tie, p.tie_floor, p.tie_decay, p.tie_reinforcement)
 
     def record(self, initiators: np.ndarray, partners: np.ndarray) -> None:
         if len(self.recent) == self.recent.maxlen:

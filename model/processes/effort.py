@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
+from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 
 if TYPE_CHECKING:
@@ -40,8 +41,12 @@ def choose_effort(noise, people, own, prm):
     one standard normal draw per employee."""
     commitment, commitment_norm, effort, effort_norm, watch_belief = people
     peer_influence, adaptation, cost, severity, noise_sd = prm
-    _choose_effort(noise, commitment, commitment_norm, effort, effort_norm, watch_belief, own,
-                   peer_influence, adaptation, cost, severity, noise_sd)
+    args = (noise, commitment, commitment_norm, effort, effort_norm, watch_belief, own,
+            peer_influence, adaptation, cost, severity, noise_sd)
+    if len(own) >= PARALLEL_MIN:
+        _choose_effort(*args)
+    else:
+        _choose_effort_serial(*args)
 
 
 @njit(cache=True, parallel=True)
@@ -57,6 +62,9 @@ def _choose_effort(noise, commitment, commitment_norm, effort, effort_norm, watc
         deterrence = min(1.0, severity * watch_belief[i])
         value = inclination - cost * (1.0 - deterrence) + noise_sd * noise[i]
         effort[i] = min(1.0, max(0.0, value))
+
+
+_choose_effort_serial = serial_twin(_choose_effort)
 
 
 class EffortChoice(Process):

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from model.employees import DETECTED, HIDDEN, NEVER, WORKING
+from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 
 if TYPE_CHECKING:
@@ -41,8 +42,12 @@ def monitor(rng, people, structure, prm, local, step):
     parent, n_children, unit_size = structure
     visibility, learning, threshold, loss = prm
     capacity, manager_power, peer_power = local  # per employee (per-unit parameters)
-    by_manager_chance, by_peer_chance = _chances_of_being_seen(
-        position, witnessed, parent, n_children, unit_size, visibility, capacity)
+    large = len(position) >= PARALLEL_MIN
+    args = (position, witnessed, parent, n_children, unit_size, visibility, capacity)
+    if large:
+        by_manager_chance, by_peer_chance = _chances_of_being_seen(*args)
+    else:
+        by_manager_chance, by_peer_chance = _chances_of_being_seen_serial(*args)
     seen = np.empty(len(position), np.int8)
     for i in range(len(position)):
         by_manager = by_manager_chance[i] >= 0.0 and rng.random() < by_manager_chance[i]
@@ -51,8 +56,9 @@ def monitor(rng, people, structure, prm, local, step):
         punished = coasting and ((by_manager and rng.random() < manager_power[i])
                                  or (by_peer and rng.random() < peer_power[i]))
         seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER + punished * SANCTIONED
-    return _follow_up(seen, effort, watch_belief, commitment, coast_state, hidden_since,
-                      sanctioned, manager_power, peer_power, learning, threshold, loss, step)
+    args = (seen, effort, watch_belief, commitment, coast_state, hidden_since, sanctioned,
+            manager_power, peer_power, learning, threshold, loss, step)
+    return _follow_up(*args) if large else _follow_up_serial(*args)
 
 
 @njit(cache=True, parallel=True)
@@ -76,6 +82,9 @@ def _chances_of_being_seen(position, witnessed, parent, n_children, unit_size, v
             by_manager[i] = 1.0 - (1.0 - watched) * (1.0 - visibility)
         by_peer[i] = -1.0 if witnessed[i] else seen_by_peers[unit_size[pos]]
     return by_manager, by_peer
+
+
+_chances_of_being_seen_serial = serial_twin(_chances_of_being_seen)
 
 
 @njit(cache=True, parallel=True)
@@ -111,6 +120,9 @@ def _follow_up(seen, effort, watch_belief, commitment, coast_state, hidden_since
             state = WORKING
         coast_state[i] = state
     return noticed_count, hidden_time, spells
+
+
+_follow_up_serial = serial_twin(_follow_up)
 
 
 class Monitoring(Process):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from numba import njit, prange
 
+from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ def perform(effort, skill, matches, m, output, reputation, influence, authority,
                         + (1 - power_distance) * reputation[i])
 
 
+perform_serial = serial_twin(perform)
+
+
 class Performance(Process):
     """Output, reputation and influence."""
 
@@ -42,6 +46,7 @@ class Performance(Process):
 
     def step(self) -> None:
         m, p, people = self.model, self.model.p, self.model.people
-        perform(people.effort, people.skill, m.beliefs.matches, m.beliefs.m, people.output,
-                people.reputation, people.influence, m.structure.authority, people.position,
-                p.reputation_learning, p.power_distance)
+        kernel = perform if people.n >= PARALLEL_MIN else perform_serial
+        kernel(people.effort, people.skill, m.beliefs.matches, m.beliefs.m, people.output,
+               people.reputation, people.influence, m.structure.authority, people.position,
+               p.reputation_learning, p.power_distance)

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from model.beliefs import OWN, assign_distinct_cells
+from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 
 if TYPE_CHECKING:
@@ -57,6 +58,9 @@ def superior_beliefs(practice, matches, code_matches):
     return plus_by_block.sum(axis=0), minus_by_block.sum(axis=0), superior_by_block.sum()
 
 
+superior_beliefs_serial = serial_twin(superior_beliefs)
+
+
 @njit(cache=True)
 def teach(state, dims, adopters, rows, cols, code, code_source, gradual):
     """Move the chosen cells (distinct, sorted by row) to the playbook's belief: at once,
@@ -85,6 +89,9 @@ def differing_cells(practice, code):
     return counts
 
 
+differing_cells_serial = serial_twin(differing_cells)
+
+
 @njit(cache=True)
 def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
     """Each (employee, dimension) cell takes the playbook's belief with chance p1 where the
@@ -93,7 +100,10 @@ def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
     cells' ranks among the differing cells, one after another; finding and teaching the
     cells runs in parallel."""
     practice = state[0]
-    counts = differing_cells(practice, code)
+    if len(practice) >= PARALLEL_MIN:
+        counts = differing_cells(practice, code)
+    else:
+        counts = differing_cells_serial(practice, code)
     total = counts.sum()
     capacity = int(total * p1 + 6.0 * np.sqrt(total * p1) + 16)
     taken = np.empty(capacity, np.int64)  # ranks of the cells taken among the differing cells
@@ -109,7 +119,10 @@ def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
             taken = np.concatenate((taken, np.empty(capacity, np.int64)))
         taken[count] = cell
         count += 1
-    rows, cols = _locate_cells(practice, code, counts, taken[:count])
+    if count >= PARALLEL_MIN:
+        rows, cols = _locate_cells(practice, code, counts, taken[:count])
+    else:
+        rows, cols = _locate_cells_serial(practice, code, counts, taken[:count])
     teach(state, dims, adopters, rows, cols, code, code_source, gradual)
 
 
@@ -136,6 +149,9 @@ def _locate_cells(practice, code, counts, ranks):
                     rank -= 1
             rows[x], cols[x] = i, d
     return rows, cols
+
+
+_locate_cells_serial = serial_twin(_locate_cells)
 
 
 @njit(cache=True)
@@ -204,8 +220,8 @@ class Playbook(Process):
         if self.model.p.code_learning_basis == "actions":
             plus, minus, superior = self.superior_actions()
         else:
-            plus, minus, superior = superior_beliefs(b.practice, b.matches,
-                                                     int((b.code == b.need).sum()))
+            kernel = superior_beliefs if b.n >= PARALLEL_MIN else superior_beliefs_serial
+            plus, minus, superior = kernel(b.practice, b.matches, int((b.code == b.need).sum()))
         if superior == 0:
             return
         majority = np.sign(plus - minus).astype(np.int8)
