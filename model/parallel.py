@@ -2,13 +2,10 @@
 
 A parallel loop wakes numba's other threads and waits for all of them: that pays for
 the loops of large organizations, but on a busy machine (a sweep's workers, other
-jobs) waiting for a second thread costs far more than a small loop itself, and a
-process that has started OpenMP's threads cannot safely fork worker processes. A loop
-over fewer than ``PARALLEL_MIN`` items (employees, conversations, cells) therefore runs
-the kernel's serial twin (set by the environment variable ``ORGSELF_PARALLEL_MIN`` when
-the engine is imported; the compiled kernels keep the value they were compiled with).
-Results never depend on which runs, nor on the thread count (draws are taken outside
-the parallel loops), only speed does.
+jobs) waiting for a second thread costs far more than a small loop itself. A loop over
+fewer than ``PARALLEL_MIN`` items (employees, conversations, cells) therefore runs the
+kernel's serial twin. Results never depend on which runs, nor on the thread count
+(draws are taken outside the parallel loops), only speed does.
 """
 
 from __future__ import annotations
@@ -24,7 +21,9 @@ from numba import njit
 numba.config.THREADING_LAYER = os.environ.get("NUMBA_THREADING_LAYER", "workqueue")
 
 #: Items of a loop (employees, conversations, cells) from which it runs on all threads.
-PARALLEL_MIN = int(os.environ.get("ORGSELF_PARALLEL_MIN", "100000"))
+#: Compiled kernels keep this value in their on-disk cache: after changing it, delete the
+#: ``__pycache__/*.nbi`` and ``*.nbc`` files under model/.
+PARALLEL_MIN = 100_000
 
 
 def serial_twin(kernel):

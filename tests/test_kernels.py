@@ -60,11 +60,12 @@ def test_parallel_write_of_distinct_cells_equals_the_cell_by_cell_writer():
     """Rows straddle the fixed blocks of the parallel writer; every count must come out
     as the plain writer leaves it (ideas' adopters via their anchor cells included)."""
     from model.beliefs import assign_cells, assign_distinct_cells
+    from model.parallel import PARALLEL_MIN
 
     rng = np.random.default_rng(3)
-    n, m, n_ideas = 3000, 24, 40
+    n, m, n_ideas = 10_000, 24, 40
     dims = np.stack([rng.permutation(m)[:3] for _ in range(n_ideas)]).astype(np.int64)
-    cells = np.sort(rng.choice(n * m, size=20_000, replace=False))
+    cells = np.sort(rng.choice(n * m, size=PARALLEL_MIN + 10_000, replace=False))
     rows, cols = cells // m, cells % m
     values = rng.integers(-1, 2, len(cells)).astype(np.int8)
     sources = rng.integers(-1, n_ideas, len(cells)).astype(np.int64)
