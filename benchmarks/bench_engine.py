@@ -22,13 +22,15 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_engine.py --million    # plus 1M x 100 steps
 
 Targets: >= 5M agent-steps/s at 10,000 employees, >= 25x the baseline, and
-1,000,000 employees x 100 steps in <= 60 s and <= 2 GB peak memory.
+1,000,000 employees x 100 steps in <= 60 s and <= 2 GB peak memory, >= 1.6x faster on
+two threads than on one (numba's parallel loops), with identical results.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import os
 import resource
@@ -51,6 +53,8 @@ TARGET_RATE_10K = 5_000_000
 TARGET_RATIO = 25.0
 TARGET_MILLION_SECONDS = 60.0
 TARGET_MILLION_MB = 2048.0
+TARGET_THREAD_SPEEDUP = 1.6
+MILLION_THREADS = (1, 2)
 MILLION = 1_000_000
 MILLION_STEPS = 100
 
@@ -173,20 +177,33 @@ def print_targets(ours: dict[int, Timing], base: dict[str, dict[int, Timing]]) -
                 f"[{verdict(ratio >= TARGET_RATIO)}]")
 
 
-def run_child(n: int, steps: int) -> None:
-    """Subprocess body for --million: warm up, build, run, print a JSON line of results."""
+def run_child(n: int, steps: int, threads: int) -> None:
+    """Subprocess body for --million: on ``threads`` numba threads, warm up, build, run,
+    print a JSON line of results (with a digest of the result table)."""
+    import numba
+
+    numba.set_num_threads(threads)
     warm_up()
-    build_s, run_s = time_once(build_ours, n, steps, seed=1)
+    gc.collect()
+    start = time.perf_counter()
+    model = build_ours(n, steps, seed=1)
+    built = time.perf_counter()
+    model.run(steps)
+    done = time.perf_counter()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
-    print(json.dumps({"build_s": build_s, "run_s": run_s, "peak_mb": peak_kb / 1024}))
+    digest = hashlib.sha256(model.results.values[: model.results.rows].tobytes()).hexdigest()
+    print(json.dumps({"build_s": built - start, "run_s": done - built, "peak_mb": peak_kb / 1024,
+                      "threads": numba.get_num_threads(), "digest": digest[:16]}))
 
 
-def million_run(n: int, steps: int) -> dict:
-    """Run the ``n`` x ``steps`` job in a fresh interpreter and return its JSON report."""
-    log(f"\n--million: {n:,} employees x {steps} steps in a fresh subprocess ...")
+def million_run(n: int, steps: int, threads: int) -> dict:
+    """Run the ``n`` x ``steps`` job on ``threads`` threads in a fresh interpreter and
+    return its JSON report."""
+    log(f"\n--million: {n:,} employees x {steps} steps on {threads} thread(s) "
+        "in a fresh subprocess ...")
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(n),
-                           "--steps", str(steps)],
+                           "--steps", str(steps), "--threads", str(threads)],
                           capture_output=True, text=True, cwd=ROOT, check=False)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -199,12 +216,25 @@ def million_run(n: int, steps: int) -> dict:
 
 def print_million(report: dict, n: int, steps: int) -> None:
     run_s, peak = report["run_s"], report["peak_mb"]
-    log(f"{n:,} x {steps} steps: build {report['build_s']:.1f} s, run {run_s:.1f} s "
-        f"({n * steps / run_s:,.0f} agent-steps/s), whole subprocess {report['process_s']:.1f} s, "
-        f"peak RSS {peak:,.0f} MB")
+    log(f"{n:,} x {steps} steps on {report['threads']} thread(s): build "
+        f"{report['build_s']:.1f} s, run {run_s:.1f} s ({n * steps / run_s:,.0f} agent-steps/s), "
+        f"whole subprocess {report['process_s']:.1f} s, peak RSS {peak:,.0f} MB, "
+        f"results digest {report['digest']}")
     ok = verdict(run_s <= TARGET_MILLION_SECONDS)
     log(f"target run <= {TARGET_MILLION_SECONDS:.0f} s: [{ok}]"
         f"   target peak <= {TARGET_MILLION_MB:,.0f} MB: [{verdict(peak <= TARGET_MILLION_MB)}]")
+
+
+def print_thread_speedup(reports: list[dict]) -> None:
+    """Run time on one thread over run time on the most threads, and whether results match."""
+    one, most = reports[0], reports[-1]
+    speedup = one["run_s"] / most["run_s"]
+    same = len({r["digest"] for r in reports}) == 1
+    log(f"\nspeed-up on {most['threads']} threads over 1: {speedup:.2f}x "
+        f"(run {one['run_s']:.1f} s vs {most['run_s']:.1f} s)  "
+        f"[{verdict(speedup >= TARGET_THREAD_SPEEDUP)} target >= {TARGET_THREAD_SPEEDUP}x]; "
+        f"identical results: {'yes' if same else 'NO'}  [{verdict(same)}]")
+    log(f"(wall-clock ratio: meaningful only while no other job holds the cores; {machine_load()})")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -216,14 +246,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--million", action="store_true",
                         help=f"also run {MILLION:,} employees x {MILLION_STEPS} steps "
                              "in a subprocess (slow)")
+    parser.add_argument("--million-steps", type=int, default=MILLION_STEPS,
+                        help=f"steps of the --million runs (default {MILLION_STEPS})")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.child:
-        run_child(args.child, args.steps or MILLION_STEPS)
+        run_child(args.child, args.steps or MILLION_STEPS, args.threads)
         return
     steps = args.steps or (20 if args.quick else 100)
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
@@ -244,7 +277,11 @@ def main(argv: list[str] | None = None) -> None:
     print_targets(ours, base)
     log(f"machine at end: {machine_load()}")
     if args.million:
-        print_million(million_run(MILLION, MILLION_STEPS), MILLION, MILLION_STEPS)
+        reports = []
+        for threads in MILLION_THREADS:
+            reports.append(million_run(MILLION, args.million_steps, threads))
+            print_million(reports[-1], MILLION, args.million_steps)
+        print_thread_speedup(reports)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,16 @@ def run_once(parameters: Parameters, seed: int, setting: str = "custom",
                      interventions_table(model) if roadmap else None)
 
 
+def start_worker(parent: int, workers: int) -> None:
+    """Worker initializer: die with ``parent``; with several workers, each runs numba's
+    parallel loops on one thread, so that the workers do not fight over the cores."""
+    die_with_parent(parent)
+    if workers > 1:
+        import numba
+
+        numba.set_num_threads(1)
+
+
 @contextmanager
 def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of worker processes for independent runs.
@@ -70,8 +80,8 @@ def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     and on an error or Ctrl+C/SIGTERM here nothing queued starts and running workers stop.
     """
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent,
-                             initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
+                             initargs=(os.getpid(), workers)) as pool:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "This process .* is multi-threaded",
                                     DeprecationWarning)

@@ -12,9 +12,10 @@ and ideas-in-use are maintained incrementally instead of rescanning n x m cells.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from model.ideas import IdeaRegistry
+from model.parallel import PARALLEL_MIN, serial_twin
 from model.rng import coin_signs
 
 OWN = -1
@@ -39,6 +40,60 @@ def assign_cells(state, dims, adopters, rows, cols, values, sources):
             adopters[src] += 1
         practice[i, d] = value
         source[i, d] = src
+
+
+CELL_BLOCK = 4096  # cells per block of a parallel write (whole rows; fixed, not per thread)
+
+
+@njit(cache=True)
+def assign_distinct_cells(state, dims, adopters, rows, cols, values, sources):
+    """:func:`assign_cells` for distinct cells sorted by row, in parallel: rows are split
+    into fixed blocks, each written by one thread; the adopter counts of ideas, shared by
+    all rows, are moved afterwards. Every count is an integer and every cell is written
+    once, so the result equals :func:`assign_cells` on any number of threads."""
+    practice, source, matches, ideas_in_use, need = state
+    args = (practice, source, matches, ideas_in_use, need, dims, rows, cols, values, sources)
+    dropped, gained = _write_rows(*args) if len(rows) >= PARALLEL_MIN else _write_rows_serial(*args)
+    for x in range(len(rows)):
+        if dropped[x] >= 0:
+            adopters[dropped[x]] -= 1
+        if gained[x] >= 0:
+            adopters[gained[x]] += 1
+
+
+@njit(cache=True, inline="always")
+def _row_block_start(rows, b):
+    """First cell of block b: the first cell at or after b * CELL_BLOCK that starts a row."""
+    x = min(b * CELL_BLOCK, len(rows))
+    while 0 < x < len(rows) and rows[x] == rows[x - 1]:
+        x += 1
+    return x
+
+
+@njit(cache=True, parallel=True)
+def _write_rows(practice, source, matches, ideas_in_use, need, dims, rows, cols, values,
+                sources):
+    # arrays come one by one: numba 0.68 loses writes in a parallel loop to arrays
+    # unpacked from a tuple argument
+    dropped = np.full(len(rows), -1, np.int64)  # idea whose anchor cell is given up, per cell
+    gained = np.full(len(rows), -1, np.int64)  # idea whose anchor cell is taken, per cell
+    blocks = (len(rows) + CELL_BLOCK - 1) // CELL_BLOCK
+    for b in prange(blocks):
+        for x in range(_row_block_start(rows, b), _row_block_start(rows, b + 1)):
+            i, d, value, src = rows[x], cols[x], values[x], sources[x]
+            old_value, old_src = practice[i, d], source[i, d]
+            matches[i] += np.int64(value == need[d]) - np.int64(old_value == need[d])
+            ideas_in_use[i] += np.int64(src >= 0) - np.int64(old_src >= 0)
+            if old_src >= 0 and dims[old_src, 0] == d:
+                dropped[x] = old_src
+            if src >= 0 and dims[src, 0] == d:
+                gained[x] = src
+            practice[i, d] = value
+            source[i, d] = src
+    return dropped, gained
+
+
+_write_rows_serial = serial_twin(_write_rows)
 
 
 @njit(cache=True)

@@ -61,3 +61,35 @@ def test_socialization_reaches_every_row_and_only_differing_cells():
     # each half holds ~20,000 differing cells: sd of a rate ~0.0015; 5 sd apart at most
     assert abs(rates[0] - rates[1]) < 0.0075
     assert abs(np.mean(rates) - 0.05) < 0.005
+
+
+def test_parallel_write_of_distinct_cells_equals_the_cell_by_cell_writer():
+    """Rows straddle the fixed blocks of the parallel writer; every count must come out
+    as the plain writer leaves it (ideas' adopters via their anchor cells included)."""
+    from model.beliefs import assign_cells, assign_distinct_cells
+    from model.parallel import PARALLEL_MIN
+
+    rng = np.random.default_rng(3)
+    n, m, n_ideas = 10_000, 24, 40
+    dims = np.stack([rng.permutation(m)[:3] for _ in range(n_ideas)]).astype(np.int64)
+    cells = np.sort(rng.choice(n * m, size=PARALLEL_MIN + 10_000, replace=False))
+    rows, cols = cells // m, cells % m
+    values = rng.integers(-1, 2, len(cells)).astype(np.int8)
+    sources = rng.integers(-1, n_ideas, len(cells)).astype(np.int64)
+
+    def state():
+        r = np.random.default_rng(4)
+        practice = r.integers(-1, 2, (n, m)).astype(np.int8)
+        source = r.integers(-1, n_ideas, (n, m)).astype(np.int32)
+        need = r.choice(np.array([-1, 1], np.int8), m)
+        return (practice, source, (practice == need).sum(axis=1).astype(np.int64),
+                (source >= 0).sum(axis=1).astype(np.int64), need), np.full(n_ideas, 10**6)
+
+    plain, plain_adopters = state()
+    assign_cells(plain, dims, plain_adopters, rows, cols, values, sources)
+    fast, fast_adopters = state()
+    assign_distinct_cells(fast, dims, fast_adopters, rows, cols, values, sources)
+    for a, b in zip(plain, fast, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(plain_adopters, fast_adopters)
+    assert (plain_adopters != 10**6).any()

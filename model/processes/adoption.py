@@ -20,11 +20,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, types
+from numba import njit, prange, types
 from numba.typed import Dict
 from scipy.special import logit
 
 from model.beliefs import adopt_all
+from model.parallel import PARALLEL_MIN, serial_twin
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -46,26 +47,69 @@ def forget_exposures(memory, step, horizon):
         del memory[key]
 
 
+@njit(cache=True, parallel=True)
+def appraise(listeners, speakers, heard, order, practice, source, need, dims, values,
+             idea_market, influence, market):
+    """For each exposure, taken in ``order``: whether it can count at all (the listener
+    does not use the idea yet and it applies to their market), its true gain (in
+    dimensions), the influence gap (speaker minus listener), the listener and the idea.
+    Read-only and per exposure, so the exposures are appraised in parallel."""
+    scope = dims.shape[1]
+    count = len(order)
+    open_to = np.empty(count, np.bool_)
+    gains = np.empty(count, np.int64)
+    pulls = np.empty(count)
+    listener_in_order = np.empty(count, np.int64)
+    idea_in_order = np.empty(count, np.int64)
+    for y in prange(count):
+        x = order[y]
+        listener, k = listeners[x], heard[x]
+        listener_in_order[y], idea_in_order[y] = listener, k
+        open_to[y] = source[listener, dims[k, 0]] != k and (
+            idea_market[k] < 0 or idea_market[k] == market[listener])
+        gain = 0
+        for j in range(scope):
+            d = dims[k, j]
+            gain += np.int64(values[k, j] == need[d]) - np.int64(practice[listener, d] == need[d])
+        gains[y] = gain
+        pulls[y] = influence[speakers[x]] - influence[listener]
+    return open_to, gains, pulls, listener_in_order, idea_in_order
+
+
+appraise_serial = serial_twin(appraise)
+
+
 @njit(cache=True)
 def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, memory, step):
-    """Exposures of listeners to ideas from speakers, taken in ``order``; returns adoptions."""
+    """Exposures of listeners to ideas from speakers, taken in ``order``; returns adoptions.
+
+    The exposures are appraised in parallel (:func:`appraise`), then weighed one after
+    another in ``order``, where every random draw is taken, so the draws and the result
+    do not depend on the thread count."""
     practice, source, matches, ideas_in_use, need = beliefs
     dims, values, adopters, sanctioned, adoptions, value_sum, value_at_birth, idea_market = ideas
     influence, latest, market = people
     base, value_weight, noise_sd, influence_weight, risk, threshold, horizon = prm  # risk:
     # per listener (a per-unit parameter)
     scope = dims.shape[1]
+    args = (listeners, speakers, heard, order, practice, source, need, dims, values, idea_market,
+            influence, market)
+    if len(order) >= PARALLEL_MIN:
+        open_to, gains, pulls, listener_in_order, idea_in_order = appraise(*args)
+    else:
+        open_to, gains, pulls, listener_in_order, idea_in_order = appraise_serial(*args)
     taken = np.zeros(len(influence), np.bool_)
     who = np.empty(len(listeners), np.int64)
     what = np.empty(len(listeners), np.int64)
     count = 0
-    for x in order:
-        listener, speaker, k = listeners[x], speakers[x], heard[x]
-        if source[listener, dims[k, 0]] == k or (taken[listener] and latest[listener] == k):
-            continue  # uses it already
-        if idea_market[k] >= 0 and idea_market[k] != market[listener]:
-            continue  # the idea does not apply to the listener's customers
+    for y in range(len(order)):
+        if not open_to[y]:
+            continue  # uses it already, or it does not apply to the listener's customers
+        listener, k = listener_in_order[y], idea_in_order[y]
+        if taken[listener] and latest[listener] == k:
+            continue  # adopted it earlier in this call
         if threshold > 1:
+            speaker = speakers[order[y]]
             key = (np.int64(listener) << 32) | k
             exposures, last_speaker, last_step = memory.get(key, (0, -1, -1))
             if last_step < step - horizon:
@@ -75,15 +119,10 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
             memory[key] = (exposures, np.int64(speaker), np.int64(step))
             if exposures < threshold:
                 continue
-        gain = 0
-        for j in range(scope):
-            d = dims[k, j]
-            gain += np.int64(values[k, j] == need[d]) - np.int64(practice[listener, d] == need[d])
-        perceived = gain / scope
+        perceived = gains[y] / scope
         if noise_sd > 0:
             perceived += noise_sd * rng.standard_normal()
-        appeal = (base + value_weight * perceived
-                  + influence_weight * (influence[speaker] - influence[listener]))
+        appeal = base + value_weight * perceived + influence_weight * pulls[y]
         if not sanctioned[k]:
             appeal -= risk[listener]
         if rng.random() >= 1.0 / (1.0 + np.exp(-appeal)):

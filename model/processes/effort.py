@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
+from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 
 if TYPE_CHECKING:
@@ -35,18 +36,35 @@ def own_commitment(motive, skill, opportunity, has_manager, autonomy, support):
 
 
 @njit(cache=True)
-def choose_effort(rng, people, own, prm):
-    """Commitment and effort of everyone (see the module docstring)."""
+def choose_effort(noise, people, own, prm):
+    """Commitment and effort of everyone (see the module docstring), ``noise`` holding
+    one standard normal draw per employee."""
     commitment, commitment_norm, effort, effort_norm, watch_belief = people
     peer_influence, adaptation, cost, severity, noise_sd = prm
-    for i in range(len(own)):
+    args = (noise, commitment, commitment_norm, effort, effort_norm, watch_belief, own,
+            peer_influence, adaptation, cost, severity, noise_sd)
+    if len(own) >= PARALLEL_MIN:
+        _choose_effort(*args)
+    else:
+        _choose_effort_serial(*args)
+
+
+@njit(cache=True, parallel=True)
+def _choose_effort(noise, commitment, commitment_norm, effort, effort_norm, watch_belief, own,
+                   peer_influence, adaptation, cost, severity, noise_sd):
+    # arrays come one by one: numba 0.68 loses writes in a parallel loop to arrays
+    # unpacked from a tuple argument
+    for i in prange(len(own)):
         target = (1.0 - peer_influence) * own[i] + peer_influence * commitment_norm[i]
         commitment[i] += adaptation * (target - commitment[i])
         inclination = ((1.0 - peer_influence) * commitment[i]
                        + peer_influence * effort_norm[i])
         deterrence = min(1.0, severity * watch_belief[i])
-        value = inclination - cost * (1.0 - deterrence) + noise_sd * rng.standard_normal()
+        value = inclination - cost * (1.0 - deterrence) + noise_sd * noise[i]
         effort[i] = min(1.0, max(0.0, value))
+
+
+_choose_effort_serial = serial_twin(_choose_effort)
 
 
 class EffortChoice(Process):
@@ -73,7 +91,7 @@ class EffortChoice(Process):
 
     def step(self) -> None:
         p, people = self.model.p, self.model.people
-        choose_effort(self.rng,
+        choose_effort(self.rng.standard_normal(people.n),
                       (people.commitment, people.commitment_norm, people.effort,
                        people.effort_norm, people.watch_belief),
                       self.own_commitment(),

@@ -16,57 +16,110 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from model.employees import DETECTED, HIDDEN, NEVER, WORKING
+from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
 
 
+BY_MANAGER, BY_PEER, SANCTIONED = 1, 2, 4  # what happened to an employee this step
+
+
 @njit(cache=True)
 def monitor(rng, people, structure, prm, local, step):
     """Observe, notice, sanction and track coasting spells for everyone; returns
-    (noticed count, hidden steps of spells that ended, spells that ended)."""
+    (noticed count, hidden steps of spells that ended, spells that ended).
+
+    The chances of being seen are worked out in parallel, the draws are taken one
+    employee after another (so they do not depend on the thread count), and their
+    consequences follow in parallel."""
     (position, witnessed, effort, watch_belief, commitment, coast_state, hidden_since,
      sanctioned) = people
     parent, n_children, unit_size = structure
     learning, threshold, loss = prm
     capacity, manager_power, peer_power, visibility = local  # per employee (per-unit)
-    noticed_count, hidden_time, spells = 0, 0, 0
+    large = len(position) >= PARALLEL_MIN
+    args = (position, witnessed, parent, n_children, unit_size, visibility, capacity)
+    if large:
+        by_manager_chance, by_peer_chance = _chances_of_being_seen(*args)
+    else:
+        by_manager_chance, by_peer_chance = _chances_of_being_seen_serial(*args)
+    seen = np.empty(len(position), np.int8)
     for i in range(len(position)):
+        by_manager = by_manager_chance[i] >= 0.0 and rng.random() < by_manager_chance[i]
+        by_peer = by_peer_chance[i] < 0.0 or rng.random() < by_peer_chance[i]
+        coasting = effort[i] < threshold
+        punished = coasting and ((by_manager and rng.random() < manager_power[i])
+                                 or (by_peer and rng.random() < peer_power[i]))
+        seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER + punished * SANCTIONED
+    args = (seen, effort, watch_belief, commitment, coast_state, hidden_since, sanctioned,
+            manager_power, peer_power, learning, threshold, loss, step)
+    return _follow_up(*args) if large else _follow_up_serial(*args)
+
+
+@njit(cache=True, parallel=True)
+def _chances_of_being_seen(position, witnessed, parent, n_children, unit_size, visibility,
+                           capacity):
+    """Each employee's chance of being seen by their manager (watched actively or seen
+    passively; -1 without a manager) and by a unit colleague (-1 if a conversation
+    partner saw their work already); ``visibility`` per employee (a per-unit parameter)."""
+    by_manager = np.empty(len(position))
+    by_peer = np.empty(len(position))
+    for i in prange(len(position)):
         pos = position[i]
         boss = parent[pos]
-        by_manager = False
-        if boss >= 0:  # watched actively, or seen passively: one draw for either
+        by_manager[i] = -1.0
+        if boss >= 0:
             watched = min(1.0, capacity[i] / max(n_children[boss], 1))
-            by_manager = rng.random() < 1.0 - (1.0 - watched) * (1.0 - visibility[i])
+            by_manager[i] = 1.0 - (1.0 - watched) * (1.0 - visibility[i])
         colleagues = unit_size[pos] - 1
-        by_peer = witnessed[i] or rng.random() < 1.0 - (1.0 - visibility[i]) ** colleagues
+        by_peer[i] = -1.0 if witnessed[i] else 1.0 - (1.0 - visibility[i]) ** colleagues
+    return by_manager, by_peer
+
+
+_chances_of_being_seen_serial = serial_twin(_chances_of_being_seen)
+
+
+@njit(cache=True, parallel=True)
+def _follow_up(seen, effort, watch_belief, commitment, coast_state, hidden_since, sanctioned,
+               manager_power, peer_power, learning, threshold, loss, step):
+    """Learning the risk, noticing, sanction costs and coasting spells, given who was seen
+    and sanctioned; returns (noticed count, hidden steps of spells ended, spells ended)."""
+    noticed_count, hidden_time, spells = 0, 0, 0
+    for i in prange(len(seen)):
+        by_manager = (seen[i] & BY_MANAGER) != 0
+        by_peer = (seen[i] & BY_PEER) != 0
         risk = min(1.0, by_manager * manager_power[i] + by_peer * peer_power[i])
         watch_belief[i] += learning * (risk - watch_belief[i])
         coasting = effort[i] < threshold
         noticed = coasting and ((by_manager and manager_power[i] > 0)
                                 or (by_peer and peer_power[i] > 0))
         noticed_count += noticed
-        sanctioned[i] = coasting and ((by_manager and rng.random() < manager_power[i])
-                                      or (by_peer and rng.random() < peer_power[i]))
+        sanctioned[i] = (seen[i] & SANCTIONED) != 0
         if sanctioned[i]:
             commitment[i] = max(0.0, commitment[i] - loss)
         state = coast_state[i]
+        ended = 0
         if coasting and state == WORKING:
             state = HIDDEN
             hidden_since[i] = step
         if state == HIDDEN and (noticed or not coasting):
+            ended = 1
             hidden_time += step - hidden_since[i]
-            spells += 1
             hidden_since[i] = NEVER
             state = DETECTED if coasting else WORKING
+        spells += ended
         if not coasting:
             state = WORKING
         coast_state[i] = state
     return noticed_count, hidden_time, spells
+
+
+_follow_up_serial = serial_twin(_follow_up)
 
 
 class Monitoring(Process):

@@ -23,9 +23,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from model.beliefs import OWN, assign_cells
+from model.beliefs import OWN, assign_distinct_cells
+from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 from model.rng import coin_signs
 
@@ -33,23 +34,32 @@ if TYPE_CHECKING:
     pass
 
 
-@njit(cache=True)
+BLOCK = 4096  # employees per block of a parallel count (fixed: results never depend on threads)
+RANK_BLOCK = 4096  # cells per block when locating the cells socialization takes
+
+
+@njit(cache=True, parallel=True)
 def superior_beliefs(practice, matches, code_matches):
     """Counts of +1 and -1 beliefs per dimension among employees who fit needs better
-    than the playbook, and how many such employees there are."""
+    than the playbook, and how many such employees there are (counted in fixed blocks
+    of employees in parallel, then added up)."""
     n, m = practice.shape
-    plus = np.zeros(m, np.int64)
-    minus = np.zeros(m, np.int64)
-    superior = 0
-    for i in range(n):
-        if matches[i] > code_matches:
-            superior += 1
-            for d in range(m):
-                if practice[i, d] == 1:
-                    plus[d] += 1
-                elif practice[i, d] == -1:
-                    minus[d] += 1
-    return plus, minus, superior
+    blocks = (n + BLOCK - 1) // BLOCK
+    plus_by_block = np.zeros((blocks, m), np.int64)
+    minus_by_block = np.zeros((blocks, m), np.int64)
+    superior_by_block = np.zeros(blocks, np.int64)
+    for b in prange(blocks):
+        plus, minus = plus_by_block[b], minus_by_block[b]
+        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            if matches[i] > code_matches:
+                superior_by_block[b] += 1
+                for d in range(m):
+                    plus[d] += practice[i, d] == 1
+                    minus[d] += practice[i, d] == -1
+    return plus_by_block.sum(axis=0), minus_by_block.sum(axis=0), superior_by_block.sum()
+
+
+superior_beliefs_serial = serial_twin(superior_beliefs)
 
 
 @njit(cache=True)
@@ -67,8 +77,8 @@ def learn_code(plus, minus, code, code_source, draws, p2, own):
 
 @njit(cache=True)
 def teach(state, dims, adopters, rows, cols, code, code_source, gradual):
-    """Move the chosen cells to the playbook's belief: at once, or (gradual) one step,
-    an opposite belief becoming 0 (no belief) first."""
+    """Move the chosen cells (distinct, sorted by row) to the playbook's belief: at once,
+    or (gradual) one step, an opposite belief becoming 0 (no belief) first."""
     values = code[cols].copy()
     sources = code_source[cols].copy()
     if gradual:
@@ -77,15 +87,15 @@ def teach(state, dims, adopters, rows, cols, code, code_source, gradual):
             if practice[rows[x], cols[x]] != 0:
                 values[x] = 0
                 sources[x] = -1
-    assign_cells(state, dims, adopters, rows, cols, values, sources)
+    assign_distinct_cells(state, dims, adopters, rows, cols, values, sources)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def differing_cells(practice, code):
     """Per employee, the dimensions where the playbook holds a belief (not 0) they do not."""
     n, m = practice.shape
     counts = np.empty(n, np.int64)
-    for i in range(n):
+    for i in prange(n):
         c = 0
         for d in range(m):
             c += (code[d] != 0) & (practice[i, d] != code[d])
@@ -93,42 +103,69 @@ def differing_cells(practice, code):
     return counts
 
 
+differing_cells_serial = serial_twin(differing_cells)
+
+
 @njit(cache=True)
 def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
     """Each (employee, dimension) cell takes the playbook's belief with chance p1 where the
     playbook holds a belief (not 0) that differs. Only such cells are visited, in row-major
-    order by geometric skips (one draw per cell taken, not per cell)."""
+    order by geometric skips (one draw per cell taken, not per cell): the draws pick the
+    cells' ranks among the differing cells, one after another; finding and teaching the
+    cells runs in parallel."""
     practice = state[0]
-    m = practice.shape[1]
-    counts = differing_cells(practice, code)
+    if len(practice) >= PARALLEL_MIN:
+        counts = differing_cells(practice, code)
+    else:
+        counts = differing_cells_serial(practice, code)
     total = counts.sum()
     capacity = int(total * p1 + 6.0 * np.sqrt(total * p1) + 16)
-    rows = np.empty(capacity, np.int64)
-    cols = np.empty(capacity, np.int64)
+    taken = np.empty(capacity, np.int64)  # ranks of the cells taken among the differing cells
     count = 0
     log_q = np.log1p(-p1) if p1 < 1.0 else -np.inf
-    cell = -1  # index among the differing cells
-    i, before = 0, 0  # current employee, differing cells of the employees before them
+    cell = -1
     while True:
         skip = 0.0 if p1 >= 1.0 else np.log(1.0 - rng.random()) / log_q  # geometric gap
         if cell + 1 + skip >= total:
             break
         cell += 1 + int(skip)
-        while before + counts[i] <= cell:
-            before += counts[i]
-            i += 1
-        rank = cell - before
-        for d in range(m):
-            if code[d] != 0 and practice[i, d] != code[d]:
-                if rank == 0:
-                    break
-                rank -= 1
-        if count == len(rows):
-            rows = np.concatenate((rows, np.empty(capacity, np.int64)))
-            cols = np.concatenate((cols, np.empty(capacity, np.int64)))
-        rows[count], cols[count] = i, d
+        if count == len(taken):
+            taken = np.concatenate((taken, np.empty(capacity, np.int64)))
+        taken[count] = cell
         count += 1
-    teach(state, dims, adopters, rows[:count], cols[:count], code, code_source, gradual)
+    if count >= PARALLEL_MIN:
+        rows, cols = _locate_cells(practice, code, counts, taken[:count])
+    else:
+        rows, cols = _locate_cells_serial(practice, code, counts, taken[:count])
+    teach(state, dims, adopters, rows, cols, code, code_source, gradual)
+
+
+@njit(cache=True, parallel=True)
+def _locate_cells(practice, code, counts, ranks):
+    """(employee, dimension) of the differing cells of the given ascending ranks
+    (row-major), in fixed blocks of ranks: each block finds its first row, then walks on."""
+    m = practice.shape[1]
+    before = np.cumsum(counts) - counts  # differing cells of the employees before each
+    rows = np.empty(len(ranks), np.int64)
+    cols = np.empty(len(ranks), np.int64)
+    blocks = (len(ranks) + RANK_BLOCK - 1) // RANK_BLOCK
+    for b in prange(blocks):
+        start, stop = b * RANK_BLOCK, min(len(ranks), (b + 1) * RANK_BLOCK)
+        i = np.searchsorted(before, ranks[start], side="right") - 1
+        for x in range(start, stop):
+            while before[i] + counts[i] <= ranks[x]:
+                i += 1
+            rank = ranks[x] - before[i]
+            for d in range(m):
+                if code[d] != 0 and practice[i, d] != code[d]:
+                    if rank == 0:
+                        break
+                    rank -= 1
+            rows[x], cols[x] = i, d
+    return rows, cols
+
+
+_locate_cells_serial = serial_twin(_locate_cells)
 
 
 @njit(cache=True)
@@ -199,8 +236,8 @@ class Playbook(Process):
         if self.model.p.code_learning_basis == "actions":
             plus, minus, superior = self.superior_actions()
         else:
-            plus, minus, superior = superior_beliefs(b.practice, b.matches,
-                                                     int((b.code == b.need).sum()))
+            kernel = superior_beliefs if b.n >= PARALLEL_MIN else superior_beliefs_serial
+            plus, minus, superior = kernel(b.practice, b.matches, int((b.code == b.need).sum()))
         if superior == 0:
             return
         learn_code(plus, minus, b.code, b.code_source, self.rng.random(b.m), float(p2),

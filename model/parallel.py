@@ -1,0 +1,38 @@
+"""Parallel loops only where they pay: each parallel kernel has a serial twin.
+
+A parallel loop wakes numba's other threads and waits for all of them: that pays for
+the loops of large organizations, but on a busy machine (a sweep's workers, other
+jobs) waiting for a second thread costs far more than a small loop itself. A loop over
+fewer than ``PARALLEL_MIN`` items (employees, conversations, cells) therefore runs the
+kernel's serial twin. Results never depend on which runs, nor on the thread count
+(draws are taken outside the parallel loops), only speed does.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+
+import numba
+from numba import njit
+
+# numba's own thread pool: unlike GNU OpenMP it lets a process that ran parallel loops
+# fork worker processes (sweeps, compare) that run them too
+numba.config.THREADING_LAYER = os.environ.get("NUMBA_THREADING_LAYER", "workqueue")
+
+#: Items of a loop (employees, conversations, cells) from which it runs on all threads.
+#: Compiled kernels keep this value in their on-disk cache: after changing it, delete the
+#: ``__pycache__/*.nbi`` and ``*.nbc`` files under model/.
+PARALLEL_MIN = 100_000
+
+
+def serial_twin(kernel):
+    """``kernel`` (an ``njit(parallel=True)`` dispatcher) compiled without parallel loops:
+    ``prange`` runs as ``range``. A copy of the function under its own name, so that the
+    two keep separate on-disk caches."""
+    f = kernel.py_func
+    twin = types.FunctionType(f.__code__, f.__globals__, f.__name__ + "_serial",
+                              f.__defaults__, f.__closure__)
+    twin.__qualname__ = f.__qualname__ + "_serial"
+    twin.__doc__ = f.__doc__
+    return njit(cache=True)(twin)
