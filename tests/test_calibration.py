@@ -33,6 +33,7 @@ description = "tiny"
 [calibration]
 replications = 1
 budget = 8
+population = 4
 seed = 7
 employees = 60
 steps = 30
