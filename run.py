@@ -748,7 +748,7 @@ def calibrate_command(
 def validate_command(
         names: Annotated[list[str] | None, typer.Argument(
             help="Experiments to run (default: all): bass, loafing, contagion, march, "
-                 "mission, meanfield, size, robustness.")] = None,
+                 "mission, meanfield, size, robustness, recovery.")] = None,
         quick: Annotated[bool, typer.Option("--quick", help="CI sizes (what the tests run); "
                                             "writes no report unless --docs is given.")] = False,
         seed: Seed = 2026,
