@@ -556,11 +556,30 @@ def calibrate(setting_name: str, targets: Targets, out: Path, *, budget: int | N
     return fit, written
 
 
+def calibrated_toml(setting: Any, calibrated: Parameters, description: str) -> str:
+    """The calibrated setting file: every resolved parameter, and the setting's imported
+    chart (paths made absolute) and roadmap when it has them."""
+    import tomli_w
+
+    from scenarios.settings import parameters_toml, read_toml
+
+    if setting.chart is None and not setting.interventions:
+        return parameters_toml(calibrated, description)
+    source = Path(setting.source).resolve()
+    content: dict[str, Any] = {"description": description,
+                               "parameters": calibrated.model_dump()}
+    organization = read_toml(source).get("organization")
+    if organization:
+        content["organization"] = {k: str(source.parent / v) if k in ("chart", "network")
+                                   else v for k, v in organization.items()}
+    if setting.interventions:
+        content["intervention"] = setting.interventions
+    return tomli_w.dumps(content)
+
+
 def write_outputs(out: Path, fit: Fit, targets: Targets, setting: Any, calibrated: Parameters,
                   budget: int, command: str) -> list[Path]:
     """calibrated.toml, posterior.parquet, trials.parquet and manifest.json (atomic each)."""
-    from scenarios.settings import parameters_toml
-
     rows = summary_rows(fit, targets)
     description = (f"{setting.name} calibrated to {Path(targets.source).name}: posterior means "
                    f"of {', '.join(p.name for p in targets.priors)} over {len(fit.trials)} "
@@ -599,7 +618,8 @@ def write_outputs(out: Path, fit: Fit, targets: Targets, setting: Any, calibrate
         "provenance": provenance(),
     }
     files = {
-        "calibrated.toml": lambda p: p.write_text(parameters_toml(calibrated, description)),
+        "calibrated.toml": lambda p: p.write_text(calibrated_toml(setting, calibrated,
+                                                                 description)),
         "posterior.parquet": lambda p: fit.posterior.to_parquet(p, index=False),
         "trials.parquet": lambda p: fit.trials.to_parquet(p, index=False),
         "generations.csv": lambda p: fit.generations.to_csv(p, index=False),

@@ -34,6 +34,8 @@ from experiments.targets import Prior
 
 ESS_FRACTION = 0.5  # of a population: the earlier points' ESS each temperature keeps
 PROPOSAL_STREAM = 17  # a seed-sequence word: proposals draw apart from the runs' seeds
+MIN_FIT_ESS = 2.0  # a kernel's covariance needs at least two effective points
+UNIFORM_SHARE = 0.01  # of a kernel's weight spread evenly over the points it is fitted to
 LATENT = "z:"  # prefix of a point's latent coordinates in a trials table
 
 
@@ -79,8 +81,12 @@ def generation_ranges(budget: int, population: int) -> list[tuple[int, int]]:
 
 
 def _kernel(latent: pd.DataFrame, weight: np.ndarray) -> Any:
+    """pyabc's kernel fitted to weighted points. A small share of uniform weight keeps its
+    covariance finite when a few points carry all the weight (the importance weights
+    correct for whatever density the proposal has)."""
     from pyabc.transition import MultivariateNormalTransition
 
+    weight = (1 - UNIFORM_SHARE) * weight / weight.sum() + UNIFORM_SHARE / len(weight)
     kernel = MultivariateNormalTransition()
     kernel.fit(latent, weight)
     return kernel
@@ -151,7 +157,7 @@ def fit_schedule(trials: pd.DataFrame, priors: Sequence[Prior], population: int,
         counts = [int(np.sum(gen[before] == h)) for h in range(g)]
         log_q = log_mixture(z[before], counts, schedule.kernels, cols)
         beta = _temperature(lp[before], loglik[before], log_q, schedule.temperatures[-1],
-                            ESS_FRACTION * population)
+                            max(ESS_FRACTION * population, MIN_FIT_ESS))
         log_w = lp[before] + beta * np.where(np.isfinite(loglik[before]), loglik[before],
                                              -np.inf) - log_q
         w = np.exp(log_w - log_w.max())

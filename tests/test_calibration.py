@@ -291,13 +291,52 @@ def test_quick_parameter_recovery_and_its_report_section(tmp_path):
     assert "| bass | 1 | 0 | 0 |" in text.replace("  ", " ")
 
 
-def test_a_dask_scheduler_gives_the_local_result(tmp_path, calibrated):
+def test_a_dask_cluster_of_processes_gives_the_local_result(tmp_path, calibrated):
+    """Two Dask worker processes (as on a real cluster: the tasks and the model travel
+    pickled), the result of one local process."""
     import distributed
     out, path = calibrated
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         calibrate("hierarchical", read_targets(path), tmp_path / "dask",
                   scheduler=cluster.scheduler_address)
     columns = lambda frame: frame.drop(columns="trial")  # noqa: E731
     pd.testing.assert_frame_equal(columns(pd.read_parquet(out / "trials.parquet")),
                                   columns(pd.read_parquet(tmp_path / "dask" / "trials.parquet")))
+
+
+def test_a_setting_with_a_client_chart_and_roadmap_calibrates(tmp_path):
+    """A client's own chart (80 people, their ties) and roadmap: each point runs on them
+    (a point's observables are those of the chart run with its seeds), and calibrated.toml
+    keeps the chart and the roadmap (usable by run, compare and sweep)."""
+    from experiments.calibration import observe
+    from model.organization import OrganizationModel
+    from scenarios.make_example_company import write_company
+
+    write_company(tmp_path, 80, seed=9)
+    (tmp_path / "client.toml").write_text(
+        'description = "client"\n[organization]\nchart = "chart.csv"\nnetwork = "ties.csv"\n'
+        '[parameters]\nsteps = 12\n[[intervention]]\nat = 4\nset = { autonomy = 0.8 }\n')
+    targets = (TINY.replace("budget = 8", "budget = 4").replace("population = 4",
+                                                                 "population = 2")
+               .replace("employees = 60\nsteps = 30\n", "steps = 12\n"))
+    path = targets_file(tmp_path, targets)
+    out = tmp_path / "out"
+    assert run.main(["calibrate", str(tmp_path / "client.toml"), str(path), "--out",
+                     str(out)]) == 0
+    trials = pd.read_parquet(out / "trials.parquet")
+    assert list(trials["generation"]) == [0, 0, 1, 1]
+    setting = load_setting(str(tmp_path / "client.toml"))
+    first = trials.iloc[0]
+    params = setting.parameters({"motive_mean": float(first["motive_mean"]),
+                                 "customer_problem_rate": float(first["customer_problem_rate"])})
+    seed = json.loads(first["seeds"])[0]
+    direct = observe(OrganizationModel(params, rng=seed, chart=setting.chart,
+                                       roadmap=setting.roadmap(params)).run(), 0.7, 0.5)
+    assert first["model:engaged_share"] == pytest.approx(direct["engaged_share"])
+    assert first["model:ideas_per_employee_year"] == pytest.approx(
+        direct["ideas_per_employee_year"])
+    calibrated = load_setting(str(out / "calibrated.toml"))
+    assert calibrated.chart is not None and calibrated.chart.n == 80
+    assert calibrated.interventions == [{"at": 4, "set": {"autonomy": 0.8}}]
+    assert "survey: engaged_share" in (out / "fit.html").read_text()
