@@ -173,11 +173,15 @@ def test_same_result_on_two_workers_and_a_rerun_resumes_nothing(tmp_path, calibr
     assert len(open_study(two).trials) == before == 8  # no point ran again
 
 
-def _complete(out: Path) -> int:
+def _complete_and_running(out: Path) -> tuple[int, int]:
+    """Points finished, and points started but not finished (Optuna's journal states:
+    0 running, 1 complete, 3 failed)."""
     journal = out / "optuna.journal"
     if not journal.is_file():
-        return 0
-    return journal.read_text(errors="replace").count('"state":1,')  # TrialState.COMPLETE
+        return 0, 0
+    text = journal.read_text(errors="replace")
+    complete = text.count('"state":1,')
+    return complete, text.count('"state":0,') - complete - text.count('"state":3,')
 
 
 def test_killed_calibration_resumes_to_the_uninterrupted_result(tmp_path, calibrated):
@@ -195,8 +199,11 @@ def test_killed_calibration_resumes_to_the_uninterrupted_result(tmp_path, calibr
         warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
         child.start()
     deadline = time.time() + 120
-    while _complete(killed) < 2 and child.is_alive() and time.time() < deadline:
-        time.sleep(0.02)
+    while child.is_alive() and time.time() < deadline:
+        complete, running = _complete_and_running(killed)
+        if complete >= 2 and running >= 1:  # killed with a point in flight
+            break
+        time.sleep(0.005)
     os.kill(child.pid, signal.SIGKILL)
     child.join()
     assert child.exitcode == -signal.SIGKILL
@@ -267,8 +274,8 @@ def test_parse_targets_needs_a_target_and_a_parameter():
 
 def test_quick_parameter_recovery_and_its_report_section(tmp_path):
     """CI version of docs/VALIDATION.md's recovery (`run.py validate recovery`: 10 trials of
-    three parameters, 8 generations of 50 points x 2 runs of 120 employees x 52 steps): 4
-    trials, 4 generations of 20 points x 1 run of 60 x 30, a survey of 80. Pooled over
+    three parameters, 8 generations of 40 points x 2 runs of 120 employees x 52 steps): 4
+    trials, 4 generations of 16 points x 1 run of 60 x 30, a survey of 80. Pooled over
     trials and parameters, 9 of 12 true values must lie inside their 90% intervals (a
     calibrated posterior fails that with probability 2.6%). Its report section replaces
     the old one and keeps the other experiments' sections."""
@@ -280,7 +287,7 @@ def test_quick_parameter_recovery_and_its_report_section(tmp_path):
     table = outcome.table
     assert len(table) == 12 and (table["q05"] <= table["q95"]).all()
     assert set(table["parameter"]) == {"motive_mean", "customer_problem_rate", "turnover_rate"}
-    assert (table["points"] == 80).all() and (table["ess"] > 1).all()
+    assert (table["points"] == 64).all() and (table["ess"] > 1).all()
     assert outcome.checks[0].passed, table.to_string()
     old = ("# Validation\n\n## Bass (1969) diffusion curve (`bass`): passes\n\nkept text\n"
            "\n| a | PASS |\n\n## Calibration: parameter recovery (`recovery`): FAILS\n\nold\n")
