@@ -156,6 +156,16 @@ def test_calibration_writes_a_usable_setting_posterior_page_and_manifest(calibra
                  "pair: motive_mean x customer_problem_rate", "n = 8 points x 1 runs"):
         assert name in page, name
     assert "<script src=" not in page  # offline: plotly.js is embedded
+    # the adaptive search: ESS per generation, and the warning when it is low (8 points)
+    generations = pd.read_csv(out / "generations.csv")
+    assert list(generations["generation"]) == [0, 1] and list(generations["points"]) == [4, 4]
+    assert manifest["generations"][-1]["posterior_ess"] == pytest.approx(
+        manifest["effective_sample_size"])
+    assert manifest["effective_sample_size"] < 50 and not manifest["trustworthy"]
+    assert "not trustworthy" in manifest["warning"]
+    assert "the 90% intervals are not trustworthy" in page
+    assert "Adaptive search, per generation" in page
+    assert list(trials["generation"]) == [0] * 4 + [1] * 4
 
 
 def test_same_result_on_two_workers_and_a_rerun_resumes_nothing(tmp_path, calibrated):
@@ -347,3 +357,35 @@ def test_a_setting_with_a_client_chart_and_roadmap_calibrates(tmp_path):
     assert calibrated.chart is not None and calibrated.chart.n == 80
     assert calibrated.interventions == [{"at": 4, "set": {"autonomy": 0.8}}]
     assert "survey: engaged_share" in (out / "fit.html").read_text()
+
+
+def test_calibrate_fits_an_extension_parameter_with_model(tmp_path, monkeypatch, capsys):
+    """--model module:Class: the extension's own parameter can be fitted, and each point
+    runs the extension (its observables are those of the extension's run); without
+    --model that parameter is refused before any run."""
+    from experiments.calibration import observe
+    from experiments.plugins import load_model_class
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # docs.extending importable
+    spec = "docs.extending.recognition:RecognitionModel"
+    text = (TINY.replace("budget = 8", "budget = 2").replace("population = 4", "population = 2")
+            .replace("motive_mean = { low = 0.5, high = 0.9 }",
+                     "recognition_rate = { low = 0.1, high = 0.9 }"))
+    path = targets_file(tmp_path, text)
+    out = tmp_path / "out"
+    assert run.main(["calibrate", "hierarchical", str(path), "--out", str(out)]) == 2
+    assert "recognition_rate: not a declared parameter" in capsys.readouterr().err
+    assert run.main(["calibrate", "hierarchical", str(path), "--out", str(out), "--model",
+                     spec]) == 0
+    first = pd.read_parquet(out / "trials.parquet").iloc[0]
+    model_class = load_model_class(spec)
+    params = load_setting("hierarchical", model_class.parameters_class).parameters(
+        {"n_employees": 60, "steps": 30, "recognition_rate": float(first["recognition_rate"]),
+         "customer_problem_rate": float(first["customer_problem_rate"])},
+        parameters_class=model_class.parameters_class)
+    direct = observe(model_class(params, rng=json.loads(first["seeds"])[0]).run(), 0.7, 0.5)
+    assert first["model:engaged_share"] == pytest.approx(direct["engaged_share"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert f"--model {spec}" in manifest["command"]
+    assert 0.1 <= load_setting(str(out / "calibrated.toml"), model_class.parameters_class
+                               ).values["recognition_rate"] <= 0.9
