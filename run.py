@@ -686,7 +686,8 @@ def calibrate_command(
                                                       "(tcp://HOST:PORT).")] = None,
         allow_version_change: Annotated[bool, typer.Option(
             "--allow-version-change", help="Resume even if the model or package versions "
-                                           "differ from the calibration's start.")] = False
+                                           "differ from the calibration's start.")] = False,
+        model: ModelOption = None
 ) -> None:
     """Fit the parameters named in TARGETS to its measurements: calibrated.toml, posterior
     samples (Parquet), fit.html and a manifest in --out; resumable after a kill."""
@@ -695,23 +696,26 @@ def calibrate_command(
     from scenarios.settings import load_setting
 
     check_output_path(out)
-    load_setting(setting)  # a bad setting is named before anything else
-    read_targets(targets_file)  # structure, priors and data: before the engine loads
+    model_class = _model_class(model)
+    block = model_class.parameters_class if model_class else None
+    load_setting(setting, block)  # a bad setting is named before anything else
+    read_targets(targets_file, parameters_class=block)  # before the engine loads
     from dashboards.calibration_page import write_fit_page
     from experiments.calibration import calibrate, observable_names
 
-    targets = read_targets(targets_file, observable_names())
+    targets = read_targets(targets_file, observable_names(model_class), block)
     command = (f"python run.py calibrate {shlex.quote(setting)} "
                f"{shlex.quote(str(targets_file))} --out {shlex.quote(str(out))}"
-               + (f" --budget {budget}" if budget else ""))
+               + (f" --budget {budget}" if budget else "")
+               + (f" --model {shlex.quote(model)}" if model else ""))
     bar, update = _sweep_bar("points")  # each point: the file's replications runs
     with _stopping(bar, f"interrupted: finished points are saved in {out}; run the same "
                         "command to continue"):
         fit, written = calibrate(setting, targets, out, budget=budget, workers=workers,
                                  scheduler=scheduler, progress=update, command=command,
-                                 page=write_fit_page,
+                                 model=model, page=write_fit_page,
                                  allow_version_change=allow_version_change)
-    from experiments.calibration import summary_rows
+    from experiments.calibration import low_ess_warning, summary_rows
 
     table = Table(title=f"posterior ({len(fit.trials)} points x "
                         f"{targets.option('replications', 2)} runs; effective sample size "
@@ -723,9 +727,12 @@ def calibrate_command(
                       f"{row['mean']:.4g}", f"{row['median']:.4g}",
                       f"{row['q05']:.4g}..{row['q95']:.4g}")
     console.print(table)
-    if fit.ess < 20:
-        console.print("warning: effective sample size below 20: raise --budget or narrow the "
-                      "priors", highlight=False)
+    generations = ", ".join(f"{int(r.generation)}: {r.posterior_ess:.1f}"
+                            for r in fit.generations.itertuples())
+    console.print(f"posterior ESS after each generation (points) {generations}",
+                  highlight=False)
+    if warning := low_ess_warning(fit):
+        console.print(warning, highlight=False)
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}", highlight=False)
 
 
@@ -734,7 +741,7 @@ def calibrate_command(
 def validate_command(
         names: Annotated[list[str] | None, typer.Argument(
             help="Experiments to run (default: all): bass, loafing, contagion, march, "
-                 "mission, meanfield, size, robustness.")] = None,
+                 "mission, meanfield, size, robustness, recovery.")] = None,
         quick: Annotated[bool, typer.Option("--quick", help="CI sizes (what the tests run); "
                                             "writes no report unless --docs is given.")] = False,
         seed: Seed = 2026,

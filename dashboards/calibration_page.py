@@ -5,7 +5,9 @@
   predictive: every point tried, equally weighted) and after it (the posterior
   predictive: the same points weighted by their likelihood), with the measured value;
 - the posterior of each parameter against its flat prior;
-- pairs: every point tried, one panel per pair of parameters, coloured by its weight.
+- pairs: every point tried, one panel per pair of parameters, coloured by its weight;
+- the adaptive search per generation: points, temperature and effective sample size,
+  with a warning line when the posterior's effective sample size is too low to trust.
 
 Every chart says how many points and runs it rests on.
 """
@@ -20,7 +22,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from experiments.calibration import DEFAULT_REPLICATIONS, Fit, summary_rows
+from experiments.calibration import (
+    DEFAULT_REPLICATIONS,
+    LOW_ESS,
+    Fit,
+    low_ess_warning,
+    summary_rows,
+)
 from experiments.outputs import atomic_write
 from experiments.targets import MAPPINGS, SURVEY_CATEGORIES, Target, Targets
 
@@ -107,6 +115,20 @@ def pair_figures(fit: Fit, targets: Targets, basis: str) -> list[tuple[str, go.F
     return figures
 
 
+def generation_rows(fit: Fit) -> str:
+    """The per-generation table of the adaptive search (HTML)."""
+    if fit.generations is None:
+        return ""
+    cells = "".join(
+        f"<tr><td>{int(r.generation)}</td><td>{int(r.points)}</td>"
+        f"<td>{r.temperature:.3f}</td>"
+        f"<td>{'prior' if r.generation == 0 else f'{r.proposal_fit_ess:.1f}'}</td>"
+        f"<td>{r.posterior_ess:.1f}</td></tr>" for r in fit.generations.itertuples())
+    return ("<table><tr><th>generation</th><th>points</th><th>temperature</th>"
+            "<th>ESS of the points its proposal was fitted to</th>"
+            f"<th>posterior ESS (points)</th></tr>{cells}</table>")
+
+
 def write_fit_page(out: Path, fit: Fit, targets: Targets) -> Path:
     """fit.html in ``out``: parameters, targets before/after, posteriors and pairs."""
     reps = targets.option("replications", DEFAULT_REPLICATIONS)
@@ -130,16 +152,24 @@ def write_fit_page(out: Path, fit: Fit, targets: Targets) -> Path:
             sections.append(f"<h2>{heading}</h2>" + "".join(
                 fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{i}-{k}")
                 for k, (_, fig) in enumerate(figures) for i in [len(sections)]))
-    warning = ("" if fit.ess >= 20 else "<p><b>Warning:</b> effective sample size below 20: "
-               "the posterior rests on a few points; raise --budget or narrow the priors.</p>")
+    warning = low_ess_warning(fit)
+    warning = f"<p class='warning'><b>{html.escape(warning)}</b></p>" if warning else ""
     page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>Calibration fit</title>
 <style>{CSS}</style><script>{get_plotlyjs()}</script></head><body>
 <h1>Calibration fit: {html.escape(Path(targets.source).name)}</h1>
 <p>{html.escape(targets.description)}</p>
-<p class="note">{html.escape(basis)}. Points are draws from the priors (Optuna's scrambled
-Sobol sampler); each point's weight is its likelihood of the measured data; the posterior
+<p class="note">{html.escape(basis)}. Adaptive search: the first generation of points are
+draws from the priors (scrambled Sobol), each later one is proposed by a kernel (pyabc)
+fitted to the earlier points weighted for a tempered posterior; each point's weight is
+prior x likelihood of the measured data / the density it was proposed with; the posterior
 resamples the points by weight. Survey categories: {", ".join(SURVEY_CATEGORIES)}.</p>
 {warning}
+<h2>Adaptive search, per generation</h2>
+<p class="note">Temperature: the power of the likelihood each generation's proposal aimed at
+(0 = prior, 1 = posterior). Posterior ESS: the effective number of points the posterior
+rests on, counting the generations up to this one; below {LOW_ESS:.0f} the 90% intervals
+are not trustworthy.</p>
+{generation_rows(fit)}
 <h2>Parameters (posterior; 90% interval = 5th..95th weighted percentile)</h2>
 <table><tr><th>parameter</th><th>prior range</th><th>mean</th><th>median</th>
 <th>90% interval</th></tr>{rows}</table>

@@ -6,6 +6,7 @@ Everything in the report comes from the run: numbers are never edited by hand.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,6 +95,54 @@ def section(outcome: Outcome) -> str:
     return "\n\n".join(parts)
 
 
+HEADING = re.compile(r"^## .* \(`(\w+)`\): (?:passes|FAILS)$", re.MULTILINE)
+VERDICT = re.compile(r"\| (PASS|FAIL|info) \|$", re.MULTILINE)
+
+
+def kept_sections(path: Path, outcomes: list[Outcome]) -> dict[str, str]:
+    """Sections of an existing VALIDATION.md for experiments not run now (a run of some
+    experiments replaces their sections and keeps the others)."""
+    if not path.is_file():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    ran = {o.name for o in outcomes}
+    starts = [(m.start(), m.group(1)) for m in HEADING.finditer(text)]
+    found = {}
+    for (start, name), (end, _) in zip(starts, starts[1:] + [(len(text), "")], strict=True):
+        if name not in ran:
+            found[name] = text[start:end].strip()
+    return found
+
+
+def merged_sections(outcomes: list[Outcome], path: Path) -> list[str]:
+    """Every section in the registry's order: new ones from ``outcomes``, the others kept."""
+    from experiments.validation.registry import EXPERIMENTS
+
+    new = {o.name: section(o) for o in outcomes}
+    kept = kept_sections(path, outcomes)
+    order = list(EXPERIMENTS) + [n for n in [*new, *kept] if n not in EXPERIMENTS]
+    return [new.get(name) or kept[name] for name in order if name in new or name in kept]
+
+
+def summary_rows(outcomes: list[Outcome], path: Path) -> list[dict[str, object]]:
+    """Checks passed, failed and reported per experiment (kept sections counted from their
+    checks tables)."""
+    from experiments.validation.registry import EXPERIMENTS
+
+    rows = {o.name: {"experiment": o.name,
+                     "checks passed": sum(c.passed is True for c in o.checks),
+                     "checks failed": sum(c.passed is False for c in o.checks),
+                     "reported only": sum(c.passed is None for c in o.checks)}
+            for o in outcomes}
+    for name, text in kept_sections(path, outcomes).items():
+        verdicts = VERDICT.findall(text)
+        rows[name] = {"experiment": name, "checks passed": verdicts.count("PASS"),
+                      "checks failed": verdicts.count("FAIL"),
+                      "reported only": verdicts.count("info")}
+    order = list(EXPERIMENTS) + [n for n in rows if n not in EXPERIMENTS]
+    return [rows[name] for name in order if name in rows]
+
+
 def write_report(outcomes: list[Outcome], plan: Plan, docs: Path) -> Path:
     """Write VALIDATION.md and docs/validation/* for the given outcomes.
 
@@ -107,9 +156,7 @@ def write_report(outcomes: list[Outcome], plan: Plan, docs: Path) -> Path:
                            locked=True) as figures:
         for outcome in outcomes:
             write_outputs(outcome, figures)
-    summary = [{"experiment": o.name, "checks passed": sum(c.passed is True for c in o.checks),
-                "checks failed": sum(c.passed is False for c in o.checks),
-                "reported only": sum(c.passed is None for c in o.checks)} for o in outcomes]
+    summary = summary_rows(outcomes, docs / "VALIDATION.md")
     import pandas as pd
 
     head = [
@@ -130,6 +177,6 @@ def write_report(outcomes: list[Outcome], plan: Plan, docs: Path) -> Path:
         "they open offline).",
     ]
     path = docs / "VALIDATION.md"
-    text = "\n\n".join(head + [section(o) for o in outcomes]) + "\n"
+    text = "\n\n".join(head + merged_sections(outcomes, path)) + "\n"
     atomic_write(path, lambda p: p.write_text(text))
     return path

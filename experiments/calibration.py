@@ -1,21 +1,25 @@
 """Calibration: fit a setting's parameters to measured targets, with a posterior.
 
-Points are the first ``budget`` draws of a scrambled Sobol sequence over the prior ranges
-of the targets file (uniform, log-uniform or whole numbers; scipy's sequence, as Optuna's
-QMCSampler draws it), independent of any result. They are queued in an Optuna study kept
-in a journal file in the output directory, so a calibration killed at any moment (kill -9
+The search is adaptive (experiments/smc.py): generations of ``population`` points,
+the first a scrambled Sobol sample of the priors, each later one proposed by pyabc's
+Gaussian transition kernel fitted to the earlier points weighted for a tempered posterior
+(the temperature rises to 1 as fast as their effective sample size allows). The posterior
+pools every point with importance weights (prior x likelihood / proposal mixture),
+resampled into ``POSTERIOR_DRAWS`` draws; its effective sample size (ESS), reported per
+generation, says how far to trust it. Points are queued in an Optuna study kept in a
+journal file in the output directory, so a calibration killed at any moment (kill -9
 included) resumes where it stopped: finished points stay, points left running are queued
 again. Each point runs ``replications`` seeded simulations on local processes or a Dask
 cluster; their mean observables give each target's log-likelihood (experiments/targets.py
-declares the likelihoods and the map from the model). Because the points are draws from
-the prior, the posterior is the prior sample weighted by the likelihood (importance
-sampling), resampled into ``POSTERIOR_DRAWS`` draws; its effective sample size says how
-far to trust it. Points, seeds and hence results are the same on any number of workers
-and after any resume: a point's seeds derive from the root seed and its index only.
+declares the likelihoods and the map from the model). A point's values depend only on the
+finished earlier generations and its own index, its seeds on the root seed and its index:
+points and results are the same on any number of workers, in any order of completion and
+after any resume.
 
 Outputs in DIR (:func:`write_outputs`; the fit page by dashboards/calibration_page.py):
-calibrated.toml, posterior.parquet, trials.parquet, fit.html, manifest.json; the Optuna
-journal and _inputs.json hold the search itself.
+calibrated.toml, posterior.parquet, trials.parquet, generations.csv, fit.html,
+manifest.json; the Optuna journal and _inputs.json hold the search itself (our own
+files: nothing in DIR is unpickled).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from experiments import smc
 from experiments.outputs import atomic_write, output_lock
 from experiments.provenance import provenance
 from experiments.targets import (
@@ -52,9 +57,11 @@ STUDY = "calibration"
 MANIFEST = "manifest.json"
 POSTERIOR_DRAWS = 1000
 DEFAULT_BUDGET = 200
+DEFAULT_POPULATION = 50  # points per generation
 DEFAULT_REPLICATIONS = 2
 WEEKS_PER_YEAR = 52.0
-LOW_ESS = 20.0  # fewer effective points: the posterior is too coarse to trust
+LOW_ESS = 50.0  # fewer effective points: a 90% interval (5th..95th percentile) rests on
+# fewer than ~3 points in each tail, too coarse to trust
 
 
 # --- one point (executed on workers) -------------------------------------------------------
@@ -62,10 +69,13 @@ LOW_ESS = 20.0  # fewer effective points: the posterior is too coarse to trust
 class PointTask:
     """One parameter point: its resolved parameters and the seeds of its replications."""
 
-    number: int  # the point's index in the Sobol sequence
+    number: int  # the point's index (generation x population + rank)
     parameters: Parameters
     seeds: tuple[int, ...]
     survey: tuple[float, float]  # (engaged_at, disengaged_below)
+    model: str | None = None  # an extension as module:Class (imported on the worker)
+    chart: Any = None  # the setting's imported org chart, if any
+    roadmap: Any = None  # the setting's roadmap, if any
 
 
 def observe(model: Any, engaged_at: float, disengaged_below: float) -> dict[str, float]:
@@ -86,20 +96,25 @@ def observe(model: Any, engaged_at: float, disengaged_below: float) -> dict[str,
 
 def simulate_point(task: PointTask) -> tuple[int, list[dict[str, float]]]:
     """Run a point's replications; one dict of observables each (worker entry point)."""
-    from model.organization import OrganizationModel
+    from experiments.plugins import load_model_class
 
-    return task.number, [observe(OrganizationModel(task.parameters, rng=seed).run(),
-                                 *task.survey) for seed in task.seeds]
+    model_class = load_model_class(task.model)
+    return task.number, [observe(model_class(task.parameters, rng=seed, chart=task.chart,
+                                             roadmap=task.roadmap).run(), *task.survey)
+                         for seed in task.seeds]
 
 
-def observable_names() -> set[str]:
-    """Every observable a target may name: the summary's numeric metrics and ours."""
+def observable_names(model_class: type | None = None) -> set[str]:
+    """Every observable a target may name: the summary's numeric metrics (of
+    ``model_class``, an extension, if given) and ours."""
     from model.organization import OrganizationModel
     from model.parameters import make_parameters
 
+    model_class = model_class or OrganizationModel
     tiny = make_parameters({"n_employees": 12, "steps": 2, "informal_degree": 4,
-                            "probe_idea_step": -1})
-    return set(observe(OrganizationModel(tiny, rng=0).run(), ENGAGED_AT, DISENGAGED_BELOW))
+                            "probe_idea_step": -1},
+                           parameters_class=getattr(model_class, "parameters_class", None))
+    return set(observe(model_class(tiny, rng=0).run(), ENGAGED_AT, DISENGAGED_BELOW))
 
 
 def point_seeds(root: int, point: int, replications: int) -> tuple[int, ...]:
@@ -159,38 +174,27 @@ def open_study(out: Path) -> Any:
                                load_if_exists=True)
 
 
-def prior_points(priors: tuple[Prior, ...], budget: int, seed: int) -> list[dict[str, Any]]:
-    """The first ``budget`` points of a scrambled Sobol sequence (scipy's, as Optuna's
-    QMCSampler draws them) mapped onto the priors: uniform, log-uniform or whole numbers.
-    A larger budget extends the same sequence."""
+def prior_latents(priors: tuple[Prior, ...], count: int, seed: int) -> np.ndarray:
+    """Generation 0: the first ``count`` points of a scrambled Sobol sequence (scipy's, as
+    Optuna's QMCSampler draws them), in latent coordinates (experiments/smc.py)."""
     import warnings
 
     from scipy.stats import qmc
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # balance wants a power of 2
-        unit = qmc.Sobol(len(priors), scramble=True, seed=seed).random(budget)
-    points = []
-    for row in unit:
-        point: dict[str, Any] = {}
-        for u, p in zip(row, priors, strict=True):
-            if p.integer:
-                point[p.name] = int(min(p.high, np.floor(p.low + u * (p.high - p.low + 1))))
-            elif p.log:
-                point[p.name] = float(np.exp(np.log(p.low) + u * np.log(p.high / p.low)))
-            else:
-                point[p.name] = float(p.low + u * (p.high - p.low))
-        points.append(point)
-    return points
+        unit = qmc.Sobol(len(priors), scramble=True, seed=seed).random(count)
+    return smc.to_latent(unit)
 
 
-POINT = "point"  # user attribute: the point's index in the Sobol sequence
+POINT = "point"  # user attribute: the point's index (generation x population + rank)
+LATENT = "latent"  # user attribute: the point's latent coordinates
 
 
-def enqueue_missing(study: Any, points: list[dict[str, Any]]) -> int:
-    """Queue every point not finished or queued yet; trials a killed calibration left
-    running are marked failed and their points queued again (same values, same seeds).
-    Returns how many points were queued again."""
+def enqueue_missing(study: Any, points: dict[int, dict[str, Any]]) -> int:
+    """Queue every point of ``points`` (index -> values) not finished or queued yet; trials
+    a killed calibration left running are marked failed and their points queued again
+    (same values, same seeds). Returns how many points were queued again."""
     from optuna.trial import TrialState
 
     have: set[int] = set()
@@ -202,9 +206,10 @@ def enqueue_missing(study: Any, points: list[dict[str, Any]]) -> int:
             requeued += 1
         elif trial.state in (TrialState.COMPLETE, TrialState.WAITING) and k is not None:
             have.add(int(k))
-    for k, point in enumerate(points):
+    for k, point in points.items():
         if k not in have:
-            study.enqueue_trial(point, user_attrs={POINT: k}, skip_if_exists=False)
+            study.enqueue_trial(point["values"], user_attrs={POINT: k, LATENT: point["latent"]},
+                                skip_if_exists=False)
     return requeued
 
 
@@ -215,7 +220,21 @@ class Fit:
     trials: pd.DataFrame  # one row per point: parameters, seeds, log-likelihoods, observables
     posterior: pd.DataFrame  # POSTERIOR_DRAWS draws of the parameters (resampled by weight)
     ess: float
+    generations: pd.DataFrame | None = None  # smc.generation_table
     requeued: int = 0
+
+    @property
+    def trustworthy(self) -> bool:
+        return self.ess >= LOW_ESS
+
+
+def low_ess_warning(fit: Fit) -> str:
+    """One line when the posterior rests on too few effective points ('' otherwise)."""
+    if fit.trustworthy:
+        return ""
+    return (f"warning: effective sample size {fit.ess:.1f} < {LOW_ESS:.0f} points: the 90% "
+            "intervals are not trustworthy; raise --budget (more generations) or narrow the "
+            "priors")
 
 
 @dataclass
@@ -224,41 +243,47 @@ class _Point:
     index: int
 
 
-def search(targets: Targets, out: Path, resolved: list[Parameters], *, workers: int = 1,
-           scheduler: str | None = None,
-           progress: Callable[[int, int], None] | None = None) -> int:
-    """Run the points of ``resolved`` not finished in ``out`` (resumes); return the points
-    queued again."""
+def search(targets: Targets, out: Path, resolved: dict[int, tuple[Parameters, list[float]]], *,
+           workers: int = 1, scheduler: str | None = None, done_before: int = 0,
+           total: int | None = None, model: str | None = None, chart: Any = None,
+           roadmap: Any = None, progress: Callable[[int, int], None] | None = None) -> int:
+    """Run the points of ``resolved`` (index -> parameters, latent point) not finished in ``out``
+    (resumes); return the points queued again. Progress counts from ``done_before`` to
+    ``total`` (the whole budget). ``model``, ``chart``, ``roadmap``: as :class:`PointTask`."""
     seed = targets.option("seed", 2026)
     replications = targets.option("replications", DEFAULT_REPLICATIONS)
-    budget = len(resolved)
     survey = next((t for t in targets.targets if t.kind == "survey"), None)
     cuts = (survey.data["engaged_at"], survey.data["disengaged_below"]) if survey else (
         ENGAGED_AT, DISENGAGED_BELOW)
     from optuna.trial import TrialState
 
-    points = [{p.name: getattr(params, p.name) for p in targets.priors} for params in resolved]
+    wanted = set(resolved)
     study = open_study(out)
-    requeued = enqueue_missing(study, points)
+    requeued = enqueue_missing(study, {
+        k: {"values": {p.name: getattr(params, p.name) for p in targets.priors},
+            "latent": latent} for k, (params, latent) in resolved.items()})
     distributions = _distributions(targets.priors)
-    done = _finished(study, budget)
+    done = _finished(study, wanted)
+    total = total or len(wanted)
     if progress:
-        progress(done, budget)
+        progress(done_before + done, total)
     with _executor(workers, scheduler) as (submit, slots):
         pending: dict[Any, _Point] = {}
-        while done < budget:
-            while len(pending) < 2 * slots and done + len(pending) < budget:
+        while done < len(wanted):
+            while len(pending) < 2 * slots and done + len(pending) < len(wanted):
                 trial = study.ask(distributions)  # the next queued point, in order
                 if POINT not in trial.user_attrs:  # nothing queued: never, by enqueue_missing
                     study.tell(trial, state=TrialState.FAIL)
-                    raise RuntimeError(f"{out}: no queued point left for {budget - done} runs")
+                    raise RuntimeError(f"{out}: no queued point left for "
+                                       f"{len(wanted) - done} runs")
                 k = int(trial.user_attrs[POINT])
-                if k >= budget:  # queued by an earlier run with a larger budget
+                if k not in wanted:  # queued by an earlier run with another budget
                     study.tell(trial, state=TrialState.FAIL)  # queued again if wanted
                     continue
                 seeds = point_seeds(seed, k, replications)
                 trial.set_user_attr("seeds", list(seeds))
-                pending[submit(PointTask(k, resolved[k], seeds, cuts))] = _Point(trial, k)
+                pending[submit(PointTask(k, resolved[k][0], seeds, cuts, model, chart,
+                                         roadmap))] = _Point(trial, k)
             for future in _wait_any(pending, scheduler is not None):
                 trial = pending.pop(future).trial
                 _, runs = future.result()
@@ -270,14 +295,14 @@ def search(targets: Targets, out: Path, resolved: list[Parameters], *, workers: 
                 study.tell(trial, sum(logliks.values()))
                 done += 1
                 if progress:
-                    progress(done, budget)
+                    progress(done_before + done, total)
     return requeued
 
 
-def _finished(study: Any, budget: int) -> int:
+def _finished(study: Any, wanted: set[int]) -> int:
     from optuna.trial import TrialState
 
-    return sum(int(t.user_attrs[POINT]) < budget for t in study.get_trials(
+    return sum(int(t.user_attrs[POINT]) in wanted for t in study.get_trials(
         deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
@@ -330,16 +355,21 @@ def _executor(workers: int, scheduler: str | None):
 
 # --- the posterior -----------------------------------------------------------------------------
 def trials_table(out: Path, targets: Targets, budget: int | None = None) -> pd.DataFrame:
-    """Every finished point among the first ``budget``, in the sequence's order (trial
-    numbers are bookkeeping: a resumed point has a new one)."""
+    """Every finished point among the first ``budget``, in index order (trial numbers are
+    bookkeeping: a resumed point has a new one)."""
     from optuna.trial import TrialState
 
     study = open_study(out)
+    population = targets.option("population", DEFAULT_POPULATION)
     rows = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if budget is not None and trial.user_attrs[POINT] >= budget:
+        k = int(trial.user_attrs[POINT])
+        if budget is not None and k >= budget:
             continue
-        rows.append({"point": trial.user_attrs[POINT], "trial": trial.number, **trial.params,
+        latent = trial.user_attrs[LATENT]
+        rows.append({"point": k, "generation": int(smc.generation_of(k, population)),
+                     "trial": trial.number, **trial.params,
+                     **dict(zip(smc.latent_names(targets.priors), latent, strict=True)),
                      "seeds": json.dumps(trial.user_attrs.get("seeds", [])),
                      "loglik": float(trial.value),
                      **{f"loglik:{k}": v for k, v in trial.user_attrs["logliks"].items()},
@@ -351,24 +381,19 @@ def trials_table(out: Path, targets: Targets, budget: int | None = None) -> pd.D
     return frame.sort_values("point", ignore_index=True)
 
 
-def weights(loglik: np.ndarray) -> tuple[np.ndarray, float]:
-    """Normalized importance weights of prior draws and their effective sample size."""
-    finite = np.where(np.isfinite(loglik), loglik, -np.inf)
-    w = np.exp(finite - finite.max())
-    w /= w.sum()
-    return w, float(1.0 / np.sum(w ** 2))
-
-
 def posterior(trials: pd.DataFrame, targets: Targets) -> Fit:
-    """Resample the points by their likelihood weights (POSTERIOR_DRAWS draws, seeded)."""
-    w, ess = weights(trials["loglik"].to_numpy())
+    """Importance weights of every point (adaptive proposals refitted from the table),
+    resampled into POSTERIOR_DRAWS draws (seeded)."""
+    population = targets.option("population", DEFAULT_POPULATION)
+    w, schedule = smc.posterior_weights(trials, targets.priors, population)
     trials = trials.assign(weight=w)
     rng = np.random.default_rng(targets.option("seed", 2026))
     picks = rng.choice(len(trials), size=POSTERIOR_DRAWS, p=w)
     names = [p.name for p in targets.priors]
     draws = trials.iloc[picks][["point", *names]].reset_index(drop=True)
     draws.insert(0, "draw", np.arange(POSTERIOR_DRAWS))
-    return Fit(trials, draws, ess)
+    table = smc.generation_table(trials, targets.priors, population, schedule)
+    return Fit(trials, draws, float(1.0 / np.sum(w ** 2)), table)
 
 
 def weighted_quantile(values: np.ndarray, w: np.ndarray, q: float) -> float:
@@ -435,36 +460,66 @@ def check_same(out: Path, base: Parameters, targets: Targets,
     atomic_write(path, lambda p: p.write_text(json.dumps(wanted, indent=1) + "\n"))
 
 
-def resolve_points(base: Parameters, targets: Targets, budget: int) -> list[Parameters]:
-    """Each point's parameters; a point the model refuses is named before any run."""
-    resolved = []
-    for point in prior_points(targets.priors, budget, targets.option("seed", 2026)):
+def resolve_points(base: Parameters, targets: Targets, latents: np.ndarray,
+                   start: int) -> dict[int, tuple[Parameters, list[float]]]:
+    """Each point's parameters (index from ``start``) and latent coordinates; a point the
+    model refuses is named before it runs."""
+    resolved = {}
+    for k, z in enumerate(latents, start=start):
+        point = smc.from_latent(targets.priors, z)
         try:
-            resolved.append(type(base)(**{**base.model_dump(), **point}))
+            resolved[k] = (type(base)(**{**base.model_dump(), **point}), [float(v) for v in z])
         except ValidationError as err:
             raise ParameterError(f"{targets.source}: point {point} refused by the model ("
                                  f"{err.errors()[0]['msg']}); narrow the prior ranges") from None
     return resolved
 
 
+def generation_points(base: Parameters, targets: Targets, out: Path | None, start: int,
+                      stop: int) -> dict[int, tuple[Parameters, list[float]]]:
+    """Points start..stop-1 of one generation: Sobol draws for the first, proposals from
+    the finished earlier points (in ``out``) for the others."""
+    seed = targets.option("seed", 2026)
+    population = targets.option("population", DEFAULT_POPULATION)
+    generation = start // population
+    if generation == 0:
+        latents = prior_latents(targets.priors, stop, seed)[start:]
+    else:
+        earlier = trials_table(out, targets, start)
+        if len(earlier) < start:
+            raise RuntimeError(f"{out}: generation {generation} needs {start} finished points, "
+                               f"has {len(earlier)}")
+        latents = smc.next_latents(earlier, targets.priors, population, start, stop, seed)
+    return resolve_points(base, targets, latents, start)
+
+
 def calibrate(setting_name: str, targets: Targets, out: Path, *, budget: int | None = None,
               workers: int = 1, scheduler: str | None = None,
               progress: Callable[[int, int], None] | None = None, command: str = "",
-              parameters_class: type[Parameters] | None = None,
+              model: str | None = None,
               page: Callable[[Path, Fit, Targets], Path] | None = None,
               allow_version_change: bool = False) -> tuple[Fit, list[Path]]:
-    """Search (resuming what ``out`` holds), then write every output, and the fit page
-    through ``page`` (dashboards/calibration_page.py); one writer at a time."""
+    """Search generation by generation (resuming what ``out`` holds), then write every
+    output, and the fit page through ``page`` (dashboards/calibration_page.py); one writer
+    at a time. ``model``: an extension as module:Class (its parameters class too)."""
     from experiments.outputs import check_output_path
+    from experiments.plugins import load_model_class
     from scenarios.settings import load_setting
 
+    parameters_class = load_model_class(model).parameters_class if model else None
     setting = load_setting(setting_name, parameters_class)
     budget = budget or targets.option("budget", DEFAULT_BUDGET)
+    population = targets.option("population", DEFAULT_POPULATION)
     overrides = {k: targets.options[k2] for k, k2 in (("n_employees", "employees"),
                                                       ("steps", "steps"))
                  if k2 in targets.options}
     base = setting.parameters(overrides, parameters_class=parameters_class)
-    resolved = resolve_points(base, targets, budget)  # checks before any run
+    roadmap = setting.roadmap(base, parameters_class)
+    roadmap = roadmap if roadmap else None
+    ranges = smc.generation_ranges(budget, population)
+    first = generation_points(base, targets, None, *ranges[0])  # checks before any run
+    corners = np.array([[-30.0] * len(targets.priors), [30.0] * len(targets.priors)])
+    resolve_points(base, targets, corners, 0)  # the prior's extremes, where proposals may go
     if scheduler is None:  # a cluster's workers have their own memory
         from experiments.outputs import check_memory, run_bytes, run_seconds
 
@@ -484,8 +539,13 @@ def calibrate(setting_name: str, targets: Targets, out: Path, *, budget: int | N
         # Optuna's own journal lock, left by a writer killed with SIGKILL, would stall this
         # one for its 30 s grace period; we hold the output's lock, so no writer is alive.
         (out / f"{JOURNAL}.lock").unlink(missing_ok=True)
-        requeued = search(targets, out, resolved, workers=workers, scheduler=scheduler,
-                          progress=progress)
+        requeued = 0
+        for start, stop in ranges:
+            points = first if start == 0 else generation_points(base, targets, out, start,
+                                                                stop)
+            requeued += search(targets, out, points, workers=workers, scheduler=scheduler,
+                               done_before=start, total=budget, model=model,
+                               chart=setting.chart, roadmap=roadmap, progress=progress)
         fit = posterior(trials_table(out, targets, budget), targets)
         fit.requeued = requeued
         fitted = setting.parameters({**overrides, **calibrated_values(fit, targets)},
@@ -496,11 +556,30 @@ def calibrate(setting_name: str, targets: Targets, out: Path, *, budget: int | N
     return fit, written
 
 
+def calibrated_toml(setting: Any, calibrated: Parameters, description: str) -> str:
+    """The calibrated setting file: every resolved parameter, and the setting's imported
+    chart (paths made absolute) and roadmap when it has them."""
+    import tomli_w
+
+    from scenarios.settings import parameters_toml, read_toml
+
+    if setting.chart is None and not setting.interventions:
+        return parameters_toml(calibrated, description)
+    source = Path(setting.source).resolve()
+    content: dict[str, Any] = {"description": description,
+                               "parameters": calibrated.model_dump()}
+    organization = read_toml(source).get("organization")
+    if organization:
+        content["organization"] = {k: str(source.parent / v) if k in ("chart", "network")
+                                   else v for k, v in organization.items()}
+    if setting.interventions:
+        content["intervention"] = setting.interventions
+    return tomli_w.dumps(content)
+
+
 def write_outputs(out: Path, fit: Fit, targets: Targets, setting: Any, calibrated: Parameters,
                   budget: int, command: str) -> list[Path]:
     """calibrated.toml, posterior.parquet, trials.parquet and manifest.json (atomic each)."""
-    from scenarios.settings import parameters_toml
-
     rows = summary_rows(fit, targets)
     description = (f"{setting.name} calibrated to {Path(targets.source).name}: posterior means "
                    f"of {', '.join(p.name for p in targets.priors)} over {len(fit.trials)} "
@@ -519,20 +598,31 @@ def write_outputs(out: Path, fit: Fit, targets: Targets, setting: Any, calibrate
         "root_seed": targets.option("seed", 2026),
         "seeds": {str(int(t)): json.loads(s) for t, s in zip(fit.trials["point"],
                                                              fit.trials["seeds"], strict=True)},
-        "sampler": "scrambled Sobol draws from the priors (scipy.stats.qmc, as Optuna's "
-                   "QMCSampler), queued and tracked in an Optuna study (journal file); "
-                   "posterior = the draws weighted by their likelihood, resampled",
+        "sampler": "adaptive population Monte Carlo (experiments/smc.py): generation 0 = "
+                   "scrambled Sobol draws from the priors (scipy.stats.qmc); each later "
+                   "generation drawn from pyabc's MultivariateNormalTransition fitted to the "
+                   "earlier points weighted for prior x likelihood^temperature (temperature "
+                   f"by an ESS criterion, {smc.ESS_FRACTION:g} of a population); posterior "
+                   "= every point weighted by prior x likelihood / mixture of the "
+                   "generations' proposals, resampled; points queued and tracked in an "
+                   "Optuna study (journal file)",
+        "population": targets.option("population", DEFAULT_POPULATION),
         "posterior_draws": POSTERIOR_DRAWS,
         "effective_sample_size": fit.ess,
+        "trustworthy": fit.trustworthy,
+        "warning": low_ess_warning(fit),
+        "generations": fit.generations.to_dict("records"),
         "resumed_points": fit.requeued,
         "parameters": rows,
         "calibrated": {p.name: getattr(calibrated, p.name) for p in targets.priors},
         "provenance": provenance(),
     }
     files = {
-        "calibrated.toml": lambda p: p.write_text(parameters_toml(calibrated, description)),
+        "calibrated.toml": lambda p: p.write_text(calibrated_toml(setting, calibrated,
+                                                                 description)),
         "posterior.parquet": lambda p: fit.posterior.to_parquet(p, index=False),
         "trials.parquet": lambda p: fit.trials.to_parquet(p, index=False),
+        "generations.csv": lambda p: fit.generations.to_csv(p, index=False),
         MANIFEST: lambda p: p.write_text(json.dumps(manifest, indent=1, default=float) + "\n"),
     }
     for name, write in files.items():

@@ -8,6 +8,7 @@ every mistake is one line naming the file, the field and the value. Layout::
     [calibration]             # all optional
     replications = 2          # runs per parameter point (their mean is compared)
     budget = 200              # parameter points tried (run.py calibrate --budget overrides)
+    population = 50           # points per generation of the adaptive search
     seed = 2026
     employees = 120           # overrides the setting's size (smaller = faster)
     steps = 52
@@ -82,6 +83,7 @@ MAPPINGS = {
 TOP_KEYS = {"description", "calibration", "parameters", "survey", "ideas", "attrition",
             "metric"}
 CALIBRATION_KEYS = {"replications": (1, 100), "budget": (2, 1_000_000),
+                    "population": (2, 1_000_000),
                     "seed": (0, 2**63 - 1), "employees": (2, 20_000_000),
                     "steps": (1, 1_000_000)}
 

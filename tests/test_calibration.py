@@ -33,6 +33,7 @@ description = "tiny"
 [calibration]
 replications = 1
 budget = 8
+population = 4
 seed = 7
 employees = 60
 steps = 30
@@ -155,6 +156,16 @@ def test_calibration_writes_a_usable_setting_posterior_page_and_manifest(calibra
                  "pair: motive_mean x customer_problem_rate", "n = 8 points x 1 runs"):
         assert name in page, name
     assert "<script src=" not in page  # offline: plotly.js is embedded
+    # the adaptive search: ESS per generation, and the warning when it is low (8 points)
+    generations = pd.read_csv(out / "generations.csv")
+    assert list(generations["generation"]) == [0, 1] and list(generations["points"]) == [4, 4]
+    assert manifest["generations"][-1]["posterior_ess"] == pytest.approx(
+        manifest["effective_sample_size"])
+    assert manifest["effective_sample_size"] < 50 and not manifest["trustworthy"]
+    assert "not trustworthy" in manifest["warning"]
+    assert "the 90% intervals are not trustworthy" in page
+    assert "Adaptive search, per generation" in page
+    assert list(trials["generation"]) == [0] * 4 + [1] * 4
 
 
 def test_same_result_on_two_workers_and_a_rerun_resumes_nothing(tmp_path, calibrated):
@@ -172,11 +183,15 @@ def test_same_result_on_two_workers_and_a_rerun_resumes_nothing(tmp_path, calibr
     assert len(open_study(two).trials) == before == 8  # no point ran again
 
 
-def _complete(out: Path) -> int:
+def _complete_and_running(out: Path) -> tuple[int, int]:
+    """Points finished, and points started but not finished (Optuna's journal states:
+    0 running, 1 complete, 3 failed)."""
     journal = out / "optuna.journal"
     if not journal.is_file():
-        return 0
-    return journal.read_text(errors="replace").count('"state":1,')  # TrialState.COMPLETE
+        return 0, 0
+    text = journal.read_text(errors="replace")
+    complete = text.count('"state":1,')
+    return complete, text.count('"state":0,') - complete - text.count('"state":3,')
 
 
 def test_killed_calibration_resumes_to_the_uninterrupted_result(tmp_path, calibrated):
@@ -194,8 +209,11 @@ def test_killed_calibration_resumes_to_the_uninterrupted_result(tmp_path, calibr
         warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
         child.start()
     deadline = time.time() + 120
-    while _complete(killed) < 2 and child.is_alive() and time.time() < deadline:
-        time.sleep(0.02)
+    while child.is_alive() and time.time() < deadline:
+        complete, running = _complete_and_running(killed)
+        if complete >= 2 and running >= 1:  # killed with a point in flight
+            break
+        time.sleep(0.005)
     os.kill(child.pid, signal.SIGKILL)
     child.join()
     assert child.exitcode == -signal.SIGKILL
@@ -264,26 +282,110 @@ def test_parse_targets_needs_a_target_and_a_parameter():
     assert DEFAULT_REPLICATIONS == 2
 
 
-def test_quick_parameter_recovery(tmp_path):
-    """CI version of docs/VALIDATION.md's recovery (10 trials, 1,024 points x 2 runs of
-    120 employees x 52 steps, 300 respondents): 4 trials, 64 points x 1 run of 60 x 30,
-    a survey of 80 (weaker data, a wider posterior the small bank can resolve)."""
-    from experiments.recovery import Plan, recovered_trials, run_recovery
+def test_quick_parameter_recovery_and_its_report_section(tmp_path):
+    """CI version of docs/VALIDATION.md's recovery (`run.py validate recovery`: 10 trials of
+    three parameters, 8 generations of 40 points x 2 runs of 120 employees x 52 steps): 4
+    trials, 4 generations of 16 points x 1 run of 60 x 30, a survey of 80. Pooled over
+    trials and parameters, 9 of 12 true values must lie inside their 90% intervals (a
+    calibrated posterior fails that with probability 2.6%). Its report section replaces
+    the old one and keeps the other experiments' sections."""
+    from dashboards.validation_report import write_report
+    from experiments.validation import EXPERIMENTS, Plan
 
-    plan = Plan(employees=60, steps=30, budget=64, replications=1, trials=4, seed=2026,
-                respondents=80)
-    table = run_recovery(plan, tmp_path / "bank")
-    assert len(table) == 8 and (table["q05"] <= table["q95"]).all()
-    assert recovered_trials(table) >= 3, table.to_string()
+    plan = Plan(quick=True, seed=2026, workers=1)
+    outcome = EXPERIMENTS["recovery"].run(plan)
+    table = outcome.table
+    assert len(table) == 12 and (table["q05"] <= table["q95"]).all()
+    assert set(table["parameter"]) == {"motive_mean", "customer_problem_rate", "turnover_rate"}
+    assert (table["points"] == 64).all() and (table["ess"] > 1).all()
+    assert outcome.checks[0].passed, table.to_string()
+    old = ("# Validation\n\n## Bass (1969) diffusion curve (`bass`): passes\n\nkept text\n"
+           "\n| a | PASS |\n\n## Calibration: parameter recovery (`recovery`): FAILS\n\nold\n")
+    (tmp_path / "VALIDATION.md").write_text(old)
+    text = write_report([outcome], plan, tmp_path).read_text()
+    assert "kept text" in text and "\nold\n" not in text
+    assert text.index("(`bass`)") < text.index("(`recovery`)")
+    assert "| bass | 1 | 0 | 0 |" in text.replace("  ", " ")
 
 
-def test_a_dask_scheduler_gives_the_local_result(tmp_path, calibrated):
+def test_a_dask_cluster_of_processes_gives_the_local_result(tmp_path, calibrated):
+    """Two Dask worker processes (as on a real cluster: the tasks and the model travel
+    pickled), the result of one local process."""
     import distributed
     out, path = calibrated
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         calibrate("hierarchical", read_targets(path), tmp_path / "dask",
                   scheduler=cluster.scheduler_address)
     columns = lambda frame: frame.drop(columns="trial")  # noqa: E731
     pd.testing.assert_frame_equal(columns(pd.read_parquet(out / "trials.parquet")),
                                   columns(pd.read_parquet(tmp_path / "dask" / "trials.parquet")))
+
+
+def test_a_setting_with_a_client_chart_and_roadmap_calibrates(tmp_path):
+    """A client's own chart (80 people, their ties) and roadmap: each point runs on them
+    (a point's observables are those of the chart run with its seeds), and calibrated.toml
+    keeps the chart and the roadmap (usable by run, compare and sweep)."""
+    from experiments.calibration import observe
+    from model.organization import OrganizationModel
+    from scenarios.make_example_company import write_company
+
+    write_company(tmp_path, 80, seed=9)
+    (tmp_path / "client.toml").write_text(
+        'description = "client"\n[organization]\nchart = "chart.csv"\nnetwork = "ties.csv"\n'
+        '[parameters]\nsteps = 12\n[[intervention]]\nat = 4\nset = { autonomy = 0.8 }\n')
+    targets = (TINY.replace("budget = 8", "budget = 4").replace("population = 4",
+                                                                 "population = 2")
+               .replace("employees = 60\nsteps = 30\n", "steps = 12\n"))
+    path = targets_file(tmp_path, targets)
+    out = tmp_path / "out"
+    assert run.main(["calibrate", str(tmp_path / "client.toml"), str(path), "--out",
+                     str(out)]) == 0
+    trials = pd.read_parquet(out / "trials.parquet")
+    assert list(trials["generation"]) == [0, 0, 1, 1]
+    setting = load_setting(str(tmp_path / "client.toml"))
+    first = trials.iloc[0]
+    params = setting.parameters({"motive_mean": float(first["motive_mean"]),
+                                 "customer_problem_rate": float(first["customer_problem_rate"])})
+    seed = json.loads(first["seeds"])[0]
+    direct = observe(OrganizationModel(params, rng=seed, chart=setting.chart,
+                                       roadmap=setting.roadmap(params)).run(), 0.7, 0.5)
+    assert first["model:engaged_share"] == pytest.approx(direct["engaged_share"])
+    assert first["model:ideas_per_employee_year"] == pytest.approx(
+        direct["ideas_per_employee_year"])
+    calibrated = load_setting(str(out / "calibrated.toml"))
+    assert calibrated.chart is not None and calibrated.chart.n == 80
+    assert calibrated.interventions == [{"at": 4, "set": {"autonomy": 0.8}}]
+    assert "survey: engaged_share" in (out / "fit.html").read_text()
+
+
+def test_calibrate_fits_an_extension_parameter_with_model(tmp_path, monkeypatch, capsys):
+    """--model module:Class: the extension's own parameter can be fitted, and each point
+    runs the extension (its observables are those of the extension's run); without
+    --model that parameter is refused before any run."""
+    from experiments.calibration import observe
+    from experiments.plugins import load_model_class
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # docs.extending importable
+    spec = "docs.extending.recognition:RecognitionModel"
+    text = (TINY.replace("budget = 8", "budget = 2").replace("population = 4", "population = 2")
+            .replace("motive_mean = { low = 0.5, high = 0.9 }",
+                     "recognition_rate = { low = 0.1, high = 0.9 }"))
+    path = targets_file(tmp_path, text)
+    out = tmp_path / "out"
+    assert run.main(["calibrate", "hierarchical", str(path), "--out", str(out)]) == 2
+    assert "recognition_rate: not a declared parameter" in capsys.readouterr().err
+    assert run.main(["calibrate", "hierarchical", str(path), "--out", str(out), "--model",
+                     spec]) == 0
+    first = pd.read_parquet(out / "trials.parquet").iloc[0]
+    model_class = load_model_class(spec)
+    params = load_setting("hierarchical", model_class.parameters_class).parameters(
+        {"n_employees": 60, "steps": 30, "recognition_rate": float(first["recognition_rate"]),
+         "customer_problem_rate": float(first["customer_problem_rate"])},
+        parameters_class=model_class.parameters_class)
+    direct = observe(model_class(params, rng=json.loads(first["seeds"])[0]).run(), 0.7, 0.5)
+    assert first["model:engaged_share"] == pytest.approx(direct["engaged_share"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert f"--model {spec}" in manifest["command"]
+    assert 0.1 <= load_setting(str(out / "calibrated.toml"), model_class.parameters_class
+                               ).values["recognition_rate"] <= 0.9

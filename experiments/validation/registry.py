@@ -11,6 +11,7 @@ from experiments.validation import (
     march,
     meanfield,
     mission,
+    recovery,
     robustness,
     size,
 )
@@ -19,7 +20,8 @@ from model.parameters import ParameterError
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     bass.EXPERIMENT, loafing.EXPERIMENT, contagion.EXPERIMENT, march.EXPERIMENT,
-    mission.EXPERIMENT, meanfield.EXPERIMENT, size.EXPERIMENT, robustness.EXPERIMENT)}
+    mission.EXPERIMENT, meanfield.EXPERIMENT, size.EXPERIMENT, robustness.EXPERIMENT,
+    recovery.EXPERIMENT)}
 
 
 def select(names: list[str] | None) -> list[Experiment]:
