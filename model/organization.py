@@ -28,6 +28,7 @@ from model.chart import OrgChart
 from model.employees import Employees
 from model.errors import ParameterError
 from model.ideas import IdeaRegistry
+from model.parallel import STEPPING
 from model.parameters import FIXED_DURING_RUN, Parameters, make_parameters
 from model.processes.adoption import new_exposure_memory
 from model.processes.approval import Approval
@@ -177,9 +178,11 @@ class OrganizationModel(mesa.Model):
 
     # --- stepping ----------------------------------------------------------------
     def step(self) -> None:
-        """One step: the processes in their documented order, then data collection."""
-        for process in self.processes:
-            process.step()
+        """One step: the processes in their documented order, then data collection (one
+        organization at a time per process: see :data:`model.parallel.STEPPING`)."""
+        with STEPPING:
+            for process in self.processes:
+                process.step()
         self.ideas.record_step(self.steps, self.p.wide_adoption_share)
         self.results.collect(self)
         self.datacollector.collect(self)

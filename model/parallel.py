@@ -11,6 +11,7 @@ kernel's serial twin. Results never depend on which runs, nor on the thread coun
 from __future__ import annotations
 
 import os
+import threading
 import types
 
 import numba
@@ -24,6 +25,13 @@ numba.config.THREADING_LAYER = os.environ.get("NUMBA_THREADING_LAYER", "workqueu
 #: Compiled kernels keep this value in their on-disk cache: after changing it, delete the
 #: ``__pycache__/*.nbi`` and ``*.nbc`` files under model/.
 PARALLEL_MIN = 100_000
+
+
+#: Held while an organization steps: numba's workqueue pool aborts the whole process when
+#: two Python threads launch parallel loops at once (a Dask worker's threads, a server's
+#: pages), so in one process one organization steps at a time. Compiled kernels hold the
+#: GIL anyway, so threads lose nothing by it.
+STEPPING = threading.Lock()
 
 
 def serial_twin(kernel):

@@ -59,3 +59,30 @@ def test_one_and_two_threads_give_identical_runs(setting):
     one, two = run_elsewhere(1, setting), run_elsewhere(2, setting)
     assert (one.pop("threads"), two.pop("threads")) == (1, 2)
     assert one == two
+
+
+SIDE_BY_SIDE = """
+import json, sys, threading
+from tests.conftest import run_model
+from tests.test_threads import fingerprint
+n = int(sys.argv[1])
+together = {}
+threads = [threading.Thread(target=lambda s=s: together.update({s: fingerprint(
+    run_model(s, "hierarchical", n_employees=n, steps=3))})) for s in (1, 2)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+alone = {s: fingerprint(run_model(s, "hierarchical", n_employees=n, steps=3)) for s in (1, 2)}
+print(json.dumps({"same": together == alone, "runs": len(together)}))
+"""
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one CPU: no second thread")
+def test_two_python_threads_may_run_large_organizations_at_once():
+    """numba's workqueue pool aborts the process when two threads launch parallel loops at
+    once (as a Dask worker's threads would): organizations step one at a time, and each
+    gives the run it gives alone."""
+    done = subprocess.run([sys.executable, "-c", SIDE_BY_SIDE, str(PARALLEL_MIN + 10_000)],
+                          cwd=ROOT, env={"NUMBA_NUM_THREADS": "2", "PATH": "/usr/bin"},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"same": True, "runs": 2}
