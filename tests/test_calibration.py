@@ -19,8 +19,10 @@ import run
 from experiments.calibration import (
     DEFAULT_REPLICATIONS,
     calibrate,
+    mean_observables,
     observable_names,
     open_study,
+    point_logliks,
     posterior_overrides,
     target_loglik,
     with_draw,
@@ -31,7 +33,7 @@ from scenarios.settings import load_setting
 TINY = """
 description = "tiny"
 [calibration]
-replications = 1
+replications = 2
 budget = 8
 population = 4
 seed = 7
@@ -74,7 +76,7 @@ def targets_file(tmp_path: Path, text: str = TINY, name: str = "targets.toml") -
 
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory) -> tuple[Path, Path]:
-    """A finished tiny calibration (8 points x 1 run) and its targets file."""
+    """A finished tiny calibration (8 points x 2 runs) and its targets file."""
     tmp = tmp_path_factory.mktemp("calibration")
     path = targets_file(tmp)
     out = tmp / "out"
@@ -133,6 +135,67 @@ def test_likelihoods_prefer_the_measured_values(tmp_path):
             survey["count_actively_disengaged"]) == (40, 120, 40)
 
 
+def _hand_loglik(targets, run_observables: list[dict[str, float]]) -> float:
+    """log of the mean over runs of exp(sum over targets of the run's log-likelihood)."""
+    totals = [sum(target_loglik(t, r) for t in targets.targets) for r in run_observables]
+    top = max(totals)
+    return top + float(np.log(np.mean([np.exp(v - top) for v in totals])))
+
+
+def test_a_points_likelihood_averages_its_runs_likelihoods(tmp_path):
+    """Two runs on either side of the survey's shares: the point's likelihood is the mean
+    of the two runs' likelihoods (hand computed), not that of their mean observables
+    (which sits exactly on the data and would be far higher)."""
+    text = TINY.split("[ideas]")[0]  # the survey alone
+    targets = read_targets(targets_file(tmp_path, text), observable_names())
+    low = {"engaged_share": 0.1, "not_engaged_share": 0.6, "actively_disengaged_share": 0.3}
+    high = {"engaged_share": 0.3, "not_engaged_share": 0.6, "actively_disengaged_share": 0.1}
+    survey = targets.targets[0]
+    a, b = target_loglik(survey, low), target_loglik(survey, high)
+    expected = float(np.log((np.exp(a) + np.exp(b)) / 2))
+    total, by_target, per_run = point_logliks(targets, [low, high])
+    assert total == pytest.approx(expected, abs=1e-9)
+    assert per_run == pytest.approx([a, b]) and by_target["survey"] == pytest.approx(expected)
+    of_the_mean = target_loglik(survey, mean_observables([low, high]))  # the former method
+    assert of_the_mean > total + 3  # -6.4 against -10.1
+    assert point_logliks(targets, [low])[0] == pytest.approx(a)  # one run: its own
+
+
+def test_each_points_stored_likelihood_is_the_mean_of_its_runs(calibrated):
+    """In a finished calibration (2 runs per point), every point's log-likelihood is the
+    log-mean-exp of its runs' log-likelihoods of all the targets, computed by hand from the
+    runs' stored observables; the manifest says which likelihood was used."""
+    out, path = calibrated
+    targets = read_targets(path)
+    study = open_study(out)
+    checked = 0
+    for trial in study.get_trials(deepcopy=False):
+        if trial.value is None:
+            continue
+        runs = trial.user_attrs["runs"]
+        assert len(runs) == 2 and runs[0] != runs[1]
+        assert trial.value == pytest.approx(_hand_loglik(targets, runs), abs=1e-9)
+        checked += 1
+    assert checked == 8
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "log-mean-exp" in manifest["likelihood"] and manifest["replications"] == 2
+    assert "log-mean-exp" in (out / "fit.html").read_text()
+
+
+def test_a_calibration_with_another_likelihood_is_not_resumed(tmp_path, calibrated, capsys):
+    import shutil
+
+    out, path = calibrated
+    former = tmp_path / "former"
+    shutil.copytree(out, former)
+    inputs = json.loads((former / "_inputs.json").read_text())
+    inputs["likelihood"] = "mean observables"
+    (former / "_inputs.json").write_text(json.dumps(inputs))
+    assert run.main(["calibrate", "hierarchical", str(path), "--out", str(former)]) == 2
+    assert "holds a calibration of other likelihood (mean observables)" in (
+        capsys.readouterr().err)
+
+
 def test_calibration_writes_a_usable_setting_posterior_page_and_manifest(calibrated):
     out, path = calibrated
     targets = read_targets(path)
@@ -153,7 +216,7 @@ def test_calibration_writes_a_usable_setting_posterior_page_and_manifest(calibra
     page = (out / "fit.html").read_text()
     for name in ("survey: engaged_share", "ideas.submitted", "ideas.approved", "attrition",
                  "metric.hidden_coasting_share", "posterior of motive_mean",
-                 "pair: motive_mean x customer_problem_rate", "n = 8 points x 1 runs"):
+                 "pair: motive_mean x customer_problem_rate", "n = 8 points x 2 runs"):
         assert name in page, name
     assert "<script src=" not in page  # offline: plotly.js is embedded
     # the adaptive search: ESS per generation, and the warning when it is low (8 points)
