@@ -479,7 +479,8 @@ def check_same(out: Path, base: Parameters, targets: Targets,
             raise ParameterError(f"{path}: unreadable ({err}); use a new --out") from None
         for key in wanted:
             if saved.get(key) != wanted[key]:
-                found = saved.get(key) if key == "likelihood" else (
+                found = (saved.get(key) or "none recorded: the former likelihood of the "
+                         "runs' mean observables") if key == "likelihood" else (
                     f"hash {str(saved.get(key))[:12]}")
                 raise ParameterError(f"--out {str(out)!r}: holds a calibration of other "
                                      f"{key} ({found}); use a new --out")
