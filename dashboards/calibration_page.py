@@ -160,9 +160,11 @@ def write_fit_page(out: Path, fit: Fit, targets: Targets) -> Path:
 <p>{html.escape(targets.description)}</p>
 <p class="note">{html.escape(basis)}. Adaptive search: the first generation of points are
 draws from the priors (scrambled Sobol), each later one is proposed by a kernel (pyabc)
-fitted to the earlier points weighted for a tempered posterior; each point's weight is
-prior x likelihood of the measured data / the density it was proposed with; the posterior
-resamples the points by weight. Survey categories: {", ".join(SURVEY_CATEGORIES)}.</p>
+fitted to the earlier points weighted for a tempered posterior; each point's likelihood
+of the measured data is the mean of its {reps} runs' likelihoods (log-mean-exp of the runs'
+log-likelihoods: it allows for the model's run-to-run spread), its weight is prior x
+likelihood / the density it was proposed with; the posterior resamples the points by
+weight. Survey categories: {", ".join(SURVEY_CATEGORIES)}.</p>
 {warning}
 <h2>Adaptive search, per generation</h2>
 <p class="note">Temperature: the power of the likelihood each generation's proposal aimed at

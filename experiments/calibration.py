@@ -10,8 +10,9 @@ generation, says how far to trust it. Points are queued in an Optuna study kept 
 journal file in the output directory, so a calibration killed at any moment (kill -9
 included) resumes where it stopped: finished points stay, points left running are queued
 again. Each point runs ``replications`` seeded simulations on local processes or a Dask
-cluster; their mean observables give each target's log-likelihood (experiments/targets.py
-declares the likelihoods and the map from the model). A point's values depend only on the
+cluster; its likelihood is the mean of its runs' likelihoods of all the data
+(:data:`LIKELIHOOD`; experiments/targets.py declares the likelihoods and the map from the
+model). A point's values depend only on the
 finished earlier generations and its own index, its seeds on the root seed and its index:
 points and results are the same on any number of workers, in any order of completion and
 after any resume.
@@ -60,6 +61,11 @@ DEFAULT_BUDGET = 200
 DEFAULT_POPULATION = 50  # points per generation
 DEFAULT_REPLICATIONS = 2
 WEEKS_PER_YEAR = 52.0
+LIKELIHOOD_METHOD = "mean of the runs' likelihoods"  # in _inputs.json: a resume must match
+LIKELIHOOD = ("pseudo-marginal: each run's likelihood of all the data given its own "
+              "observables, averaged over the point's replications (log-mean-exp of the "
+              "runs' log-likelihoods), an unbiased estimate of p(data | parameters) that "
+              "integrates over the model's run-to-run variability")
 LOW_ESS = 50.0  # fewer effective points: a 90% interval (5th..95th percentile) rests on
 # fewer than ~3 points in each tail, too coarse to trust
 
@@ -129,7 +135,7 @@ def _clip(p: float, lo: float = 1e-4) -> float:
 
 
 def target_loglik(target: Target, observed: dict[str, float]) -> float:
-    """Log-likelihood of a target's data given the model's mean observables."""
+    """Log-likelihood of a target's data given one run's observables."""
     from scipy import stats
 
     d = target.data
@@ -151,6 +157,32 @@ def target_loglik(target: Target, observed: dict[str, float]) -> float:
 def mean_observables(runs: list[dict[str, float]]) -> dict[str, float]:
     keys = set.intersection(*(set(r) for r in runs))
     return {k: float(np.mean([r[k] for r in runs])) for k in sorted(keys)}
+
+
+def log_mean_exp(values: np.ndarray, axis: int = 0) -> np.ndarray:
+    """log(mean(exp(values))) along ``axis``, without overflow (-inf where all are -inf)."""
+    from scipy.special import logsumexp
+
+    values = np.asarray(values, dtype=float)
+    return logsumexp(values, axis=axis) - np.log(values.shape[axis])
+
+
+def point_logliks(targets: Targets, runs: list[dict[str, float]]) -> tuple[float,
+                                                                          dict[str, float],
+                                                                          list[float]]:
+    """A point's log-likelihood, averaged over its replications (pseudo-marginal).
+
+    Each run gets the log-likelihood of all the data given its own observables (the sum
+    over targets); the point's is log-mean-exp over runs, the log of an unbiased estimate
+    of p(data | parameters) that integrates over the model's run-to-run variability.
+    Returns that total, each target's own log-mean-exp over runs (shown, not summed: the
+    targets of one run are not independent) and each run's total."""
+    per_run = np.array([[target_loglik(t, run) for t in targets.targets] for run in runs])
+    totals = per_run.sum(axis=1)
+    by_target = log_mean_exp(per_run, axis=0)
+    return (float(log_mean_exp(totals)),
+            {t.name: float(v) for t, v in zip(targets.targets, by_target, strict=True)},
+            [float(v) for v in totals])
 
 
 # --- the search (Optuna) -------------------------------------------------------------------
@@ -287,12 +319,12 @@ def search(targets: Targets, out: Path, resolved: dict[int, tuple[Parameters, li
             for future in _wait_any(pending, scheduler is not None):
                 trial = pending.pop(future).trial
                 _, runs = future.result()
-                observed = mean_observables(runs)
-                logliks = {t.name: target_loglik(t, observed) for t in targets.targets}
-                trial.set_user_attr("observed", observed)
+                total, logliks, run_logliks = point_logliks(targets, runs)
+                trial.set_user_attr("observed", mean_observables(runs))
                 trial.set_user_attr("logliks", logliks)
+                trial.set_user_attr("run_logliks", run_logliks)
                 trial.set_user_attr("runs", [{k: r[k] for k in _kept(targets)} for r in runs])
-                study.tell(trial, sum(logliks.values()))
+                study.tell(trial, total)
                 done += 1
                 if progress:
                     progress(done_before + done, total)
@@ -372,6 +404,7 @@ def trials_table(out: Path, targets: Targets, budget: int | None = None) -> pd.D
                      **dict(zip(smc.latent_names(targets.priors), latent, strict=True)),
                      "seeds": json.dumps(trial.user_attrs.get("seeds", [])),
                      "loglik": float(trial.value),
+                     "run_logliks": json.dumps(trial.user_attrs.get("run_logliks", [])),
                      **{f"loglik:{k}": v for k, v in trial.user_attrs["logliks"].items()},
                      **{f"model:{k}": v for k, v in trial.user_attrs["observed"].items()
                         if k in _kept(targets)}})
@@ -438,7 +471,7 @@ def check_same(out: Path, base: Parameters, targets: Targets,
 
     path = Path(out) / "_inputs.json"
     wanted = {"setting": hashlib.sha256(base.model_dump_json().encode()).hexdigest(),
-              "targets": targets.digest}
+              "targets": targets.digest, "likelihood": LIKELIHOOD_METHOD}
     if path.is_file():
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
@@ -446,9 +479,11 @@ def check_same(out: Path, base: Parameters, targets: Targets,
             raise ParameterError(f"{path}: unreadable ({err}); use a new --out") from None
         for key in wanted:
             if saved.get(key) != wanted[key]:
+                found = (saved.get(key) or "none recorded: the former likelihood of the "
+                         "runs' mean observables") if key == "likelihood" else (
+                    f"hash {str(saved.get(key))[:12]}")
                 raise ParameterError(f"--out {str(out)!r}: holds a calibration of other "
-                                     f"{key} (hash {str(saved.get(key))[:12]}); use a new "
-                                     "--out")
+                                     f"{key} ({found}); use a new --out")
         if check_versions(saved, out, allow_version_change):
             saved.setdefault("resumes", []).append(provenance())
             atomic_write(path, lambda p: p.write_text(json.dumps(saved, indent=1) + "\n"))
@@ -592,6 +627,7 @@ def write_outputs(out: Path, fit: Fit, targets: Targets, setting: Any, calibrate
         "targets": {"source": targets.source, "hash": targets.digest,
                     "content": targets.content},
         "mappings": MAPPINGS,
+        "likelihood": LIKELIHOOD,
         "budget": budget,
         "points": len(fit.trials),
         "replications": targets.option("replications", DEFAULT_REPLICATIONS),

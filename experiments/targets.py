@@ -6,7 +6,7 @@ every mistake is one line naming the file, the field and the value. Layout::
     description = "Acme 2026: engagement survey, idea system, HR attrition"
 
     [calibration]             # all optional
-    replications = 2          # runs per parameter point (their mean is compared)
+    replications = 2          # runs per parameter point (their likelihoods averaged)
     budget = 200              # parameter points tried (run.py calibrate --budget overrides)
     population = 50           # points per generation of the adaptive search
     seed = 2026
@@ -78,7 +78,8 @@ MAPPINGS = {
                          "staff / ideas born (beta-binomial of submitted)",
     "attrition": "attrition_per_year: leavers (turnover process) per employee per 52 steps "
                  "x employees x years (Poisson)",
-    "metric": "the run summary's value (mean of the point's replications), normal with sd",
+    "metric": "the run summary's value (of each run; a point's likelihood is the mean of "
+              "its runs'), normal with sd",
 }
 TOP_KEYS = {"description", "calibration", "parameters", "survey", "ideas", "attrition",
             "metric"}

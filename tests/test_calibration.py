@@ -19,8 +19,10 @@ import run
 from experiments.calibration import (
     DEFAULT_REPLICATIONS,
     calibrate,
+    mean_observables,
     observable_names,
     open_study,
+    point_logliks,
     posterior_overrides,
     target_loglik,
     with_draw,
@@ -31,7 +33,7 @@ from scenarios.settings import load_setting
 TINY = """
 description = "tiny"
 [calibration]
-replications = 1
+replications = 2
 budget = 8
 population = 4
 seed = 7
@@ -74,7 +76,7 @@ def targets_file(tmp_path: Path, text: str = TINY, name: str = "targets.toml") -
 
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory) -> tuple[Path, Path]:
-    """A finished tiny calibration (8 points x 1 run) and its targets file."""
+    """A finished tiny calibration (8 points x 2 runs) and its targets file."""
     tmp = tmp_path_factory.mktemp("calibration")
     path = targets_file(tmp)
     out = tmp / "out"
@@ -133,6 +135,67 @@ def test_likelihoods_prefer_the_measured_values(tmp_path):
             survey["count_actively_disengaged"]) == (40, 120, 40)
 
 
+def _hand_loglik(targets, run_observables: list[dict[str, float]]) -> float:
+    """log of the mean over runs of exp(sum over targets of the run's log-likelihood)."""
+    totals = [sum(target_loglik(t, r) for t in targets.targets) for r in run_observables]
+    top = max(totals)
+    return top + float(np.log(np.mean([np.exp(v - top) for v in totals])))
+
+
+def test_a_points_likelihood_averages_its_runs_likelihoods(tmp_path):
+    """Two runs on either side of the survey's shares: the point's likelihood is the mean
+    of the two runs' likelihoods (hand computed), not that of their mean observables
+    (which sits exactly on the data and would be far higher)."""
+    text = TINY.split("[ideas]")[0]  # the survey alone
+    targets = read_targets(targets_file(tmp_path, text), observable_names())
+    low = {"engaged_share": 0.1, "not_engaged_share": 0.6, "actively_disengaged_share": 0.3}
+    high = {"engaged_share": 0.3, "not_engaged_share": 0.6, "actively_disengaged_share": 0.1}
+    survey = targets.targets[0]
+    a, b = target_loglik(survey, low), target_loglik(survey, high)
+    expected = float(np.log((np.exp(a) + np.exp(b)) / 2))
+    total, by_target, per_run = point_logliks(targets, [low, high])
+    assert total == pytest.approx(expected, abs=1e-9)
+    assert per_run == pytest.approx([a, b]) and by_target["survey"] == pytest.approx(expected)
+    of_the_mean = target_loglik(survey, mean_observables([low, high]))  # the former method
+    assert of_the_mean > total + 3  # -6.4 against -10.1
+    assert point_logliks(targets, [low])[0] == pytest.approx(a)  # one run: its own
+
+
+def test_each_points_stored_likelihood_is_the_mean_of_its_runs(calibrated):
+    """In a finished calibration (2 runs per point), every point's log-likelihood is the
+    log-mean-exp of its runs' log-likelihoods of all the targets, computed by hand from the
+    runs' stored observables; the manifest says which likelihood was used."""
+    out, path = calibrated
+    targets = read_targets(path)
+    study = open_study(out)
+    checked = 0
+    for trial in study.get_trials(deepcopy=False):
+        if trial.value is None:
+            continue
+        runs = trial.user_attrs["runs"]
+        assert len(runs) == 2 and runs[0] != runs[1]
+        assert trial.value == pytest.approx(_hand_loglik(targets, runs), abs=1e-9)
+        checked += 1
+    assert checked == 8
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "log-mean-exp" in manifest["likelihood"] and manifest["replications"] == 2
+    assert "log-mean-exp" in (out / "fit.html").read_text()
+
+
+def test_a_calibration_with_another_likelihood_is_not_resumed(tmp_path, calibrated, capsys):
+    import shutil
+
+    out, path = calibrated
+    former = tmp_path / "former"
+    shutil.copytree(out, former)
+    inputs = json.loads((former / "_inputs.json").read_text())
+    inputs["likelihood"] = "mean observables"
+    (former / "_inputs.json").write_text(json.dumps(inputs))
+    assert run.main(["calibrate", "hierarchical", str(path), "--out", str(former)]) == 2
+    assert "holds a calibration of other likelihood (mean observables)" in (
+        capsys.readouterr().err)
+
+
 def test_calibration_writes_a_usable_setting_posterior_page_and_manifest(calibrated):
     out, path = calibrated
     targets = read_targets(path)
@@ -153,7 +216,7 @@ def test_calibration_writes_a_usable_setting_posterior_page_and_manifest(calibra
     page = (out / "fit.html").read_text()
     for name in ("survey: engaged_share", "ideas.submitted", "ideas.approved", "attrition",
                  "metric.hidden_coasting_share", "posterior of motive_mean",
-                 "pair: motive_mean x customer_problem_rate", "n = 8 points x 1 runs"):
+                 "pair: motive_mean x customer_problem_rate", "n = 8 points x 2 runs"):
         assert name in page, name
     assert "<script src=" not in page  # offline: plotly.js is embedded
     # the adaptive search: ESS per generation, and the warning when it is low (8 points)
@@ -347,12 +410,13 @@ def test_a_setting_with_a_client_chart_and_roadmap_calibrates(tmp_path):
     first = trials.iloc[0]
     params = setting.parameters({"motive_mean": float(first["motive_mean"]),
                                  "customer_problem_rate": float(first["customer_problem_rate"])})
-    seed = json.loads(first["seeds"])[0]
-    direct = observe(OrganizationModel(params, rng=seed, chart=setting.chart,
-                                       roadmap=setting.roadmap(params)).run(), 0.7, 0.5)
-    assert first["model:engaged_share"] == pytest.approx(direct["engaged_share"])
+    runs = [observe(OrganizationModel(params, rng=seed, chart=setting.chart,
+                                      roadmap=setting.roadmap(params)).run(), 0.7, 0.5)
+            for seed in json.loads(first["seeds"])]  # the point's 2 runs: their mean
+    assert first["model:engaged_share"] == pytest.approx(
+        np.mean([r["engaged_share"] for r in runs]))
     assert first["model:ideas_per_employee_year"] == pytest.approx(
-        direct["ideas_per_employee_year"])
+        np.mean([r["ideas_per_employee_year"] for r in runs]))
     calibrated = load_setting(str(out / "calibrated.toml"))
     assert calibrated.chart is not None and calibrated.chart.n == 80
     assert calibrated.interventions == [{"at": 4, "set": {"autonomy": 0.8}}]
@@ -383,9 +447,22 @@ def test_calibrate_fits_an_extension_parameter_with_model(tmp_path, monkeypatch,
         {"n_employees": 60, "steps": 30, "recognition_rate": float(first["recognition_rate"]),
          "customer_problem_rate": float(first["customer_problem_rate"])},
         parameters_class=model_class.parameters_class)
-    direct = observe(model_class(params, rng=json.loads(first["seeds"])[0]).run(), 0.7, 0.5)
-    assert first["model:engaged_share"] == pytest.approx(direct["engaged_share"])
+    runs = [observe(model_class(params, rng=seed).run(), 0.7, 0.5)
+            for seed in json.loads(first["seeds"])]  # the point's 2 runs: their mean
+    assert first["model:engaged_share"] == pytest.approx(
+        np.mean([r["engaged_share"] for r in runs]))
     manifest = json.loads((out / "manifest.json").read_text())
     assert f"--model {spec}" in manifest["command"]
     assert 0.1 <= load_setting(str(out / "calibrated.toml"), model_class.parameters_class
                                ).values["recognition_rate"] <= 0.9
+
+
+def test_the_shipped_example_simulates_the_client_at_the_size_its_data_describe():
+    """calibrations/gallup_example.toml reads cleanly and runs the organization at the
+    head count its idea and attrition counts were measured over (300), with more than one
+    run per point (so its likelihood averages over the model's run-to-run spread)."""
+    example = Path(__file__).resolve().parents[1] / "calibrations" / "gallup_example.toml"
+    targets = read_targets(example, observable_names())
+    sizes = {int(t.data["exposure"]) for t in targets.targets if t.kind == "poisson"}
+    assert sizes == {targets.option("employees", None)} == {300}
+    assert targets.option("replications", None) >= 2
