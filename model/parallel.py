@@ -22,8 +22,8 @@ from numba import njit
 numba.config.THREADING_LAYER = os.environ.get("NUMBA_THREADING_LAYER", "workqueue")
 
 #: Items of a loop (employees, conversations, cells) from which it runs on all threads.
-#: Compiled kernels keep this value in their on-disk cache: after changing it, delete the
-#: ``__pycache__/*.nbi`` and ``*.nbc`` files under model/.
+#: Compiled kernels keep this value in their on-disk cache; changing it changes the
+#: engine's source digest, so the kernels are compiled afresh (model.compiled_cache_dir).
 PARALLEL_MIN = 100_000
 
 

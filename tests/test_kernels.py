@@ -93,3 +93,23 @@ def test_parallel_write_of_distinct_cells_equals_the_cell_by_cell_writer():
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(plain_adopters, fast_adopters)
     assert (plain_adopters != 10**6).any()
+
+
+def test_compiled_kernels_are_cached_by_a_digest_of_every_engine_source(tmp_path):
+    """A change in any engine file (also one a kernel merely calls into) moves the numba
+    cache to a new directory, so stale machine code is never loaded."""
+    import os
+    import shutil
+
+    import model
+    from model import compiled_cache_dir
+
+    engine = tmp_path / "model"
+    shutil.copytree(model.ENGINE, engine, ignore=shutil.ignore_patterns("__pycache__"))
+    before = compiled_cache_dir(engine)
+    assert compiled_cache_dir(engine) == before  # stable
+    callee = engine / "rng.py"
+    callee.write_text(callee.read_text() + "\n# changed\n")
+    assert compiled_cache_dir(engine) != before
+    assert before.parent == tmp_path / ".numba_cache"
+    assert os.environ["NUMBA_CACHE_DIR"] == str(compiled_cache_dir())
