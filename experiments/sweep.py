@@ -12,6 +12,10 @@ since pyarrow skips names starting with '.' or '_'):
   (model version, commit, package versions, Python, platform; a resume under other
   versions is refused unless allowed, and then recorded under "resumes").
 - ``_analysis/``: tables and charts written by ``sensitivity`` and ``plot``.
+- ``_setting/``: the setting every point starts from, whole: ``setting.toml`` (the base
+  parameters, the ``[organization]`` and ``[[intervention]]`` tables) and, on an imported
+  organization, ``chart.csv`` and ``ties.csv`` by pseudonym, so the sweep's organization
+  is kept with its data (its digest is in the manifest) even if the client's files change.
 
 A chunk is the unit of work and of saving: the parent process writes each chunk as it
 finishes, so a sweep killed at any moment keeps every finished chunk, and ``resume``
@@ -55,7 +59,8 @@ from experiments.sweep_spec import (
     point_roadmap,
 )
 from model.chart import OrgChart
-from model.parameters import ParameterError
+from model.parameters import ParameterError, make_parameters
+from scenarios.settings import Setting, stored_setting
 
 MANIFEST = "_manifest.json"
 ANALYSIS_DIR = "_analysis"
@@ -207,9 +212,29 @@ def open_output(sweep: Sweep, out: Path, resume: bool,
     else:
         written = {**manifest(sweep), "provenance": provenance()}
         atomic_write_bytes(out / MANIFEST, (json.dumps(written, indent=1) + "\n").encode())
+    write_setting_copy(sweep, out)
     for stale in out.glob(".part-*"):
         stale.unlink()  # temporary files of a chunk never finished (we hold the lock)
     return finished_runs(out)
+
+
+SETTING_DIR = "_setting"
+
+
+def write_setting_copy(sweep: Sweep, out: Path) -> None:
+    """``out/_setting/``: the base setting whole (see the module docstring), written once
+    (a resume of an older sweep adds it; the sweep's hash guarantees it is the same)."""
+    folder = out / SETTING_DIR
+    if (folder / "setting.toml").is_file():
+        return
+    parameters_class = load_model_class(sweep.content.get("model")).parameters_class
+    setting = Setting(sweep.content["setting"], sweep.content["description"], sweep.base,
+                      chart=sweep.chart, interventions=list(sweep.interventions))
+    files = stored_setting(make_parameters(sweep.base, parameters_class=parameters_class),
+                           sweep.content["description"], setting, stem="setting")
+    folder.mkdir(exist_ok=True)
+    for name in sorted(files, key=lambda n: n == "setting.toml"):  # the toml last: complete
+        atomic_write_bytes(folder / name, files[name].encode())
 
 
 def _check_same_sweep(sweep: Sweep, saved: dict[str, Any], out: Path) -> None:

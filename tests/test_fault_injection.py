@@ -199,7 +199,10 @@ def test_sweep_killed_at_random_resumes_to_the_uninterrupted_result(tmp_path, zy
                    [out, "part-*.parquet", parts + rng.randint(0, 2)])
         if out.exists():
             names = {p.name for p in out.iterdir() if not p.name.startswith(".")}
-            assert names <= {"_manifest.json"} | {p.name for p in out.glob("part-*.parquet")}
+            assert names <= {"_manifest.json", "_setting"} | {p.name for p in
+                                                               out.glob("part-*.parquet")}
+            if (out / "_setting" / "setting.toml").exists():  # written last, whole
+                assert "[parameters]" in (out / "_setting" / "setting.toml").read_text()
             ids = [pq.read_table(p, columns=["run_id"]).column(0).to_pylist()
                    for p in out.glob("part-*.parquet")]  # every part file is complete
             flat = [i for part in ids for i in set(part)]

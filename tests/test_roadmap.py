@@ -295,6 +295,30 @@ def test_a_sweep_varies_an_interventions_week_and_value_under_common_seeds(compa
     assert not np.array_equal(same[10:], curve[(10, 0.9)][10:])
 
 
+def test_a_sweep_keeps_its_setting_whole_and_the_copy_reruns_it(company, tmp_path):
+    """_setting/ holds the base setting with the chart, ties and roadmap: a sweep of the
+    copy, with the client's files gone, gives the very same data."""
+    from experiments.sweep import run_sweep, timeseries_table
+    from experiments.sweep_spec import load_sweep
+
+    vary = '"intervention.1.set.autonomy" = [0.4, 0.9]'
+    run_sweep(load_sweep(_sweep_file(company, vary, "kept")), tmp_path / "out")
+    copy = tmp_path / "out" / "_setting"
+    assert sorted(p.name for p in copy.iterdir()) == ["chart.csv", "setting.toml", "ties.csv"]
+    moved = tmp_path / "moved"
+    copy.rename(moved)  # away from the output (and from the client's own files)
+    text = (company / "kept.toml").read_text().replace(str(company / "swept.toml"),
+                                                       str(moved / "setting.toml"))
+    (tmp_path / "again.toml").write_text(text)
+    run_sweep(load_sweep(tmp_path / "again.toml"), tmp_path / "again")
+    first, second = (timeseries_table(tmp_path / d).sort_values(["point_id", "step"])
+                     .reset_index(drop=True) for d in ("out", "again"))
+    pd.testing.assert_frame_equal(first, second)
+    charts = [pd.read_csv(d / "chart.csv") for d in (moved, tmp_path / "again" / "_setting")]
+    pd.testing.assert_frame_equal(*(c.drop(columns=["id", "manager_id"]) for c in charts))
+    assert not set(charts[0]["id"]) & set(pd.read_csv(company / "chart.csv")["id"])  # pseudonyms
+
+
 @pytest.mark.parametrize(("vary", "piece"), [
     ('"intervention.1.at" = [4, 30]', "value 30 is above the maximum 16 of intervention.1.at"),
     ('"intervention.1.set.peer_sanction_power" = [0.5, 0.7]', "design point 1 ("),
