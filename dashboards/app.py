@@ -28,6 +28,7 @@ from dashboards.scopes import (
     WHOLE,
     WHOLE_LABEL,
     Scope,
+    parameters_with_own_values,
     scope_from_label,
     scoped_parameters,
     scopes,
@@ -282,6 +283,12 @@ def MidRunScope(room: Classroom, where: solara.Reactive[str]):
         allowed = ", ".join(sorted(scoped_parameters(room.main)))
         solara.Text(f"In one unit or level only these can change: {allowed}; the other "
                     "controls are disabled.", classes=["mid-run-scope-note"],
+                    style={"font-size": "0.8em", "font-style": "italic"})
+    own = parameters_with_own_values(room.main)
+    if where.value == WHOLE_LABEL and own:
+        solara.Text(f"Where a unit or level was given its own {', '.join(own)}, it keeps "
+                    "it: a change to the whole organization applies everywhere else.",
+                    classes=["mid-run-local-note"],
                     style={"font-size": "0.8em", "font-style": "italic"})
 
 

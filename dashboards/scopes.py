@@ -86,6 +86,13 @@ def scoped_parameters(model: OrganizationModel) -> frozenset[str]:
     return frozenset(per_unit_parameters(model.parameters_class))
 
 
+def parameters_with_own_values(model: OrganizationModel) -> list[str]:
+    """Per-unit parameters some unit or level holds its own value of (a later change to
+    the whole organization leaves those values in place)."""
+    return sorted(name for name, values in model.local.values.items()
+                  if not np.all(np.isnan(values)))
+
+
 def apply_change(model: OrganizationModel, name: str, value: Any, scope: Scope,
                  why: str) -> None:
     """Change ``name`` to ``value`` in ``scope`` from next week on, logged with where.

@@ -268,6 +268,8 @@ def test_the_page_shows_the_units_and_applies_a_scoped_change_with_a_logged_mark
     rc.find(v.Select, label="Where mid-run changes apply").widget.v_model = WHOLE_LABEL
     assert _input(rc, "autonomy").v_model == pytest.approx(0.4)  # elsewhere unchanged
     assert not _input(rc, "span_of_control").disabled
+    kept = rc.find(v.Html, class_="mid-run-local-note").widget.children[0]
+    assert "own autonomy, it keeps it" in kept
     rc.close()
 
 
