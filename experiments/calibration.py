@@ -82,11 +82,15 @@ class PointTask:
     model: str | None = None  # an extension as module:Class (imported on the worker)
     chart: Any = None  # the setting's imported org chart, if any
     roadmap: Any = None  # the setting's roadmap, if any
+    observables: tuple[str, ...] | None = None  # what the targets compare (None: all)
 
 
-def observe(model: Any, engaged_at: float, disengaged_below: float) -> dict[str, float]:
-    """What a calibration compares: the run summary plus the survey shares and attrition."""
-    summary = model.summary()
+def observe(model: Any, engaged_at: float, disengaged_below: float,
+            observables: tuple[str, ...] | None = None) -> dict[str, float]:
+    """What a calibration compares: the run summary plus the survey shares and attrition.
+    With ``observables`` (the targets'), costly summary numbers none of them names (the
+    Bass fit) are left out."""
+    summary = model.summary(observables)
     values = {k: float("nan") if v is None else float(v) for k, v in summary.items()
               if k != "seed" and (v is None or isinstance(v, int | float))}
     commitment = model.people.commitment
@@ -106,7 +110,8 @@ def simulate_point(task: PointTask) -> tuple[int, list[dict[str, float]]]:
 
     model_class = load_model_class(task.model)
     return task.number, [observe(model_class(task.parameters, rng=seed, chart=task.chart,
-                                             roadmap=task.roadmap).run(), *task.survey)
+                                             roadmap=task.roadmap).run(), *task.survey,
+                                 task.observables)
                          for seed in task.seeds]
 
 
@@ -315,7 +320,7 @@ def search(targets: Targets, out: Path, resolved: dict[int, tuple[Parameters, li
                 seeds = point_seeds(seed, k, replications)
                 trial.set_user_attr("seeds", list(seeds))
                 pending[submit(PointTask(k, resolved[k][0], seeds, cuts, model, chart,
-                                         roadmap))] = _Point(trial, k)
+                                         roadmap, tuple(_kept(targets))))] = _Point(trial, k)
             for future in _wait_any(pending, scheduler is not None):
                 trial = pending.pop(future).trial
                 _, runs = future.result()

@@ -466,3 +466,22 @@ def test_the_shipped_example_simulates_the_client_at_the_size_its_data_describe(
     sizes = {int(t.data["exposure"]) for t in targets.targets if t.kind == "poisson"}
     assert sizes == {targets.option("employees", None)} == {300}
     assert targets.option("replications", None) >= 2
+
+
+def test_a_point_computes_only_what_its_targets_compare_and_the_same_values():
+    """The Bass fit (the costliest summary number) is skipped unless a target names
+    bass_p or bass_q; every observable a target compares is the same either way."""
+    from experiments.calibration import DISENGAGED_BELOW, ENGAGED_AT, PointTask, simulate_point
+    from model import Parameters
+
+    params = Parameters(n_employees=60, steps=30)
+    kept = ("engaged_share", "mean_commitment", "attrition_per_year")
+    full = PointTask(0, params, (5, 6), (ENGAGED_AT, DISENGAGED_BELOW))
+    lean = PointTask(0, params, (5, 6), (ENGAGED_AT, DISENGAGED_BELOW), observables=kept)
+    _, every = simulate_point(full)
+    _, some = simulate_point(lean)
+    assert all("bass_p" in run for run in every) and not any("bass_p" in run for run in some)
+    assert [{k: r[k] for k in kept} for r in every] == [{k: r[k] for k in kept} for r in some]
+    _, asked = simulate_point(PointTask(0, params, (5,), (ENGAGED_AT, DISENGAGED_BELOW),
+                                        observables=("bass_q",)))
+    assert asked[0]["bass_q"] == every[0]["bass_q"]
