@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from model.bundle import BundleCache
+
 NEVER = -1
 
 
@@ -30,6 +32,18 @@ def first_passages(adopters, audience, peak, step_half, step_wide, step_90, wide
             step_90[k] = step
 
 
+@njit(cache=True)
+def record_adopters(registry, n, wide_share, step):
+    """:func:`first_passages` over the first ``n`` ideas of ``registry`` (a bundle of
+    :meth:`IdeaRegistry.kernel_arrays`); returns their adopter counts (int32 copy)."""
+    (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
+     step_half, step_wide, step_90, adoptions, forum_until, market, audience, value_at_birth,
+     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry.arrays
+    first_passages(adopters[:n], audience[:n], peak[:n], step_half[:n], step_wide[:n],
+                   step_90[:n], wide_share, step)
+    return adopters[:n].astype(np.int32)
+
+
 class IdeaRegistry:
     """All ideas born in a run, one array per attribute, grown by doubling."""
 
@@ -38,6 +52,7 @@ class IdeaRegistry:
                    "forum_until", "market", "audience")
     _float_fields = ("value_at_birth", "adopted_value_sum")
     _bool_fields = ("sanctioned", "squashed", "is_probe")
+    FIELDS = (*_int_fields, *_float_fields, *_bool_fields, "dims", "values")
 
     def __init__(self, scope: int, capacity: int = 64):
         self.scope = scope
@@ -51,6 +66,9 @@ class IdeaRegistry:
         for name in self._bool_fields:
             setattr(self, name, np.zeros(capacity, dtype=bool))
         self.history: list[np.ndarray] = []  # adopters of every idea, one array per step
+        self.version = 0  # bumped whenever the arrays are replaced (growth)
+        self._kernel_arrays: tuple = (-1, ())
+        self._bundle = BundleCache(self.kernel_arrays)
 
     @property
     def capacity(self) -> int:
@@ -61,7 +79,20 @@ class IdeaRegistry:
         """Anchor dimension of every slot (valid for the first ``n``)."""
         return self.dims[:, 0]
 
+    def reserve(self, extra: int) -> None:
+        """Room for ``extra`` more ideas (arrays replaced, doubling, if needed)."""
+        if self.n + extra > self.capacity:
+            self._grow(self.n + extra)
+
+    def kernel_arrays(self) -> tuple:
+        """Every attribute array, in the order of ``FIELDS``, for compiled kernels (see
+        :func:`unpack`). Valid until the next growth (``version``)."""
+        if self._kernel_arrays[0] != self.version:
+            self._kernel_arrays = (self.version, tuple(getattr(self, f) for f in self.FIELDS))
+        return self._kernel_arrays[1]
+
     def _grow(self, needed: int) -> None:
+        self.version += 1
         new_cap = max(needed, 2 * self.capacity)
         extra = new_cap - self.capacity
         self.dims = np.vstack([self.dims, np.zeros((extra, self.scope), np.int64)])
@@ -104,8 +135,9 @@ class IdeaRegistry:
     def record_step(self, step: int, wide_share: float) -> None:
         """Update peaks and first-passage steps (shares of each idea's audience), and append
         this step's adopter counts."""
-        n = self.n
-        first_passages(self.adopters[:n], self.audience[:n], self.peak[:n],
-                       self.step_half[:n], self.step_wide[:n], self.step_90[:n],
-                       float(wide_share), step)
-        self.history.append(self.adopters[:n].astype(np.int32))
+        self.history.append(record_adopters(self.bundle(), self.n, float(wide_share),
+                                            int(step)))
+
+    def bundle(self):
+        """The registry's arrays as one compiled-call argument (rebuilt after growth)."""
+        return self._bundle.get((self.version,))
