@@ -5,7 +5,9 @@ numba unboxes every array argument of a compiled call (about 0.25 us each, so a 
 holding a tuple of arrays, unboxed as one pointer (about 1 us). The arrays are shared,
 not copied: kernels write into the very arrays Python holds. A bundle goes stale when
 one of its arrays is replaced (registry growth, elections, a roadmap's change): its
-owner keeps it in a :class:`BundleCache` keyed by what could replace them.
+owner keeps it in a :class:`BundleCache` keyed by what could replace them. Nest tuples,
+not bundles: numba types a tuple of arrays in C, but a tuple holding a bundle in Python
+(~200 us a call).
 """
 
 from __future__ import annotations

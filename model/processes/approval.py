@@ -85,8 +85,8 @@ def revert_first_per_employee(state, code, code_source, dims, adopters, employee
 def submit_ideas(bundle, ideas, managers, speakers):
     """:meth:`Approval.submit` in one call."""
     registry, state, code, code_source, people, roles, local, mark = bundle.arrays
-    reviewer, squashed = registry.arrays[4], registry.arrays[18]
-    dims, adopters = registry.arrays[20], registry.arrays[6]
+    reviewer, squashed = registry[4], registry[18]
+    dims, adopters = registry[20], registry[6]
     suppressed = np.empty(len(ideas), np.int64)
     count = 0
     for x in range(len(ideas)):
@@ -109,7 +109,7 @@ def review_ideas(rng, bundle, n_ideas, step):
     registry, state, code, code_source, people, roles, local, mark = bundle.arrays
     (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
      step_half, step_wide, step_90, adoptions, forum_until, market, audience, value_at_birth,
-     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry.arrays
+     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry
     review_time, review_noise, approval_tolerance, approval_levels = local
     need = state[4]
     decided = np.empty(n_ideas, np.int64)
@@ -153,7 +153,7 @@ def approve(bundle, ideas, step):
     (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
      step_half, step_wide, step_90, adoptions, forum_until, idea_market, audience,
      value_at_birth, adopted_value_sum, sanctioned, squashed, is_probe, dims,
-     values) = registry.arrays
+     values) = registry
     latest_idea, market = people
     manager, position, occupant, n_children, child_start = roles
     approval_levels = local[3]
@@ -199,7 +199,7 @@ def squash(rng, bundle, ideas, step):
     (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
      step_half, step_wide, step_90, adoptions, forum_until, idea_market, audience,
      value_at_birth, adopted_value_sum, sanctioned, squashed, is_probe, dims,
-     values) = registry.arrays
+     values) = registry
     manager, position, occupant, n_children, child_start = roles
     source = state[1]
     reviewers = np.empty(len(ideas), np.int64)
@@ -246,7 +246,7 @@ class Approval(Process):
         """(registry, beliefs, code, code_source, people, roles, per-unit values, marks)."""
         m = self.model
         s = m.structure
-        return (m.ideas.bundle(), m.beliefs.state(), m.beliefs.code, m.beliefs.code_source,
+        return (m.ideas.kernel_arrays(), m.beliefs.state(), m.beliefs.code, m.beliefs.code_source,
                 (m.people.latest_idea, m.market),
                 (m._manager, m.people.position, m.occupant, s.n_children, s.child_start),
                 tuple(np.ascontiguousarray(m.per_employee(name), np.float64) for name in (

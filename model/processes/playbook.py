@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 BLOCK = 4096  # employees per block of a parallel count (fixed: results never depend on threads)
 RANK_BLOCK = 4096  # cells per block when locating the cells socialization takes
+IDEA_BLOCK = 16384  # ideas per block of a parallel search of the registry
 
 
 @njit(cache=True, parallel=True)
@@ -151,15 +152,30 @@ def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
     teach(state, dims, adopters, rows, cols, code, code_source, gradual)
 
 
+_DE_BRUIJN = 0x03F79D71B4CB0A89  # the lowest set bit -> its index, by one multiplication
+_BIT_INDEX = np.zeros(64, np.int64)
+for _bit in range(64):
+    _BIT_INDEX[((1 << _bit) * _DE_BRUIJN % 2**64) >> 58] = _bit
+
+
 @njit(cache=True, inline="always")
 def _differing_column(practice, code, i, rank):
-    """The dimension of employee i's differing cell of the given rank (0: the first)."""
-    for d in range(practice.shape[1]):
-        if code[d] != 0 and practice[i, d] != code[d]:
-            if rank == 0:
-                return d
-            rank -= 1
-    return -1
+    """The dimension of employee i's differing cell of the given rank (0: the first):
+    without a branch per dimension (a bit mask of the row) where m <= 64."""
+    m = practice.shape[1]
+    if m > 64:
+        for d in range(m):
+            if code[d] != 0 and practice[i, d] != code[d]:
+                if rank == 0:
+                    return d
+                rank -= 1
+        return -1
+    mask = np.uint64(0)
+    for d in range(m):
+        mask |= np.uint64((code[d] != 0) & (practice[i, d] != code[d])) << np.uint64(d)
+    for _ in range(rank):
+        mask &= mask - np.uint64(1)  # drop the lowest differing dimension
+    return _BIT_INDEX[((mask & (~mask + np.uint64(1))) * np.uint64(_DE_BRUIJN)) >> np.uint64(58)]
 
 
 @njit(cache=True)
@@ -213,11 +229,11 @@ def socialize_by_rate(rng, state, code, code_source, dims, adopters, rates, grad
 @njit(cache=True)
 def codify_ideas(registry, ideas, code, code_source, step):
     """Sanction the given ideas not sanctioned yet (in order) and write the beliefs of those
-    that apply everywhere into the playbook (``registry``: a bundle of
+    that apply everywhere into the playbook (``registry``:
     :meth:`IdeaRegistry.kernel_arrays`)."""
     (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
      step_half, step_wide, step_90, adoptions, forum_until, market, audience, value_at_birth,
-     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry.arrays
+     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry
     for k in ideas:
         if sanctioned[k]:
             continue
@@ -229,18 +245,51 @@ def codify_ideas(registry, ideas, code, code_source, step):
                 code_source[dims[k, j]] = k
 
 
+@njit(cache=True, inline="always")
+def _widely_used(k, adopters, audience, sanctioned, squashed, origin, needs_approval,
+                 codify_share):
+    return (adopters[k] >= codify_share * audience[k] and not sanctioned[k]
+            and not squashed[k] and not needs_approval[origin[k]])
+
+
+@njit(cache=True, parallel=True)
+def _widely_used_blocks(adopters, audience, sanctioned, squashed, origin, needs_approval,
+                        codify_share, n_ideas):
+    """The ids of :func:`widely_used`, found in fixed blocks of ideas in parallel (counted,
+    then written at each block's offset: ascending ids on any number of threads)."""
+    blocks = (n_ideas + IDEA_BLOCK - 1) // IDEA_BLOCK
+    found = np.zeros(blocks + 1, np.int64)
+    for b in prange(blocks):
+        for k in range(b * IDEA_BLOCK, min(n_ideas, (b + 1) * IDEA_BLOCK)):
+            found[b + 1] += _widely_used(k, adopters, audience, sanctioned, squashed, origin,
+                                         needs_approval, codify_share)
+    offsets = np.cumsum(found)
+    wide = np.empty(offsets[-1], np.int64)
+    for b in prange(blocks):
+        at = offsets[b]
+        for k in range(b * IDEA_BLOCK, min(n_ideas, (b + 1) * IDEA_BLOCK)):
+            if _widely_used(k, adopters, audience, sanctioned, squashed, origin,
+                            needs_approval, codify_share):
+                wide[at] = k
+                at += 1
+    return wide
+
+
 @njit(cache=True)
 def widely_used(registry, n_ideas, codify_share, needs_approval):
     """Live ideas used by at least ``codify_share`` of their audience, neither sanctioned
     nor squashed, whose originator needs no approval (ascending ids)."""
     (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
      step_half, step_wide, step_90, adoptions, forum_until, market, audience, value_at_birth,
-     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry.arrays
+     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry
+    if n_ideas >= PARALLEL_MIN:
+        return _widely_used_blocks(adopters, audience, sanctioned, squashed, origin,
+                                   needs_approval, codify_share, n_ideas)
     wide = np.empty(n_ideas, np.int64)
     count = 0
     for k in range(n_ideas):
-        if (adopters[k] >= codify_share * audience[k] and not sanctioned[k]
-                and not squashed[k] and not needs_approval[origin[k]]):
+        if _widely_used(k, adopters, audience, sanctioned, squashed, origin, needs_approval,
+                        codify_share):
             wide[count] = k
             count += 1
     return wide[:count]
@@ -271,7 +320,7 @@ def playbook_step(rng, bundle, n_ideas, step, codify_share, p2, p1, gradual):
     """One step of the playbook in one call: codify widely used ideas (where some need no
     approval), learn from the best (p2 > 0), socialize at one rate p1 (p1 > 0)."""
     registry, state, code, code_source, needs_approval, codify = bundle.arrays
-    dims, adopters = registry.arrays[20], registry.arrays[6]
+    dims, adopters = registry[20], registry[6]
     if codify[0]:
         codify_ideas(registry, widely_used(registry, n_ideas, codify_share, needs_approval),
                      code, code_source, step)
@@ -314,7 +363,7 @@ class Playbook(Process):
         self._one_rate = (None if self.slow is not None or (scoped and (rates != rates[0]).any())
                           else float(rates[0]) if scoped else float(m.p.socialization_rate))
         needs_approval = m.per_employee("approval_levels") > 0  # by originator
-        return (m.ideas.bundle(), m.beliefs.state(), m.beliefs.code, m.beliefs.code_source,
+        return (m.ideas.kernel_arrays(), m.beliefs.state(), m.beliefs.code, m.beliefs.code_source,
                 needs_approval, np.array([not needs_approval.all()]))
 
     def _key(self) -> tuple:
@@ -324,7 +373,7 @@ class Playbook(Process):
     def codify(self, ideas: np.ndarray) -> None:
         """Sanction ideas and write their beliefs into the playbook."""
         m = self.model
-        codify_ideas(m.ideas.bundle(), np.ascontiguousarray(ideas, np.int64), m.beliefs.code,
+        codify_ideas(m.ideas.kernel_arrays(), np.ascontiguousarray(ideas, np.int64), m.beliefs.code,
                      m.beliefs.code_source, m.steps)
 
     def codify_widely_used(self) -> None:
