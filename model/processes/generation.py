@@ -111,13 +111,32 @@ def register_ideas(bundle, n_ideas, step, originators, dims, values, forum_until
 
 
 @njit(cache=True)
-def generate_ideas(rng, bundle, n_ideas, step, scope, forum_until):
-    """Each step's births of ideas (module docstring), in the draws' fixed order: meetings
-    of customer problems, ideas, dimensions, right readings, coin flips. Returns how
-    many were born."""
+def conceive_ideas(rng, bundle, creators, n_ideas, step, scope, forum_until):
+    """The new ideas of ``creators`` (room reserved): their dimensions, right readings and
+    coin flips, in that order of draws; then registered."""
     people, state, registry = bundle.arrays
-    facing, problem_rate, insight, resourcefulness, commitment = people[:5]
-    need = state[4]
+    insight, need = people[2], state[4]
+    k = len(creators)
+    dims = random_dims(rng, k, len(need), scope)
+    right = np.empty((k, scope), np.bool_)
+    for x in range(k):
+        for j in range(scope):
+            right[x, j] = rng.random() < insight[creators[x]]
+    values = np.empty((k, scope), np.int8)
+    for x in range(k):
+        for j in range(scope):
+            coin = SIGNS[rng.integers(0, 2)]
+            values[x, j] = need[dims[x, j]] if right[x, j] else coin
+    register_ideas(bundle, n_ideas, step, creators, dims, values, forum_until, False)
+
+
+@njit(cache=True)
+def generate_ideas(rng, bundle, n_ideas, capacity, step, scope, forum_until):
+    """Each step's births of ideas (module docstring), in the draws' fixed order: meetings
+    of customer problems, ideas, then :func:`conceive_ideas`. Returns how many were born
+    and, if the registry lacks room for them, their creators (not conceived yet: the
+    caller grows the registry and conceives them)."""
+    facing, problem_rate, insight, resourcefulness, commitment = bundle.arrays[0][:5]
     meets = np.empty(len(facing), np.int64)
     met = 0
     for x in range(len(facing)):
@@ -130,21 +149,11 @@ def generate_ideas(rng, bundle, n_ideas, step, scope, forum_until):
         if rng.random() < resourcefulness[meets[x]] * commitment[meets[x]]:
             creators[k] = meets[x]
             k += 1
-    if k == 0:
-        return 0
     creators = creators[:k]
-    dims = random_dims(rng, k, len(need), scope)
-    right = np.empty((k, scope), np.bool_)
-    for x in range(k):
-        for j in range(scope):
-            right[x, j] = rng.random() < insight[creators[x]]
-    values = np.empty((k, scope), np.int8)
-    for x in range(k):
-        for j in range(scope):
-            coin = SIGNS[rng.integers(0, 2)]
-            values[x, j] = need[dims[x, j]] if right[x, j] else coin
-    register_ideas(bundle, n_ideas, step, creators, dims, values, forum_until, False)
-    return k
+    if k == 0 or n_ideas + k > capacity:
+        return k, creators
+    conceive_ideas(rng, bundle, creators, n_ideas, step, scope, forum_until)
+    return k, creators[:0]
 
 
 class IdeaGeneration(Process):
@@ -178,11 +187,14 @@ class IdeaGeneration(Process):
         return m.steps + m.p.forum_memory if m.highest("idea_forum_reach") > 0 else NEVER
 
     def generate(self) -> None:
-        m = self.model
-        arrays = self._arrays_now(len(m.customer_facing_employees()))
-        born = generate_ideas(self.rng, arrays, m.ideas.n, m.steps, m.p.idea_scope,
-                              self._forum_until())
-        m.ideas.n += born
+        m, reg = self.model, self.model.ideas
+        scope, forum_until = m.p.idea_scope, self._forum_until()
+        born, waiting = generate_ideas(self.rng, self._arrays_now(0), reg.n, reg.capacity,
+                                       m.steps, scope, forum_until)
+        if len(waiting):  # the registry grows first
+            conceive_ideas(self.rng, self._arrays_now(born), waiting, reg.n, m.steps, scope,
+                           forum_until)
+        reg.n += born
         self.born_this_step = born
 
     def plant_probe(self) -> None:

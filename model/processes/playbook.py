@@ -358,10 +358,7 @@ class Playbook(Process):
         """(registry, beliefs, code, code_source, needs approval, [codify?]) for the kernels;
         also notes whether everyone socializes at one rate."""
         m = self.model
-        rates = self.rates
-        scoped = "socialization_rate" in m.local.values
-        self._one_rate = (None if self.slow is not None or (scoped and (rates != rates[0]).any())
-                          else float(rates[0]) if scoped else float(m.p.socialization_rate))
+        self._one_rate = self.one_rate()
         needs_approval = m.per_employee("approval_levels") > 0  # by originator
         return (m.ideas.kernel_arrays(), m.beliefs.state(), m.beliefs.code, m.beliefs.code_source,
                 needs_approval, np.array([not needs_approval.all()]))
@@ -373,8 +370,8 @@ class Playbook(Process):
     def codify(self, ideas: np.ndarray) -> None:
         """Sanction ideas and write their beliefs into the playbook."""
         m = self.model
-        codify_ideas(m.ideas.kernel_arrays(), np.ascontiguousarray(ideas, np.int64), m.beliefs.code,
-                     m.beliefs.code_source, m.steps)
+        codify_ideas(m.ideas.kernel_arrays(), np.ascontiguousarray(ideas, np.int64),
+                     m.beliefs.code, m.beliefs.code_source, m.steps)
 
     def codify_widely_used(self) -> None:
         m = self.model
@@ -383,15 +380,15 @@ class Playbook(Process):
         if codify[0]:
             codify_ideas(registry, widely_used(registry, m.ideas.n, m.p.codify_share,
                                                needs_approval), code, code_source, m.steps)
+
     def learn_from_best(self) -> None:
         b, p2 = self.model.beliefs, self.model.p.codification_rate
         if p2 <= 0:
             return
-        if self.model.p.code_learning_basis == "actions":
-            plus, minus, superior = self.superior_actions()
-        else:
+        if self.model.p.code_learning_basis != "actions":
             learn_from_superior(self.rng, b.state(), b.code, b.code_source, float(p2))
             return
+        plus, minus, superior = self.superior_actions()
         if superior == 0:
             return
         learn_code(plus, minus, b.code, b.code_source, self.rng.random(b.m), float(p2),
@@ -417,20 +414,28 @@ class Playbook(Process):
         return rates if self.slow is None else np.where(self.slow, m.p.slow_socialization_rate,
                                                         rates)
 
+    def one_rate(self) -> float | None:
+        """Everyone's socialization rate if all share one (None: slow learners, or a
+        roadmap's per-unit values that differ)."""
+        m = self.model
+        if self.slow is not None:
+            return None
+        if "socialization_rate" not in m.local.values:
+            return float(m.p.socialization_rate)
+        rates = self.rates
+        return None if (rates != rates[0]).any() else float(rates[0])
+
     def socialize(self) -> None:
         """Each learner at their own rate (slow learners, or a roadmap's per-unit values);
         where all share one rate, cell by cell at that rate (the same law, fewer draws)."""
-        m, b = self.model, self.model.beliefs
-        rates, p1 = self.rates, m.p.socialization_rate
-        scoped = "socialization_rate" in m.local.values
-        if self.slow is not None or (scoped and (rates != rates[0]).any()):
-            socialize_by_rate(self.rng, b.state(), b.code, b.code_source, self.model.ideas.dims,
-                              self.model.ideas.adopters, rates, self.gradual)
-            return
-        p1 = float(rates[0]) if scoped else p1
-        if p1 > 0:
-            socialize_cells(self.rng, b.state(), b.code, b.code_source, self.model.ideas.dims,
-                            self.model.ideas.adopters, p1, self.gradual)
+        b, reg = self.model.beliefs, self.model.ideas
+        p1 = self.one_rate()
+        if p1 is None:
+            socialize_by_rate(self.rng, b.state(), b.code, b.code_source, reg.dims, reg.adopters,
+                              self.rates, self.gradual)
+        elif p1 > 0:
+            socialize_cells(self.rng, b.state(), b.code, b.code_source, reg.dims, reg.adopters,
+                            p1, self.gradual)
 
     def step(self) -> None:
         m = self.model
