@@ -10,16 +10,21 @@ are kept incrementally by :class:`Beliefs`.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from model.bundle import BundleCache
+from model.parallel import PARALLEL_MIN, serial_twin
 
 NEVER = -1
 
 
-@njit(cache=True)
-def first_passages(adopters, audience, peak, step_half, step_wide, step_90, wide_share, step):
+@njit(cache=True, parallel=True)
+def first_passages(adopters, audience, peak, step_half, step_wide, step_90, wide_share, step,
+                   counts):
     """Raise each idea's peak to its adopters; the first step its share of its audience
-    reaches one half, ``wide_share`` and 0.9 (one pass over the live ideas)."""
-    for k in range(len(adopters)):
+    reaches one half, ``wide_share`` and 0.9; copy the adopter counts into ``counts`` (one
+    pass over the live ideas, each idea on its own: in parallel for many ideas)."""
+    for k in prange(len(adopters)):
         peak[k] = max(peak[k], adopters[k])
         share = adopters[k] / audience[k]
         if step_half[k] == NEVER and share >= 0.5:
@@ -28,6 +33,23 @@ def first_passages(adopters, audience, peak, step_half, step_wide, step_90, wide
             step_wide[k] = step
         if step_90[k] == NEVER and share >= 0.9:
             step_90[k] = step
+        counts[k] = adopters[k]
+
+
+first_passages_serial = serial_twin(first_passages)
+
+
+@njit(cache=True)
+def record_adopters(registry, n, wide_share, step):
+    """:func:`first_passages` (serial) over the first ``n`` ideas of ``registry`` (a bundle
+    of :meth:`IdeaRegistry.kernel_arrays`); returns their adopter counts (int32)."""
+    (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
+     step_half, step_wide, step_90, adoptions, forum_until, market, audience, value_at_birth,
+     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry.arrays
+    counts = np.empty(n, np.int32)
+    first_passages_serial(adopters[:n], audience[:n], peak[:n], step_half[:n], step_wide[:n],
+                          step_90[:n], wide_share, step, counts)
+    return counts
 
 
 class IdeaRegistry:
@@ -38,8 +60,9 @@ class IdeaRegistry:
                    "forum_until", "market", "audience")
     _float_fields = ("value_at_birth", "adopted_value_sum")
     _bool_fields = ("sanctioned", "squashed", "is_probe")
+    FIELDS = (*_int_fields, *_float_fields, *_bool_fields, "dims", "values")
 
-    def __init__(self, scope: int, capacity: int = 64):
+    def __init__(self, scope: int, capacity: int = 256):
         self.scope = scope
         self.n = 0
         self.dims = np.zeros((capacity, scope), dtype=np.int64)
@@ -51,6 +74,9 @@ class IdeaRegistry:
         for name in self._bool_fields:
             setattr(self, name, np.zeros(capacity, dtype=bool))
         self.history: list[np.ndarray] = []  # adopters of every idea, one array per step
+        self.version = 0  # bumped whenever the arrays are replaced (growth)
+        self._kernel_arrays: tuple = (-1, ())
+        self._bundle = BundleCache(self.kernel_arrays)
 
     @property
     def capacity(self) -> int:
@@ -61,7 +87,20 @@ class IdeaRegistry:
         """Anchor dimension of every slot (valid for the first ``n``)."""
         return self.dims[:, 0]
 
+    def reserve(self, extra: int) -> None:
+        """Room for ``extra`` more ideas (arrays replaced, doubling, if needed)."""
+        if self.n + extra > self.capacity:
+            self._grow(self.n + extra)
+
+    def kernel_arrays(self) -> tuple:
+        """Every attribute array, in the order of ``FIELDS``, for compiled kernels (see
+        :func:`unpack`). Valid until the next growth (``version``)."""
+        if self._kernel_arrays[0] != self.version:
+            self._kernel_arrays = (self.version, tuple(getattr(self, f) for f in self.FIELDS))
+        return self._kernel_arrays[1]
+
     def _grow(self, needed: int) -> None:
+        self.version += 1
         new_cap = max(needed, 2 * self.capacity)
         extra = new_cap - self.capacity
         self.dims = np.vstack([self.dims, np.zeros((extra, self.scope), np.int64)])
@@ -105,7 +144,15 @@ class IdeaRegistry:
         """Update peaks and first-passage steps (shares of each idea's audience), and append
         this step's adopter counts."""
         n = self.n
-        first_passages(self.adopters[:n], self.audience[:n], self.peak[:n],
-                       self.step_half[:n], self.step_wide[:n], self.step_90[:n],
-                       float(wide_share), step)
-        self.history.append(self.adopters[:n].astype(np.int32))
+        if n < PARALLEL_MIN:
+            self.history.append(record_adopters(self.bundle(), n, float(wide_share), int(step)))
+            return
+        counts = np.empty(n, np.int32)  # many ideas: in parallel (a structref-taking kernel
+        # calling a parallel one crashed when loaded from numba's cache)
+        first_passages(self.adopters[:n], self.audience[:n], self.peak[:n], self.step_half[:n],
+                       self.step_wide[:n], self.step_90[:n], float(wide_share), int(step), counts)
+        self.history.append(counts)
+
+    def bundle(self):
+        """The registry's arrays as one compiled-call argument (rebuilt after growth)."""
+        return self._bundle.get((self.version,))

@@ -19,13 +19,217 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
+from model.beliefs import adopt_all, assign_cells
+from model.bundle import BundleCache
 from model.ideas import NEVER
-from model.processes.adoption import adopt_ideas
 from model.processes.base import Process
+from model.processes.playbook import codify_ideas
 
 if TYPE_CHECKING:
     pass
+
+
+@njit(cache=True)
+def _new_stamp(mark):
+    """A fresh stamp for first-occurrence marks (``mark[-1]`` counts the calls)."""
+    mark[-1] += 1
+    return mark[-1]
+
+
+@njit(cache=True)
+def revert_pairs(state, code, code_source, dims, adopters, employees, ideas):
+    """Employees (unique) drop one idea each, falling back on the playbook's beliefs
+    (:meth:`Beliefs.revert_to_code`)."""
+    source = state[1]
+    scope = dims.shape[1]
+    rows = np.empty(len(employees) * scope, np.int64)
+    cols = np.empty_like(rows)
+    values = np.empty(len(rows), np.int8)
+    sources = np.empty_like(rows)
+    count = 0
+    for x in range(len(employees)):
+        i, k = employees[x], ideas[x]
+        for j in range(scope):
+            d = dims[k, j]
+            if source[i, d] == k:
+                rows[count], cols[count] = i, d
+                values[count], sources[count] = code[d], code_source[d]
+                count += 1
+    assign_cells(state, dims, adopters, rows[:count], cols[:count], values[:count],
+                 sources[:count])
+
+
+@njit(cache=True)
+def revert_first_per_employee(state, code, code_source, dims, adopters, employees, ideas,
+                              order, mark):
+    """For each distinct employee, the pair met first in ``order``; those pairs reverted in
+    ascending employee order (what ``np.unique(employees[order], return_index=True)``
+    picks)."""
+    stamp = _new_stamp(mark)
+    first = np.empty(len(order), np.int64)
+    count = 0
+    for y in range(len(order)):
+        i = employees[order[y]]
+        if mark[i] != stamp:
+            mark[i] = stamp
+            first[count] = order[y]
+            count += 1
+    first = first[:count]
+    first = first[np.argsort(employees[first])]
+    revert_pairs(state, code, code_source, dims, adopters, employees[first], ideas[first])
+
+
+@njit(cache=True)
+def submit_ideas(bundle, ideas, managers, speakers):
+    """:meth:`Approval.submit` in one call."""
+    registry, state, code, code_source, people, roles, local, mark = bundle.arrays
+    reviewer, squashed = registry[4], registry[18]
+    dims, adopters = registry[20], registry[6]
+    suppressed = np.empty(len(ideas), np.int64)
+    count = 0
+    for x in range(len(ideas)):
+        if squashed[ideas[x]]:
+            suppressed[count] = x
+            count += 1
+    if count:
+        revert_first_per_employee(state, code, code_source, dims, adopters, speakers, ideas,
+                                  suppressed[:count], mark)
+    for x in range(len(ideas)):  # managers are employees (never NEVER): the first one counts
+        k = ideas[x]
+        if not squashed[k] and reviewer[k] == NEVER:
+            reviewer[k] = managers[x]
+
+
+@njit(cache=True)
+def review_ideas(rng, bundle, n_ideas, step):
+    """:meth:`Approval.step` in one call: reviews decided this step, then approvals and
+    squashes."""
+    registry, state, code, code_source, people, roles, local, mark = bundle.arrays
+    (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
+     step_half, step_wide, step_90, adoptions, forum_until, market, audience, value_at_birth,
+     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry
+    review_time, review_noise, approval_tolerance, approval_levels = local
+    need = state[4]
+    decided = np.empty(n_ideas, np.int64)
+    count = 0
+    for k in range(n_ideas):
+        if reviewer[k] != NEVER and rng.random() < 1.0 / review_time[reviewer[k]]:
+            decided[count] = k
+            count += 1
+    if count == 0:
+        return
+    noise = np.empty(count)
+    for x in range(count):
+        noise[x] = rng.standard_normal()
+    scope = dims.shape[1]
+    passed = np.empty(count, np.int64)
+    failed = np.empty(count, np.int64)
+    n_passed = n_failed = 0
+    for x in range(count):
+        k = decided[x]
+        r = reviewer[k]
+        right = 0
+        for j in range(scope):
+            right += values[k, j] == need[dims[k, j]]
+        judged = (2.0 * (right / scope) - 1.0) + review_noise[r] * noise[x]
+        if judged >= 1.0 - 2.0 * approval_tolerance[r]:
+            passed[n_passed] = k
+            n_passed += 1
+        else:
+            failed[n_failed] = k
+            n_failed += 1
+    approve(bundle, passed[:n_passed], step)
+    if n_failed:
+        squash(rng, bundle, failed[:n_failed], step)
+
+
+@njit(cache=True)
+def approve(bundle, ideas, step):
+    """Passed reviews: the reviewer takes the idea up (the first idea of each reviewer, if
+    not used yet and of their market), then it moves up or is sanctioned."""
+    registry, state, code, code_source, people, roles, local, mark = bundle.arrays
+    (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
+     step_half, step_wide, step_90, adoptions, forum_until, idea_market, audience,
+     value_at_birth, adopted_value_sum, sanctioned, squashed, is_probe, dims,
+     values) = registry
+    latest_idea, market = people
+    manager, position, occupant, n_children, child_start = roles
+    approval_levels = local[3]
+    source = state[1]
+    stamp = _new_stamp(mark)
+    takers = np.empty(len(ideas), np.int64)
+    taken = np.empty(len(ideas), np.int64)
+    count = 0
+    for x in range(len(ideas)):
+        k = ideas[x]
+        r = reviewer[k]
+        approvals[k] += 1
+        first = mark[r] != stamp
+        mark[r] = stamp
+        if (first and source[r, dims[k, 0]] != k
+                and (idea_market[k] < 0 or idea_market[k] == market[r])):
+            takers[count], taken[count] = r, k
+            count += 1
+    adopt_all(state, dims, values, adopters, takers[:count], taken[:count])
+    for x in range(count):
+        latest_idea[takers[x]] = taken[x]
+        adoptions[taken[x]] += 1
+        adopted_value_sum[taken[x]] += value_at_birth[taken[x]]
+    done = np.empty(len(ideas), np.int64)
+    n_done = 0
+    for x in range(len(ideas)):
+        k = ideas[x]
+        above = manager[reviewer[k]]
+        if approvals[k] >= approval_levels[origin[k]] or above < 0:
+            reviewer[k] = NEVER
+            done[n_done] = k
+            n_done += 1
+        else:
+            reviewer[k] = above
+    codify_ideas(registry, done[:n_done], code, code_source, step)
+
+
+@njit(cache=True)
+def squash(rng, bundle, ideas, step):
+    """Failed reviews: the idea is squashed; the reviewer and their direct reports who use
+    it drop it (one idea per employee, drawn in random order)."""
+    registry, state, code, code_source, people, roles, local, mark = bundle.arrays
+    (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
+     step_half, step_wide, step_90, adoptions, forum_until, idea_market, audience,
+     value_at_birth, adopted_value_sum, sanctioned, squashed, is_probe, dims,
+     values) = registry
+    manager, position, occupant, n_children, child_start = roles
+    source = state[1]
+    reviewers = np.empty(len(ideas), np.int64)
+    size = len(ideas)
+    for x in range(len(ideas)):
+        k = ideas[x]
+        reviewers[x] = reviewer[k]
+        squashed[k] = True
+        squashed_step[k] = step
+        reviewer[k] = NEVER
+        size += n_children[position[reviewers[x]]]
+    members = np.empty(size, np.int64)  # each reviewer, then their direct reports
+    which = np.empty(size, np.int64)
+    count = 0
+    for x in range(len(ideas)):
+        if source[reviewers[x], dims[ideas[x], 0]] == ideas[x]:
+            members[count], which[count] = reviewers[x], ideas[x]
+            count += 1
+    for x in range(len(ideas)):
+        pos = position[reviewers[x]]
+        for c in range(n_children[pos]):
+            i = occupant[child_start[pos] + c]
+            if source[i, dims[ideas[x], 0]] == ideas[x]:
+                members[count], which[count] = i, ideas[x]
+                count += 1
+    if count == 0:
+        return  # a permutation of nothing draws nothing
+    order = rng.permutation(count)
+    revert_first_per_employee(state, code, code_source, dims, adopters, members[:count],
+                              which[:count], order, mark)
 
 
 class Approval(Process):
@@ -33,63 +237,32 @@ class Approval(Process):
 
     name = "approval"
 
+    def __init__(self, model):
+        super().__init__(model)
+        self._arrays = BundleCache(self.kernel_arrays)
+        self._mark = np.full(model.p.n_employees + 1, -1, np.int64)  # first-occurrence marks
+
+    def kernel_arrays(self) -> tuple:
+        """(registry, beliefs, code, code_source, people, roles, per-unit values, marks)."""
+        m = self.model
+        s = m.structure
+        return (m.ideas.kernel_arrays(), m.beliefs.state(), m.beliefs.code, m.beliefs.code_source,
+                (m.people.latest_idea, m.market),
+                (m._manager, m.people.position, m.occupant, s.n_children, s.child_start),
+                tuple(np.ascontiguousarray(m.per_employee(name), np.float64) for name in (
+                    "review_time", "review_noise", "approval_tolerance", "approval_levels")),
+                self._mark)
+
+    def _bundle(self):
+        m = self.model
+        return self._arrays.get((m.p, m.local.version, m.roles_version, m.ideas.version))
+
     def submit(self, ideas: np.ndarray, managers: np.ndarray, speakers: np.ndarray) -> None:
-        """Ideas voiced to the speaker's manager: squashed ones are suppressed, new ones queued."""
-        reg = self.model.ideas
-        squashed = reg.squashed[ideas]
-        if squashed.any():
-            who, which = speakers[squashed], ideas[squashed]
-            _, first = np.unique(who, return_index=True)
-            self.model.beliefs.revert_to_code(who[first], which[first])
-        fresh = ~squashed & (reg.reviewer[ideas] == NEVER)
-        ideas, managers = ideas[fresh], managers[fresh]
-        _, first = np.unique(ideas, return_index=True)
-        reg.reviewer[ideas[first]] = managers[first]
+        """Ideas voiced to the speaker's manager: squashed ones are suppressed (each speaker
+        drops the first such idea), new ones queued (with the first manager they reach)."""
+        submit_ideas(self._bundle(), np.ascontiguousarray(ideas, np.int64),
+                     np.ascontiguousarray(managers, np.int64),
+                     np.ascontiguousarray(speakers, np.int64))
 
     def step(self) -> None:
-        m, reg = self.model, self.model.ideas
-        pending = np.flatnonzero(reg.reviewer[: reg.n] != NEVER)
-        review_time = m.per_employee("review_time")[reg.reviewer[pending]]
-        pending = pending[self.rng.random(len(pending)) < 1.0 / review_time]
-        if len(pending) == 0:
-            return
-        reviewer = reg.reviewer[pending]
-        judged = (reg.true_value(pending, m.beliefs.need)
-                  + m.per_employee("review_noise")[reviewer]
-                  * self.rng.standard_normal(len(pending)))
-        passed = judged >= 1.0 - 2.0 * m.per_employee("approval_tolerance")[reviewer]
-        self._approve(pending[passed])
-        self._squash(pending[~passed])
-
-    def _approve(self, ideas: np.ndarray) -> None:
-        m, reg = self.model, self.model.ideas
-        reviewers = reg.reviewer[ideas]
-        reg.approvals[ideas] += 1
-        using = m.beliefs.uses(reviewers, ideas)
-        _, first = np.unique(reviewers, return_index=True)
-        take = np.zeros(len(ideas), dtype=bool)
-        take[first] = True
-        take &= ~using & ((reg.market[ideas] < 0) | (reg.market[ideas] == m.market[reviewers]))
-        adopt_ideas(m, reviewers[take], ideas[take])
-        above = m.manager_of(reviewers)
-        needed = m.per_employee("approval_levels")[reg.origin[ideas]]
-        done = (reg.approvals[ideas] >= needed) | (above < 0)
-        reg.reviewer[ideas[done]] = NEVER
-        m.playbook.codify(ideas[done])
-        reg.reviewer[ideas[~done]] = above[~done]
-
-    def _squash(self, ideas: np.ndarray) -> None:
-        m, reg = self.model, self.model.ideas
-        if len(ideas) == 0:
-            return
-        reviewers = reg.reviewer[ideas]
-        reg.squashed[ideas] = True
-        reg.squashed_step[ideas] = m.steps
-        reg.reviewer[ideas] = NEVER
-        members, which = m.team_members(reviewers, ideas)
-        held = m.beliefs.uses(members, which)
-        members, which = members[held], which[held]
-        order = self.rng.permutation(len(members))
-        _, first = np.unique(members[order], return_index=True)
-        keep = order[first]
-        m.beliefs.revert_to_code(members[keep], which[keep])
+        review_ideas(self.rng, self._bundle(), self.model.ideas.n, self.model.steps)

@@ -18,14 +18,142 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit, objmode
 
+from model.beliefs import adopt_all
+from model.bundle import BundleCache
 from model.ideas import NEVER
-from model.processes.adoption import adopt_ideas
 from model.processes.base import Process
-from model.rng import coin_signs
+from model.rng import SIGNS
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
+
+
+@njit(cache=True)
+def smallest_dims(draws, scope, dims):
+    """Each row's ``scope`` columns of smallest draw, smallest first, into ``dims`` (what
+    ``np.argsort(draws, axis=1)[:, :scope]`` gives); False if two draws of a row tie
+    (numpy's sort then decides their order)."""
+    k, m = draws.shape
+    for r in range(k):
+        below = -1.0  # draws are in [0, 1)
+        for j in range(scope):
+            best, at = 2.0, -1
+            for d in range(m):
+                v = draws[r, d]
+                if v > below:
+                    if v < best:
+                        best, at = v, d
+                    elif v == best:
+                        return False
+            dims[r, j] = at
+            below = best
+    return True
+
+
+@njit(cache=True)
+def random_dims(rng, k, m, scope):
+    """``scope`` distinct random dimensions for each of k ideas: the first ``scope`` of
+    ``np.argsort(rng.random((k, m)), axis=1)`` (the same draws, the same result)."""
+    draws = np.empty((k, m))
+    for r in range(k):
+        for d in range(m):
+            draws[r, d] = rng.random()
+    dims = np.empty((k, scope), np.int64)
+    if not smallest_dims(draws, scope, dims):  # a tie: numpy's own order
+        with objmode(chosen="int64[:, :]"):
+            chosen = np.ascontiguousarray(np.argsort(draws, axis=1)[:, :scope])
+        dims[:] = chosen
+    return dims
+
+
+@njit(cache=True)
+def register_ideas(bundle, n_ideas, step, originators, dims, values, forum_until, probe):
+    """New ideas in slots ``n_ideas``.. (room reserved): registered, taken up by their
+    originators (not counted as adoptions); see :meth:`IdeaRegistry.add`. ``bundle``: the
+    arrays of :meth:`IdeaGeneration.kernel_arrays`."""
+    people, state, registry = bundle.arrays
+    (facing, problem_rate, insight, resourcefulness, commitment, latest_idea, last_idea_step,
+     market, market_sizes) = people
+    (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
+     step_half, step_wide, step_90, adoptions, idea_forum_until, idea_market, audience,
+     value_at_birth, adopted_value_sum, sanctioned, squashed, is_probe, reg_dims,
+     reg_values) = registry
+    need = state[4]
+    k, scope = dims.shape
+    ids = np.arange(n_ideas, n_ideas + k)
+    for x in range(k):
+        idea, who = ids[x], originators[x]
+        right = 0
+        for j in range(scope):
+            right += values[x, j] == need[dims[x, j]]
+            reg_dims[idea, j] = dims[x, j]
+            reg_values[idea, j] = values[x, j]
+        origin[idea] = who
+        birth[idea] = step
+        value_at_birth[idea] = 2.0 * (right / scope) - 1.0
+        adopters[idea] = 0
+        peak[idea] = 0
+        adoptions[idea] = 0
+        approvals[idea] = 0
+        idea_forum_until[idea] = forum_until
+        idea_market[idea] = -1 if probe else market[who]
+        audience[idea] = len(market) if probe else market_sizes[market[who]]
+        is_probe[idea] = probe
+    adopt_all(state, reg_dims, reg_values, adopters, originators, ids)
+    for x in range(k):
+        idea, who = ids[x], originators[x]
+        latest_idea[who] = idea
+        adopted_value_sum[idea] += value_at_birth[idea]
+        adopted_value_sum[idea] -= value_at_birth[idea]  # the originator's use is no adoption
+        last_idea_step[who] = step
+
+
+@njit(cache=True)
+def conceive_ideas(rng, bundle, creators, n_ideas, step, scope, forum_until):
+    """The new ideas of ``creators`` (room reserved): their dimensions, right readings and
+    coin flips, in that order of draws; then registered."""
+    people, state, registry = bundle.arrays
+    insight, need = people[2], state[4]
+    k = len(creators)
+    dims = random_dims(rng, k, len(need), scope)
+    right = np.empty((k, scope), np.bool_)
+    for x in range(k):
+        for j in range(scope):
+            right[x, j] = rng.random() < insight[creators[x]]
+    values = np.empty((k, scope), np.int8)
+    for x in range(k):
+        for j in range(scope):
+            coin = SIGNS[rng.integers(0, 2)]
+            values[x, j] = need[dims[x, j]] if right[x, j] else coin
+    register_ideas(bundle, n_ideas, step, creators, dims, values, forum_until, False)
+
+
+@njit(cache=True)
+def generate_ideas(rng, bundle, n_ideas, capacity, step, scope, forum_until):
+    """Each step's births of ideas (module docstring), in the draws' fixed order: meetings
+    of customer problems, ideas, then :func:`conceive_ideas`. Returns how many were born
+    and, if the registry lacks room for them, their creators (not conceived yet: the
+    caller grows the registry and conceives them)."""
+    facing, problem_rate, insight, resourcefulness, commitment = bundle.arrays[0][:5]
+    meets = np.empty(len(facing), np.int64)
+    met = 0
+    for x in range(len(facing)):
+        if rng.random() < problem_rate[facing[x]]:
+            meets[met] = facing[x]
+            met += 1
+    creators = np.empty(met, np.int64)
+    k = 0
+    for x in range(met):
+        if rng.random() < resourcefulness[meets[x]] * commitment[meets[x]]:
+            creators[k] = meets[x]
+            k += 1
+    creators = creators[:k]
+    if k == 0 or n_ideas + k > capacity:
+        return k, creators
+    conceive_ideas(rng, bundle, creators, n_ideas, step, scope, forum_until)
+    return k, creators[:0]
 
 
 class IdeaGeneration(Process):
@@ -37,53 +165,52 @@ class IdeaGeneration(Process):
         super().__init__(model)
         self.probe_rng = model.streams["probe"]
         self.born_this_step = 0
+        self._arrays = BundleCache(self.kernel_arrays)
 
-    def _random_dims(self, rng: np.random.Generator, k: int) -> np.ndarray:
-        m, scope = self.model.beliefs.m, self.model.p.idea_scope
-        return np.argsort(rng.random((k, m)), axis=1)[:, :scope]
-
-    def _register(self, originators: np.ndarray, dims: np.ndarray, values: np.ndarray,
-                  probe: bool = False) -> np.ndarray:
+    def kernel_arrays(self) -> tuple:
+        """(people, beliefs, registry) arrays of the compiled kernels."""
         m = self.model
-        forum_until = m.steps + m.p.forum_memory if m.highest("idea_forum_reach") > 0 else NEVER
-        value = 2.0 * (values == m.beliefs.need[dims]).mean(axis=1) - 1.0
-        market = np.full(len(originators), -1) if probe else m.market[originators]
-        audience = (np.full(len(originators), m.people.n) if probe
-                    else m.market_sizes[market])
-        ids = m.ideas.add(originators, dims, values, m.steps, value, forum_until, market,
-                          audience)
-        m.ideas.is_probe[ids] = probe
-        adopt_ideas(m, originators, ids)
-        m.ideas.adoptions[ids] -= 1  # the originator's use is not an adoption event
-        m.ideas.adopted_value_sum[ids] -= value
-        m.people.last_idea_step[originators] = m.steps
-        return ids
+        people = (m.customer_facing_employees(), m.per_employee("customer_problem_rate"),
+                  m.per_employee("customer_insight"), m.people.resourcefulness,
+                  m.people.commitment, m.people.latest_idea, m.people.last_idea_step,
+                  m.market, m.market_sizes)
+        return people, m.beliefs.state(), m.ideas.kernel_arrays()
+
+    def _arrays_now(self, births: int):
+        """The kernels' arrays, with room for ``births`` more ideas."""
+        m = self.model
+        m.ideas.reserve(births)
+        return self._arrays.get((m.p, m.local.version, m.roles_version, m.ideas.version))
+
+    def _forum_until(self) -> int:
+        m = self.model
+        return m.steps + m.p.forum_memory if m.highest("idea_forum_reach") > 0 else NEVER
 
     def generate(self) -> None:
-        m, rng = self.model, self.rng
-        people = m.people
-        facing = m.customer_facing_employees()
-        meets = facing[rng.random(len(facing)) < m.per_employee("customer_problem_rate")[facing]]
-        chance = people.resourcefulness[meets] * people.commitment[meets]
-        creators = meets[rng.random(len(meets)) < chance]
-        self.born_this_step = len(creators)
-        if len(creators) == 0:
-            return
-        dims = self._random_dims(rng, len(creators))
-        right = rng.random(dims.shape) < m.per_employee("customer_insight")[creators, None]
-        coin = coin_signs(rng, dims.shape)
-        values = np.where(right, m.beliefs.need[dims], coin).astype(np.int8)
-        self._register(creators, dims, values)
+        m, reg = self.model, self.model.ideas
+        scope, forum_until = m.p.idea_scope, self._forum_until()
+        born, waiting = generate_ideas(self.rng, self._arrays_now(0), reg.n, reg.capacity,
+                                       m.steps, scope, forum_until)
+        if len(waiting):  # the registry grows first
+            conceive_ideas(self.rng, self._arrays_now(born), waiting, reg.n, m.steps, scope,
+                           forum_until)
+        reg.n += born
+        self.born_this_step = born
 
     def plant_probe(self) -> None:
         m = self.model
         facing = m.customer_facing_employees()
         pool = facing if len(facing) else np.arange(m.people.n)
         originator = self.probe_rng.choice(pool, size=1)
-        dims = self._random_dims(self.probe_rng, 1)
+        m_dims, scope = m.beliefs.m, m.p.idea_scope
+        dims = np.argsort(self.probe_rng.random((1, m_dims)), axis=1)[:, :scope]
         m.beliefs.drift(dims[0])  # a new customer need, and the right response to it
         self.born_this_step += 1
-        self._register(originator, dims, m.beliefs.need[dims].astype(np.int8), probe=True)
+        arrays = self._arrays_now(1)
+        register_ideas(arrays, m.ideas.n, m.steps, originator.astype(np.int64),
+                       np.ascontiguousarray(dims, np.int64),
+                       m.beliefs.need[dims].astype(np.int8), self._forum_until(), True)
+        m.ideas.n += 1
 
     def step(self) -> None:
         self.generate()

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
-from model.beliefs import OWN, assign_distinct_cells
+from model.beliefs import OWN, assign_cells, assign_distinct_cells
+from model.bundle import BundleCache
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 from model.rng import coin_signs
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 BLOCK = 4096  # employees per block of a parallel count (fixed: results never depend on threads)
 RANK_BLOCK = 4096  # cells per block when locating the cells socialization takes
+IDEA_BLOCK = 16384  # ideas per block of a parallel search of the registry
 
 
 @njit(cache=True, parallel=True)
@@ -87,7 +89,10 @@ def teach(state, dims, adopters, rows, cols, code, code_source, gradual):
             if practice[rows[x], cols[x]] != 0:
                 values[x] = 0
                 sources[x] = -1
-    assign_distinct_cells(state, dims, adopters, rows, cols, values, sources)
+    if len(rows) >= PARALLEL_MIN:
+        assign_distinct_cells(state, dims, adopters, rows, cols, values, sources)
+    else:  # the same result, cell by cell (distinct cells: the order does not matter)
+        assign_cells(state, dims, adopters, rows, cols, values, sources)
 
 
 @njit(cache=True, parallel=True)
@@ -107,18 +112,9 @@ differing_cells_serial = serial_twin(differing_cells)
 
 
 @njit(cache=True)
-def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
-    """Each (employee, dimension) cell takes the playbook's belief with chance p1 where the
-    playbook holds a belief (not 0) that differs. Only such cells are visited, in row-major
-    order by geometric skips (one draw per cell taken, not per cell): the draws pick the
-    cells' ranks among the differing cells, one after another; finding and teaching the
-    cells runs in parallel."""
-    practice = state[0]
-    if len(practice) >= PARALLEL_MIN:
-        counts = differing_cells(practice, code)
-    else:
-        counts = differing_cells_serial(practice, code)
-    total = counts.sum()
+def geometric_ranks(rng, total, p1):
+    """Ranks (ascending) of the cells taken among ``total`` cells, each with chance p1, by
+    geometric skips: one draw per cell taken, and one more."""
     capacity = int(total * p1 + 6.0 * np.sqrt(total * p1) + 16)
     taken = np.empty(capacity, np.int64)  # ranks of the cells taken among the differing cells
     count = 0
@@ -133,18 +129,73 @@ def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
             taken = np.concatenate((taken, np.empty(capacity, np.int64)))
         taken[count] = cell
         count += 1
-    if count >= PARALLEL_MIN:
-        rows, cols = _locate_cells(practice, code, counts, taken[:count])
+    return taken[:count]
+
+
+@njit(cache=True)
+def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
+    """Each (employee, dimension) cell takes the playbook's belief with chance p1 where the
+    playbook holds a belief (not 0) that differs. Only such cells are visited, in row-major
+    order by geometric skips (one draw per cell taken, not per cell): the draws pick the
+    cells' ranks among the differing cells, one after another; finding and teaching the
+    cells runs in parallel in large organizations."""
+    practice = state[0]
+    if len(practice) >= PARALLEL_MIN:
+        counts = differing_cells(practice, code)
     else:
-        rows, cols = _locate_cells_serial(practice, code, counts, taken[:count])
+        counts = differing_cells_serial(practice, code)
+    taken = geometric_ranks(rng, counts.sum(), p1)
+    if len(taken) >= PARALLEL_MIN:
+        rows, cols = _locate_cells(practice, code, counts, taken)
+    else:
+        rows, cols = _locate_cells_in_order(practice, code, counts, taken)
     teach(state, dims, adopters, rows, cols, code, code_source, gradual)
+
+
+_DE_BRUIJN = 0x03F79D71B4CB0A89  # the lowest set bit -> its index, by one multiplication
+_BIT_INDEX = np.zeros(64, np.int64)
+for _bit in range(64):
+    _BIT_INDEX[((1 << _bit) * _DE_BRUIJN % 2**64) >> 58] = _bit
+
+
+@njit(cache=True, inline="always")
+def _differing_column(practice, code, i, rank):
+    """The dimension of employee i's differing cell of the given rank (0: the first):
+    without a branch per dimension (a bit mask of the row) where m <= 64."""
+    m = practice.shape[1]
+    if m > 64:
+        for d in range(m):
+            if code[d] != 0 and practice[i, d] != code[d]:
+                if rank == 0:
+                    return d
+                rank -= 1
+        return -1
+    mask = np.uint64(0)
+    for d in range(m):
+        mask |= np.uint64((code[d] != 0) & (practice[i, d] != code[d])) << np.uint64(d)
+    for _ in range(rank):
+        mask &= mask - np.uint64(1)  # drop the lowest differing dimension
+    return _BIT_INDEX[((mask & (~mask + np.uint64(1))) * np.uint64(_DE_BRUIJN)) >> np.uint64(58)]
+
+
+@njit(cache=True)
+def _locate_cells_in_order(practice, code, counts, ranks):
+    """:func:`_locate_cells` in one serial walk over the employees."""
+    rows = np.empty(len(ranks), np.int64)
+    cols = np.empty(len(ranks), np.int64)
+    i, before = 0, 0  # differing cells of the employees before i
+    for x in range(len(ranks)):
+        while before + counts[i] <= ranks[x]:
+            before += counts[i]
+            i += 1
+        rows[x], cols[x] = i, _differing_column(practice, code, i, ranks[x] - before)
+    return rows, cols
 
 
 @njit(cache=True, parallel=True)
 def _locate_cells(practice, code, counts, ranks):
     """(employee, dimension) of the differing cells of the given ascending ranks
     (row-major), in fixed blocks of ranks: each block finds its first row, then walks on."""
-    m = practice.shape[1]
     before = np.cumsum(counts) - counts  # differing cells of the employees before each
     rows = np.empty(len(ranks), np.int64)
     cols = np.empty(len(ranks), np.int64)
@@ -155,17 +206,8 @@ def _locate_cells(practice, code, counts, ranks):
         for x in range(start, stop):
             while before[i] + counts[i] <= ranks[x]:
                 i += 1
-            rank = ranks[x] - before[i]
-            for d in range(m):
-                if code[d] != 0 and practice[i, d] != code[d]:
-                    if rank == 0:
-                        break
-                    rank -= 1
-            rows[x], cols[x] = i, d
+            rows[x], cols[x] = i, _differing_column(practice, code, i, ranks[x] - before[i])
     return rows, cols
-
-
-_locate_cells_serial = serial_twin(_locate_cells)
 
 
 @njit(cache=True)
@@ -182,6 +224,110 @@ def socialize_by_rate(rng, state, code, code_source, dims, adopters, rates, grad
                 rows[count], cols[count] = i, d
                 count += 1
     teach(state, dims, adopters, rows[:count], cols[:count], code, code_source, gradual)
+
+
+@njit(cache=True)
+def codify_ideas(registry, ideas, code, code_source, step):
+    """Sanction the given ideas not sanctioned yet (in order) and write the beliefs of those
+    that apply everywhere into the playbook (``registry``:
+    :meth:`IdeaRegistry.kernel_arrays`)."""
+    (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
+     step_half, step_wide, step_90, adoptions, forum_until, market, audience, value_at_birth,
+     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry
+    for k in ideas:
+        if sanctioned[k]:
+            continue
+        sanctioned[k] = True
+        sanctioned_step[k] = step
+        if market[k] < 0:  # the playbook holds what applies everywhere
+            for j in range(dims.shape[1]):
+                code[dims[k, j]] = values[k, j]
+                code_source[dims[k, j]] = k
+
+
+@njit(cache=True, inline="always")
+def _widely_used(k, adopters, audience, sanctioned, squashed, origin, needs_approval,
+                 codify_share):
+    return (adopters[k] >= codify_share * audience[k] and not sanctioned[k]
+            and not squashed[k] and not needs_approval[origin[k]])
+
+
+@njit(cache=True, parallel=True)
+def _widely_used_blocks(adopters, audience, sanctioned, squashed, origin, needs_approval,
+                        codify_share, n_ideas):
+    """The ids of :func:`widely_used`, found in fixed blocks of ideas in parallel (counted,
+    then written at each block's offset: ascending ids on any number of threads)."""
+    blocks = (n_ideas + IDEA_BLOCK - 1) // IDEA_BLOCK
+    found = np.zeros(blocks + 1, np.int64)
+    for b in prange(blocks):
+        for k in range(b * IDEA_BLOCK, min(n_ideas, (b + 1) * IDEA_BLOCK)):
+            found[b + 1] += _widely_used(k, adopters, audience, sanctioned, squashed, origin,
+                                         needs_approval, codify_share)
+    offsets = np.cumsum(found)
+    wide = np.empty(offsets[-1], np.int64)
+    for b in prange(blocks):
+        at = offsets[b]
+        for k in range(b * IDEA_BLOCK, min(n_ideas, (b + 1) * IDEA_BLOCK)):
+            if _widely_used(k, adopters, audience, sanctioned, squashed, origin,
+                            needs_approval, codify_share):
+                wide[at] = k
+                at += 1
+    return wide
+
+
+@njit(cache=True)
+def widely_used(registry, n_ideas, codify_share, needs_approval):
+    """Live ideas used by at least ``codify_share`` of their audience, neither sanctioned
+    nor squashed, whose originator needs no approval (ascending ids)."""
+    (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
+     step_half, step_wide, step_90, adoptions, forum_until, market, audience, value_at_birth,
+     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry
+    if n_ideas >= PARALLEL_MIN:
+        return _widely_used_blocks(adopters, audience, sanctioned, squashed, origin,
+                                   needs_approval, codify_share, n_ideas)
+    wide = np.empty(n_ideas, np.int64)
+    count = 0
+    for k in range(n_ideas):
+        if _widely_used(k, adopters, audience, sanctioned, squashed, origin, needs_approval,
+                        codify_share):
+            wide[count] = k
+            count += 1
+    return wide[:count]
+
+
+@njit(cache=True)
+def learn_from_superior(rng, state, code, code_source, p2):
+    """March's p2: the playbook learns from the employees who fit needs better (one draw
+    per dimension, taken only if there are any)."""
+    practice, source, matches, ideas_in_use, need = state
+    code_matches = 0
+    for d in range(len(code)):
+        code_matches += code[d] == need[d]
+    if len(practice) >= PARALLEL_MIN:
+        plus, minus, superior = superior_beliefs(practice, matches, code_matches)
+    else:
+        plus, minus, superior = superior_beliefs_serial(practice, matches, code_matches)
+    if superior == 0:
+        return
+    draws = np.empty(len(code))
+    for d in range(len(code)):
+        draws[d] = rng.random()
+    learn_code(plus, minus, code, code_source, draws, p2, OWN)
+
+
+@njit(cache=True)
+def playbook_step(rng, bundle, n_ideas, step, codify_share, p2, p1, gradual):
+    """One step of the playbook in one call: codify widely used ideas (where some need no
+    approval), learn from the best (p2 > 0), socialize at one rate p1 (p1 > 0)."""
+    registry, state, code, code_source, needs_approval, codify = bundle.arrays
+    dims, adopters = registry[20], registry[6]
+    if codify[0]:
+        codify_ideas(registry, widely_used(registry, n_ideas, codify_share, needs_approval),
+                     code, code_source, step)
+    if p2 > 0:
+        learn_from_superior(rng, state, code, code_source, p2)
+    if p1 > 0:
+        socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual)
 
 
 def learner_rates(n: int, slow_share: float, fast: float, slow: float,
@@ -205,39 +351,44 @@ class Playbook(Process):
         if p.slow_learner_share > 0:
             self.slow = learner_rates(p.n_employees, p.slow_learner_share, 0.0, 1.0,
                                       model.streams["learners"]) == 1.0
+        self._arrays = BundleCache(self.kernel_arrays)
+        self._one_rate: float | None = None  # everyone's socialization rate, if all share one
+
+    def kernel_arrays(self) -> tuple:
+        """(registry, beliefs, code, code_source, needs approval, [codify?]) for the kernels;
+        also notes whether everyone socializes at one rate."""
+        m = self.model
+        self._one_rate = self.one_rate()
+        needs_approval = m.per_employee("approval_levels") > 0  # by originator
+        return (m.ideas.kernel_arrays(), m.beliefs.state(), m.beliefs.code, m.beliefs.code_source,
+                needs_approval, np.array([not needs_approval.all()]))
+
+    def _key(self) -> tuple:
+        m = self.model
+        return m.p, m.local.version, m.roles_version, m.ideas.version
 
     def codify(self, ideas: np.ndarray) -> None:
         """Sanction ideas and write their beliefs into the playbook."""
-        m, reg = self.model, self.model.ideas
-        ideas = ideas[~reg.sanctioned[ideas]]
-        if len(ideas) == 0:
-            return
-        reg.sanctioned[ideas] = True
-        reg.sanctioned_step[ideas] = m.steps
-        ideas = ideas[reg.market[ideas] < 0]  # the playbook holds what applies everywhere
-        m.beliefs.code[reg.dims[ideas].ravel()] = reg.values[ideas].ravel()
-        m.beliefs.code_source[reg.dims[ideas].ravel()] = np.repeat(ideas, reg.scope)
+        m = self.model
+        codify_ideas(m.ideas.kernel_arrays(), np.ascontiguousarray(ideas, np.int64),
+                     m.beliefs.code, m.beliefs.code_source, m.steps)
 
     def codify_widely_used(self) -> None:
-        m, reg = self.model, self.model.ideas
-        needs_approval = m.per_employee("approval_levels") > 0  # by originator
-        if needs_approval.all():
-            return
-        live = np.arange(reg.n)
-        wide = live[(reg.adopters[: reg.n] >= m.p.codify_share * reg.audience[: reg.n])
-                    & ~reg.sanctioned[: reg.n] & ~reg.squashed[: reg.n]
-                    & ~needs_approval[reg.origin[: reg.n]]]
-        self.codify(wide)
+        m = self.model
+        self._arrays.get(self._key())
+        registry, _, code, code_source, needs_approval, codify = self._arrays.arrays
+        if codify[0]:
+            codify_ideas(registry, widely_used(registry, m.ideas.n, m.p.codify_share,
+                                               needs_approval), code, code_source, m.steps)
 
     def learn_from_best(self) -> None:
         b, p2 = self.model.beliefs, self.model.p.codification_rate
         if p2 <= 0:
             return
-        if self.model.p.code_learning_basis == "actions":
-            plus, minus, superior = self.superior_actions()
-        else:
-            kernel = superior_beliefs if b.n >= PARALLEL_MIN else superior_beliefs_serial
-            plus, minus, superior = kernel(b.practice, b.matches, int((b.code == b.need).sum()))
+        if self.model.p.code_learning_basis != "actions":
+            learn_from_superior(self.rng, b.state(), b.code, b.code_source, float(p2))
+            return
+        plus, minus, superior = self.superior_actions()
         if superior == 0:
             return
         learn_code(plus, minus, b.code, b.code_source, self.rng.random(b.m), float(p2),
@@ -263,22 +414,36 @@ class Playbook(Process):
         return rates if self.slow is None else np.where(self.slow, m.p.slow_socialization_rate,
                                                         rates)
 
+    def one_rate(self) -> float | None:
+        """Everyone's socialization rate if all share one (None: slow learners, or a
+        roadmap's per-unit values that differ)."""
+        m = self.model
+        if self.slow is not None:
+            return None
+        if "socialization_rate" not in m.local.values:
+            return float(m.p.socialization_rate)
+        rates = self.rates
+        return None if (rates != rates[0]).any() else float(rates[0])
+
     def socialize(self) -> None:
         """Each learner at their own rate (slow learners, or a roadmap's per-unit values);
         where all share one rate, cell by cell at that rate (the same law, fewer draws)."""
-        m, b = self.model, self.model.beliefs
-        rates, p1 = self.rates, m.p.socialization_rate
-        scoped = "socialization_rate" in m.local.values
-        if self.slow is not None or (scoped and (rates != rates[0]).any()):
-            socialize_by_rate(self.rng, b.state(), b.code, b.code_source, self.model.ideas.dims,
-                              self.model.ideas.adopters, rates, self.gradual)
-            return
-        p1 = float(rates[0]) if scoped else p1
-        if p1 > 0:
-            socialize_cells(self.rng, b.state(), b.code, b.code_source, self.model.ideas.dims,
-                            self.model.ideas.adopters, p1, self.gradual)
+        b, reg = self.model.beliefs, self.model.ideas
+        p1 = self.one_rate()
+        if p1 is None:
+            socialize_by_rate(self.rng, b.state(), b.code, b.code_source, reg.dims, reg.adopters,
+                              self.rates, self.gradual)
+        elif p1 > 0:
+            socialize_cells(self.rng, b.state(), b.code, b.code_source, reg.dims, reg.adopters,
+                            p1, self.gradual)
 
     def step(self) -> None:
-        self.codify_widely_used()
-        self.learn_from_best()
-        self.socialize()
+        m = self.model
+        bundle = self._arrays.get(self._key())
+        if self._one_rate is None or m.p.code_learning_basis == "actions":
+            self.codify_widely_used()
+            self.learn_from_best()
+            self.socialize()
+            return
+        playbook_step(self.rng, bundle, m.ideas.n, m.steps, float(m.p.codify_share),
+                      float(m.p.codification_rate), self._one_rate, self.gradual)
