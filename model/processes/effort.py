@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
-from model.parallel import PARALLEL_MIN, serial_twin
+from model.parallel import PARALLEL_MIN
 from model.processes.base import Process
 
 if TYPE_CHECKING:
@@ -36,17 +36,35 @@ def own_commitment(motive, skill, opportunity, has_manager, autonomy, support):
 
 
 @njit(cache=True)
-def choose_effort(noise, people, own, prm):
-    """Commitment and effort of everyone (see the module docstring), ``noise`` holding
-    one standard normal draw per employee."""
-    commitment, commitment_norm, effort, effort_norm, watch_belief = people
-    peer_influence, adaptation, cost, severity, noise_sd = prm
-    args = (noise, commitment, commitment_norm, effort, effort_norm, watch_belief, own,
-            peer_influence, adaptation, cost, severity, noise_sd)
-    if len(own) >= PARALLEL_MIN:
-        _choose_effort(*args)
-    else:
-        _choose_effort_serial(*args)
+def choose_effort(rng, noise, commitment, commitment_norm, effort, effort_norm, watch_belief,
+                  own, peer_influence, adaptation, cost, severity, noise_sd):
+    """Commitment and effort of everyone (see the module docstring), with one standard
+    normal draw per employee in employee order (numpy's own draws, as
+    ``rng.standard_normal(n)`` takes them): in a large organization all drawn first into
+    ``noise`` and used in parallel, in a small one each used as it is drawn."""
+    n = len(own)
+    if n >= PARALLEL_MIN:
+        for i in range(n):
+            noise[i] = rng.standard_normal()
+        _choose_effort(noise, commitment, commitment_norm, effort, effort_norm, watch_belief,
+                       own, peer_influence, adaptation, cost, severity, noise_sd)
+        return
+    for i in range(n):
+        _effort_of(i, rng.standard_normal(), commitment, commitment_norm, effort, effort_norm,
+                   watch_belief, own, peer_influence, adaptation, cost, severity, noise_sd)
+
+
+@njit(cache=True, inline="always")
+def _effort_of(i, noise, commitment, commitment_norm, effort, effort_norm, watch_belief, own,
+               peer_influence, adaptation, cost, severity, noise_sd):
+    """Commitment and effort of employee ``i`` given their normal draw ``noise``."""
+    target = (1.0 - peer_influence) * own[i] + peer_influence * commitment_norm[i]
+    commitment[i] += adaptation * (target - commitment[i])
+    inclination = ((1.0 - peer_influence) * commitment[i]
+                   + peer_influence * effort_norm[i])
+    deterrence = min(1.0, severity * watch_belief[i])
+    value = inclination - cost * (1.0 - deterrence) + noise_sd * noise
+    effort[i] = min(1.0, max(0.0, value))
 
 
 @njit(cache=True, parallel=True)
@@ -55,16 +73,8 @@ def _choose_effort(noise, commitment, commitment_norm, effort, effort_norm, watc
     # arrays come one by one: numba 0.68 loses writes in a parallel loop to arrays
     # unpacked from a tuple argument
     for i in prange(len(own)):
-        target = (1.0 - peer_influence) * own[i] + peer_influence * commitment_norm[i]
-        commitment[i] += adaptation * (target - commitment[i])
-        inclination = ((1.0 - peer_influence) * commitment[i]
-                       + peer_influence * effort_norm[i])
-        deterrence = min(1.0, severity * watch_belief[i])
-        value = inclination - cost * (1.0 - deterrence) + noise_sd * noise[i]
-        effort[i] = min(1.0, max(0.0, value))
-
-
-_choose_effort_serial = serial_twin(_choose_effort)
+        _effort_of(i, noise[i], commitment, commitment_norm, effort, effort_norm, watch_belief,
+                   own, peer_influence, adaptation, cost, severity, noise_sd)
 
 
 class EffortChoice(Process):
@@ -74,26 +84,34 @@ class EffortChoice(Process):
 
     def __init__(self, model):
         super().__init__(model)
-        self._own = np.zeros(0)
-        self._own_version = None  # roles and parameter versions of the cached commitment
+        self._version: tuple | None = None  # model.kernel_version() of the cached arguments
+        self._args: tuple = ()
+        n = model.people.n
+        self._noise = np.empty(n if n >= PARALLEL_MIN else 0)  # a large organization's draws
 
     def own_commitment(self) -> np.ndarray:
         """Commitment from motive, means and opportunity; traits are fixed, so it changes
-        only when roles (who has a manager) do."""
-        m, p, people = self.model, self.model.p, self.model.people
-        version = (m.roles_version, m.local.version, p.autonomy, p.manager_support)
-        if self._own_version != version:
-            self._own = own_commitment(people.motive, people.skill, people.opportunity,
-                                       m._manager >= 0, m.per_employee("autonomy"),
-                                       m.per_employee("manager_support"))
-            self._own_version = version
-        return self._own
+        only when roles (who has a manager) or parameters do."""
+        self._arguments()
+        return self._args[7]
+
+    def _arguments(self) -> tuple:
+        """The arguments of :func:`choose_effort` but the step's, rebuilt when roles or
+        parameters change (``model.kernel_version``)."""
+        m = self.model
+        version = m.kernel_version()
+        if self._version != version:
+            p, people = m.p, m.people
+            own = own_commitment(people.motive, people.skill, people.opportunity,
+                                 m._manager >= 0, m.per_employee("autonomy"),
+                                 m.per_employee("manager_support"))
+            self._args = (self.rng, self._noise, people.commitment, people.commitment_norm,
+                          people.effort, people.effort_norm, people.watch_belief, own,
+                          float(p.peer_influence), float(p.commitment_adaptation),
+                          float(p.effort_cost), float(p.sanction_severity),
+                          float(p.effort_noise))
+            self._version = version
+        return self._args
 
     def step(self) -> None:
-        p, people = self.model.p, self.model.people
-        choose_effort(self.rng.standard_normal(people.n),
-                      (people.commitment, people.commitment_norm, people.effort,
-                       people.effort_norm, people.watch_belief),
-                      self.own_commitment(),
-                      (p.peer_influence, p.commitment_adaptation, p.effort_cost,
-                       p.sanction_severity, p.effort_noise))
+        choose_effort(*self._arguments())
