@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
-from model.parallel import PARALLEL_MIN
+from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 
 if TYPE_CHECKING:
@@ -39,32 +39,17 @@ def own_commitment(motive, skill, opportunity, has_manager, autonomy, support):
 def choose_effort(rng, noise, commitment, commitment_norm, effort, effort_norm, watch_belief,
                   own, peer_influence, adaptation, cost, severity, noise_sd):
     """Commitment and effort of everyone (see the module docstring), with one standard
-    normal draw per employee in employee order (numpy's own draws, as
-    ``rng.standard_normal(n)`` takes them): in a large organization all drawn first into
-    ``noise`` and used in parallel, in a small one each used as it is drawn."""
-    n = len(own)
-    if n >= PARALLEL_MIN:
-        for i in range(n):
-            noise[i] = rng.standard_normal()
-        _choose_effort(noise, commitment, commitment_norm, effort, effort_norm, watch_belief,
-                       own, peer_influence, adaptation, cost, severity, noise_sd)
-        return
-    for i in range(n):
-        _effort_of(i, rng.standard_normal(), commitment, commitment_norm, effort, effort_norm,
-                   watch_belief, own, peer_influence, adaptation, cost, severity, noise_sd)
-
-
-@njit(cache=True, inline="always")
-def _effort_of(i, noise, commitment, commitment_norm, effort, effort_norm, watch_belief, own,
-               peer_influence, adaptation, cost, severity, noise_sd):
-    """Commitment and effort of employee ``i`` given their normal draw ``noise``."""
-    target = (1.0 - peer_influence) * own[i] + peer_influence * commitment_norm[i]
-    commitment[i] += adaptation * (target - commitment[i])
-    inclination = ((1.0 - peer_influence) * commitment[i]
-                   + peer_influence * effort_norm[i])
-    deterrence = min(1.0, severity * watch_belief[i])
-    value = inclination - cost * (1.0 - deterrence) + noise_sd * noise
-    effort[i] = min(1.0, max(0.0, value))
+    normal draw per employee in employee order into ``noise`` (numpy's own draws, as
+    ``rng.standard_normal(n)`` takes them), then used (in parallel in a large
+    organization)."""
+    for i in range(len(noise)):
+        noise[i] = rng.standard_normal()
+    args = (noise, commitment, commitment_norm, effort, effort_norm, watch_belief, own,
+            peer_influence, adaptation, cost, severity, noise_sd)
+    if len(own) >= PARALLEL_MIN:
+        _choose_effort(*args)
+    else:
+        _choose_effort_serial(*args)
 
 
 @njit(cache=True, parallel=True)
@@ -73,8 +58,16 @@ def _choose_effort(noise, commitment, commitment_norm, effort, effort_norm, watc
     # arrays come one by one: numba 0.68 loses writes in a parallel loop to arrays
     # unpacked from a tuple argument
     for i in prange(len(own)):
-        _effort_of(i, noise[i], commitment, commitment_norm, effort, effort_norm, watch_belief,
-                   own, peer_influence, adaptation, cost, severity, noise_sd)
+        target = (1.0 - peer_influence) * own[i] + peer_influence * commitment_norm[i]
+        commitment[i] += adaptation * (target - commitment[i])
+        inclination = ((1.0 - peer_influence) * commitment[i]
+                       + peer_influence * effort_norm[i])
+        deterrence = min(1.0, severity * watch_belief[i])
+        value = inclination - cost * (1.0 - deterrence) + noise_sd * noise[i]
+        effort[i] = min(1.0, max(0.0, value))
+
+
+_choose_effort_serial = serial_twin(_choose_effort)
 
 
 class EffortChoice(Process):
@@ -86,8 +79,7 @@ class EffortChoice(Process):
         super().__init__(model)
         self._version: tuple | None = None  # model.kernel_version() of the cached arguments
         self._args: tuple = ()
-        n = model.people.n
-        self._noise = np.empty(n if n >= PARALLEL_MIN else 0)  # a large organization's draws
+        self._noise = np.empty(model.people.n)  # this step's draws
 
     def own_commitment(self) -> np.ndarray:
         """Commitment from motive, means and opportunity; traits are fixed, so it changes

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from model.employees import DETECTED, HIDDEN, NEVER, WORKING
-from model.parallel import PARALLEL_MIN
+from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 
 if TYPE_CHECKING:
@@ -37,33 +37,19 @@ def monitor(rng, seen, witnessed, by_manager_chance, by_peer_chance, effort, wat
     (noticed count, hidden steps of spells that ended, spells that ended).
 
     The draws are taken one employee after another (so they do not depend on the thread
-    count); in a large organization their consequences follow in parallel (``seen``
-    holds what happened to each), in a small one right after each employee's draws."""
-    n = len(effort)
-    large = n >= PARALLEL_MIN
-    noticed_count, hidden_time, spells = 0, 0, 0
-    for i in range(n):
+    count), noting in ``seen`` what happened to each; their consequences follow (in
+    parallel in a large organization)."""
+    for i in range(len(effort)):
         by_manager = by_manager_chance[i] >= 0.0 and rng.random() < by_manager_chance[i]
         by_peer = (witnessed[i] or by_peer_chance[i] < 0.0
                    or rng.random() < by_peer_chance[i])
         coasting = effort[i] < threshold
         punished = coasting and ((by_manager and rng.random() < manager_power[i])
                                  or (by_peer and rng.random() < peer_power[i]))
-        what = by_manager * BY_MANAGER + by_peer * BY_PEER + punished * SANCTIONED
-        if large:
-            seen[i] = what
-        else:
-            noticed, hidden, ended = _follow_one(
-                i, what, effort, watch_belief, commitment, coast_state, hidden_since,
-                sanctioned, manager_power, peer_power, learning, threshold, loss, step)
-            noticed_count += noticed
-            hidden_time += hidden
-            spells += ended
-    if large:
-        return _follow_up(seen, effort, watch_belief, commitment, coast_state, hidden_since,
-                          sanctioned, manager_power, peer_power, learning, threshold, loss,
-                          step)
-    return noticed_count, hidden_time, spells
+        seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER + punished * SANCTIONED
+    args = (seen, effort, watch_belief, commitment, coast_state, hidden_since, sanctioned,
+            manager_power, peer_power, learning, threshold, loss, step)
+    return _follow_up(*args) if len(seen) >= PARALLEL_MIN else _follow_up_serial(*args)
 
 
 @njit(cache=True)
@@ -86,53 +72,42 @@ def chances_of_being_seen(position, parent, n_children, unit_size, visibility, c
     return by_manager, by_peer
 
 
-@njit(cache=True, inline="always")
-def _follow_one(i, seen, effort, watch_belief, commitment, coast_state, hidden_since,
-                sanctioned, manager_power, peer_power, learning, threshold, loss, step):
-    """Learning the risk, noticing, the sanction's cost and the coasting spell of employee
-    ``i`` given what happened to them; returns (noticed, hidden steps if a spell ended,
-    whether one ended)."""
-    by_manager = (seen & BY_MANAGER) != 0
-    by_peer = (seen & BY_PEER) != 0
-    risk = min(1.0, by_manager * manager_power[i] + by_peer * peer_power[i])
-    watch_belief[i] += learning * (risk - watch_belief[i])
-    coasting = effort[i] < threshold
-    noticed = coasting and ((by_manager and manager_power[i] > 0)
-                            or (by_peer and peer_power[i] > 0))
-    sanctioned[i] = (seen & SANCTIONED) != 0
-    if sanctioned[i]:
-        commitment[i] = max(0.0, commitment[i] - loss)
-    state = coast_state[i]
-    ended = 0
-    hidden = 0
-    if coasting and state == WORKING:
-        state = HIDDEN
-        hidden_since[i] = step
-    if state == HIDDEN and (noticed or not coasting):
-        ended = 1
-        hidden = step - hidden_since[i]
-        hidden_since[i] = NEVER
-        state = DETECTED if coasting else WORKING
-    if not coasting:
-        state = WORKING
-    coast_state[i] = state
-    return np.int64(noticed), hidden, ended
-
-
 @njit(cache=True, parallel=True)
 def _follow_up(seen, effort, watch_belief, commitment, coast_state, hidden_since, sanctioned,
                manager_power, peer_power, learning, threshold, loss, step):
-    """:func:`_follow_one` for everyone in parallel; returns (noticed count, hidden steps of
-    spells ended, spells ended)."""
+    """Learning the risk, noticing, sanction costs and coasting spells, given who was seen
+    and sanctioned; returns (noticed count, hidden steps of spells ended, spells ended)."""
     noticed_count, hidden_time, spells = 0, 0, 0
     for i in prange(len(seen)):
-        noticed, hidden, ended = _follow_one(
-            i, seen[i], effort, watch_belief, commitment, coast_state, hidden_since,
-            sanctioned, manager_power, peer_power, learning, threshold, loss, step)
+        by_manager = (seen[i] & BY_MANAGER) != 0
+        by_peer = (seen[i] & BY_PEER) != 0
+        risk = min(1.0, by_manager * manager_power[i] + by_peer * peer_power[i])
+        watch_belief[i] += learning * (risk - watch_belief[i])
+        coasting = effort[i] < threshold
+        noticed = coasting and ((by_manager and manager_power[i] > 0)
+                                or (by_peer and peer_power[i] > 0))
         noticed_count += noticed
-        hidden_time += hidden
+        sanctioned[i] = (seen[i] & SANCTIONED) != 0
+        if sanctioned[i]:
+            commitment[i] = max(0.0, commitment[i] - loss)
+        state = coast_state[i]
+        ended = 0
+        if coasting and state == WORKING:
+            state = HIDDEN
+            hidden_since[i] = step
+        if state == HIDDEN and (noticed or not coasting):
+            ended = 1
+            hidden_time += step - hidden_since[i]
+            hidden_since[i] = NEVER
+            state = DETECTED if coasting else WORKING
         spells += ended
+        if not coasting:
+            state = WORKING
+        coast_state[i] = state
     return noticed_count, hidden_time, spells
+
+
+_follow_up_serial = serial_twin(_follow_up)
 
 
 class Monitoring(Process):
@@ -147,7 +122,7 @@ class Monitoring(Process):
         self.noticed_share = 0.0
         self._version: tuple | None = None  # model.kernel_version() of the cached arguments
         self._args: tuple = ()
-        self._seen = np.empty(model.people.n if model.people.n >= PARALLEL_MIN else 0, np.int8)
+        self._seen = np.empty(model.people.n, np.int8)  # what happened to each, this step
 
     def _arguments(self) -> tuple:
         """The per-employee arrays of :func:`monitor`, its chances worked out once per

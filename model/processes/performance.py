@@ -31,8 +31,10 @@ def perform(effort, skill, matches, m, output, reputation, influence, authority,
         total += output[i]
     mean = total / n
     for i in prange(n):
-        _standing(i, mean, output, reputation, influence, authority, position,
-                  reputation_learning, power_distance)
+        relative = min(1.0, output[i] / (2.0 * mean)) if mean > 0 else 0.0
+        reputation[i] += reputation_learning * (relative - reputation[i])
+        influence[i] = (power_distance[i] * authority[position[i]]
+                        + (1 - power_distance[i]) * reputation[i])
 
 
 @njit(cache=True)
@@ -46,18 +48,10 @@ def perform_serial(effort, skill, matches, m, output, reputation, influence, aut
         total += output[i]
     mean = total / n
     for i in range(n):
-        _standing(i, mean, output, reputation, influence, authority, position,
-                  reputation_learning, power_distance)
-
-
-@njit(cache=True, inline="always")
-def _standing(i, mean, output, reputation, influence, authority, position, reputation_learning,
-              power_distance):
-    """Reputation of employee ``i`` relative to the mean output, and their influence."""
-    relative = min(1.0, output[i] / (2.0 * mean)) if mean > 0 else 0.0
-    reputation[i] += reputation_learning * (relative - reputation[i])
-    influence[i] = (power_distance[i] * authority[position[i]]
-                    + (1 - power_distance[i]) * reputation[i])
+        relative = min(1.0, output[i] / (2.0 * mean)) if mean > 0 else 0.0
+        reputation[i] += reputation_learning * (relative - reputation[i])
+        influence[i] = (power_distance[i] * authority[position[i]]
+                        + (1 - power_distance[i]) * reputation[i])
 
 
 class Performance(Process):
