@@ -48,15 +48,35 @@ BUCKETS = 1024  # buckets of the range of values counted for their order statist
 TALLY_BLOCK = 1 << 16  # values per block of a parallel pass (fixed, not per thread)
 
 
+@njit(cache=True)
+def _range(block):
+    """Smallest and largest value of ``block``, NaN for both if it holds a NaN (numpy's
+    min and max, several times faster)."""
+    lo = hi = block[0]
+    nan = False
+    for v in block:
+        lo = v if v < lo else lo
+        hi = v if v > hi else hi
+        nan |= v != v
+    return (np.nan, np.nan) if nan else (lo, hi)
+
+
 @njit(cache=True, parallel=True)
 def _block_ranges(x):
     """Smallest and largest value of each fixed block of ``x`` (NaN where it holds one)."""
     blocks = (len(x) + TALLY_BLOCK - 1) // TALLY_BLOCK
     lows, highs = np.empty(blocks), np.empty(blocks)
     for b in prange(blocks):
-        block = x[b * TALLY_BLOCK:min(len(x), (b + 1) * TALLY_BLOCK)]
-        lows[b], highs[b] = block.min(), block.max()
+        lows[b], highs[b] = _range(x[b * TALLY_BLOCK:(b + 1) * TALLY_BLOCK])
     return lows, highs
+
+
+# loops over a block run over a slice of it: a loop from an offset compiles to far slower
+# code (measured ~7x on 10,000 employees)
+@njit(cache=True)
+def _count_buckets(block, lo, scale, counts):
+    for v in block:
+        counts[min(int((v - lo) * scale), BUCKETS)] += 1
 
 
 @njit(cache=True, parallel=True)
@@ -65,9 +85,17 @@ def _block_buckets(x, lo, scale):
     blocks = (len(x) + TALLY_BLOCK - 1) // TALLY_BLOCK
     counts = np.zeros((blocks, BUCKETS + 1), np.int64)
     for b in prange(blocks):
-        for i in range(b * TALLY_BLOCK, min(len(x), (b + 1) * TALLY_BLOCK)):
-            counts[b, min(int((x[i] - lo) * scale), BUCKETS)] += 1
+        _count_buckets(x[b * TALLY_BLOCK:(b + 1) * TALLY_BLOCK], lo, scale, counts[b])
     return counts
+
+
+@njit(cache=True)
+def _keep(block, lo, scale, wanted, kept):
+    k = 0
+    for v in block:
+        if wanted[min(int((v - lo) * scale), BUCKETS)]:
+            kept[k] = v
+            k += 1
 
 
 @njit(cache=True, parallel=True)
@@ -75,11 +103,8 @@ def _gather(x, lo, scale, wanted, start):
     """The values of ``x`` in the wanted buckets, block b's from ``start[b]`` on."""
     kept = np.empty(start[-1])
     for b in prange(len(start) - 1):
-        k = start[b]
-        for i in range(b * TALLY_BLOCK, min(len(x), (b + 1) * TALLY_BLOCK)):
-            if wanted[min(int((x[i] - lo) * scale), BUCKETS)]:
-                kept[k] = x[i]
-                k += 1
+        _keep(x[b * TALLY_BLOCK:(b + 1) * TALLY_BLOCK], lo, scale, wanted,
+              kept[start[b]:start[b + 1]])
     return kept
 
 
@@ -96,9 +121,17 @@ def order_statistics(x, ranks):
     PARALLEL_MIN values; counts are integers, so the thread count changes nothing)."""
     if len(x) < SORT_BELOW:
         return np.sort(x)[ranks]
+    lows, highs = _block_ranges(x) if len(x) >= PARALLEL_MIN else _block_ranges_serial(x)
+    return _ranks_in_range(x, ranks, lows.min(), highs.max())
+
+
+@njit(cache=True)
+def _ranks_in_range(x, ranks, lo, hi):
+    """:func:`order_statistics` of ``x`` given its smallest and largest value ``lo`` and
+    ``hi`` (NaN if it holds a NaN)."""
+    if len(x) < SORT_BELOW:
+        return np.sort(x)[ranks]
     large = len(x) >= PARALLEL_MIN
-    lows, highs = _block_ranges(x) if large else _block_ranges_serial(x)
-    lo, hi = lows.min(), highs.max()
     scale = BUCKETS / (hi - lo) if hi > lo else np.inf
     if not np.isfinite(scale):  # one value, or a range too small to bucket: sort it all
         return np.sort(x)[ranks]
@@ -156,9 +189,31 @@ def tally(m: OrganizationModel) -> Tally:
                      m.beliefs.ideas_in_use, m.beliefs.matches, people.hero,
                      people.last_idea_step, float(m.p.coasting_threshold),
                      m.steps - m.p.metric_window).tolist()
-    sums = _sums(people.effort, people.commitment, people.output)
+    sums = _sums(people.effort, people.commitment, people.output)[:3]
     p10, p90 = linear_quantiles(people.commitment, (0.1, 0.9))
     return Tally(people.n, *counts[:7], *sums, counts[7], float(p10), float(p90))
+
+
+@njit(cache=True)
+def _count_scores(score, member, counts, member_counts):
+    for i in range(len(score)):
+        counts[score[i]] += 1
+        member_counts[score[i]] += member[i]
+
+
+@njit(cache=True, parallel=True)
+def _score_counts(score, member):
+    """Per fixed block of employees: how many have each score, and how many of them are
+    members (integers: the totals do not depend on the thread count)."""
+    blocks = max(1, (len(score) + TALLY_BLOCK - 1) // TALLY_BLOCK)
+    counts = np.zeros((2, blocks, score.max() + 1), np.int64)
+    for b in prange(blocks):
+        at = slice(b * TALLY_BLOCK, (b + 1) * TALLY_BLOCK)
+        _count_scores(score[at], member[at], counts[0, b], counts[1, b])
+    return counts
+
+
+_score_counts_serial = serial_twin(_score_counts)
 
 
 @njit(cache=True)
@@ -168,11 +223,9 @@ def top_k_overlap(score, member, k):
     n = len(score)
     if k >= n:
         return member.sum() / n
-    counts = np.zeros(score.max() + 1, np.int64)
-    member_counts = np.zeros(score.max() + 1, np.int64)
-    for i in range(n):
-        counts[score[i]] += 1
-        member_counts[score[i]] += member[i]
+    blocks = (_score_counts(score, member) if n >= PARALLEL_MIN
+              else _score_counts_serial(score, member))
+    counts, member_counts = blocks[0].sum(axis=0), blocks[1].sum(axis=0)
     above = 0
     members = 0.0
     for v in range(len(counts) - 1, -1, -1):
@@ -187,28 +240,34 @@ def top_k_overlap(score, member, k):
 N_COUNTS = 8  # coasting, hidden, detected, sanctioned, using ideas, heroes, active, matches
 
 
+@njit(cache=True)
+def _count_block(effort, coast_state, sanctioned, ideas_in_use, matches, hero,
+                 last_idea_step, threshold, recent_after, counts):
+    coasting = hidden = detected = punished = using = heroes = active = matched = 0
+    for i in range(len(effort)):
+        coasting += effort[i] < threshold
+        hidden += coast_state[i] == HIDDEN
+        detected += coast_state[i] == DETECTED
+        punished += sanctioned[i]
+        using += ideas_in_use[i] > 0
+        heroes += hero[i]
+        active += hero[i] & (last_idea_step[i] > recent_after)
+        matched += matches[i]
+    counts[0], counts[1], counts[2], counts[3] = coasting, hidden, detected, punished
+    counts[4], counts[5], counts[6], counts[7] = using, heroes, active, matched
+
+
 @njit(cache=True, parallel=True)
 def _count_blocks(effort, coast_state, sanctioned, ideas_in_use, matches, hero,
                   last_idea_step, threshold, recent_after):
     """Integer counts over employees in fixed blocks, one row each: every count is an
     integer, so their total does not depend on the thread count."""
-    n = len(effort)
-    blocks = max(1, (n + TALLY_BLOCK - 1) // TALLY_BLOCK)
+    blocks = max(1, (len(effort) + TALLY_BLOCK - 1) // TALLY_BLOCK)
     counts = np.zeros((blocks, N_COUNTS), np.int64)
     for b in prange(blocks):
-        coasting = hidden = detected = punished = using = heroes = active = matched = 0
-        for i in range(b * TALLY_BLOCK, min(n, (b + 1) * TALLY_BLOCK)):
-            coasting += effort[i] < threshold
-            hidden += coast_state[i] == HIDDEN
-            detected += coast_state[i] == DETECTED
-            punished += sanctioned[i]
-            using += ideas_in_use[i] > 0
-            heroes += hero[i]
-            active += hero[i] & (last_idea_step[i] > recent_after)
-            matched += matches[i]
-        row = counts[b]
-        row[0], row[1], row[2], row[3] = coasting, hidden, detected, punished
-        row[4], row[5], row[6], row[7] = using, heroes, active, matched
+        at = slice(b * TALLY_BLOCK, (b + 1) * TALLY_BLOCK)
+        _count_block(effort[at], coast_state[at], sanctioned[at], ideas_in_use[at], matches[at],
+                     hero[at], last_idea_step[at], threshold, recent_after, counts[b])
     return counts
 
 
@@ -228,13 +287,22 @@ def _counts(effort, coast_state, sanctioned, ideas_in_use, matches, hero, last_i
 
 @njit(cache=True)
 def _sums(effort, commitment, output):
-    """Sums of effort, commitment and output, in employee order (as a plain loop adds)."""
+    """Sums of effort, commitment and output in employee order (as a plain loop adds),
+    and the smallest and largest commitment (NaN if one is NaN), found alongside."""
     effort_sum = commitment_sum = output_sum = 0.0
+    lo = hi = commitment[0]
+    nan = False
     for i in range(len(effort)):
         effort_sum += effort[i]
-        commitment_sum += commitment[i]
+        v = commitment[i]
+        commitment_sum += v
         output_sum += output[i]
-    return effort_sum, commitment_sum, output_sum
+        lo = v if v < lo else lo
+        hi = v if v > hi else hi
+        nan |= v != v
+    if nan:
+        lo = hi = np.nan
+    return effort_sum, commitment_sum, output_sum, lo, hi
 
 
 @njit(cache=True)
@@ -253,8 +321,8 @@ def fill_row(values, row, people, ideas, code_need, leaders, scalars, plan):
     n = len(effort)
     total = _counts(effort, coast_state, sanctioned, ideas_in_use, matches, hero,
                     last_idea_step, threshold, recent_after)
-    effort_sum, commitment_sum, output_sum = _sums(effort, commitment, output)
-    ranked = order_statistics(commitment, ranks)
+    effort_sum, commitment_sum, output_sum, lo, hi = _sums(effort, commitment, output)
+    ranked = _ranks_in_range(commitment, ranks, lo, hi)
     probe_users = 0
     has_probe = False
     ideas_sanctioned = ideas_squashed = 0
