@@ -168,19 +168,38 @@ def _degrees_and_triangles(n, a, b):
     """Degree of each employee in the undirected 0/1 graph of pairs ``a``-``b`` (self-pairs
     and repeats dropped), and twice the triangles through each (as counted by
     ``(adj @ adj).multiply(adj).sum(axis=1)``)."""
-    keys = np.empty(2 * len(a), np.int64)
-    k = 0
+    start = np.zeros(n + 1, np.int64)  # neighbour lists with repeats, by counting
     for x in range(len(a)):
         if a[x] != b[x]:
-            keys[k] = a[x] * n + b[x]
-            keys[k + 1] = b[x] * n + a[x]
-            k += 2
-    keys = np.unique(keys[:k])
-    indptr = np.zeros(n + 1, np.int64)
-    for key in keys:
-        indptr[key // n + 1] += 1
-    indptr = np.cumsum(indptr)
-    neighbours = keys % n
+            start[a[x] + 1] += 1
+            start[b[x] + 1] += 1
+    start = np.cumsum(start)
+    listed = np.empty(start[-1], np.int64)
+    fill = start[:-1].copy()
+    for x in range(len(a)):
+        if a[x] != b[x]:
+            listed[fill[a[x]]] = b[x]
+            fill[a[x]] += 1
+            listed[fill[b[x]]] = a[x]
+            fill[b[x]] += 1
+    indptr = np.zeros(n + 1, np.int64)  # each list sorted, repeats dropped
+    neighbours = np.empty(len(listed), np.int64)
+    k = 0
+    for u in range(n):
+        row = listed[start[u]:start[u + 1]]
+        if len(row) > 32:
+            row.sort()
+        for x in range(1, len(row)):  # insertion sort (the quickest for short lists)
+            v, y = row[x], x
+            while y > 0 and row[y - 1] > v:
+                row[y] = row[y - 1]
+                y -= 1
+            row[y] = v
+        for x in range(len(row)):
+            if x == 0 or row[x] != row[x - 1]:
+                neighbours[k] = row[x]
+                k += 1
+        indptr[u + 1] = k
     degree = np.diff(indptr)
     twice = np.zeros(n, np.int64)
     mark = np.full(n, -1, np.int64)

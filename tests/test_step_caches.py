@@ -88,3 +88,23 @@ def test_realized_clustering_from_the_pairs_equals_that_of_the_sparse_network(n,
     expected = clustering_and_centralization(realized_network(model))
     assert expected[0] > 0  # triangles exist, so the comparison can fail
     assert realized_clustering_and_centralization(model) == expected
+
+
+def test_degrees_and_triangles_of_dense_pairs_equal_the_sparse_products():
+    """Long neighbour lists (sorted another way) and repeated pairs, against scipy."""
+    import scipy.sparse as sp
+
+    from model.analysis import _clustering_of, _degrees_and_triangles
+
+    rng = np.random.default_rng(3)
+    n = 60
+    a, b = rng.integers(0, n, 3000), rng.integers(0, n, 3000)
+    adj = sp.coo_matrix((np.ones(2 * len(a)), (np.concatenate([a, b]), np.concatenate([b, a]))),
+                        shape=(n, n)).tocsr()
+    adj.data[:] = 1.0
+    adj.setdiag(0)
+    adj.eliminate_zeros()
+    degree, twice = _degrees_and_triangles(n, a, b)
+    assert degree.max() > 32
+    assert _clustering_of(degree.astype(np.float64), twice / 2.0) == \
+        clustering_and_centralization(adj)
