@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from numba import njit
 from scipy.optimize import curve_fit
 
 from model.employees import HIDDEN
@@ -147,13 +148,81 @@ def realized_network(model: OrganizationModel) -> sp.csr_matrix:
 
 def clustering_and_centralization(adj: sp.csr_matrix) -> tuple[float, float]:
     """Mean local clustering and Freeman degree centralization of a 0/1 graph."""
-    n = adj.shape[0]
     degree = np.asarray(adj.sum(axis=1)).ravel()
     triangles = np.asarray((adj @ adj).multiply(adj).sum(axis=1)).ravel() / 2.0
+    return _clustering_of(degree, triangles)
+
+
+def _clustering_of(degree: np.ndarray, triangles: np.ndarray) -> tuple[float, float]:
+    """Mean local clustering and degree centralization from each node's degree and
+    triangles (floats)."""
+    n = len(degree)
     possible = degree * (degree - 1) / 2.0
     local = np.divide(triangles, possible, out=np.zeros(n), where=possible > 0)
     centralization = float((degree.max() - degree).sum() / ((n - 1) * (n - 2))) if n > 2 else 0.0
     return float(local.mean()), centralization
+
+
+@njit(cache=True)
+def _degrees_and_triangles(n, a, b):
+    """Degree of each employee in the undirected 0/1 graph of pairs ``a``-``b`` (self-pairs
+    and repeats dropped), and twice the triangles through each (as counted by
+    ``(adj @ adj).multiply(adj).sum(axis=1)``)."""
+    start = np.zeros(n + 1, np.int64)  # neighbour lists with repeats, by counting
+    for x in range(len(a)):
+        if a[x] != b[x]:
+            start[a[x] + 1] += 1
+            start[b[x] + 1] += 1
+    start = np.cumsum(start)
+    listed = np.empty(start[-1], np.int64)
+    fill = start[:-1].copy()
+    for x in range(len(a)):
+        if a[x] != b[x]:
+            listed[fill[a[x]]] = b[x]
+            fill[a[x]] += 1
+            listed[fill[b[x]]] = a[x]
+            fill[b[x]] += 1
+    indptr = np.zeros(n + 1, np.int64)  # each list sorted, repeats dropped
+    neighbours = np.empty(len(listed), np.int64)
+    k = 0
+    for u in range(n):
+        row = listed[start[u]:start[u + 1]]
+        if len(row) > 32:
+            row.sort()
+        for x in range(1, len(row)):  # insertion sort (the quickest for short lists)
+            v, y = row[x], x
+            while y > 0 and row[y - 1] > v:
+                row[y] = row[y - 1]
+                y -= 1
+            row[y] = v
+        for x in range(len(row)):
+            if x == 0 or row[x] != row[x - 1]:
+                neighbours[k] = row[x]
+                k += 1
+        indptr[u + 1] = k
+    degree = np.diff(indptr)
+    twice = np.zeros(n, np.int64)
+    mark = np.full(n, -1, np.int64)
+    for u in range(n):
+        for x in range(indptr[u], indptr[u + 1]):
+            mark[neighbours[x]] = u
+        for x in range(indptr[u], indptr[u + 1]):
+            v = neighbours[x]
+            for y in range(indptr[v], indptr[v + 1]):
+                twice[u] += mark[neighbours[y]] == u
+    return degree, twice
+
+
+def realized_clustering_and_centralization(model: OrganizationModel) -> tuple[float, float]:
+    """:func:`clustering_and_centralization` of :func:`realized_network`, the same numbers
+    from the conversation pairs without building the sparse matrix."""
+    n = model.people.n
+    pairs = list(model.conversations.recent)
+    empty = np.zeros(0, np.int64)
+    a = np.concatenate([x for x, _ in pairs]).astype(np.int64) if pairs else empty
+    b = np.concatenate([y for _, y in pairs]).astype(np.int64) if pairs else empty
+    degree, twice = _degrees_and_triangles(n, a, b)
+    return _clustering_of(degree.astype(np.float64), twice / 2.0)
 
 
 BASS_METRICS = ("bass_p", "bass_q")  # the only summary numbers that need a curve fit
@@ -183,7 +252,7 @@ def summarize(model: OrganizationModel,
             return None
         return int(getattr(reg, field)[probe[0]] - reg.birth[probe[0]])
 
-    clustering, centralization = clustering_and_centralization(realized_network(model))
+    clustering, centralization = realized_clustering_and_centralization(model)
     values = reg.value_at_birth[:n_ideas]
     summary = {
         "steps": int(model.steps),

@@ -58,23 +58,38 @@ from model.structure import (
 
 class ResultsCollector(mesa.DataCollector):
     """A Mesa DataCollector of every recorded metric, fed from the engine's result table:
-    each collection copies the row just recorded (no second computation, ~2 us a step).
-    ``get_model_vars_dataframe()`` equals ``model.results.to_frame()`` without its step
-    column. Its model reporters read the same row, for code that calls them directly."""
+    each collection notes the row just recorded (no second computation); ``model_vars``
+    copies the noted rows when read. ``get_model_vars_dataframe()`` equals
+    ``model.results.to_frame()`` without its step column. Its model reporters read the
+    same row, for code that calls them directly."""
 
     def __init__(self, results: Results):
         def reporter(column: int):
             return lambda model: float(model.results.values[model.results.rows - 1, column])
 
+        self._results = results
+        self._pending: list[int] = []  # rows of results collected, not yet in model_vars
         super().__init__(model_reporters={name: reporter(k)
                                           for k, name in enumerate(results.names)})
-        self._columns = [self.model_vars[name] for name in results.names]
+        self._columns = [self._model_vars[name] for name in results.names]
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Each metric's collected values (Mesa's layout: one list per metric)."""
+        if self._pending:
+            rows = self._results.values[self._pending].T.tolist()
+            self._pending.clear()
+            for column, values in zip(self._columns, rows, strict=True):
+                column.extend(values)
+        return self._model_vars
+
+    @model_vars.setter
+    def model_vars(self, value: dict[str, list]) -> None:
+        self._model_vars = value
 
     def collect(self, model: OrganizationModel) -> None:
-        row = model.results.values[model.results.rows - 1].tolist()
         self._collection_steps.append(model.time)
-        for column, value in zip(self._columns, row, strict=True):
-            column.append(value)
+        self._pending.append(model.results.rows - 1)
 
 
 class OrganizationModel(mesa.Model):
@@ -109,7 +124,8 @@ class OrganizationModel(mesa.Model):
         self.chart = chart
         self.roadmap = roadmap or Roadmap(())
         self.local = LocalValues(p.n_employees)  # per-unit parameter values (roadmaps)
-        self._per_employee: dict[str, tuple] = {}
+        self._per_employee: dict[str, np.ndarray] = {}
+        self._per_employee_key: tuple = (None, None, None)  # (parameters, versions)
         self._handles_made = False
         self._exposures = None
         self._leader_mask: tuple = (None, None, 0)  # (roles version, is leader, how many)
@@ -120,7 +136,8 @@ class OrganizationModel(mesa.Model):
             self.generation.plant_probe()
         self.ideas.record_step(0, p.wide_adoption_share)
         self.results = Results(p.steps, self.step_metrics)
-        self.results.collect(self)
+        with STEPPING:  # its tally runs parallel loops in a large organization
+            self.results.collect(self)
         self.datacollector = ResultsCollector(self.results)
         self.datacollector.collect(self)
 
@@ -179,12 +196,13 @@ class OrganizationModel(mesa.Model):
     # --- stepping ----------------------------------------------------------------
     def step(self) -> None:
         """One step: the processes in their documented order, then data collection (one
-        organization at a time per process: see :data:`model.parallel.STEPPING`)."""
+        organization at a time per process, collection included: see
+        :data:`model.parallel.STEPPING`)."""
         with STEPPING:
             for process in self.processes:
                 process.step()
-        self.ideas.record_step(self.steps, self.p.wide_adoption_share)
-        self.results.collect(self)
+            self.ideas.record_step(self.steps, self.p.wide_adoption_share)
+            self.results.collect(self)
         self.datacollector.collect(self)
         if self.steps >= self.p.steps:
             self.running = False  # the run length is reached (Mesa's batch_run stops here)
@@ -233,12 +251,20 @@ class OrganizationModel(mesa.Model):
     def per_employee(self, name: str) -> np.ndarray:
         """Each employee's value of a ``per_unit`` parameter: the value of the position
         they hold (a roadmap may scope it to units or levels; model/roadmap.py)."""
-        key = (self.local.version, self.roles_version, getattr(self.p, name))
-        cached = self._per_employee.get(name)
-        if cached is None or cached[0] != key:
+        key = self._per_employee_key
+        if key[0] is not self.p or key[1] != self.local.version or key[2] != self.roles_version:
+            self._per_employee.clear()
+            self._per_employee_key = (self.p, self.local.version, self.roles_version)
+        values = self._per_employee.get(name)
+        if values is None:
             values = self.local.by_position(name, getattr(self.p, name))[self.people.position]
-            cached = self._per_employee[name] = (key, values)
-        return cached[1]
+            self._per_employee[name] = values
+        return values
+
+    def kernel_version(self) -> tuple:
+        """What cached arguments of compiled calls depend on: the parameters (replaced on
+        every change), per-unit values and roles. Equal keys: nothing they read changed."""
+        return (self.local.version, self.roles_version, self.p)
 
     def highest(self, name: str) -> float:
         """The largest value of a ``per_unit`` parameter anywhere (O(1) unless a roadmap
@@ -294,15 +320,19 @@ class OrganizationModel(mesa.Model):
         """Employees holding a manager or coordinator position."""
         return self.occupant[np.flatnonzero(self.structure.is_manager)]
 
-    def informal_leader_overlap(self) -> float:
-        """Share of the k most sought-after employees holding one of the k formal leader roles
-        (ties at the k-th place shared out evenly, so the figure does not hang on their order)."""
+    def leader_mask(self) -> tuple[np.ndarray, int]:
+        """Whether each employee holds a formal leader role, and how many do."""
         if self._leader_mask[0] != self.roles_version:  # who leads changes with elections
             leaders = self.formal_leaders()
             is_leader = np.zeros(self.people.n, dtype=np.bool_)
             is_leader[leaders] = True
             self._leader_mask = (self.roles_version, is_leader, len(leaders))
-        _, is_leader, k = self._leader_mask
+        return self._leader_mask[1], self._leader_mask[2]
+
+    def informal_leader_overlap(self) -> float:
+        """Share of the k most sought-after employees holding one of the k formal leader roles
+        (ties at the k-th place shared out evenly, so the figure does not hang on their order)."""
+        is_leader, k = self.leader_mask()
         return top_k_overlap(self.conversations.sought, is_leader, k) if k else 0.0
 
     # --- Mesa agents as thin handles -------------------------------------------

@@ -125,6 +125,8 @@ class RoadmapProcess(Process):
         self.log: list[dict[str, Any]] = []
 
     def step(self) -> None:
+        if not self.states:  # no roadmap
+            return
         m, t = self.model, self.model.steps
         for item, state in zip(self.model.roadmap.interventions, self.states, strict=True):
             if state.fired_at is None:

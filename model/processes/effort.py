@@ -36,11 +36,14 @@ def own_commitment(motive, skill, opportunity, has_manager, autonomy, support):
 
 
 @njit(cache=True)
-def choose_effort(noise, people, own, prm):
-    """Commitment and effort of everyone (see the module docstring), ``noise`` holding
-    one standard normal draw per employee."""
-    commitment, commitment_norm, effort, effort_norm, watch_belief = people
-    peer_influence, adaptation, cost, severity, noise_sd = prm
+def choose_effort(rng, noise, commitment, commitment_norm, effort, effort_norm, watch_belief,
+                  own, peer_influence, adaptation, cost, severity, noise_sd):
+    """Commitment and effort of everyone (see the module docstring), with one standard
+    normal draw per employee in employee order into ``noise`` (numpy's own draws, as
+    ``rng.standard_normal(n)`` takes them), then used (in parallel in a large
+    organization)."""
+    for i in range(len(noise)):
+        noise[i] = rng.standard_normal()
     args = (noise, commitment, commitment_norm, effort, effort_norm, watch_belief, own,
             peer_influence, adaptation, cost, severity, noise_sd)
     if len(own) >= PARALLEL_MIN:
@@ -74,26 +77,33 @@ class EffortChoice(Process):
 
     def __init__(self, model):
         super().__init__(model)
-        self._own = np.zeros(0)
-        self._own_version = None  # roles and parameter versions of the cached commitment
+        self._version: tuple | None = None  # model.kernel_version() of the cached arguments
+        self._args: tuple = ()
+        self._noise = np.empty(model.people.n)  # this step's draws
 
     def own_commitment(self) -> np.ndarray:
         """Commitment from motive, means and opportunity; traits are fixed, so it changes
-        only when roles (who has a manager) do."""
-        m, p, people = self.model, self.model.p, self.model.people
-        version = (m.roles_version, m.local.version, p.autonomy, p.manager_support)
-        if self._own_version != version:
-            self._own = own_commitment(people.motive, people.skill, people.opportunity,
-                                       m._manager >= 0, m.per_employee("autonomy"),
-                                       m.per_employee("manager_support"))
-            self._own_version = version
-        return self._own
+        only when roles (who has a manager) or parameters do."""
+        self._arguments()
+        return self._args[7]
+
+    def _arguments(self) -> tuple:
+        """The arguments of :func:`choose_effort` but the step's, rebuilt when roles or
+        parameters change (``model.kernel_version``)."""
+        m = self.model
+        version = m.kernel_version()
+        if self._version != version:
+            p, people = m.p, m.people
+            own = own_commitment(people.motive, people.skill, people.opportunity,
+                                 m._manager >= 0, m.per_employee("autonomy"),
+                                 m.per_employee("manager_support"))
+            self._args = (self.rng, self._noise, people.commitment, people.commitment_norm,
+                          people.effort, people.effort_norm, people.watch_belief, own,
+                          float(p.peer_influence), float(p.commitment_adaptation),
+                          float(p.effort_cost), float(p.sanction_severity),
+                          float(p.effort_noise))
+            self._version = version
+        return self._args
 
     def step(self) -> None:
-        p, people = self.model.p, self.model.people
-        choose_effort(self.rng.standard_normal(people.n),
-                      (people.commitment, people.commitment_norm, people.effort,
-                       people.effort_norm, people.watch_belief),
-                      self.own_commitment(),
-                      (p.peer_influence, p.commitment_adaptation, p.effort_cost,
-                       p.sanction_severity, p.effort_noise))
+        choose_effort(*self._arguments())

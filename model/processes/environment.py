@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
+from numba import njit, prange
 
+from model.beliefs import flip_needs
+from model.parallel import PARALLEL_MIN
 from model.processes.base import Process
 
-if TYPE_CHECKING:
-    pass
+
+@njit(cache=True)
+def drift_needs(rng, need_drift, practice, need, matches, flipped):
+    """One uniform draw per dimension, in order (``rng.random(m)``'s draws); the needs on
+    the dimensions drawn below ``need_drift`` flip, keeping fit counts exact
+    (``flipped``: a buffer of one slot per dimension)."""
+    k = 0
+    for d in range(len(need)):
+        if rng.random() < need_drift:
+            flipped[k] = d
+            k += 1
+    if k and len(matches) >= PARALLEL_MIN:
+        _flip_needs_by_employee(practice, need, matches, flipped[:k])
+    elif k:
+        flip_needs(practice, need, matches, flipped[:k])
+
+
+@njit(cache=True, parallel=True)
+def _flip_needs_by_employee(practice, need, matches, flipped):
+    """``flip_needs`` with employees in parallel, each row read once: the dimensions
+    flipped are distinct, so each employee's fit count moves by the same integer."""
+    for i in prange(len(matches)):
+        change = 0
+        for d in flipped:
+            change += np.int64(practice[i, d] == -need[d]) - np.int64(practice[i, d] == need[d])
+        matches[i] += change
+    for d in flipped:
+        need[d] = -need[d]
 
 
 class NeedDrift(Process):
@@ -17,6 +44,11 @@ class NeedDrift(Process):
 
     name = "environment"
 
+    def __init__(self, model):
+        super().__init__(model)
+        self._flipped = np.empty(model.beliefs.m, np.int64)
+
     def step(self) -> None:
-        flips = self.rng.random(self.model.beliefs.m) < self.model.p.need_drift
-        self.model.beliefs.drift(np.flatnonzero(flips))
+        b = self.model.beliefs
+        drift_needs(self.rng, float(self.model.p.need_drift), b.practice, b.need, b.matches,
+                    self._flipped)

@@ -30,46 +30,37 @@ BY_MANAGER, BY_PEER, SANCTIONED = 1, 2, 4  # what happened to an employee this s
 
 
 @njit(cache=True)
-def monitor(rng, people, structure, prm, local, step):
+def monitor(rng, seen, witnessed, by_manager_chance, by_peer_chance, effort, watch_belief,
+            commitment, coast_state, hidden_since, sanctioned, manager_power, peer_power,
+            learning, threshold, loss, step):
     """Observe, notice, sanction and track coasting spells for everyone; returns
     (noticed count, hidden steps of spells that ended, spells that ended).
 
-    The chances of being seen are worked out in parallel, the draws are taken one
-    employee after another (so they do not depend on the thread count), and their
-    consequences follow in parallel."""
-    (position, witnessed, effort, watch_belief, commitment, coast_state, hidden_since,
-     sanctioned) = people
-    parent, n_children, unit_size = structure
-    learning, threshold, loss = prm
-    capacity, manager_power, peer_power, visibility = local  # per employee (per-unit)
-    large = len(position) >= PARALLEL_MIN
-    args = (position, witnessed, parent, n_children, unit_size, visibility, capacity)
-    if large:
-        by_manager_chance, by_peer_chance = _chances_of_being_seen(*args)
-    else:
-        by_manager_chance, by_peer_chance = _chances_of_being_seen_serial(*args)
-    seen = np.empty(len(position), np.int8)
-    for i in range(len(position)):
+    The draws are taken one employee after another (so they do not depend on the thread
+    count), noting in ``seen`` what happened to each; their consequences follow (in
+    parallel in a large organization)."""
+    for i in range(len(effort)):
         by_manager = by_manager_chance[i] >= 0.0 and rng.random() < by_manager_chance[i]
-        by_peer = by_peer_chance[i] < 0.0 or rng.random() < by_peer_chance[i]
+        by_peer = (witnessed[i] or by_peer_chance[i] < 0.0
+                   or rng.random() < by_peer_chance[i])
         coasting = effort[i] < threshold
         punished = coasting and ((by_manager and rng.random() < manager_power[i])
                                  or (by_peer and rng.random() < peer_power[i]))
         seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER + punished * SANCTIONED
     args = (seen, effort, watch_belief, commitment, coast_state, hidden_since, sanctioned,
             manager_power, peer_power, learning, threshold, loss, step)
-    return _follow_up(*args) if large else _follow_up_serial(*args)
+    return _follow_up(*args) if len(seen) >= PARALLEL_MIN else _follow_up_serial(*args)
 
 
-@njit(cache=True, parallel=True)
-def _chances_of_being_seen(position, witnessed, parent, n_children, unit_size, visibility,
-                           capacity):
+@njit(cache=True)
+def chances_of_being_seen(position, parent, n_children, unit_size, visibility, capacity):
     """Each employee's chance of being seen by their manager (watched actively or seen
-    passively; -1 without a manager) and by a unit colleague (-1 if a conversation
-    partner saw their work already); ``visibility`` per employee (a per-unit parameter)."""
+    passively; -1 without a manager) and by a unit colleague (unless a conversation
+    partner saw their work already); ``visibility`` and ``capacity`` per employee
+    (per-unit parameters). They change only with roles and parameters."""
     by_manager = np.empty(len(position))
     by_peer = np.empty(len(position))
-    for i in prange(len(position)):
+    for i in range(len(position)):
         pos = position[i]
         boss = parent[pos]
         by_manager[i] = -1.0
@@ -77,11 +68,8 @@ def _chances_of_being_seen(position, witnessed, parent, n_children, unit_size, v
             watched = min(1.0, capacity[i] / max(n_children[boss], 1))
             by_manager[i] = 1.0 - (1.0 - watched) * (1.0 - visibility[i])
         colleagues = unit_size[pos] - 1
-        by_peer[i] = -1.0 if witnessed[i] else 1.0 - (1.0 - visibility[i]) ** colleagues
+        by_peer[i] = 1.0 - (1.0 - visibility[i]) ** colleagues
     return by_manager, by_peer
-
-
-_chances_of_being_seen_serial = serial_twin(_chances_of_being_seen)
 
 
 @njit(cache=True, parallel=True)
@@ -132,20 +120,33 @@ class Monitoring(Process):
         self.hidden_time_total = 0
         self.hidden_spells = 0
         self.noticed_share = 0.0
+        self._version: tuple | None = None  # model.kernel_version() of the cached arguments
+        self._args: tuple = ()
+        self._seen = np.empty(model.people.n, np.int8)  # what happened to each, this step
+
+    def _arguments(self) -> tuple:
+        """The per-employee arrays of :func:`monitor`, its chances worked out once per
+        version of roles and parameters."""
+        m = self.model
+        version = m.kernel_version()
+        if self._version != version:
+            people, s, p = m.people, m.structure, m.p
+            visibility = m.per_employee("work_visibility")
+            chances = chances_of_being_seen(people.position, s.parent, s.n_children,
+                                            s.unit_size, visibility,
+                                            m.per_employee("monitoring_capacity"))
+            self._args = (self.rng, self._seen, people.witnessed, *chances, people.effort,
+                          people.watch_belief, people.commitment, people.coast_state,
+                          people.hidden_since, people.sanctioned,
+                          m.per_employee("manager_sanction_power"),
+                          m.per_employee("peer_sanction_power"), float(p.watch_learning),
+                          float(p.coasting_threshold), float(p.sanction_commitment_loss))
+            self._version = version
+        return self._args
 
     def step(self) -> None:
-        m, p, people = self.model, self.model.p, self.model.people
-        s = m.structure
-        noticed, hidden_time, spells = monitor(
-            self.rng,
-            (people.position, people.witnessed, people.effort, people.watch_belief,
-             people.commitment, people.coast_state, people.hidden_since, people.sanctioned),
-            (s.parent, s.n_children, s.unit_size),
-            (p.watch_learning, p.coasting_threshold, p.sanction_commitment_loss),
-            (m.per_employee("monitoring_capacity"), m.per_employee("manager_sanction_power"),
-             m.per_employee("peer_sanction_power"), m.per_employee("work_visibility")),
-            np.int64(m.steps))
-        self.noticed_share = noticed / people.n
+        noticed, hidden_time, spells = monitor(*self._arguments(), self.model.steps)
+        self.noticed_share = noticed / self.model.people.n
         self.hidden_time_total += hidden_time
         self.hidden_spells += spells
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from numba import njit, prange
 
-from model.parallel import PARALLEL_MIN, serial_twin
+from model.parallel import PARALLEL_MIN
 from model.processes.base import Process
 
 if TYPE_CHECKING:
@@ -37,7 +37,21 @@ def perform(effort, skill, matches, m, output, reputation, influence, authority,
                         + (1 - power_distance[i]) * reputation[i])
 
 
-perform_serial = serial_twin(perform)
+@njit(cache=True)
+def perform_serial(effort, skill, matches, m, output, reputation, influence, authority,
+                   position, reputation_learning, power_distance):
+    """:func:`perform` on one thread, output summed as it is worked out."""
+    n = len(effort)
+    total = 0.0
+    for i in range(n):
+        output[i] = effort[i] * skill[i] * (matches[i] / m)
+        total += output[i]
+    mean = total / n
+    for i in range(n):
+        relative = min(1.0, output[i] / (2.0 * mean)) if mean > 0 else 0.0
+        reputation[i] += reputation_learning * (relative - reputation[i])
+        influence[i] = (power_distance[i] * authority[position[i]]
+                        + (1 - power_distance[i]) * reputation[i])
 
 
 class Performance(Process):
@@ -45,9 +59,23 @@ class Performance(Process):
 
     name = "performance"
 
+    def __init__(self, model):
+        super().__init__(model)
+        self._version: tuple | None = None  # model.kernel_version() of the cached arguments
+        self._args: tuple = ()
+        self._kernel = perform if model.people.n >= PARALLEL_MIN else perform_serial
+
+    def _arguments(self) -> tuple:
+        m = self.model
+        version = m.kernel_version()
+        if self._version != version or self._args[2] is not m.beliefs.matches:
+            people = m.people
+            self._args = (people.effort, people.skill, m.beliefs.matches, m.beliefs.m,
+                          people.output, people.reputation, people.influence,
+                          m.structure.authority, people.position,
+                          float(m.p.reputation_learning), m.per_employee("power_distance"))
+            self._version = version
+        return self._args
+
     def step(self) -> None:
-        m, p, people = self.model, self.model.p, self.model.people
-        kernel = perform if people.n >= PARALLEL_MIN else perform_serial
-        kernel(people.effort, people.skill, m.beliefs.matches, m.beliefs.m, people.output,
-               people.reputation, people.influence, m.structure.authority, people.position,
-               p.reputation_learning, m.per_employee("power_distance"))
+        self._kernel(*self._arguments())
