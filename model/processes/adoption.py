@@ -138,7 +138,11 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
         if large:
             gain, pull = gains[y], pulls[y]
         else:
-            gain = _gain(listener, k, practice, need, dims, values)
+            gain = 0  # as _gain (a call with arrays costs reference counts per exposure)
+            for j in range(scope):
+                d = dims[k, j]
+                gain += (np.int64(values[k, j] == need[d])
+                         - np.int64(practice[listener, d] == need[d]))
             pull = influence[speakers[x]] - influence[listener]
         perceived = gain / scope
         if noise_sd > 0:
