@@ -27,6 +27,7 @@ import operator
 from collections import deque
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 from numba import njit, prange, types
 from numba.experimental import structref
@@ -279,22 +280,19 @@ MAY_SEE = 8  # the listener is not the speaker's manager, so may see the speaker
 
 @njit(cache=True, parallel=True)
 def _read_directions(initiators, partners, manager, level, unit, latest, source, dims,
-                     sanctioned, approval_levels, effort, commitment):
+                     sanctioned, approval_levels):
     """Per direction of every conversation (speaker first, then listener, as in
     :func:`exchange`): what the speaker's newest idea does (NO_IDEA where the speaker has
     no idea in use that the listener lacks, VOICED_UP where it is voiced to someone more
-    senior, PASSES otherwise) with the TO_REVIEW and MAY_SEE flags; the speaker's effort
-    and commitment; and how many conversations crossed units. Read-only, in parallel."""
+    senior, PASSES otherwise) with the TO_REVIEW and MAY_SEE flags; and how many
+    conversations crossed units. Read-only, in parallel."""
     offer = np.empty(2 * len(initiators), np.int8)
-    said_effort = np.empty(2 * len(initiators))
-    said_commitment = np.empty(2 * len(initiators))
     crossed = 0
     for c in prange(len(initiators)):
         a, b = initiators[c], partners[c]
         crossed += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
         for x in range(2):
             s, lis = (a, b) if x == 0 else (b, a)
-            said_effort[2 * c + x], said_commitment[2 * c + x] = effort[s], commitment[s]
             k = latest[s]
             code = NO_IDEA
             if k >= 0 and source[s, dims[k, 0]] == k and source[lis, dims[k, 0]] != k:
@@ -304,8 +302,29 @@ def _read_directions(initiators, partners, manager, level, unit, latest, source,
             if manager[s] != lis:
                 code |= MAY_SEE
             offer[2 * c + x] = code
-    return offer, said_effort, said_commitment, crossed
+    return offer, crossed
 
+
+@njit(cache=True, parallel=True)
+def _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, seen_commit,
+               blocks):
+    """Each listener's conversations and the effort and commitment they saw, summed in
+    conversation order as a serial pass would: the listeners are split into ``blocks``
+    ranges, each summed by one thread over all conversations (the same sums for any
+    number of blocks)."""
+    n = len(heard)
+    for block in prange(blocks):
+        lo, hi = block * n // blocks, (block + 1) * n // blocks
+        for c in range(len(initiators)):
+            a, b = initiators[c], partners[c]
+            if lo <= b < hi:  # a speaks, b listens
+                heard[b] += 1
+                seen_effort[b] += effort[a]
+                seen_commit[b] += commitment[a]
+            if lo <= a < hi:  # b speaks, a listens
+                heard[a] += 1
+                seen_effort[a] += effort[b]
+                seen_commit[a] += commitment[b]
 
 
 @njit(cache=True)
@@ -347,23 +366,25 @@ def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, co
 
 @njit(cache=True)
 def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, sanctioned,
-             exposures, submissions):
+             exposures, submissions, blocks):
     """Both directions of every conversation: norms seen, work seen, ideas voiced.
 
     Fills ``exposures`` (listener, speaker, idea rows) and ``submissions`` (idea, manager,
     speaker rows) using each speaker's newest idea; returns how many of each, and how
-    many conversations crossed units. What each direction carries is read in parallel
-    (:func:`_read_directions`); the conversations are then taken in order, with every
-    random draw, so the draws do not depend on the thread count. The path of large
-    organizations: below ``PARALLEL_MIN`` conversations :func:`_exchange_serial` does the
-    same in one pass.
+    many conversations crossed units (``blocks``: ranges of listeners summed apart, one
+    per thread; any number gives the same sums). What each direction carries is read, and what each
+    listener heard is summed, in parallel (:func:`_read_directions`, :func:`_sum_heard`);
+    the directions are then taken in order, with every random draw, so the draws do not
+    depend on the thread count. The path of large organizations: below ``PARALLEL_MIN``
+    conversations :func:`_exchange_serial` does the same in one pass.
     """
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
     visibility, power_distance, approval_levels = prm  # per employee (per-unit parameters)
-    args = (initiators, partners, manager, level, unit, latest, source, dims, sanctioned,
-            approval_levels, effort, commitment)
-    offer, said_effort, said_commitment, n_cross = _read_directions(*args)
+    offer, n_cross = _read_directions(initiators, partners, manager, level, unit, latest,
+                                      source, dims, sanctioned, approval_levels)
+    _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, seen_commit,
+               blocks)
     n_exp = 0
     n_sub = 0
     for x in range(2 * len(initiators)):
@@ -371,9 +392,6 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
             s, lis = initiators[x // 2], partners[x // 2]
         else:
             s, lis = partners[x // 2], initiators[x // 2]
-        heard[lis] += 1
-        seen_effort[lis] += said_effort[x]
-        seen_commit[lis] += said_commitment[x]
         code = offer[x]
         if code & MAY_SEE and not witnessed[s] and rng.random() < visibility[s]:
             witnessed[s] = True
@@ -456,7 +474,7 @@ STATE_FIELDS = (
     # settings
     "per_person", "formal_strength", "fully_mixed", "mixed_degree", "norm_rate", "tie_floor",
     "tie_decay", "tie_reinforcement", "adopt_base", "value_weight", "noise_sd",
-    "influence_weight", "threshold", "horizon", "memory",
+    "influence_weight", "threshold", "horizon", "memory", "threads",
 )
 structref.define_proxy(ConversationState, ConversationStateType, STATE_FIELDS)
 
@@ -510,7 +528,7 @@ def _exchange(st, rng, initiators, partners):
                         (st.effort, st.commitment, st.seen_effort, st.seen_commit, st.heard,
                          st.witnessed, st.latest),
                         (st.visibility, st.power_distance, st.approval_levels), st.source,
-                        st.dims, st.sanctioned, st.exposures, st.submissions)
+                        st.dims, st.sanctioned, st.exposures, st.submissions, st.threads)
     return _exchange_serial(rng, initiators, partners, st.manager, st.level, st.unit,
                             st.effort, st.commitment, st.seen_effort, st.seen_commit,
                             st.heard, st.witnessed, st.latest, st.visibility,
@@ -623,6 +641,8 @@ class Conversations(Process):
         src = np.repeat(np.arange(n), np.diff(net.indptr))
         memory = m.exposures if p.adoption_threshold > 1 else _UNUSED_MEMORY
         per = m.per_employee
+        # asking for the thread count starts numba's threads: small organizations never do
+        threads = numba.get_num_threads() if n >= PARALLEL_MIN else 1
         return ConversationState(
             s.parent, s.unit_start, s.unit_size, s.child_start, s.n_children,
             people.position, m.occupant, m._manager, m._level, m._unit,
@@ -642,7 +662,8 @@ class Conversations(Process):
             np.int64(p.conversations_per_step), float(p.formal_tie_strength),
             p.informal_network == "fully_mixed", float(p.informal_degree),
             float(p.norm_learning), float(p.tie_floor), float(p.tie_decay),
-            float(p.tie_reinforcement), *adoption_settings(p), memory)
+            float(p.tie_reinforcement), *adoption_settings(p), memory,
+            np.int64(threads))
 
     def choose_partners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """This step's conversations: (initiators, partners, informal tie or -1)."""
