@@ -480,9 +480,36 @@ structref.define_proxy(ConversationState, ConversationStateType, STATE_FIELDS)
 
 
 @njit(cache=True)
+def new_state(parent, unit_start, unit_size, child_start, n_children, position, occupant, manager,
+              level, unit, indptr, target, tie, strength, factor, w_formal, prefix, power_distance,
+              lateral, visibility, approval_levels, risk, effort, commitment, witnessed, latest,
+              influence, market, effort_norm, commitment_norm, practice, source, matches,
+              ideas_in_use, need, dims, values, adopters, sanctioned, adoptions, value_sum,
+              value_at_birth, idea_market, heard, seen_effort, seen_commit, exposures, submissions,
+              sought, per_person, formal_strength, fully_mixed, mixed_degree, norm_rate, tie_floor,
+              tie_decay, tie_reinforcement, adopt_base, value_weight, noise_sd, influence_weight,
+              threshold, horizon, memory, threads):
+    """A :class:`ConversationState` (fields as in STATE_FIELDS), made by a cached compiled
+    function: the proxy's own constructor compiles afresh in every process (~2 s), and
+    one taking ``*fields`` types them in Python (~1 ms a call)."""
+    return ConversationState(parent, unit_start, unit_size, child_start, n_children, position,
+                             occupant, manager, level, unit, indptr, target, tie, strength, factor,
+                             w_formal, prefix, power_distance, lateral, visibility,
+                             approval_levels, risk, effort, commitment, witnessed, latest,
+                             influence, market, effort_norm, commitment_norm, practice, source,
+                             matches, ideas_in_use, need, dims, values, adopters, sanctioned,
+                             adoptions, value_sum, value_at_birth, idea_market, heard, seen_effort,
+                             seen_commit, exposures, submissions, sought, per_person,
+                             formal_strength, fully_mixed, mixed_degree, norm_rate, tie_floor,
+                             tie_decay, tie_reinforcement, adopt_base, value_weight, noise_sd,
+                             influence_weight, threshold, horizon, memory, threads)
+
+
+@njit(cache=True)
 def _choose(st, rng):
     """(initiators, partners, informal tie or -1) of this step's conversations."""
     n = len(st.position)
+    # (the formal tuples' second member, the level of each position, is not read)
     if st.fully_mixed:
         return choose_partners(
             rng, st.per_person,
@@ -604,8 +631,13 @@ class Conversations(Process):
         self.seen_commit = np.zeros(n)
         self._exposures = self._submissions = np.zeros((3, 0), dtype=np.int64)
         self._state: ConversationState | None = None
+        self._weights: tuple | None = None  # (versions, parameters, network, weights)
         self._state_key: tuple = ()
         self._state_versions: tuple = ()
+
+    def __getstate__(self) -> dict:
+        """A copy builds its own compiled state (a numba structref does not pickle)."""
+        return {**self.__dict__, "_state": None, "_state_key": (), "_state_versions": ()}
 
     def _arrays_in_use(self) -> tuple:
         """The objects whose replacement calls for a new :class:`ConversationState` (arrays
@@ -629,6 +661,23 @@ class Conversations(Process):
             self._state_key, self._state_versions = self._arrays_in_use(), versions
         return self._state
 
+    def _contact_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(constraint factor per informal half-edge, formal weight per employee, room for
+        one employee's running sums), recomputed only when roles or parameters change
+        (not when the idea registry grows)."""
+        m, s, net = self.model, self.model.structure, self.model.network
+        key = (m.roles_version, m.local.version)
+        held = self._weights
+        if held is None or held[0] != key or held[1] is not m.p or held[2] is not net:
+            src = np.repeat(np.arange(m.people.n), np.diff(net.indptr))
+            w_formal = formal_weights(m.people.position, s.parent, s.unit_start, s.unit_size,
+                                      s.n_children, float(m.p.formal_tie_strength),
+                                      m.per_employee("power_distance"))
+            prefix = np.empty(max(1, int(np.diff(net.indptr).max(initial=0))))
+            held = self._weights = (key, m.p, net, (m.contact_factor(src, net.target),
+                                                    w_formal, prefix))
+        return held[3]
+
     def _build_state(self) -> ConversationState:
         m, p, s, net = self.model, self.model.p, self.model.structure, self.model.network
         people, beliefs, reg = m.people, m.beliefs, m.ideas
@@ -638,18 +687,15 @@ class Conversations(Process):
             # wait in them while its submissions are reviewed
             self._exposures = np.zeros((3, size), dtype=np.int64)
             self._submissions = np.zeros((3, size), dtype=np.int64)
-        src = np.repeat(np.arange(n), np.diff(net.indptr))
+        factor, w_formal, prefix = self._contact_weights()
         memory = m.exposures if p.adoption_threshold > 1 else _UNUSED_MEMORY
         per = m.per_employee
         # asking for the thread count starts numba's threads: small organizations never do
         threads = numba.get_num_threads() if n >= PARALLEL_MIN else 1
-        return ConversationState(
+        return new_state(
             s.parent, s.unit_start, s.unit_size, s.child_start, s.n_children,
             people.position, m.occupant, m._manager, m._level, m._unit,
-            net.indptr, net.target, net.tie, net.strength, m.contact_factor(src, net.target),
-            formal_weights(people.position, s.parent, s.unit_start, s.unit_size, s.n_children,
-                           float(p.formal_tie_strength), per("power_distance")),
-            np.empty(max(1, int(np.diff(net.indptr).max(initial=0)))),
+            net.indptr, net.target, net.tie, net.strength, factor, w_formal, prefix,
             per("power_distance"), per("lateral_openness"), per("work_visibility"),
             per("approval_levels"), per("unsanctioned_risk"),
             people.effort, people.commitment, people.witnessed, people.latest_idea,
