@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange, types
+from numba.np.random.random_methods import random_interval
 from numba.typed import Dict
 from scipy.special import logit
 
 from model.beliefs import adopt_all
-from model.parallel import PARALLEL_MIN, serial_twin
+from model.parallel import PARALLEL_MIN
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -47,6 +48,16 @@ def forget_exposures(memory, step, horizon):
         del memory[key]
 
 
+@njit(cache=True, inline="always")
+def _gain(listener, k, practice, need, dims, values):
+    """Change in the listener's fit (in dimensions) were they to take up idea k."""
+    gain = 0
+    for j in range(dims.shape[1]):
+        d = dims[k, j]
+        gain += np.int64(values[k, j] == need[d]) - np.int64(practice[listener, d] == need[d])
+    return gain
+
+
 @njit(cache=True, parallel=True)
 def appraise(listeners, speakers, heard, order, practice, source, need, dims, values,
              idea_market, influence, market):
@@ -54,7 +65,6 @@ def appraise(listeners, speakers, heard, order, practice, source, need, dims, va
     does not use the idea yet and it applies to their market), its true gain (in
     dimensions), the influence gap (speaker minus listener), the listener and the idea.
     Read-only and per exposure, so the exposures are appraised in parallel."""
-    scope = dims.shape[1]
     count = len(order)
     open_to = np.empty(count, np.bool_)
     gains = np.empty(count, np.int64)
@@ -67,49 +77,55 @@ def appraise(listeners, speakers, heard, order, practice, source, need, dims, va
         listener_in_order[y], idea_in_order[y] = listener, k
         open_to[y] = source[listener, dims[k, 0]] != k and (
             idea_market[k] < 0 or idea_market[k] == market[listener])
-        gain = 0
-        for j in range(scope):
-            d = dims[k, j]
-            gain += np.int64(values[k, j] == need[d]) - np.int64(practice[listener, d] == need[d])
-        gains[y] = gain
+        gains[y] = _gain(listener, k, practice, need, dims, values)
         pulls[y] = influence[speakers[x]] - influence[listener]
     return open_to, gains, pulls, listener_in_order, idea_in_order
 
-
-appraise_serial = serial_twin(appraise)
 
 
 @njit(cache=True)
 def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, memory, step):
     """Exposures of listeners to ideas from speakers, taken in ``order``; returns adoptions.
 
-    The exposures are appraised in parallel (:func:`appraise`), then weighed one after
-    another in ``order``, where every random draw is taken, so the draws and the result
-    do not depend on the thread count."""
+    Large calls appraise the exposures in parallel first (:func:`appraise`); small ones
+    appraise each where it is weighed (practices change only at the end of the call, so
+    both read the same). The exposures are weighed one after another in ``order``, where
+    every random draw is taken, so the draws and the result do not depend on the thread
+    count."""
     practice, source, matches, ideas_in_use, need = beliefs
     dims, values, adopters, sanctioned, adoptions, value_sum, value_at_birth, idea_market = ideas
     influence, latest, market = people
     base, value_weight, noise_sd, influence_weight, risk, threshold, horizon = prm  # risk:
     # per listener (a per-unit parameter)
     scope = dims.shape[1]
-    args = (listeners, speakers, heard, order, practice, source, need, dims, values, idea_market,
-            influence, market)
-    if len(order) >= PARALLEL_MIN:
-        open_to, gains, pulls, listener_in_order, idea_in_order = appraise(*args)
+    large = len(order) >= PARALLEL_MIN
+    if large:
+        open_to, gains, pulls, listener_in_order, idea_in_order = appraise(
+            listeners, speakers, heard, order, practice, source, need, dims, values,
+            idea_market, influence, market)
     else:
-        open_to, gains, pulls, listener_in_order, idea_in_order = appraise_serial(*args)
+        open_to, gains = np.empty(0, np.bool_), np.empty(0, np.int64)
+        pulls = np.empty(0)
+        listener_in_order, idea_in_order = gains, gains
     taken = np.zeros(len(influence), np.bool_)
     who = np.empty(len(listeners), np.int64)
     what = np.empty(len(listeners), np.int64)
     count = 0
     for y in range(len(order)):
-        if not open_to[y]:
-            continue  # uses it already, or it does not apply to the listener's customers
-        listener, k = listener_in_order[y], idea_in_order[y]
+        x = order[y]
+        if large:
+            if not open_to[y]:
+                continue
+            listener, k = listener_in_order[y], idea_in_order[y]
+        else:
+            listener, k = np.int64(listeners[x]), np.int64(heard[x])
+            if source[listener, dims[k, 0]] == k or (idea_market[k] >= 0
+                                                     and idea_market[k] != market[listener]):
+                continue  # uses it already, or it does not apply to the listener's customers
         if taken[listener] and latest[listener] == k:
             continue  # adopted it earlier in this call
         if threshold > 1:
-            speaker = speakers[order[y]]
+            speaker = speakers[x]
             key = (np.int64(listener) << 32) | k
             exposures, last_speaker, last_step = memory.get(key, (0, -1, -1))
             if last_step < step - horizon:
@@ -119,10 +135,19 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
             memory[key] = (exposures, np.int64(speaker), np.int64(step))
             if exposures < threshold:
                 continue
-        perceived = gains[y] / scope
+        if large:
+            gain, pull = gains[y], pulls[y]
+        else:
+            gain = 0  # as _gain (a call with arrays costs reference counts per exposure)
+            for j in range(scope):
+                d = dims[k, j]
+                gain += (np.int64(values[k, j] == need[d])
+                         - np.int64(practice[listener, d] == need[d]))
+            pull = influence[speakers[x]] - influence[listener]
+        perceived = gain / scope
         if noise_sd > 0:
             perceived += noise_sd * rng.standard_normal()
-        appeal = base + value_weight * perceived + influence_weight * pulls[y]
+        appeal = base + value_weight * perceived + influence_weight * pull
         if not sanctioned[k]:
             appeal -= risk[listener]
         if rng.random() >= 1.0 / (1.0 + np.exp(-appeal)):
@@ -138,24 +163,43 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
 
 
 @njit(cache=True)
+def permutation(rng, n):
+    """``rng.permutation(n)``: the same draws and result as numpy's (its shuffle, with
+    the same bounded integers), without numba's generic shuffle (~15x slower)."""
+    order = np.arange(n)
+    for i in range(n - 1, 0, -1):
+        j = np.intp(random_interval(rng.bit_generator, i))
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+@njit(cache=True)
 def expose_in_random_order(listeners, speakers, heard, beliefs, ideas, people, prm, rng,
                            memory, step):
-    """:func:`expose`, the exposures taken in an order drawn from ``rng`` (numba's
-    permutation draws numpy's: one compiled call instead of two)."""
-    return expose(listeners, speakers, heard, rng.permutation(len(listeners)), beliefs, ideas,
-                  people, prm, rng, memory, step)
+    """:func:`expose`, the exposures taken in an order drawn from ``rng`` (one compiled
+    call instead of two)."""
+    return expose(listeners, speakers, heard, permutation(rng, len(listeners)), beliefs,
+                  ideas, people, prm, rng, memory, step)
+
+
+def adoption_settings(p) -> tuple[float, float, float, float, np.int64, np.int64]:
+    """(logit of the propensity, value weight, perception noise, influence weight,
+    threshold, exposure memory) of the parameters ``p``, typed for the compiled kernels."""
+    return (float(logit(p.adoption_propensity)), float(p.value_weight),
+            float(p.perception_noise), float(p.influence_weight),
+            np.int64(p.adoption_threshold), np.int64(p.exposure_memory))
 
 
 def kernel_state(model: OrganizationModel) -> tuple[tuple, tuple, tuple, tuple]:
     """(beliefs, ideas, people, adoption parameters) tuples for the compiled kernels."""
-    p, reg = model.p, model.ideas
+    reg = model.ideas
     ideas = (reg.dims, reg.values, reg.adopters, reg.sanctioned, reg.adoptions,
              reg.adopted_value_sum, reg.value_at_birth, reg.market)
     people = (model.people.influence, model.people.latest_idea, model.market)
-    prm = (float(logit(p.adoption_propensity)), p.value_weight, p.perception_noise,
-           p.influence_weight, model.per_employee("unsanctioned_risk"),
-           np.int64(p.adoption_threshold),
-           np.int64(p.exposure_memory))
+    base, value_weight, noise_sd, influence_weight, threshold, horizon = adoption_settings(
+        model.p)
+    prm = (base, value_weight, noise_sd, influence_weight,
+           model.per_employee("unsanctioned_risk"), threshold, horizon)
     return model.beliefs.state(), ideas, people, prm
 
 

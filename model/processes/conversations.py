@@ -23,49 +23,63 @@ Each conversation works in both directions:
 
 from __future__ import annotations
 
+import operator
 from collections import deque
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.experimental import structref
 
 from model.parallel import PARALLEL_MIN, serial_twin
-from model.processes.adoption import consider_adoption, forget_exposures
+from model.processes.adoption import (
+    _UNUSED_MEMORY,
+    adoption_settings,
+    expose_in_random_order,
+    forget_exposures,
+)
 from model.processes.base import Process
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
 
 
-@njit(cache=True)
-def _crosses(a, b, unit, manager):
-    return unit[a] != unit[b] and manager[a] != b and manager[b] != a
+# The helpers below take scalars: an array handed to a compiled function inside a loop
+# costs two atomic reference-count updates per call (measured: exchange 20% slower).
 
 
 @njit(cache=True, inline="always")
-def _formal_weights(p, parent, unit_start, unit_size, n_children, power_distance):
-    """(up, down, side, skip_lo, skip_hi) of position p: the weight of one's manager, of
-    one's reports and of one's unit colleagues (oneself and one's manager excluded,
-    skipped at skip_lo and skip_hi); ``power_distance`` is the initiator's own value."""
-    boss = parent[p]
+def _crosses(a, b, unit_a, unit_b, manager_a, manager_b):
+    """Whether a and b share neither a unit nor a reporting line."""
+    return (unit_a != unit_b) & (manager_a != b) & (manager_b != a)
+
+
+@njit(cache=True, inline="always")
+def _formal_weights(p, boss, start, size, kids, power_distance):
+    """(up, down, side, skip_lo, skip_hi) of position p (manager ``boss``, unit of
+    ``size`` positions from ``start``, ``kids`` direct reports): the weight of one's
+    manager, of one's reports and of one's unit colleagues (oneself and one's manager
+    excluded, skipped at skip_lo and skip_hi); ``power_distance`` is the initiator's own
+    value."""
     up = (1.0 - power_distance) if boss >= 0 else 0.0
-    down = float(n_children[p])
-    boss_in_unit = boss >= unit_start[p] and boss < unit_start[p] + unit_size[p]
-    skip_lo, skip_hi = (min(p, boss), max(p, boss)) if boss_in_unit else (p, unit_size[p]
-                                                                         + unit_start[p])
-    side = float(unit_size[p] - 1 - boss_in_unit)
+    down = float(kids)
+    boss_in_unit = boss >= start and boss < start + size
+    skip_lo, skip_hi = (min(p, boss), max(p, boss)) if boss_in_unit else (p, size + start)
+    side = float(size - 1 - boss_in_unit)
     return up, down, side, skip_lo, skip_hi
 
 
 @njit(cache=True, inline="always")
-def _formal_partner(x, p, layout, parent, unit_start, child_start, n_children):
-    """The position met at x along the formal weights of position p (see _formal_weights)."""
+def _formal_partner(x, layout, boss, start, first_child, kids):
+    """The position met at x along the formal weights ``layout`` of a position (see
+    _formal_weights) whose reports start at ``first_child``."""
     up, down, side, skip_lo, skip_hi = layout
     if x < up:
-        return parent[p]
+        return boss
     if x < up + down:
-        return child_start[p] + min(int(x - up), n_children[p] - 1)
-    q = unit_start[p] + max(0, min(int(x - up - down), int(side) - 1))
+        return first_child + min(int(x - up), kids - 1)
+    q = start + max(0, min(int(x - up - down), int(side) - 1))
     if q >= skip_lo:
         q += 1
     if q >= skip_hi:
@@ -88,7 +102,7 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
     count = 0
     for i in range(n):
         p = position[i]
-        layout = _formal_weights(p, parent, unit_start, unit_size, n_children,
+        layout = _formal_weights(p, parent[p], unit_start[p], unit_size[p], n_children[p],
                                  power_distance[i])
         up, down, side = layout[0], layout[1], layout[2]
         w_formal = formal_strength * (up + down + side)
@@ -98,13 +112,14 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
         for _ in range(per_person):
             r = rng.random() * total
             if r < w_formal:
-                j = occupant[_formal_partner(r / formal_strength, p, layout, parent, unit_start,
-                                             child_start, n_children)]
+                j = occupant[_formal_partner(r / formal_strength, layout, parent[p],
+                                             unit_start[p], child_start[p], n_children[p])]
             else:
                 j = min(int(rng.random() * (n - 1)), n - 2)
                 if j >= i:
                     j += 1
-                factor = lateral[i] if _crosses(i, j, unit, manager) else 1.0
+                factor = lateral[i] if _crosses(i, j, unit[i], unit[j], manager[i],
+                                                manager[j]) else 1.0
                 if level[j] < level[i]:
                     factor *= 1.0 - power_distance[i]
                 if rng.random() >= factor:
@@ -125,8 +140,9 @@ def _contact_totals(formal, position, informal, formal_strength, power_distance)
     w_formal = np.empty(n)
     total = np.empty(n)
     for i in prange(n):
-        up, down, side, _, _ = _formal_weights(position[i], parent, unit_start, unit_size,
-                                               n_children, power_distance[i])
+        p = position[i]
+        up, down, side, _, _ = _formal_weights(p, parent[p], unit_start[p], unit_size[p],
+                                               n_children[p], power_distance[i])
         w_formal[i] = formal_strength * (up + down + side)
         w_informal = 0.0
         for e in range(indptr[i], indptr[i + 1]):
@@ -134,8 +150,6 @@ def _contact_totals(formal, position, informal, formal_strength, power_distance)
         total[i] = w_formal[i] + w_informal
     return w_formal, total
 
-
-_contact_totals_serial = serial_twin(_contact_totals)
 
 
 @njit(cache=True, parallel=True)
@@ -154,14 +168,14 @@ def _meet_along_ties(draws, first_draw, per_person, w_formal, total, formal, rol
         if total[i] <= 0.0:
             continue
         p = position[i]
-        layout = _formal_weights(p, parent, unit_start, unit_size, n_children,
+        layout = _formal_weights(p, parent[p], unit_start[p], unit_size[p], n_children[p],
                                  power_distance[i])
         for c in range(per_person):
             r = draws[first_draw[i] + c] * total[i]
             t = -1
             if r < w_formal[i]:
-                j = occupant[_formal_partner(r / formal_strength, p, layout, parent,
-                                             unit_start, child_start, n_children)]
+                j = occupant[_formal_partner(r / formal_strength, layout, parent[p],
+                                             unit_start[p], child_start[p], n_children[p])]
             else:
                 r -= w_formal[i]
                 e = indptr[i]
@@ -175,7 +189,64 @@ def _meet_along_ties(draws, first_draw, per_person, w_formal, total, formal, rol
     return partners, ties
 
 
-_meet_along_ties_serial = serial_twin(_meet_along_ties)
+
+@njit(cache=True)
+def formal_weights(position, parent, unit_start, unit_size, n_children, formal_strength,
+                   power_distance):
+    """Each employee's total formal contact weight (as :func:`_contact_totals` sums it)."""
+    w_formal = np.empty(len(position))
+    for i in range(len(position)):
+        p = position[i]
+        up, down, side, _, _ = _formal_weights(p, parent[p], unit_start[p], unit_size[p],
+                                               n_children[p], power_distance[i])
+        w_formal[i] = formal_strength * (up + down + side)
+    return w_formal
+
+
+@njit(cache=True)
+def _along_ties_serial(rng, per_person, parent, unit_start, unit_size, child_start,
+                       n_children, position, occupant, indptr, target, tie, strength, factor,
+                       w_formal, formal_strength, power_distance, prefix, initiators, partners,
+                       ties):
+    """:func:`choose_partners_along_ties` in one pass over the employees (the same draws,
+    sums and choices as its parallel passes): fills the conversation arrays, returns how
+    many conversations were started. ``w_formal``: from :func:`formal_weights`;
+    ``prefix``: room for the running sums of one employee's informal weights."""
+    count = 0
+    for i in range(len(position)):
+        start, end = indptr[i], indptr[i + 1]
+        w_informal = 0.0
+        for e in range(start, end):
+            w_informal += strength[tie[e]] * factor[e]
+            prefix[e - start] = w_informal  # the walk below sums the same terms in order
+        total = w_formal[i] + w_informal
+        if total <= 0.0:
+            continue
+        for _ in range(per_person):
+            r = rng.random() * total
+            t = -1
+            if r < w_formal[i]:
+                p = position[i]
+                layout = _formal_weights(p, parent[p], unit_start[p], unit_size[p],
+                                         n_children[p], power_distance[i])
+                j = occupant[_formal_partner(r / formal_strength, layout, parent[p],
+                                             unit_start[p], child_start[p], n_children[p])]
+            else:
+                r -= w_formal[i]
+                e = start
+                if end > start:
+                    while prefix[e - start] <= r and e < end - 1:
+                        e += 1
+                else:  # (a draw rounded up to the total) as the parallel passes do
+                    acc = strength[tie[e]] * factor[e]
+                    while acc <= r and e < end - 1:
+                        e += 1
+                        acc += strength[tie[e]] * factor[e]
+                j, t = target[e], tie[e]
+            if j != i:
+                initiators[count], partners[count], ties[count] = i, j, t
+                count += 1
+    return count
 
 
 @njit(cache=True)
@@ -186,18 +257,17 @@ def choose_partners_along_ties(rng, per_person, formal, roles, informal, prm):
     the random stream) are the same on any number of threads."""
     position, occupant = roles[0], roles[1]
     formal_strength, power_distance = prm[0], prm[1]
-    large = len(position) >= PARALLEL_MIN
-    args = (formal, position, informal, formal_strength, power_distance)
-    w_formal, total = _contact_totals(*args) if large else _contact_totals_serial(*args)
+    w_formal, total = _contact_totals(formal, position, informal, formal_strength,
+                                      power_distance)
     first_draw = np.empty(len(total), np.int64)
     count = 0
     for i in range(len(total)):
         first_draw[i] = count
         count += per_person if total[i] > 0.0 else 0
     draws = rng.random(count)
-    args = (draws, first_draw, per_person, w_formal, total, formal, (position, occupant),
-            informal, formal_strength, power_distance)
-    partners, ties = _meet_along_ties(*args) if large else _meet_along_ties_serial(*args)
+    partners, ties = _meet_along_ties(draws, first_draw, per_person, w_formal, total, formal,
+                                      (position, occupant), informal, formal_strength,
+                                      power_distance)
     kept = np.flatnonzero(partners >= 0)
     return kept // per_person, partners[kept], ties[kept]
 
@@ -210,22 +280,19 @@ MAY_SEE = 8  # the listener is not the speaker's manager, so may see the speaker
 
 @njit(cache=True, parallel=True)
 def _read_directions(initiators, partners, manager, level, unit, latest, source, dims,
-                     sanctioned, approval_levels, effort, commitment):
+                     sanctioned, approval_levels):
     """Per direction of every conversation (speaker first, then listener, as in
     :func:`exchange`): what the speaker's newest idea does (NO_IDEA where the speaker has
     no idea in use that the listener lacks, VOICED_UP where it is voiced to someone more
-    senior, PASSES otherwise) with the TO_REVIEW and MAY_SEE flags; the speaker's effort
-    and commitment; and how many conversations crossed units. Read-only, in parallel."""
+    senior, PASSES otherwise) with the TO_REVIEW and MAY_SEE flags; and how many
+    conversations crossed units. Read-only, in parallel."""
     offer = np.empty(2 * len(initiators), np.int8)
-    said_effort = np.empty(2 * len(initiators))
-    said_commitment = np.empty(2 * len(initiators))
     crossed = 0
     for c in prange(len(initiators)):
         a, b = initiators[c], partners[c]
-        crossed += _crosses(a, b, unit, manager)
+        crossed += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
         for x in range(2):
             s, lis = (a, b) if x == 0 else (b, a)
-            said_effort[2 * c + x], said_commitment[2 * c + x] = effort[s], commitment[s]
             k = latest[s]
             code = NO_IDEA
             if k >= 0 and source[s, dims[k, 0]] == k and source[lis, dims[k, 0]] != k:
@@ -235,32 +302,89 @@ def _read_directions(initiators, partners, manager, level, unit, latest, source,
             if manager[s] != lis:
                 code |= MAY_SEE
             offer[2 * c + x] = code
-    return offer, said_effort, said_commitment, crossed
+    return offer, crossed
 
 
-_read_directions_serial = serial_twin(_read_directions)
+@njit(cache=True, parallel=True)
+def _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, seen_commit,
+               blocks):
+    """Each listener's conversations and the effort and commitment they saw, summed in
+    conversation order as a serial pass would: the listeners are split into ``blocks``
+    ranges, each summed by one thread over all conversations (the same sums for any
+    number of blocks)."""
+    n = len(heard)
+    for block in prange(blocks):
+        lo, hi = block * n // blocks, (block + 1) * n // blocks
+        for c in range(len(initiators)):
+            a, b = initiators[c], partners[c]
+            if lo <= b < hi:  # a speaks, b listens
+                heard[b] += 1
+                seen_effort[b] += effort[a]
+                seen_commit[b] += commitment[a]
+            if lo <= a < hi:  # b speaks, a listens
+                heard[a] += 1
+                seen_effort[a] += effort[b]
+                seen_commit[a] += commitment[b]
+
+
+@njit(cache=True)
+def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, commitment,
+                     seen_effort, seen_commit, heard, witnessed, latest, visibility,
+                     power_distance, approval_levels, source, dims, sanctioned, exposures,
+                     submissions):
+    """:func:`exchange` in one pass over the conversations (what each direction carries is
+    read where it is used: nothing read here changes during the pass)."""
+    n_exp = 0
+    n_sub = 0
+    n_cross = 0
+    for c in range(len(initiators)):
+        a, b = initiators[c], partners[c]
+        n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
+        for x in range(2):
+            s, lis = (a, b) if x == 0 else (b, a)
+            heard[lis] += 1
+            seen_effort[lis] += effort[s]
+            seen_commit[lis] += commitment[s]
+            if manager[s] != lis and not witnessed[s] and rng.random() < visibility[s]:
+                witnessed[s] = True
+            k = latest[s]
+            if k < 0:
+                continue
+            d = dims[k, 0]
+            if source[s, d] != k or source[lis, d] == k:
+                continue  # no idea in use that the listener lacks
+            if level[lis] < level[s] and rng.random() < power_distance[s]:
+                continue  # voice upward withheld
+            if approval_levels[s] > 0 and manager[s] == lis and not sanctioned[k]:
+                submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
+                n_sub += 1
+            else:
+                exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
+                n_exp += 1
+    return n_exp, n_sub, n_cross
 
 
 @njit(cache=True)
 def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, sanctioned,
-             exposures, submissions):
+             exposures, submissions, blocks):
     """Both directions of every conversation: norms seen, work seen, ideas voiced.
 
     Fills ``exposures`` (listener, speaker, idea rows) and ``submissions`` (idea, manager,
     speaker rows) using each speaker's newest idea; returns how many of each, and how
-    many conversations crossed units. What each direction carries is read in parallel
-    (:func:`_read_directions`); the conversations are then taken in order, with every
-    random draw, so the draws do not depend on the thread count.
+    many conversations crossed units (``blocks``: ranges of listeners summed apart, one
+    per thread; any number gives the same sums). What each direction carries is read, and what each
+    listener heard is summed, in parallel (:func:`_read_directions`, :func:`_sum_heard`);
+    the directions are then taken in order, with every random draw, so the draws do not
+    depend on the thread count. The path of large organizations: below ``PARALLEL_MIN``
+    conversations :func:`_exchange_serial` does the same in one pass.
     """
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
     visibility, power_distance, approval_levels = prm  # per employee (per-unit parameters)
-    args = (initiators, partners, manager, level, unit, latest, source, dims, sanctioned,
-            approval_levels, effort, commitment)
-    if len(initiators) >= PARALLEL_MIN:
-        offer, said_effort, said_commitment, n_cross = _read_directions(*args)
-    else:
-        offer, said_effort, said_commitment, n_cross = _read_directions_serial(*args)
+    offer, n_cross = _read_directions(initiators, partners, manager, level, unit, latest,
+                                      source, dims, sanctioned, approval_levels)
+    _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, seen_commit,
+               blocks)
     n_exp = 0
     n_sub = 0
     for x in range(2 * len(initiators)):
@@ -268,9 +392,6 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
             s, lis = initiators[x // 2], partners[x // 2]
         else:
             s, lis = partners[x // 2], initiators[x // 2]
-        heard[lis] += 1
-        seen_effort[lis] += said_effort[x]
-        seen_commit[lis] += said_commitment[x]
         code = offer[x]
         if code & MAY_SEE and not witnessed[s] and rng.random() < visibility[s]:
             witnessed[s] = True
@@ -319,6 +440,178 @@ learn_norms_serial = serial_twin(learn_norms)
 update_ties_serial = serial_twin(update_ties)
 
 
+@structref.register
+class ConversationStateType(types.StructRef):
+    """numba's type of a :class:`ConversationState`."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class ConversationState(structref.StructRefProxy):
+    """Every array and setting a step of conversations reads or writes, handed to the
+    compiled step as one object (numba unboxes it in ~1 us; a tuple costs ~0.25 us per
+    array). Built by :meth:`Conversations.state`, rebuilt when an array is replaced."""
+
+
+STATE_FIELDS = (
+    # formal structure (per position) and roles (per employee)
+    "parent", "unit_start", "unit_size", "child_start", "n_children",
+    "position", "occupant", "manager", "level", "unit",
+    # informal ties: CSR of half-edges, strength per tie, constraint factor per half-edge
+    "indptr", "target", "tie", "strength", "factor", "w_formal", "prefix",
+    # per-employee values of per-unit parameters
+    "power_distance", "lateral", "visibility", "approval_levels", "risk",
+    # employees
+    "effort", "commitment", "witnessed", "latest", "influence", "market", "effort_norm",
+    "commitment_norm",
+    # beliefs and ideas
+    "practice", "source", "matches", "ideas_in_use", "need",
+    "dims", "values", "adopters", "sanctioned", "adoptions", "value_sum", "value_at_birth",
+    "idea_market",
+    # this step's sums and exposures, times chosen in the window (reused buffers)
+    "heard", "seen_effort", "seen_commit", "exposures", "submissions", "sought",
+    # settings
+    "per_person", "formal_strength", "fully_mixed", "mixed_degree", "norm_rate", "tie_floor",
+    "tie_decay", "tie_reinforcement", "adopt_base", "value_weight", "noise_sd",
+    "influence_weight", "threshold", "horizon", "memory", "threads",
+)
+structref.define_proxy(ConversationState, ConversationStateType, STATE_FIELDS)
+
+
+@njit(cache=True)
+def new_state(parent, unit_start, unit_size, child_start, n_children, position, occupant, manager,
+              level, unit, indptr, target, tie, strength, factor, w_formal, prefix, power_distance,
+              lateral, visibility, approval_levels, risk, effort, commitment, witnessed, latest,
+              influence, market, effort_norm, commitment_norm, practice, source, matches,
+              ideas_in_use, need, dims, values, adopters, sanctioned, adoptions, value_sum,
+              value_at_birth, idea_market, heard, seen_effort, seen_commit, exposures, submissions,
+              sought, per_person, formal_strength, fully_mixed, mixed_degree, norm_rate, tie_floor,
+              tie_decay, tie_reinforcement, adopt_base, value_weight, noise_sd, influence_weight,
+              threshold, horizon, memory, threads):
+    """A :class:`ConversationState` (fields as in STATE_FIELDS), made by a cached compiled
+    function: the proxy's own constructor compiles afresh in every process (~2 s), and
+    one taking ``*fields`` types them in Python (~1 ms a call)."""
+    return ConversationState(parent, unit_start, unit_size, child_start, n_children, position,
+                             occupant, manager, level, unit, indptr, target, tie, strength, factor,
+                             w_formal, prefix, power_distance, lateral, visibility,
+                             approval_levels, risk, effort, commitment, witnessed, latest,
+                             influence, market, effort_norm, commitment_norm, practice, source,
+                             matches, ideas_in_use, need, dims, values, adopters, sanctioned,
+                             adoptions, value_sum, value_at_birth, idea_market, heard, seen_effort,
+                             seen_commit, exposures, submissions, sought, per_person,
+                             formal_strength, fully_mixed, mixed_degree, norm_rate, tie_floor,
+                             tie_decay, tie_reinforcement, adopt_base, value_weight, noise_sd,
+                             influence_weight, threshold, horizon, memory, threads)
+
+
+@njit(cache=True)
+def _choose(st, rng):
+    """(initiators, partners, informal tie or -1) of this step's conversations."""
+    n = len(st.position)
+    # (the formal tuples' second member, the level of each position, is not read)
+    if st.fully_mixed:
+        return choose_partners(
+            rng, st.per_person,
+            (st.parent, st.parent, st.unit_start, st.unit_size, st.child_start,
+             st.n_children),
+            (st.position, st.occupant, st.manager, st.level, st.unit), (),
+            (st.formal_strength, st.power_distance, st.lateral, True, st.mixed_degree))
+    if n >= PARALLEL_MIN:
+        return choose_partners_along_ties(
+            rng, st.per_person,
+            (st.parent, st.parent, st.unit_start, st.unit_size, st.child_start,
+             st.n_children),
+            (st.position, st.occupant),
+            (st.indptr, st.target, st.tie, st.strength, st.factor),
+            (st.formal_strength, st.power_distance))
+    initiators = np.empty(n * st.per_person, np.int64)
+    partners = np.empty(n * st.per_person, np.int64)
+    ties = np.empty(n * st.per_person, np.int64)
+    count = _along_ties_serial(rng, st.per_person, st.parent, st.unit_start, st.unit_size,
+                               st.child_start, st.n_children, st.position, st.occupant,
+                               st.indptr, st.target, st.tie, st.strength, st.factor,
+                               st.w_formal, st.formal_strength, st.power_distance, st.prefix,
+                               initiators, partners, ties)
+    return initiators[:count], partners[:count], ties[:count]
+
+
+@njit(cache=True)
+def choose_with_state(st, rng):
+    """This step's conversations (initiators, partners, informal tie or -1)."""
+    return _choose(st, rng)
+
+
+@njit(cache=True)
+def _exchange(st, rng, initiators, partners):
+    """Both directions of every conversation (see :func:`exchange`): (exposures,
+    submissions, conversations across units)."""
+    st.heard[:] = 0
+    st.seen_effort[:] = 0.0
+    st.seen_commit[:] = 0.0
+    st.witnessed[:] = False
+    if len(initiators) >= PARALLEL_MIN:
+        return exchange(rng, initiators, partners, (st.manager, st.level, st.unit),
+                        (st.effort, st.commitment, st.seen_effort, st.seen_commit, st.heard,
+                         st.witnessed, st.latest),
+                        (st.visibility, st.power_distance, st.approval_levels), st.source,
+                        st.dims, st.sanctioned, st.exposures, st.submissions, st.threads)
+    return _exchange_serial(rng, initiators, partners, st.manager, st.level, st.unit,
+                            st.effort, st.commitment, st.seen_effort, st.seen_commit,
+                            st.heard, st.witnessed, st.latest, st.visibility,
+                            st.power_distance, st.approval_levels, st.source, st.dims,
+                            st.sanctioned, st.exposures, st.submissions)
+
+
+@njit(cache=True)
+def adopt_heard(st, rng, step, n_exp):
+    """The adoption rule on this step's ``n_exp`` exposures, in random order
+    (:func:`model.processes.adoption.expose_in_random_order`); returns adoptions."""
+    if n_exp == 0:
+        return 0
+    return expose_in_random_order(
+        st.exposures[0, :n_exp], st.exposures[1, :n_exp], st.exposures[2, :n_exp],
+        (st.practice, st.source, st.matches, st.ideas_in_use, st.need),
+        (st.dims, st.values, st.adopters, st.sanctioned, st.adoptions, st.value_sum,
+         st.value_at_birth, st.idea_market),
+        (st.influence, st.latest, st.market),
+        (st.adopt_base, st.value_weight, st.noise_sd, st.influence_weight, st.risk,
+         st.threshold, st.horizon), rng, st.memory, step)
+
+
+@njit(cache=True)
+def converse_step(st, rng, step, forget, dropped):
+    """One step of conversations but the review of submissions: partners, exchange,
+    adoption (unless some idea goes to review: then :func:`adopt_heard` follows the
+    review), norms, ties and counts of times chosen (``dropped``: the partners of the
+    step that leaves the window). Returns (initiators, partners, exposures,
+    submissions, conversations across units, adoptions or -1 where adoption waits)."""
+    if forget:
+        forget_exposures(st.memory, step, st.horizon)
+    initiators, partners, ties = _choose(st, rng)
+    n_exp, n_sub, n_cross = _exchange(st, rng, initiators, partners)
+    adopted = adopt_heard(st, rng, step, n_exp) if n_sub == 0 else -1
+    args = (st.heard, st.seen_effort, st.seen_commit, st.effort_norm, st.commitment_norm,
+            st.norm_rate)
+    if len(st.heard) >= PARALLEL_MIN:
+        learn_norms(*args)
+    else:
+        learn_norms_serial(*args)
+    if len(st.strength):
+        args = (st.strength, ties, st.tie_floor, st.tie_decay, st.tie_reinforcement)
+        if len(st.strength) >= PARALLEL_MIN:
+            update_ties(*args)
+        else:
+            update_ties_serial(*args)
+    count_partners(st.sought, dropped, -1)
+    count_partners(st.sought, partners, 1)
+    return (initiators.astype(np.int32), partners.astype(np.int32), n_exp, n_sub, n_cross,
+            adopted)
+
+
+NO_PAIRS = np.zeros(0, np.int32)
+
+
 class Conversations(Process):
     """Samples conversations and applies their effects."""
 
@@ -332,82 +625,108 @@ class Conversations(Process):
         self.per_employee = 0.0
         self.adoptions = 0
         self.n_cross = 0
-        self._factor_version = None
-        self._tie_factor = np.zeros(0)
-        self._buffer = np.empty((6, 0), dtype=np.int64)  # exposures and submissions, reused
+        n = model.people.n
+        self.heard = np.zeros(n, dtype=np.int64)  # this step's conversations heard, and the
+        self.seen_effort = np.zeros(n)  # sums of effort and commitment seen in them
+        self.seen_commit = np.zeros(n)
+        self._exposures = self._submissions = np.zeros((3, 0), dtype=np.int64)
+        self._state: ConversationState | None = None
+        self._weights: tuple | None = None  # (versions, parameters, network, weights)
+        self._state_key: tuple = ()
+        self._state_versions: tuple = ()
 
-    def tie_factor(self) -> np.ndarray:
-        """Constraint factor of each informal half-edge (recomputed when roles change)."""
+    def __getstate__(self) -> dict:
+        """A copy builds its own compiled state (a numba structref does not pickle)."""
+        return {**self.__dict__, "_state": None, "_state_key": (), "_state_versions": ()}
+
+    def _arrays_in_use(self) -> tuple:
+        """The objects whose replacement calls for a new :class:`ConversationState` (arrays
+        that are only ever written in place are reached through their holders)."""
+        m, people, reg = self.model, self.model.people, self.model.ideas
+        return (m.p, m.structure, m.network, m.network.strength, m.occupant, m._manager,
+                people, people.position, people.effort, people.commitment, people.witnessed,
+                people.latest_idea, people.influence, people.effort_norm,
+                people.commitment_norm, m.market, m.beliefs, reg.dims, reg.adoptions,
+                m._exposures)
+
+    def state(self) -> ConversationState:
+        """The compiled step's state (rebuilt when roles, parameters, a roadmap's local
+        values, or any array it holds is replaced, e.g. as the idea registry grows)."""
         m = self.model
-        version = (m.roles_version, m.local.version, m.p.lateral_openness, m.p.power_distance)
-        if self._factor_version != version:  # a roadmap may change either parameter
-            net = m.network
+        key = self._arrays_in_use()
+        versions = (m.roles_version, m.local.version)
+        if (self._state is None or versions != self._state_versions
+                or not all(map(operator.is_, key, self._state_key))):
+            self._state = self._build_state()
+            self._state_key, self._state_versions = self._arrays_in_use(), versions
+        return self._state
+
+    def _contact_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(constraint factor per informal half-edge, formal weight per employee, room for
+        one employee's running sums), recomputed only when roles or parameters change
+        (not when the idea registry grows)."""
+        m, s, net = self.model, self.model.structure, self.model.network
+        key = (m.roles_version, m.local.version)
+        held = self._weights
+        if held is None or held[0] != key or held[1] is not m.p or held[2] is not net:
             src = np.repeat(np.arange(m.people.n), np.diff(net.indptr))
-            self._tie_factor = m.contact_factor(src, net.target)
-            self._factor_version = version
-        return self._tie_factor
+            w_formal = formal_weights(m.people.position, s.parent, s.unit_start, s.unit_size,
+                                      s.n_children, float(m.p.formal_tie_strength),
+                                      m.per_employee("power_distance"))
+            prefix = np.empty(max(1, int(np.diff(net.indptr).max(initial=0))))
+            held = self._weights = (key, m.p, net, (m.contact_factor(src, net.target),
+                                                    w_formal, prefix))
+        return held[3]
+
+    def _build_state(self) -> ConversationState:
+        m, p, s, net = self.model, self.model.p, self.model.structure, self.model.network
+        people, beliefs, reg = m.people, m.beliefs, m.ideas
+        n = people.n
+        size = 2 * n * p.conversations_per_step
+        if self._submissions.shape[1] != size:  # kept across rebuilds: a step's exposures
+            # wait in them while its submissions are reviewed
+            self._exposures = np.zeros((3, size), dtype=np.int64)
+            self._submissions = np.zeros((3, size), dtype=np.int64)
+        factor, w_formal, prefix = self._contact_weights()
+        memory = m.exposures if p.adoption_threshold > 1 else _UNUSED_MEMORY
+        per = m.per_employee
+        # asking for the thread count starts numba's threads: small organizations never do
+        threads = numba.get_num_threads() if n >= PARALLEL_MIN else 1
+        return new_state(
+            s.parent, s.unit_start, s.unit_size, s.child_start, s.n_children,
+            people.position, m.occupant, m._manager, m._level, m._unit,
+            net.indptr, net.target, net.tie, net.strength, factor, w_formal, prefix,
+            per("power_distance"), per("lateral_openness"), per("work_visibility"),
+            per("approval_levels"), per("unsanctioned_risk"),
+            people.effort, people.commitment, people.witnessed, people.latest_idea,
+            people.influence, m.market, people.effort_norm, people.commitment_norm,
+            *beliefs.state(),
+            reg.dims, reg.values, reg.adopters, reg.sanctioned, reg.adoptions,
+            reg.adopted_value_sum, reg.value_at_birth, reg.market,
+            self.heard, self.seen_effort, self.seen_commit,
+            self._exposures, self._submissions, self.sought,
+            np.int64(p.conversations_per_step), float(p.formal_tie_strength),
+            p.informal_network == "fully_mixed", float(p.informal_degree),
+            float(p.norm_learning), float(p.tie_floor), float(p.tie_decay),
+            float(p.tie_reinforcement), *adoption_settings(p), memory,
+            np.int64(threads))
 
     def choose_partners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        m, p, s, net = self.model, self.model.p, self.model.structure, self.model.network
-        formal = (s.parent, s.level, s.unit_start, s.unit_size, s.child_start, s.n_children)
-        roles = (m.people.position, m.occupant, m._manager, m._level, m._unit)
-        prm = (p.formal_tie_strength, m.per_employee("power_distance"),
-               m.per_employee("lateral_openness"),
-               p.informal_network == "fully_mixed", float(p.informal_degree))
-        if p.informal_network == "fully_mixed":
-            return choose_partners(self.rng, p.conversations_per_step, formal, roles, (), prm)
-        informal = (net.indptr, net.target, net.tie, net.strength, self.tie_factor())
-        return choose_partners_along_ties(self.rng, p.conversations_per_step, formal, roles,
-                                          informal, prm)
-
-    def converse(self, initiators: np.ndarray, partners: np.ndarray) -> None:
-        m, people = self.model, self.model.people
-        n = people.n
-        self.heard = np.zeros(n, dtype=np.int64)
-        self.seen_effort = np.zeros(n)
-        self.seen_commit = np.zeros(n)
-        people.witnessed[:] = False
-        behaviour = (people.effort, people.commitment, self.seen_effort, self.seen_commit,
-                     self.heard, people.witnessed, people.latest_idea)
-        size = 2 * len(initiators)
-        if self._buffer.shape[1] < size:
-            self._buffer = np.empty((6, size), dtype=np.int64)
-        exposures, submissions = self._buffer[:3], self._buffer[3:]
-        n_exp, n_sub, self.n_cross = exchange(
-            self.rng, initiators, partners, (m._manager, m._level, m._unit), behaviour,
-            (m.per_employee("work_visibility"), m.per_employee("power_distance"),
-             m.per_employee("approval_levels")), m.beliefs.source,
-            m.ideas.dims, m.ideas.sanctioned, exposures, submissions)
-        if n_sub:
-            m.approval.submit(*submissions[:, :n_sub].copy())
-        self.adoptions = consider_adoption(m, *exposures[:, :n_exp], self.rng)
-
-    def update_norms(self) -> None:
-        people = self.model.people
-        kernel = learn_norms if len(self.heard) >= PARALLEL_MIN else learn_norms_serial
-        kernel(self.heard, self.seen_effort, self.seen_commit, people.effort_norm,
-               people.commitment_norm, self.model.p.norm_learning)
-
-    def strengthen_ties(self, tie: np.ndarray) -> None:
-        net, p = self.model.network, self.model.p
-        if net.n_ties:
-            kernel = update_ties if net.n_ties >= PARALLEL_MIN else update_ties_serial
-            kernel(net.strength, tie, p.tie_floor, p.tie_decay, p.tie_reinforcement)
-
-    def record(self, initiators: np.ndarray, partners: np.ndarray) -> None:
-        if len(self.recent) == self.recent.maxlen:
-            count_partners(self.sought, self.recent[0][1], -1)
-        self.recent.append((initiators.astype(np.int32), partners.astype(np.int32)))
-        count_partners(self.sought, partners, 1)
-        self.per_employee = len(initiators) / self.model.people.n
-        self.cross_unit_share = self.n_cross / len(initiators) if len(initiators) else 0.0
+        """This step's conversations: (initiators, partners, informal tie or -1)."""
+        return choose_with_state(self.state(), self.rng)
 
     def step(self) -> None:
         m = self.model
-        if m.p.adoption_threshold > 1 and m.steps % m.p.exposure_memory == 0:
-            forget_exposures(m.exposures, np.int64(m.steps), np.int64(m.p.exposure_memory))
-        initiators, partners, tie = self.choose_partners()
-        self.converse(initiators, partners)
-        self.update_norms()
-        self.strengthen_ties(tie)
-        self.record(initiators, partners)
+        state = self.state()
+        forget = m.p.adoption_threshold > 1 and m.steps % m.p.exposure_memory == 0
+        full = len(self.recent) == self.recent.maxlen
+        initiators, partners, n_exp, n_sub, self.n_cross, adopted = converse_step(
+            state, self.rng, m.steps, forget, self.recent[0][1] if full else NO_PAIRS)
+        if n_sub:  # ideas voiced to one's manager are reviewed before anyone adopts
+            m.approval.submit(*self._submissions[:, :n_sub].copy())
+            adopted = adopt_heard(state, self.rng, m.steps, n_exp)
+        self.adoptions = adopted
+        self.recent.append((initiators, partners))
+        count = len(initiators)
+        self.per_employee = count / m.people.n
+        self.cross_unit_share = self.n_cross / count if count else 0.0
