@@ -113,3 +113,22 @@ def test_compiled_kernels_are_cached_by_a_digest_of_every_engine_source(tmp_path
     assert compiled_cache_dir(engine) != before
     assert before.parent == tmp_path / ".numba_cache"
     assert os.environ["NUMBA_CACHE_DIR"] == str(compiled_cache_dir())
+
+
+def test_widely_used_ideas_found_in_parallel_blocks_are_those_of_the_rule_in_order():
+    """The playbook's scan of many ideas (>= PARALLEL_MIN: fixed blocks, in parallel)
+    finds exactly the ideas the rule names, in ascending order."""
+    from model.processes.playbook import _widely_used_blocks
+
+    rng = np.random.default_rng(3)
+    n = 250_000
+    audience = rng.integers(1, 200, n)
+    adopters = rng.integers(0, 200, n)
+    sanctioned, squashed = rng.random(n) < 0.2, rng.random(n) < 0.1
+    origin = rng.integers(0, 1000, n)
+    needs_approval = rng.random(1000) < 0.3
+    found = _widely_used_blocks(adopters, audience, sanctioned, squashed, origin,
+                                needs_approval, 0.5, n)
+    rule = (adopters >= 0.5 * audience) & ~sanctioned & ~squashed & ~needs_approval[origin]
+    np.testing.assert_array_equal(found, np.flatnonzero(rule))
+    assert 0 < len(found) < n
