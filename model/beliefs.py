@@ -108,6 +108,13 @@ def flip_needs(practice, need, matches, flipped):
 
 
 @njit(cache=True)
+def _cell_buffers(size):
+    """Room for ``size`` cell writes: (rows, cols, values, sources) for :func:`assign_cells`."""
+    rows = np.empty(size, np.int64)
+    return rows, np.empty_like(rows), np.empty(size, np.int8), np.empty_like(rows)
+
+
+@njit(cache=True)
 def adopt_all(state, dims, values, adopters, employees, ideas):
     """Employees take up one idea each, in order.
 
@@ -117,10 +124,7 @@ def adopt_all(state, dims, values, adopters, employees, ideas):
     """
     practice = state[0]
     scope = dims.shape[1]
-    rows = np.empty(len(employees) * scope, np.int64)
-    cols = np.empty_like(rows)
-    new_values = np.empty(len(rows), np.int8)
-    sources = np.empty_like(rows)
+    rows, cols, new_values, sources = _cell_buffers(len(employees) * scope)
     count = 0
     for x in range(len(employees)):
         i, k = employees[x], ideas[x]
@@ -130,6 +134,26 @@ def adopt_all(state, dims, values, adopters, employees, ideas):
                 rows[count], cols[count], new_values[count], sources[count] = i, d, v, k
                 count += 1
     assign_cells(state, dims, adopters, rows[:count], cols[:count], new_values[:count],
+                 sources[:count])
+
+
+@njit(cache=True)
+def revert_pairs(state, code, code_source, dims, adopters, employees, ideas):
+    """Employees (unique) drop one idea each: every belief still sourced from the idea
+    falls back on the playbook's belief (and its source)."""
+    source = state[1]
+    scope = dims.shape[1]
+    rows, cols, values, sources = _cell_buffers(len(employees) * scope)
+    count = 0
+    for x in range(len(employees)):
+        i, k = employees[x], ideas[x]
+        for j in range(scope):
+            d = dims[k, j]
+            if source[i, d] == k:
+                rows[count], cols[count] = i, d
+                values[count], sources[count] = code[d], code_source[d]
+                count += 1
+    assign_cells(state, dims, adopters, rows[:count], cols[:count], values[:count],
                  sources[:count])
 
 
@@ -172,15 +196,6 @@ class Beliefs:
         """Employees take up one idea each (see :func:`adopt_idea`)."""
         adopt_all(self.state(), self.ideas.dims, self.ideas.values, self.ideas.adopters,
                   employees.astype(np.int64), ideas.astype(np.int64))
-
-    def revert_to_code(self, employees: np.ndarray, ideas: np.ndarray) -> None:
-        """Employees (unique) drop one idea each, falling back on the playbook's beliefs."""
-        scope = self.ideas.scope
-        rows = np.repeat(employees, scope)
-        cols = self.ideas.dims[ideas].ravel()
-        held = self.source[rows, cols] == np.repeat(ideas, scope)
-        rows, cols = rows[held], cols[held]
-        self.assign(rows, cols, self.code[cols], self.code_source[cols])
 
     def uses(self, employees: np.ndarray, ideas: np.ndarray) -> np.ndarray:
         """Whether each employee still uses the paired idea (its anchor belief comes from it)."""

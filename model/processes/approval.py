@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-from model.beliefs import adopt_all, assign_cells
+from model.beliefs import adopt_all, revert_pairs
 from model.bundle import BundleCache
 from model.ideas import NEVER
 from model.processes.base import Process
@@ -36,29 +36,6 @@ def _new_stamp(mark):
     """A fresh stamp for first-occurrence marks (``mark[-1]`` counts the calls)."""
     mark[-1] += 1
     return mark[-1]
-
-
-@njit(cache=True)
-def revert_pairs(state, code, code_source, dims, adopters, employees, ideas):
-    """Employees (unique) drop one idea each, falling back on the playbook's beliefs
-    (:meth:`Beliefs.revert_to_code`)."""
-    source = state[1]
-    scope = dims.shape[1]
-    rows = np.empty(len(employees) * scope, np.int64)
-    cols = np.empty_like(rows)
-    values = np.empty(len(rows), np.int8)
-    sources = np.empty_like(rows)
-    count = 0
-    for x in range(len(employees)):
-        i, k = employees[x], ideas[x]
-        for j in range(scope):
-            d = dims[k, j]
-            if source[i, d] == k:
-                rows[count], cols[count] = i, d
-                values[count], sources[count] = code[d], code_source[d]
-                count += 1
-    assign_cells(state, dims, adopters, rows[:count], cols[:count], values[:count],
-                 sources[:count])
 
 
 @njit(cache=True)
