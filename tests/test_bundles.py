@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from model import OrganizationModel
-from model.bundle import BundleCache
+import model.bundle
+from model.bundle import BundleCache, entry_point
 from scenarios.settings import load_setting
 
 REGISTRY = ("origin", "birth", "dims", "values", "adopters", "peak", "adoptions",
@@ -85,3 +86,33 @@ def test_a_change_of_rates_mid_run_reaches_the_kernels():
         model.step()
     after = model.results.to_frame()["ideas_born"].to_numpy()[len(born):]
     assert born[1:].sum() > 0 and (after == 0).all()
+
+
+SETTINGS = ("hierarchical", "shared_authority", "heroes_programme", "inverted_pyramid",
+            "purpose_driven")
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_every_call_through_an_entry_point_passes_the_types_it_was_bound_for(setting,
+                                                                            monkeypatch):
+    """Kernels called through their entry points skip numba's typing: with every such
+    call checked (through registry growth and mid-run changes), none passes another
+    type than it was bound for, and the run equals the unchecked one."""
+    plain = run(setting, grow_at=4)
+    monkeypatch.setattr(model.bundle, "CHECK_ENTRY_TYPES", True)
+    checked = run(setting, grow_at=4)
+    assert_same(plain, checked)
+
+
+def test_a_checked_entry_refuses_arguments_of_other_types(monkeypatch):
+    from numba import njit
+
+    @njit
+    def total(values):
+        return values.sum()
+
+    monkeypatch.setattr(model.bundle, "CHECK_ENTRY_TYPES", True)
+    call = entry_point(total, np.ones(3))
+    assert call(np.arange(4.0)) == 6.0
+    with pytest.raises(TypeError, match="total bound for"):
+        call(np.arange(4))  # int64: unchecked, the entry would read its bytes as floats

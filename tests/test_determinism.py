@@ -72,3 +72,17 @@ def test_a_copied_stream_draws_on_its_own_state():
     expected = copy.deepcopy(stream).random(2)
     twin.random(3)  # the twin's draws leave the original's state alone
     np.testing.assert_array_equal(stream.random(2), expected)
+
+
+def test_each_stream_is_seeded_as_numpys_seed_sequence_would_seed_it():
+    """The worked-out seeding (model.rng.seed_sequence_state) equals
+    SeedSequence(seed, spawn_key=(crc32(name),)) for seeds of one, two and three 32-bit
+    words and any name: every stream's draws are numpy's."""
+    import zlib
+
+    seeds = [0, 1, 2**32 - 1, 2**32, 2**63 - 1, 2**70 + 5, *np.random.default_rng(0).integers(0, 2**63, 40)]
+    for seed in map(int, seeds):
+        for name in ("conversations", "population", "", "a longer stream name"):
+            key = (zlib.crc32(name.encode()),)
+            numpys = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key))
+            assert RandomStreams(seed)[name].bit_generator.state == numpys.state, (seed, name)

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from model.beliefs import adopt_all, revert_pairs
-from model.bundle import BundleCache
+from model.bundle import BundleCache, Entry
 from model.ideas import NEVER
 from model.processes.base import Process
 from model.processes.playbook import codify_ideas
@@ -217,6 +217,7 @@ class Approval(Process):
     def __init__(self, model):
         super().__init__(model)
         self._arrays = BundleCache(self.kernel_arrays)
+        self._review = Entry(review_ideas)
         self._mark = np.full(model.p.n_employees + 1, -1, np.int64)  # first-occurrence marks
 
     def kernel_arrays(self) -> tuple:
@@ -242,4 +243,5 @@ class Approval(Process):
                      np.ascontiguousarray(speakers, np.int64))
 
     def step(self) -> None:
-        review_ideas(self.rng, self._bundle(), self.model.ideas.n, self.model.steps)
+        bundle = self._bundle()
+        self._review(bundle, self.rng, bundle, self.model.ideas.n, self.model.steps)

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.experimental import structref
 
+from model.bundle import Entry
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.adoption import (
     _UNUSED_MEMORY,
@@ -634,6 +635,7 @@ class Conversations(Process):
         self._weights: tuple | None = None  # (versions, parameters, network, weights)
         self._state_key: tuple = ()
         self._state_versions: tuple = ()
+        self._converse = Entry(converse_step)
 
     def __getstate__(self) -> dict:
         """A copy builds its own compiled state (a numba structref does not pickle)."""
@@ -720,8 +722,8 @@ class Conversations(Process):
         state = self.state()
         forget = m.p.adoption_threshold > 1 and m.steps % m.p.exposure_memory == 0
         full = len(self.recent) == self.recent.maxlen
-        initiators, partners, n_exp, n_sub, self.n_cross, adopted = converse_step(
-            state, self.rng, m.steps, forget, self.recent[0][1] if full else NO_PAIRS)
+        initiators, partners, n_exp, n_sub, self.n_cross, adopted = self._converse(
+            state, state, self.rng, m.steps, forget, self.recent[0][1] if full else NO_PAIRS)
         if n_sub:  # ideas voiced to one's manager are reviewed before anyone adopts
             m.approval.submit(*self._submissions[:, :n_sub].copy())
             adopted = adopt_heard(state, self.rng, m.steps, n_exp)

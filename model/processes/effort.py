@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
+from model.bundle import Entry
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 
@@ -80,6 +81,7 @@ class EffortChoice(Process):
         self._version: tuple | None = None  # model.kernel_version() of the cached arguments
         self._args: tuple = ()
         self._noise = np.empty(model.people.n)  # this step's draws
+        self._choose = Entry(choose_effort)
 
     def own_commitment(self) -> np.ndarray:
         """Commitment from motive, means and opportunity; traits are fixed, so it changes
@@ -106,4 +108,5 @@ class EffortChoice(Process):
         return self._args
 
     def step(self) -> None:
-        choose_effort(*self._arguments())
+        args = self._arguments()
+        self._choose(args, *args)

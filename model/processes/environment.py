@@ -6,6 +6,7 @@ import numpy as np
 from numba import njit, prange
 
 from model.beliefs import flip_needs
+from model.bundle import Entry
 from model.parallel import PARALLEL_MIN
 from model.processes.base import Process
 
@@ -47,8 +48,9 @@ class NeedDrift(Process):
     def __init__(self, model):
         super().__init__(model)
         self._flipped = np.empty(model.beliefs.m, np.int64)
+        self._drift = Entry(drift_needs)
 
     def step(self) -> None:
         b = self.model.beliefs
-        drift_needs(self.rng, float(self.model.p.need_drift), b.practice, b.need, b.matches,
-                    self._flipped)
+        self._drift(b.matches, self.rng, float(self.model.p.need_drift), b.practice, b.need,
+                    b.matches, self._flipped)

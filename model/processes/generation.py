@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, objmode
 
 from model.beliefs import adopt_all
-from model.bundle import BundleCache
+from model.bundle import BundleCache, Entry
 from model.ideas import NEVER
 from model.processes.base import Process
 from model.rng import SIGNS
@@ -166,6 +166,7 @@ class IdeaGeneration(Process):
         self.probe_rng = model.streams["probe"]
         self.born_this_step = 0
         self._arrays = BundleCache(self.kernel_arrays)
+        self._generate = Entry(generate_ideas)
 
     def kernel_arrays(self) -> tuple:
         """(people, beliefs, registry) arrays of the compiled kernels."""
@@ -189,8 +190,9 @@ class IdeaGeneration(Process):
     def generate(self) -> None:
         m, reg = self.model, self.model.ideas
         scope, forum_until = m.p.idea_scope, self._forum_until()
-        born, waiting = generate_ideas(self.rng, self._arrays_now(0), reg.n, reg.capacity,
-                                       m.steps, scope, forum_until)
+        bundle = self._arrays_now(0)
+        born, waiting = self._generate(bundle, self.rng, bundle, reg.n, reg.capacity, m.steps,
+                                       scope, forum_until)
         if len(waiting):  # the registry grows first
             conceive_ideas(self.rng, self._arrays_now(born), waiting, reg.n, m.steps, scope,
                            forum_until)

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from model.employees import DETECTED, HIDDEN, NEVER, WORKING
+from model.bundle import Entry
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 
@@ -123,6 +124,7 @@ class Monitoring(Process):
         self._version: tuple | None = None  # model.kernel_version() of the cached arguments
         self._args: tuple = ()
         self._seen = np.empty(model.people.n, np.int8)  # what happened to each, this step
+        self._monitor = Entry(monitor)
 
     def _arguments(self) -> tuple:
         """The per-employee arrays of :func:`monitor`, its chances worked out once per
@@ -145,7 +147,8 @@ class Monitoring(Process):
         return self._args
 
     def step(self) -> None:
-        noticed, hidden_time, spells = monitor(*self._arguments(), self.model.steps)
+        args = self._arguments()
+        noticed, hidden_time, spells = self._monitor(args, *args, self.model.steps)
         self.noticed_share = noticed / self.model.people.n
         self.hidden_time_total += hidden_time
         self.hidden_spells += spells

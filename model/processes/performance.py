@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from numba import njit, prange
 
+from model.bundle import Entry
 from model.parallel import PARALLEL_MIN
 from model.processes.base import Process
 
@@ -63,7 +64,7 @@ class Performance(Process):
         super().__init__(model)
         self._version: tuple | None = None  # model.kernel_version() of the cached arguments
         self._args: tuple = ()
-        self._kernel = perform if model.people.n >= PARALLEL_MIN else perform_serial
+        self._perform = Entry(perform if model.people.n >= PARALLEL_MIN else perform_serial)
 
     def _arguments(self) -> tuple:
         m = self.model
@@ -78,4 +79,5 @@ class Performance(Process):
         return self._args
 
     def step(self) -> None:
-        self._kernel(*self._arguments())
+        args = self._arguments()
+        self._perform(args, *args)

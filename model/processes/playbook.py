@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from model.beliefs import OWN, assign_cells, assign_distinct_cells
-from model.bundle import BundleCache
+from model.bundle import BundleCache, Entry
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 from model.rng import coin_signs
@@ -354,6 +354,7 @@ class Playbook(Process):
             self.slow = learner_rates(p.n_employees, p.slow_learner_share, 0.0, 1.0,
                                       model.streams["learners"]) == 1.0
         self._arrays = BundleCache(self.kernel_arrays)
+        self._step = Entry(playbook_step)
         self._one_rate: float | None = None  # everyone's socialization rate, if all share one
 
     def kernel_arrays(self) -> tuple:
@@ -447,5 +448,5 @@ class Playbook(Process):
             self.learn_from_best()
             self.socialize()
             return
-        playbook_step(self.rng, bundle, m.ideas.n, m.steps, float(m.p.codify_share),
-                      float(m.p.codification_rate), self._one_rate, self.gradual)
+        self._step(bundle, self.rng, bundle, m.ideas.n, m.steps, float(m.p.codify_share),
+                   float(m.p.codification_rate), self._one_rate, self.gradual)
