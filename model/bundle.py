@@ -12,10 +12,9 @@ not bundles: numba types a tuple of arrays in C, but a tuple holding a bundle in
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
-
-import os
 
 from numba import njit, typeof, types
 from numba.core.extending import overload

@@ -5,8 +5,8 @@ elections and changes of per-unit parameters mid-run."""
 import numpy as np
 import pytest
 
-from model import OrganizationModel
 import model.bundle
+from model import OrganizationModel
 from model.bundle import BundleCache, entry_point
 from scenarios.settings import load_setting
 

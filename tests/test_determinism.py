@@ -80,7 +80,8 @@ def test_each_stream_is_seeded_as_numpys_seed_sequence_would_seed_it():
     words and any name: every stream's draws are numpy's."""
     import zlib
 
-    seeds = [0, 1, 2**32 - 1, 2**32, 2**63 - 1, 2**70 + 5, *np.random.default_rng(0).integers(0, 2**63, 40)]
+    drawn = np.random.default_rng(0).integers(0, 2**63, 40)
+    seeds = [0, 1, 2**32 - 1, 2**32, 2**63 - 1, 2**70 + 5, *drawn]
     for seed in map(int, seeds):
         for name in ("conversations", "population", "", "a longer stream name"):
             key = (zlib.crc32(name.encode()),)

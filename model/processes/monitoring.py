@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
-from model.employees import DETECTED, HIDDEN, NEVER, WORKING
 from model.bundle import Entry
+from model.employees import DETECTED, HIDDEN, NEVER, WORKING
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 
