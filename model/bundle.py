@@ -116,10 +116,16 @@ class Entry:
 
     def __call__(self, key, *args):
         """``kernel(*args)``; ``key`` the very object of the last call: the same types."""
-        if key is not self._key or self._call is None:
+        if key is self._key and self._call is not None:
+            return self._call(*args)
+        result = self.kernel(*args)  # typed by numba's dispatcher (in C: fast)
+        overloads = self.kernel.overloads
+        if len(overloads) == 1 and not CHECK_ENTRY_TYPES:  # the one it just called
+            self._call = next(iter(overloads.values())).entry_point
+        else:  # which one: typed in Python (~10 us an array), as rarely as keys change
             self._call = entry_point(self.kernel, *args)
-            self._key = key
-        return self._call(*args)
+        self._key = key
+        return result
 
     def __getstate__(self) -> dict:
         return {"kernel": self.kernel}
