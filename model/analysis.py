@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from numba import njit
-from scipy.optimize import curve_fit
 
 from model.employees import HIDDEN
 from model.ideas import NEVER
@@ -41,6 +40,8 @@ def fit_bass(shares: np.ndarray) -> dict[str, float] | None:
     shares = np.asarray(shares, dtype=float)
     if len(shares) < 4 or shares.max() < 0.05:
         return None
+    from scipy.optimize import curve_fit  # only here: its import costs ~0.3 s a process
+
     t = np.arange(len(shares))
 
     def model(t, p, q, m):
