@@ -312,28 +312,6 @@ def pcg_uniform(state, inc):
     return state, _as_uniform(bits)
 
 
-@intrinsic
-def _select_state(typingctx, take, a, b):
-    """a if take else b, as a select (no branch to mispredict)."""
-    sig = _STATE(types.boolean, _STATE, _STATE)
-
-    def codegen(context, builder, sig, args):
-        flag = context.cast(builder, args[0], types.boolean, types.boolean)
-        flag = builder.trunc(flag, ir.IntType(1)) if flag.type != ir.IntType(1) else flag
-        return builder.select(flag, args[1], args[2])
-
-    return sig, codegen
-
-
-@njit(cache=True, inline="always")
-def pcg_uniform_if(state, inc, take):
-    """(state, u): a uniform drawn only where ``take`` (the state stays otherwise; u is then
-    meaningless). Computed either way and kept by a select: in a loop whose draws are
-    taken at random, no branch mispredicts."""
-    stepped, u = pcg_uniform(state, inc)
-    return _select_state(take, stepped, state), u
-
-
 _ONE = (np.uint64(0), np.uint64(1))
 _ZERO = (np.uint64(0), np.uint64(0))
 _MULT = (np.uint64(_PCG_MULT >> 64), np.uint64(_PCG_MULT & (2**64 - 1)))

@@ -101,8 +101,9 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
     """Exposures of listeners to ideas from speakers, taken in ``order``; returns adoptions.
 
     What needs no draw is appraised first (:func:`appraise`, in parallel for large
-    calls; practices change only at the end of the call, so it reads what the weighing
-    would). The exposures are then weighed one after another in ``order``, where every
+    calls, or from a tenth of PARALLEL_MIN exposures in an organization of PARALLEL_MIN
+    employees, whose steps wake the threads anyway; practices change only at the end of
+    the call, so it reads what the weighing would). The exposures are then weighed one after another in ``order``, where every
     random draw is taken (numpy's PCG64 stepped in registers, :mod:`model.rng`), so the
     draws and the result do not depend on the thread count."""
     practice, source, matches, ideas_in_use, need = beliefs
@@ -112,8 +113,10 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
     # per listener (a per-unit parameter)
     args = (listeners, speakers, heard, order, practice, source, need, dims, values,
             idea_market, influence, market, sanctioned, risk, influence_weight)
+    in_parallel = len(order) >= PARALLEL_MIN or (len(influence) >= PARALLEL_MIN
+                                                  and len(order) >= PARALLEL_MIN // 10)
     open_to, perceived, pulls, risks, listener_in_order, idea_in_order = (
-        appraise(*args) if len(order) >= PARALLEL_MIN else appraise_serial(*args))
+        appraise(*args) if in_parallel else appraise_serial(*args))
     taken = np.zeros(len(influence), np.bool_)
     who = np.empty(len(listeners), np.int64)
     what = np.empty(len(listeners), np.int64)

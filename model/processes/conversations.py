@@ -47,7 +47,6 @@ from model.rng import (
     pcg_store,
     pcg_uniform,
     pcg_uniform_call,
-    pcg_uniform_if,
 )
 
 if TYPE_CHECKING:
@@ -415,46 +414,84 @@ def _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, see
                 seen_commit[a] += commitment[b]
 
 
+# an employee's card: what a conversation reads of either side, in one cache line
+CARD_MANAGER, CARD_LEVEL, CARD_UNIT, CARD_IDEA = 0, 1, 2, 3  # (whole numbers, exact)
+CARD_EFFORT, CARD_COMMITMENT, CARD_VISIBILITY, CARD_DAMPING = 4, 5, 6, 7
+
+
+@njit(cache=True, parallel=True)
+def _cards(manager, level, unit, latest, effort, commitment, visibility, power_distance):
+    """Each employee's card (n x 8): manager, level, unit, newest idea (whole numbers held
+    exactly as floats), effort, commitment, work visibility, power distance. A partner met
+    at random is then one cache line away instead of eight."""
+    card = np.empty((len(manager), 8))
+    for i in prange(len(manager)):
+        card[i, CARD_MANAGER] = manager[i]
+        card[i, CARD_LEVEL] = level[i]
+        card[i, CARD_UNIT] = unit[i]
+        card[i, CARD_IDEA] = latest[i]
+        card[i, CARD_EFFORT] = effort[i]
+        card[i, CARD_COMMITMENT] = commitment[i]
+        card[i, CARD_VISIBILITY] = visibility[i]
+        card[i, CARD_DAMPING] = power_distance[i]
+    return card
+
+
+_cards_serial = serial_twin(_cards)
+
+
 @njit(cache=True)
-def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, commitment,
-                     seen_effort, seen_commit, heard, witnessed, latest, visibility,
-                     power_distance, approval_levels, source, dims, sanctioned, exposures,
+def _exchange_serial(rng, initiators, partners, card, seen_effort, seen_commit, heard,
+                     witnessed, approval_levels, source, dims, sanctioned, exposures,
                      submissions):
     """:func:`exchange` in one pass over the conversations (what each direction carries is
-    read where it is used: nothing read here changes during the pass; numpy's PCG64 is
-    stepped in registers, :mod:`model.rng`)."""
+    read where it is used, from the employees' cards (:func:`_cards`): nothing read here
+    changes during the pass; numpy's PCG64 is stepped in registers, :mod:`model.rng`).
+    Each listener's sums are kept side by side while summed, then written out. Branches
+    only where nearly always or rarely taken (a row is written in any case, counted only
+    where taken)."""
     n_exp = 0
     n_sub = 0
     n_cross = 0
+    sums = np.zeros((len(heard), 3))  # conversations heard, effort seen, commitment seen
     address = pcg_address(rng)
     state, inc = pcg_load(address)
     for c in range(len(initiators)):
         a, b = initiators[c], partners[c]
-        n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
+        n_cross += ((card[a, CARD_UNIT] != card[b, CARD_UNIT]) & (card[a, CARD_MANAGER] != b)
+                    & (card[b, CARD_MANAGER] != a))  # as _crosses
         for x in range(2):
             s, lis = (a, b) if x == 0 else (b, a)
-            heard[lis] += 1
-            seen_effort[lis] += effort[s]
-            seen_commit[lis] += commitment[s]
-            look = (manager[s] != lis) & (not witnessed[s])
-            state, u = pcg_uniform_if(state, inc, look)  # (a select, not a branch)
-            witnessed[s] = witnessed[s] | (look & (u < visibility[s]))
-            k = latest[s]
+            sums[lis, 0] += 1.0
+            sums[lis, 1] += card[s, CARD_EFFORT]
+            sums[lis, 2] += card[s, CARD_COMMITMENT]
+            to_manager = card[s, CARD_MANAGER] == lis
+            if (not to_manager) & (not witnessed[s]):  # (mostly: rarely mispredicts)
+                state, u = pcg_uniform(state, inc)
+                witnessed[s] = u < card[s, CARD_VISIBILITY]
+            k = np.int64(card[s, CARD_IDEA])
             if k < 0:
                 continue
             d = dims[k, 0]
             offers = (source[s, d] == k) & (source[lis, d] != k)  # an idea in use that the
             # listener lacks
-            up = offers & (level[lis] < level[s])
-            state, u = pcg_uniform_if(state, inc, up)
-            passes = offers & (not (up & (u < power_distance[s])))  # voice upward withheld
-            review = passes & (approval_levels[s] > 0) & (manager[s] == lis) & (not sanctioned[k])
+            passes = offers
+            if offers & (card[lis, CARD_LEVEL] < card[s, CARD_LEVEL]):  # (rare: few mispredicts)
+                state, u = pcg_uniform(state, inc)
+                passes = u >= card[s, CARD_DAMPING]  # voice upward withheld below
+            review = False
+            if passes & to_manager:  # (rare)
+                review = (approval_levels[s] > 0) & (not sanctioned[k])
             # written in any case, counted only where taken (no branch to mispredict)
             submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
             n_sub += np.int64(review)
             exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
             n_exp += np.int64(passes & (not review))
     pcg_store(address, state)
+    for i in range(len(heard)):
+        heard[i] = np.int64(sums[i, 0])
+        seen_effort[i] = sums[i, 1]
+        seen_commit[i] = sums[i, 2]
     return n_exp, n_sub, n_cross
 
 
@@ -490,8 +527,8 @@ def _take_directions(rng, initiators, partners, offer, seen_with, damped, idea, 
                      exposures, submissions):
     """The directions of :func:`exchange` in order, with every random draw (numpy's PCG64
     stepped in registers): work seen, voice withheld, exposures and submissions filled;
-    returns how many of each. Branch-free: each draw is taken by a select, each row is
-    written and counted only where taken."""
+    returns how many of each. Branches only where nearly always or rarely taken: each row
+    is written in any case and counted only where taken."""
     n_exp = 0
     n_sub = 0
     address = pcg_address(rng)
@@ -502,13 +539,14 @@ def _take_directions(rng, initiators, partners, offer, seen_with, damped, idea, 
         s = b if odd else a
         lis = a if odd else b
         code = offer[x]
-        look = ((code & MAY_SEE) != 0) & (not witnessed[s])
-        state, u = pcg_uniform_if(state, inc, look)
-        witnessed[s] = witnessed[s] | (look & (u < seen_with[x]))
+        if ((code & MAY_SEE) != 0) & (not witnessed[s]):  # (mostly: rarely mispredicts)
+            state, u = pcg_uniform(state, inc)
+            witnessed[s] = u < seen_with[x]
         what = code & 3
-        up = what == VOICED_UP
-        state, u = pcg_uniform_if(state, inc, up)
-        passes = (what != NO_IDEA) & (not (up & (u < damped[x])))  # voice upward withheld
+        passes = what != NO_IDEA
+        if what == VOICED_UP:  # (few directions: a branch rarely mispredicts)
+            state, u = pcg_uniform(state, inc)
+            passes = u >= damped[x]  # voice upward withheld below
         review = passes & ((code & TO_REVIEW) != 0)
         k = idea[x]
         # written in any case, counted only where taken (no branch to mispredict)
@@ -569,8 +607,17 @@ def _as_int32(values):
     return out
 
 
+@njit(cache=True)
+def update_ties_serial(strength, used, floor, decay, reinforcement):
+    """:func:`update_ties` in one pass over the ties and one over the uses."""
+    for e in range(len(strength)):
+        strength[e] = floor + (strength[e] - floor) * (1.0 - decay)
+    for e in used:
+        if e >= 0:
+            strength[e] = 1.0 - (1.0 - strength[e]) * (1.0 - reinforcement)
+
+
 learn_norms_serial = serial_twin(learn_norms)
-update_ties_serial = serial_twin(update_ties)
 count_partners_serial = serial_twin(count_partners)
 
 
@@ -686,14 +733,11 @@ def _exchange(st, rng, initiators, partners):
                          st.witnessed, st.latest),
                         (st.visibility, st.power_distance, st.approval_levels), st.source,
                         st.dims, st.sanctioned, st.exposures, st.submissions, st.threads)
-    st.heard[:] = 0
-    st.seen_effort[:] = 0.0
-    st.seen_commit[:] = 0.0
     st.witnessed[:] = False
-    return _exchange_serial(rng, initiators, partners, st.manager, st.level, st.unit,
-                            st.effort, st.commitment, st.seen_effort, st.seen_commit,
-                            st.heard, st.witnessed, st.latest, st.visibility,
-                            st.power_distance, st.approval_levels, st.source, st.dims,
+    card = _cards_serial(st.manager, st.level, st.unit, st.latest, st.effort, st.commitment,
+                         st.visibility, st.power_distance)
+    return _exchange_serial(rng, initiators, partners, card, st.seen_effort, st.seen_commit,
+                            st.heard, st.witnessed, st.approval_levels, st.source, st.dims,
                             st.sanctioned, st.exposures, st.submissions)
 
 
@@ -737,7 +781,7 @@ def converse_step(st, rng, step, forget, dropped):
                         st.threads)
         else:
             update_ties_serial(st.strength, ties, st.tie_floor, st.tie_decay,
-                               st.tie_reinforcement, 1)
+                               st.tie_reinforcement)
     if len(st.sought) >= PARALLEL_MIN:
         count_partners(st.sought, partners, dropped, st.threads)
         return (_as_int32(initiators), _as_int32(partners), n_exp, n_sub, n_cross, adopted)
