@@ -103,9 +103,10 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
     What needs no draw is appraised first (:func:`appraise`, in parallel for large
     calls, or from a tenth of PARALLEL_MIN exposures in an organization of PARALLEL_MIN
     employees, whose steps wake the threads anyway; practices change only at the end of
-    the call, so it reads what the weighing would). The exposures are then weighed one after another in ``order``, where every
-    random draw is taken (numpy's PCG64 stepped in registers, :mod:`model.rng`), so the
-    draws and the result do not depend on the thread count."""
+    the call, so it reads what the weighing would). The exposures are then weighed one
+    after another in ``order``, where every random draw is taken (numpy's PCG64 stepped
+    in registers, :mod:`model.rng`), so the draws and the result do not depend on the
+    thread count. Large adoptions are written in parallel (:func:`adopt_all`)."""
     practice, source, matches, ideas_in_use, need = beliefs
     dims, values, adopters, sanctioned, adoptions, value_sum, value_at_birth, idea_market = ideas
     influence, latest, market = people
