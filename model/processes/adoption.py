@@ -26,7 +26,7 @@ from numba.typed import Dict
 from scipy.special import logit
 
 from model.beliefs import adopt_all
-from model.parallel import PARALLEL_MIN, serial_twin
+from model.parallel import PARALLEL_MIN
 from model.rng import pcg_address, pcg_load, pcg_normal, pcg_store, pcg_uniform
 
 if TYPE_CHECKING:
@@ -66,8 +66,7 @@ def appraise(listeners, speakers, heard, order, practice, source, need, dims, va
     does not use the idea yet and it applies to their market), the parts of its appeal
     that need no draw (true gain per dimension, ``influence_weight`` times the influence
     gap, the risk of an unsanctioned idea or 0), the listener and the idea. Read-only and
-    per exposure, so the exposures are appraised in parallel (large calls) or in a
-    branch-free pass (:func:`appraise_serial`)."""
+    per exposure, so the exposures are appraised in parallel."""
     count = len(order)
     scope = dims.shape[1]
     open_to = np.empty(count, np.bool_)
@@ -93,20 +92,19 @@ def appraise(listeners, speakers, heard, order, practice, source, need, dims, va
     return open_to, perceived, pulls, risks, listener_in_order, idea_in_order
 
 
-appraise_serial = serial_twin(appraise)
-
 
 @njit(cache=True)
 def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, memory, step):
     """Exposures of listeners to ideas from speakers, taken in ``order``; returns adoptions.
 
-    What needs no draw is appraised first (:func:`appraise`, in parallel for large
-    calls, or from a tenth of PARALLEL_MIN exposures in an organization of PARALLEL_MIN
-    employees, whose steps wake the threads anyway; practices change only at the end of
-    the call, so it reads what the weighing would). The exposures are then weighed one
-    after another in ``order``, where every random draw is taken (numpy's PCG64 stepped
-    in registers, :mod:`model.rng`), so the draws and the result do not depend on the
-    thread count. Large adoptions are written in parallel (:func:`adopt_all`)."""
+    Large calls (PARALLEL_MIN exposures, or a tenth of that in an organization of
+    PARALLEL_MIN employees, whose steps wake the threads anyway) appraise what needs no
+    draw first, in parallel (:func:`appraise`); small ones appraise each exposure where
+    it is weighed (practices change only at the end of the call, so both read the same).
+    The exposures are weighed one after another in ``order``, where every random draw is
+    taken (numpy's PCG64 stepped in registers, :mod:`model.rng`), so the draws and the
+    result do not depend on the thread count. Large adoptions are written in parallel
+    (:func:`model.beliefs.adopt_all`)."""
     practice, source, matches, ideas_in_use, need = beliefs
     dims, values, adopters, sanctioned, adoptions, value_sum, value_at_birth, idea_market = ideas
     influence, latest, market = people
@@ -114,10 +112,15 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
     # per listener (a per-unit parameter)
     args = (listeners, speakers, heard, order, practice, source, need, dims, values,
             idea_market, influence, market, sanctioned, risk, influence_weight)
-    in_parallel = len(order) >= PARALLEL_MIN or (len(influence) >= PARALLEL_MIN
-                                                  and len(order) >= PARALLEL_MIN // 10)
-    open_to, perceived, pulls, risks, listener_in_order, idea_in_order = (
-        appraise(*args) if in_parallel else appraise_serial(*args))
+    large = len(order) >= PARALLEL_MIN or (len(influence) >= PARALLEL_MIN
+                                            and len(order) >= PARALLEL_MIN // 10)
+    if large:
+        open_to, perceived, pulls, risks, listener_in_order, idea_in_order = appraise(*args)
+    else:  # (appraised where weighed: a pass of its own costs more than it saves)
+        open_to, perceived, pulls, risks = (np.empty(0, np.bool_), np.empty(0), np.empty(0),
+                                            np.empty(0))
+        listener_in_order = idea_in_order = np.empty(0, np.int64)
+    scope = dims.shape[1]
     taken = np.zeros(len(influence), np.bool_)
     who = np.empty(len(listeners), np.int64)
     what = np.empty(len(listeners), np.int64)
@@ -125,9 +128,16 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
     address = pcg_address(rng)
     state, inc = pcg_load(address)
     for y in range(len(order)):
-        if not open_to[y]:
-            continue  # uses it already, or it does not apply to the listener's customers
-        listener, k = listener_in_order[y], idea_in_order[y]
+        if large:
+            if not open_to[y]:
+                continue
+            listener, k = listener_in_order[y], idea_in_order[y]
+        else:
+            x = order[y]
+            listener, k = np.int64(listeners[x]), np.int64(heard[x])
+            if source[listener, dims[k, 0]] == k or (idea_market[k] >= 0
+                                                     and idea_market[k] != market[listener]):
+                continue  # uses it already, or it does not apply to the listener's customers
         if taken[listener] and latest[listener] == k:
             continue  # adopted it earlier in this call
         if threshold > 1:
@@ -141,12 +151,23 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
             memory[key] = (exposures, np.int64(speaker), np.int64(step))
             if exposures < threshold:
                 continue
-        seen = perceived[y]
+        if large:
+            seen, pull, unsanctioned_risk = perceived[y], pulls[y], risks[y]
+        else:
+            x = order[y]
+            gain = 0  # as _gain (a call with arrays costs reference counts per exposure)
+            for j in range(scope):
+                d = dims[k, j]
+                gain += (np.int64(values[k, j] == need[d])
+                         - np.int64(practice[listener, d] == need[d]))
+            seen = gain / scope
+            pull = influence_weight * (influence[speakers[x]] - influence[listener])
+            unsanctioned_risk = 0.0 if sanctioned[k] else risk[listener]  # x - 0.0 is x
         if noise_sd > 0:
             state, z = pcg_normal(state, inc)
             seen += noise_sd * z
-        appeal = base + value_weight * seen + pulls[y]
-        appeal -= risks[y]
+        appeal = base + value_weight * seen + pull
+        appeal -= unsanctioned_risk
         state, u = pcg_uniform(state, inc)
         if u >= 1.0 / (1.0 + np.exp(-appeal)):
             continue

@@ -439,48 +439,43 @@ def _cards(manager, level, unit, latest, effort, commitment, visibility, power_d
     return card
 
 
-_cards_serial = serial_twin(_cards)
-
 
 @njit(cache=True)
-def _exchange_serial(rng, initiators, partners, card, seen_effort, seen_commit, heard,
-                     witnessed, approval_levels, source, dims, sanctioned, exposures,
+def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, commitment,
+                     seen_effort, seen_commit, heard, witnessed, latest, visibility,
+                     power_distance, approval_levels, source, dims, sanctioned, exposures,
                      submissions):
     """:func:`exchange` in one pass over the conversations (what each direction carries is
-    read where it is used, from the employees' cards (:func:`_cards`): nothing read here
-    changes during the pass; numpy's PCG64 is stepped in registers, :mod:`model.rng`).
-    Each listener's sums are kept side by side while summed, then written out. Branches
-    only where nearly always or rarely taken (a row is written in any case, counted only
-    where taken)."""
+    read where it is used: nothing read here changes during the pass; numpy's PCG64 is
+    stepped in registers, :mod:`model.rng`). Branches only where nearly always or rarely
+    taken (a row is written in any case, counted only where taken)."""
     n_exp = 0
     n_sub = 0
     n_cross = 0
-    sums = np.zeros((len(heard), 3))  # conversations heard, effort seen, commitment seen
     address = pcg_address(rng)
     state, inc = pcg_load(address)
     for c in range(len(initiators)):
         a, b = initiators[c], partners[c]
-        n_cross += ((card[a, CARD_UNIT] != card[b, CARD_UNIT]) & (card[a, CARD_MANAGER] != b)
-                    & (card[b, CARD_MANAGER] != a))  # as _crosses
+        n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
         for x in range(2):
             s, lis = (a, b) if x == 0 else (b, a)
-            sums[lis, 0] += 1.0
-            sums[lis, 1] += card[s, CARD_EFFORT]
-            sums[lis, 2] += card[s, CARD_COMMITMENT]
-            to_manager = card[s, CARD_MANAGER] == lis
+            heard[lis] += 1
+            seen_effort[lis] += effort[s]
+            seen_commit[lis] += commitment[s]
+            to_manager = manager[s] == lis
             if (not to_manager) & (not witnessed[s]):  # (mostly: rarely mispredicts)
                 state, u = pcg_uniform(state, inc)
-                witnessed[s] = u < card[s, CARD_VISIBILITY]
-            k = np.int64(card[s, CARD_IDEA])
+                witnessed[s] = u < visibility[s]
+            k = latest[s]
             if k < 0:
                 continue
             d = dims[k, 0]
             offers = (source[s, d] == k) & (source[lis, d] != k)  # an idea in use that the
             # listener lacks
             passes = offers
-            if offers & (card[lis, CARD_LEVEL] < card[s, CARD_LEVEL]):  # (rare: few mispredicts)
+            if offers & (level[lis] < level[s]):  # (rare: few mispredicts)
                 state, u = pcg_uniform(state, inc)
-                passes = u >= card[s, CARD_DAMPING]  # voice upward withheld below
+                passes = u >= power_distance[s]  # voice upward withheld below
             review = False
             if passes & to_manager:  # (rare)
                 review = (approval_levels[s] > 0) & (not sanctioned[k])
@@ -490,10 +485,6 @@ def _exchange_serial(rng, initiators, partners, card, seen_effort, seen_commit, 
             exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
             n_exp += np.int64(passes & (not review))
     pcg_store(address, state)
-    for i in range(len(heard)):
-        heard[i] = np.int64(sums[i, 0])
-        seen_effort[i] = sums[i, 1]
-        seen_commit[i] = sums[i, 2]
     return n_exp, n_sub, n_cross
 
 
@@ -736,11 +727,14 @@ def _exchange(st, rng, initiators, partners):
                          st.witnessed, st.latest),
                         (st.visibility, st.power_distance, st.approval_levels), st.source,
                         st.dims, st.sanctioned, st.exposures, st.submissions, st.threads)
+    st.heard[:] = 0
+    st.seen_effort[:] = 0.0
+    st.seen_commit[:] = 0.0
     st.witnessed[:] = False
-    card = _cards_serial(st.manager, st.level, st.unit, st.latest, st.effort, st.commitment,
-                         st.visibility, st.power_distance)
-    return _exchange_serial(rng, initiators, partners, card, st.seen_effort, st.seen_commit,
-                            st.heard, st.witnessed, st.approval_levels, st.source, st.dims,
+    return _exchange_serial(rng, initiators, partners, st.manager, st.level, st.unit,
+                            st.effort, st.commitment, st.seen_effort, st.seen_commit,
+                            st.heard, st.witnessed, st.latest, st.visibility,
+                            st.power_distance, st.approval_levels, st.source, st.dims,
                             st.sanctioned, st.exposures, st.submissions)
 
 
