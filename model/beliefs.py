@@ -115,8 +115,9 @@ def _cell_buffers(size):
 
 
 @njit(cache=True)
-def adopt_all(state, dims, values, adopters, employees, ideas):
-    """Employees take up one idea each, in order.
+def adopt_all(state, dims, values, adopters, employees, ideas, threads=1):
+    """Employees take up one idea each, in order (the beliefs written in parallel on
+    several ``threads`` when many, :func:`assign_in_row_ranges`).
 
     Beliefs change where the idea differs from current practice; the idea's anchor is
     always taken. Where the idea agrees with what one already does, the belief keeps its
@@ -135,7 +136,7 @@ def adopt_all(state, dims, values, adopters, employees, ideas):
                 count += 1
     rows, cols, new_values, sources = (rows[:count], cols[:count], new_values[:count],
                                        sources[:count])
-    if count >= PARALLEL_MIN // 10 and practice.shape[0] >= PARALLEL_MIN:
+    if threads > 1 and count >= PARALLEL_MIN // 10 and practice.shape[0] >= PARALLEL_MIN:
         assign_in_row_ranges(state, dims, adopters, rows, cols, new_values, sources)
     else:
         assign_cells(state, dims, adopters, rows, cols, new_values, sources)

@@ -94,13 +94,15 @@ def appraise(listeners, speakers, heard, order, practice, source, need, dims, va
 
 
 @njit(cache=True)
-def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, memory, step):
+def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, memory, step,
+           threads=1):
     """Exposures of listeners to ideas from speakers, taken in ``order``; returns adoptions.
 
-    Large calls (PARALLEL_MIN exposures, or a tenth of that in an organization of
-    PARALLEL_MIN employees, whose steps wake the threads anyway) appraise what needs no
-    draw first, in parallel (:func:`appraise`); small ones appraise each exposure where
-    it is weighed (practices change only at the end of the call, so both read the same).
+    Large calls on several ``threads`` (PARALLEL_MIN exposures, or a tenth of that in an
+    organization of PARALLEL_MIN employees, whose steps wake the threads anyway) appraise
+    what needs no draw first, in parallel (:func:`appraise`); others appraise each
+    exposure where it is weighed, in one pass (practices change only at the end of the
+    call, so both read the same).
     The exposures are weighed one after another in ``order``, where every random draw is
     taken (numpy's PCG64 stepped in registers, :mod:`model.rng`), so the draws and the
     result do not depend on the thread count. Large adoptions are written in parallel
@@ -112,8 +114,8 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
     # per listener (a per-unit parameter)
     args = (listeners, speakers, heard, order, practice, source, need, dims, values,
             idea_market, influence, market, sanctioned, risk, influence_weight)
-    large = len(order) >= PARALLEL_MIN or (len(influence) >= PARALLEL_MIN
-                                            and len(order) >= PARALLEL_MIN // 10)
+    large = threads > 1 and (len(order) >= PARALLEL_MIN or (
+        len(influence) >= PARALLEL_MIN and len(order) >= PARALLEL_MIN // 10))
     if large:
         open_to, perceived, pulls, risks, listener_in_order, idea_in_order = appraise(*args)
     else:  # (appraised where weighed: a pass of its own costs more than it saves)
@@ -178,7 +180,7 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
         who[count], what[count] = listener, k
         count += 1
     pcg_store(address, state)
-    adopt_all(beliefs, dims, values, adopters, who[:count], what[:count])
+    adopt_all(beliefs, dims, values, adopters, who[:count], what[:count], threads)
     return count
 
 
@@ -195,11 +197,11 @@ def permutation(rng, n):
 
 @njit(cache=True)
 def expose_in_random_order(listeners, speakers, heard, beliefs, ideas, people, prm, rng,
-                           memory, step):
+                           memory, step, threads=1):
     """:func:`expose`, the exposures taken in an order drawn from ``rng`` (one compiled
     call instead of two)."""
     return expose(listeners, speakers, heard, permutation(rng, len(listeners)), beliefs,
-                  ideas, people, prm, rng, memory, step)
+                  ideas, people, prm, rng, memory, step, threads)
 
 
 def adoption_settings(p) -> tuple[float, float, float, float, np.int64, np.int64]:

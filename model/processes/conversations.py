@@ -692,7 +692,7 @@ def _choose(st, rng):
              st.n_children),
             (st.position, st.occupant, st.manager, st.level, st.unit), (),
             (st.formal_strength, st.power_distance, st.lateral, True, st.mixed_degree))
-    if n >= PARALLEL_MIN:
+    if n >= PARALLEL_MIN and st.threads > 1:  # (one pass serves one thread best)
         return choose_partners_along_ties(
             rng, st.per_person,
             (st.parent, st.parent, st.unit_start, st.unit_size, st.child_start,
@@ -721,7 +721,8 @@ def choose_with_state(st, rng):
 def _exchange(st, rng, initiators, partners):
     """Both directions of every conversation (see :func:`exchange`): (exposures,
     submissions, conversations across units)."""
-    if len(initiators) >= PARALLEL_MIN:  # (clears the sums in parallel)
+    if len(initiators) >= PARALLEL_MIN and st.threads > 1:  # (clears the sums in parallel;
+        # one pass serves one thread best)
         return exchange(rng, initiators, partners, (st.manager, st.level, st.unit),
                         (st.effort, st.commitment, st.seen_effort, st.seen_commit, st.heard,
                          st.witnessed, st.latest),
@@ -751,7 +752,7 @@ def adopt_heard(st, rng, step, n_exp):
          st.value_at_birth, st.idea_market),
         (st.influence, st.latest, st.market),
         (st.adopt_base, st.value_weight, st.noise_sd, st.influence_weight, st.risk,
-         st.threshold, st.horizon), rng, st.memory, step)
+         st.threshold, st.horizon), rng, st.memory, step, st.threads)
 
 
 @njit(cache=True)
