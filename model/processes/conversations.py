@@ -353,15 +353,15 @@ MAY_SEE = 8  # the listener is not the speaker's manager, so may see the speaker
 
 
 @njit(cache=True, parallel=True)
-def _read_directions(initiators, partners, card, source, dims, sanctioned, approval_levels):
+def _read_directions(initiators, partners, manager, level, unit, latest, source, dims,
+                     sanctioned, approval_levels, visibility, power_distance):
     """Per direction of every conversation (speaker first, then listener, as in
     :func:`exchange`): what the speaker's newest idea does (NO_IDEA where the speaker has
     no idea in use that the listener lacks, VOICED_UP where it is voiced to someone more
     senior, PASSES otherwise) with the TO_REVIEW and MAY_SEE flags, the speaker's work
     visibility, voice damping and newest idea; and how many conversations crossed units.
-    Read-only, in parallel, from the employees' cards (:func:`_cards`): the in-order pass
-    then reads these in the order it visits them, instead of rows scattered over the
-    employees."""
+    Read-only, in parallel: the in-order pass then reads these in the order it visits
+    them, instead of rows scattered over the employees."""
     offer = np.empty(2 * len(initiators), np.int8)
     seen_with = np.empty(2 * len(initiators))
     damped = np.empty(2 * len(initiators))
@@ -369,22 +369,20 @@ def _read_directions(initiators, partners, card, source, dims, sanctioned, appro
     crossed = 0
     for c in prange(len(initiators)):
         a, b = initiators[c], partners[c]
-        crossed += ((card[a, CARD_UNIT] != card[b, CARD_UNIT]) & (card[a, CARD_MANAGER] != b)
-                    & (card[b, CARD_MANAGER] != a))  # as _crosses
+        crossed += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
         for x in range(2):
             s, lis = (a, b) if x == 0 else (b, a)
-            k = np.int64(card[s, CARD_IDEA])
+            k = latest[s]
             code = NO_IDEA
             if k >= 0 and source[s, dims[k, 0]] == k and source[lis, dims[k, 0]] != k:
-                code = VOICED_UP if card[lis, CARD_LEVEL] < card[s, CARD_LEVEL] else PASSES
-                if (card[s, CARD_MANAGER] == lis and approval_levels[s] > 0
-                        and not sanctioned[k]):
+                code = VOICED_UP if level[lis] < level[s] else PASSES
+                if approval_levels[s] > 0 and manager[s] == lis and not sanctioned[k]:
                     code |= TO_REVIEW
-            if card[s, CARD_MANAGER] != lis:
+            if manager[s] != lis:
                 code |= MAY_SEE
             offer[2 * c + x] = code
-            seen_with[2 * c + x] = card[s, CARD_VISIBILITY]  # (read only where MAY_SEE)
-            damped[2 * c + x] = card[s, CARD_DAMPING]  # (read only where VOICED_UP)
+            seen_with[2 * c + x] = visibility[s]  # (read only where MAY_SEE)
+            damped[2 * c + x] = power_distance[s]  # (read only where VOICED_UP)
             idea[2 * c + x] = k
     return offer, seen_with, damped, idea, crossed
 
@@ -414,30 +412,6 @@ def _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, see
                 heard[a] += 1
                 seen_effort[a] += effort[b]
                 seen_commit[a] += commitment[b]
-
-
-# an employee's card: what a conversation reads of either side, in one cache line
-CARD_MANAGER, CARD_LEVEL, CARD_UNIT, CARD_IDEA = 0, 1, 2, 3  # (whole numbers, exact)
-CARD_EFFORT, CARD_COMMITMENT, CARD_VISIBILITY, CARD_DAMPING = 4, 5, 6, 7
-
-
-@njit(cache=True, parallel=True)
-def _cards(manager, level, unit, latest, effort, commitment, visibility, power_distance):
-    """Each employee's card (n x 8): manager, level, unit, newest idea (whole numbers held
-    exactly as floats), effort, commitment, work visibility, power distance. A partner met
-    at random is then one cache line away instead of eight."""
-    card = np.empty((len(manager), 8))
-    for i in prange(len(manager)):
-        card[i, CARD_MANAGER] = manager[i]
-        card[i, CARD_LEVEL] = level[i]
-        card[i, CARD_UNIT] = unit[i]
-        card[i, CARD_IDEA] = latest[i]
-        card[i, CARD_EFFORT] = effort[i]
-        card[i, CARD_COMMITMENT] = commitment[i]
-        card[i, CARD_VISIBILITY] = visibility[i]
-        card[i, CARD_DAMPING] = power_distance[i]
-    return card
-
 
 
 @njit(cache=True)
@@ -505,10 +479,9 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
     visibility, power_distance, approval_levels = prm  # per employee (per-unit parameters)
-    card = _cards(manager, level, unit, latest, effort, commitment, visibility,
-                  power_distance)
     offer, seen_with, damped, idea, n_cross = _read_directions(
-        initiators, partners, card, source, dims, sanctioned, approval_levels)
+        initiators, partners, manager, level, unit, latest, source, dims, sanctioned,
+        approval_levels, visibility, power_distance)
     _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, seen_commit,
                witnessed, blocks)
     n_exp, n_sub = _take_directions(rng, initiators, partners, offer, seen_with, damped,
