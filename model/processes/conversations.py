@@ -145,54 +145,20 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
     return initiators[:count], partners[:count], ties[:count]
 
 
-@njit(cache=True, parallel=True)
-def _contact_totals(formal, position, informal, formal_strength, power_distance):
-    """Each employee's total formal weight and total contact weight (formal + informal)."""
-    parent, level_pos, unit_start, unit_size, child_start, n_children = formal
-    indptr, target, tie, strength, factor = informal
-    n = len(position)
-    w_formal = np.empty(n)
-    total = np.empty(n)
-    for i in prange(n):
-        p = position[i]
-        up, down, side, _, _ = _formal_weights(p, parent[p], unit_start[p], unit_size[p],
-                                               n_children[p], power_distance[i])
-        w_formal[i] = formal_strength * (up + down + side)
-        w_informal = 0.0
-        for e in range(indptr[i], indptr[i + 1]):
-            w_informal += strength[tie[e]] * factor[e]
-        total[i] = w_formal[i] + w_informal
-    return w_formal, total
-
-
-
 MEET_BLOCK = 4096  # employees per block of the parallel choice (fixed, not per thread)
 
 
 @njit(cache=True, parallel=True)
-def _draws_before_blocks(total, per_person):
-    """Uniform draws taken before each block of MEET_BLOCK employees (one per conversation
-    of each employee with some contact weight), and in all (last entry)."""
-    blocks = (len(total) + MEET_BLOCK - 1) // MEET_BLOCK
-    first = np.zeros(blocks + 1, np.int64)
-    for b in prange(blocks):
-        drawing = 0
-        for i in range(b * MEET_BLOCK, min(len(total), (b + 1) * MEET_BLOCK)):
-            drawing += total[i] > 0.0
-        first[b + 1] = drawing * per_person
-    for b in range(blocks):
-        first[b + 1] += first[b]
-    return first
-
-
-@njit(cache=True, parallel=True)
-def _meet_along_ties(state, inc, first_draw, per_person, w_formal, total, formal, roles,
-                     informal, formal_strength, power_distance):
+def _meet_along_ties(state, inc, first_draw, per_person, formal, roles, informal,
+                     formal_strength, power_distance):
     """Partner (and informal tie, or -1) of every conversation, one slot per conversation
-    an employee may start (-1 where none is started), and how many were started per block
-    of MEET_BLOCK employees. Each block steps its own copy of the stream from its first
-    draw (``first_draw``, from ``state``), so the draws are those of one pass in employee
-    order, on any number of threads."""
+    an employee may start (-1 where none is started); per block of MEET_BLOCK employees,
+    how many conversations were started and how many employees have some contact weight
+    (each draws ``per_person`` uniforms). Each block steps its own copy of the stream
+    from its first draw (``first_draw``, from ``state``), so the draws are those of one
+    pass in employee order on any number of threads, provided ``first_draw`` counts the
+    draws of the blocks before (the caller checks against the counts returned). Contact
+    weights are summed as the serial pass sums them (:func:`_along_ties_serial`)."""
     parent, level_pos, unit_start, unit_size, child_start, n_children = formal
     position, occupant = roles
     indptr, target, tie, strength, factor = informal
@@ -200,27 +166,35 @@ def _meet_along_ties(state, inc, first_draw, per_person, w_formal, total, formal
     partners = np.empty(n * per_person, np.int64)
     ties = np.empty(n * per_person, np.int64)
     started = np.zeros(len(first_draw) - 1, np.int64)
+    drawing = np.zeros(len(first_draw) - 1, np.int64)
     for b in prange(len(first_draw) - 1):
         s = pcg_advance(state, inc, first_draw[b])
         kept = 0
+        takers = 0
         for i in range(b * MEET_BLOCK, min(n, (b + 1) * MEET_BLOCK)):
             for c in range(per_person):
                 partners[i * per_person + c] = -1
                 ties[i * per_person + c] = -1
-            if total[i] <= 0.0:
-                continue
             p = position[i]
             layout = _formal_weights(p, parent[p], unit_start[p], unit_size[p], n_children[p],
                                      power_distance[i])
+            w_formal = formal_strength * (layout[0] + layout[1] + layout[2])
+            w_informal = 0.0
+            for e in range(indptr[i], indptr[i + 1]):
+                w_informal += strength[tie[e]] * factor[e]
+            total = w_formal + w_informal
+            if total <= 0.0:
+                continue
+            takers += 1
             for c in range(per_person):
                 s, u = pcg_uniform_call(s, inc)
-                r = u * total[i]
+                r = u * total
                 t = -1
-                if r < w_formal[i]:
+                if r < w_formal:
                     j = occupant[_formal_partner(r / formal_strength, layout, parent[p],
                                                  unit_start[p], child_start[p], n_children[p])]
                 else:
-                    r -= w_formal[i]
+                    r -= w_formal
                     e = indptr[i]
                     acc = strength[tie[e]] * factor[e]
                     while acc <= r and e < indptr[i + 1] - 1:
@@ -232,7 +206,17 @@ def _meet_along_ties(state, inc, first_draw, per_person, w_formal, total, formal
                     ties[i * per_person + c] = t
                     kept += 1
         started[b] = kept
-    return partners, ties, started
+        drawing[b] = takers
+    return partners, ties, started, drawing
+
+
+@njit(cache=True, parallel=True)
+def _initiators_of_slots(count, per_person):
+    """The initiator of each slot when every slot holds a conversation."""
+    initiators = np.empty(count, np.int64)
+    for x in prange(count):
+        initiators[x] = x // per_person
+    return initiators
 
 
 @njit(cache=True, parallel=True)
@@ -257,7 +241,8 @@ def _gather_started(partners, ties, started, per_person, initiators_out, partner
 @njit(cache=True)
 def formal_weights(position, parent, unit_start, unit_size, n_children, formal_strength,
                    power_distance):
-    """Each employee's total formal contact weight (as :func:`_contact_totals` sums it)."""
+    """Each employee's total formal contact weight (as the parallel choice of partners sums
+    it, :func:`_meet_along_ties`)."""
     w_formal = np.empty(len(position))
     for i in range(len(position)):
         p = position[i]
@@ -325,19 +310,29 @@ def choose_partners_along_ties(rng, per_person, formal, roles, informal, prm):
     """(initiators, partners, informal tie or -1) for every conversation started, partners
     drawn along formal and informal ties by weight. Employees are visited in parallel
     blocks, each drawing from its own copy of the stream advanced to its first draw, so
-    the conversations (and the random stream) are the same on any number of threads."""
+    the conversations (and the random stream) are the same on any number of threads;
+    one pass when every employee has some contact weight (nearly always), two otherwise."""
     position, occupant = roles[0], roles[1]
     formal_strength, power_distance = prm[0], prm[1]
-    w_formal, total = _contact_totals(formal, position, informal, formal_strength,
-                                      power_distance)
-    first_draw = _draws_before_blocks(total, per_person)
+    n = len(position)
+    blocks = (n + MEET_BLOCK - 1) // MEET_BLOCK
+    first_draw = np.empty(blocks + 1, np.int64)  # as if every employee draws
+    for b in range(blocks + 1):
+        first_draw[b] = min(b * MEET_BLOCK, n) * per_person
     address = pcg_address(rng)
     state, inc = pcg_load(address)
-    partners, ties, started = _meet_along_ties(state, inc, first_draw, per_person, w_formal,
-                                               total, formal, (position, occupant), informal,
-                                               formal_strength, power_distance)
+    args = (per_person, formal, (position, occupant), informal, formal_strength,
+            power_distance)
+    partners, ties, started, drawing = _meet_along_ties(state, inc, first_draw, *args)
+    if drawing.sum() < n:  # some employee has no contact weight, so draws nothing: again,
+        # each block from where the blocks before it end
+        for b in range(blocks):
+            first_draw[b + 1] = first_draw[b] + drawing[b] * per_person
+        partners, ties, started, drawing = _meet_along_ties(state, inc, first_draw, *args)
     pcg_store(address, pcg_advance(state, inc, first_draw[-1]))
     count = started.sum()
+    if count == len(partners):  # every slot holds a conversation
+        return _initiators_of_slots(count, per_person), partners, ties
     initiators_out = np.empty(count, np.int64)
     partners_out = np.empty(count, np.int64)
     ties_out = np.empty(count, np.int64)
