@@ -210,11 +210,11 @@ def _meet_along_ties(state, inc, first_draw, per_person, formal, roles, informal
     return partners, ties, started, drawing
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _initiators_of_slots(count, per_person):
     """The initiator of each slot when every slot holds a conversation."""
     initiators = np.empty(count, np.int64)
-    for x in prange(count):
+    for x in range(count):
         initiators[x] = x // per_person
     return initiators
 
@@ -529,20 +529,14 @@ def learn_norms(heard, seen_effort, seen_commit, effort_norm, commitment_norm, r
             commitment_norm[i] += rate * (seen_commit[i] / heard[i] - commitment_norm[i])
 
 
-@njit(cache=True, parallel=True)
-def count_partners(sought, gained, lost, blocks):
+@njit(cache=True)
+def count_partners(sought, gained, lost):
     """Add 1 to each partner's count of times chosen for every entry of ``gained`` and
-    subtract 1 for every entry of ``lost`` (integer counts: the same in any order). The
-    partners are split into ``blocks`` ranges, each counted by one thread."""
-    n = len(sought)
-    for block in prange(blocks):
-        lo, hi = block * n // blocks, (block + 1) * n // blocks
-        for j in lost:
-            if lo <= j < hi:
-                sought[j] -= 1
-        for j in gained:
-            if lo <= j < hi:
-                sought[j] += 1
+    subtract 1 for every entry of ``lost``."""
+    for j in lost:
+        sought[j] -= 1
+    for j in gained:
+        sought[j] += 1
 
 
 @njit(cache=True, parallel=True)
@@ -560,15 +554,6 @@ def update_ties(strength, used, floor, decay, reinforcement, blocks):
                 strength[e] = 1.0 - (1.0 - strength[e]) * (1.0 - reinforcement)
 
 
-@njit(cache=True, parallel=True)
-def _as_int32(values):
-    """``values.astype(np.int32)``, in parallel."""
-    out = np.empty(len(values), np.int32)
-    for x in prange(len(values)):
-        out[x] = values[x]
-    return out
-
-
 @njit(cache=True)
 def update_ties_serial(strength, used, floor, decay, reinforcement):
     """:func:`update_ties` in one pass over the ties and one over the uses."""
@@ -580,7 +565,6 @@ def update_ties_serial(strength, used, floor, decay, reinforcement):
 
 
 learn_norms_serial = serial_twin(learn_norms)
-count_partners_serial = serial_twin(count_partners)
 
 
 @structref.register
@@ -748,10 +732,9 @@ def converse_step(st, rng, step, forget, dropped):
         else:
             update_ties_serial(st.strength, ties, st.tie_floor, st.tie_decay,
                                st.tie_reinforcement)
-    if len(st.sought) >= PARALLEL_MIN:
-        count_partners(st.sought, partners, dropped, st.threads)
-        return (_as_int32(initiators), _as_int32(partners), n_exp, n_sub, n_cross, adopted)
-    count_partners_serial(st.sought, partners, dropped, 1)
+    # (serial: each parallel loop waits for every thread, dearly on a busy machine, and
+    # these take ~1 ms at 300,000)
+    count_partners(st.sought, partners, dropped)
     return (initiators.astype(np.int32), partners.astype(np.int32), n_exp, n_sub, n_cross,
             adopted)
 
