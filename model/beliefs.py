@@ -115,8 +115,9 @@ def _cell_buffers(size):
 
 
 @njit(cache=True)
-def adopt_all(state, dims, values, adopters, employees, ideas):
-    """Employees take up one idea each, in order.
+def adopt_all(state, dims, values, adopters, employees, ideas, threads=1):
+    """Employees take up one idea each, in order (the beliefs written in parallel on
+    several ``threads`` when many, :func:`assign_in_row_ranges`).
 
     Beliefs change where the idea differs from current practice; the idea's anchor is
     always taken. Where the idea agrees with what one already does, the belief keeps its
@@ -133,8 +134,64 @@ def adopt_all(state, dims, values, adopters, employees, ideas):
             if j == 0 or practice[i, d] != v:
                 rows[count], cols[count], new_values[count], sources[count] = i, d, v, k
                 count += 1
-    assign_cells(state, dims, adopters, rows[:count], cols[:count], new_values[:count],
-                 sources[:count])
+    rows, cols, new_values, sources = (rows[:count], cols[:count], new_values[:count],
+                                       sources[:count])
+    if threads > 1 and count >= PARALLEL_MIN // 10 and practice.shape[0] >= PARALLEL_MIN:
+        assign_in_row_ranges(state, dims, adopters, rows, cols, new_values, sources)
+    else:
+        assign_cells(state, dims, adopters, rows, cols, new_values, sources)
+
+
+ROW_RANGES = 64  # ranges of employees written apart by assign_in_row_ranges (fixed)
+
+
+@njit(cache=True)
+def assign_in_row_ranges(state, dims, adopters, rows, cols, values, sources):
+    """:func:`assign_cells` for cells in any order (a cell may recur), in parallel: the
+    employees are split into ROW_RANGES fixed ranges, the cells of each range are written
+    in their order by one thread; the adopter counts of ideas, shared by all rows, are
+    moved afterwards. Each row sees its cells in order and every count is an integer, so
+    the result equals :func:`assign_cells` on any number of threads. For calls of an
+    organization whose steps run parallel loops anyway (PARALLEL_MIN // 10 cells or more)."""
+    practice, source, matches, ideas_in_use, need = state
+    n = practice.shape[0]
+    first = np.zeros(ROW_RANGES + 1, np.int64)  # the cells of each range, in their order
+    for x in range(len(rows)):
+        first[rows[x] * ROW_RANGES // n + 1] += 1
+    for b in range(ROW_RANGES):
+        first[b + 1] += first[b]
+    at = first[:-1].copy()
+    order = np.empty(len(rows), np.int64)
+    for x in range(len(rows)):
+        b = rows[x] * ROW_RANGES // n
+        order[at[b]] = x
+        at[b] += 1
+    dropped, gained = _write_row_ranges(practice, source, matches, ideas_in_use, need, dims,
+                                        rows, cols, values, sources, order, first)
+    for x in range(len(rows)):
+        if dropped[x] >= 0:
+            adopters[dropped[x]] -= 1
+        if gained[x] >= 0:
+            adopters[gained[x]] += 1
+
+
+@njit(cache=True, parallel=True)
+def _write_row_ranges(practice, source, matches, ideas_in_use, need, dims, rows, cols, values,
+                      sources, order, first):
+    dropped = np.empty(len(rows), np.int64)  # idea whose anchor cell is given up, per cell
+    gained = np.empty(len(rows), np.int64)  # idea whose anchor cell is taken, per cell
+    for b in prange(len(first) - 1):
+        for y in range(first[b], first[b + 1]):
+            x = order[y]
+            i, d, value, src = rows[x], cols[x], values[x], sources[x]
+            old_value, old_src = practice[i, d], source[i, d]
+            matches[i] += np.int64(value == need[d]) - np.int64(old_value == need[d])
+            ideas_in_use[i] += np.int64(src >= 0) - np.int64(old_src >= 0)
+            dropped[x] = old_src if old_src >= 0 and dims[old_src, 0] == d else -1
+            gained[x] = src if src >= 0 and dims[src, 0] == d else -1
+            practice[i, d] = value
+            source[i, d] = src
+    return dropped, gained
 
 
 @njit(cache=True)

@@ -17,13 +17,23 @@ import functools
 import zlib
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, prange
 from numba.core import cgutils, types
-from numba.core.extending import box, register_model, typeof_impl, unbox
+from numba.core.extending import box, intrinsic, register_model, typeof_impl, unbox
 from numba.core.imputils import lower_cast
 from numba.core.pythonapi import NativeValue
+from numba.np.random._constants import (
+    fi_double,
+    ki_double,
+    wi_double,
+    ziggurat_nor_inv_r,
+    ziggurat_nor_r,
+)
 from numba.np.random.generator_core import NumPyRandomGeneratorTypeModel
 from numpy.random.bit_generator import ISeedSequence
+
+from model.parallel import PARALLEL_MIN
 
 
 class Stream(np.random.Generator):
@@ -37,6 +47,9 @@ class Stream(np.random.Generator):
     def _pointers(self) -> tuple[int, ...]:
         """State and next_double, next_uint64, next_uint32 addresses (read on first use,
         then found in the instance's dict: numba reads them on every compiled call)."""
+        if type(self.bit_generator) is not np.random.PCG64:  # compiled draws step PCG64
+            raise TypeError(f"a Stream needs a PCG64 bit generator, not "
+                            f"{type(self.bit_generator).__name__}")
         interface = self.bit_generator.ctypes
 
         def address(function) -> int:
@@ -210,3 +223,273 @@ class RandomStreams:
             state = seed_sequence_state(words)
             self._streams[name] = Stream(np.random.PCG64(_SeedState(state)))
         return self._streams[name]
+
+
+# --- PCG64 draws inside compiled kernels -------------------------------------------------
+# numba's Generator methods reach numpy's bit generator through a function pointer (~6.5 ns a
+# draw, and a call the optimizer cannot see through). The functions below step numpy's PCG64
+# (XSL-RR 128/64, the only bit generator of the engine's streams) in registers: the very same
+# numbers, in the same order, from and back into the same state. A kernel loads the state
+# (pcg_load), draws with pcg_uniform / pcg_next64 / pcg_normal / pcg_below, and stores it back
+# (pcg_store) before anything else draws from the stream. pcg_advance jumps ahead, so a
+# parallel loop can take the draws of consecutive blocks at once (uniforms_into).
+
+_I64 = ir.IntType(64)
+_I128 = ir.IntType(128)
+_PCG_MULT = (2549297995355413924 << 64) + 4865540595714422341
+_BIT_GENERATOR = types.NumPyRandomBitGeneratorType("bit_generator")
+_U64 = types.uint64
+_STATE = types.UniTuple(_U64, 2)
+
+
+def _join(builder, hi, lo):
+    """The 128-bit integer hi:lo."""
+    return builder.or_(builder.shl(builder.zext(hi, _I128), ir.Constant(_I128, 64)),
+                       builder.zext(lo, _I128))
+
+
+def _split(builder, value):
+    """(hi, lo) of a 128-bit integer."""
+    return (builder.trunc(builder.lshr(value, ir.Constant(_I128, 64)), _I64),
+            builder.trunc(value, _I64))
+
+
+def _state_words(builder, address):
+    """Pointer to the four 64-bit words (state lo, hi, increment lo, hi) of numpy's
+    pcg64_state at ``address`` (its first member points to the 128-bit state and increment)."""
+    outer = builder.inttoptr(address, _I64.as_pointer().as_pointer())
+    return builder.load(outer)
+
+
+@intrinsic
+def pcg_address(typingctx, generator):
+    """Address of the PCG64 state (numpy's pcg64_state) behind a Generator (or Stream)."""
+    if not isinstance(generator, types.NumPyRandomGeneratorType):
+        return None
+
+    def codegen(context, builder, sig, args):
+        gen = cgutils.create_struct_proxy(sig.args[0])(context, builder, value=args[0])
+        bit_generator = cgutils.create_struct_proxy(_BIT_GENERATOR)(
+            context, builder, value=gen.bit_generator)
+        return bit_generator.state_address
+
+    return types.uintp(generator), codegen
+
+
+@intrinsic
+def pcg_load(typingctx, address):
+    """((state hi, lo), (increment hi, lo)) of the PCG64 state at ``address``."""
+    sig = types.Tuple((_STATE, _STATE))(types.uintp)
+
+    def codegen(context, builder, sig, args):
+        words = _state_words(builder, args[0])
+        lo, hi, inc_lo, inc_hi = (builder.load(builder.gep(words, [ir.Constant(_I64, k)]))
+                                  for k in range(4))
+        return context.make_tuple(builder, sig.return_type, [
+            context.make_tuple(builder, _STATE, [hi, lo]),
+            context.make_tuple(builder, _STATE, [inc_hi, inc_lo])])
+
+    return sig, codegen
+
+
+@intrinsic
+def pcg_store(typingctx, address, state):
+    """Write the 128-bit ``state`` (hi, lo) back to the PCG64 state at ``address``."""
+    sig = types.void(types.uintp, _STATE)
+
+    def codegen(context, builder, sig, args):
+        words = _state_words(builder, args[0])
+        hi, lo = (builder.extract_value(args[1], k) for k in range(2))
+        builder.store(lo, builder.gep(words, [ir.Constant(_I64, 0)]))
+        builder.store(hi, builder.gep(words, [ir.Constant(_I64, 1)]))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def pcg_half(typingctx, address):
+    """(has_uint32, uinteger): the buffered upper half numpy's next_uint32 keeps."""
+    sig = types.UniTuple(types.uint32, 2)(types.uintp)
+
+    def codegen(context, builder, sig, args):
+        base = builder.inttoptr(args[0], ir.IntType(32).as_pointer())
+        has, value = (builder.load(builder.gep(base, [ir.Constant(_I64, k)])) for k in (2, 3))
+        return context.make_tuple(builder, sig.return_type, [has, value])
+
+    return sig, codegen
+
+
+@intrinsic
+def pcg_store_half(typingctx, address, has, value):
+    """Write back the buffered half (see :func:`pcg_half`)."""
+    sig = types.void(types.uintp, types.uint32, types.uint32)
+
+    def codegen(context, builder, sig, args):
+        base = builder.inttoptr(args[0], ir.IntType(32).as_pointer())
+        builder.store(args[1], builder.gep(base, [ir.Constant(_I64, 2)]))
+        builder.store(args[2], builder.gep(base, [ir.Constant(_I64, 3)]))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _mul_add128(typingctx, a, b, c):
+    """a * b + c modulo 2**128, each (hi, lo)."""
+    sig = _STATE(_STATE, _STATE, _STATE)
+
+    def codegen(context, builder, sig, args):
+        a, b, c = (_join(builder, *(builder.extract_value(x, k) for k in range(2)))
+                   for x in args)
+        return context.make_tuple(builder, _STATE,
+                                  list(_split(builder, builder.add(builder.mul(a, b), c))))
+
+    return sig, codegen
+
+
+@intrinsic
+def pcg_next64(typingctx, state, inc):
+    """(next state, 64-bit output): numpy's pcg64_next64 (step, then XSL-RR output)."""
+    sig = types.Tuple((_STATE, _U64))(_STATE, _STATE)
+
+    def codegen(context, builder, sig, args):
+        s, inc = (_join(builder, *(builder.extract_value(x, k) for k in range(2)))
+                  for x in args)
+        s = builder.add(builder.mul(s, ir.Constant(_I128, _PCG_MULT)), inc)
+        hi, lo = _split(builder, s)
+        x = builder.xor(hi, lo)
+        rot = builder.lshr(hi, ir.Constant(_I64, 58))
+        back = builder.and_(builder.sub(ir.Constant(_I64, 0), rot), ir.Constant(_I64, 63))
+        out = builder.or_(builder.lshr(x, rot), builder.shl(x, back))
+        return context.make_tuple(builder, sig.return_type, [
+            context.make_tuple(builder, _STATE, [hi, lo]), out])
+
+    return sig, codegen
+
+
+@intrinsic
+def _as_uniform(typingctx, bits):
+    """numpy's next_double of a 64-bit output: (bits >> 11) * 2**-53."""
+    sig = types.float64(_U64)
+
+    def codegen(context, builder, sig, args):
+        top = builder.uitofp(builder.lshr(args[0], ir.Constant(_I64, 11)), ir.DoubleType())
+        return builder.fmul(top, ir.Constant(ir.DoubleType(), 1.0 / 9007199254740992.0))
+
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def pcg_uniform(state, inc):
+    """(next state, uniform in [0, 1)): ``rng.random()``."""
+    state, bits = pcg_next64(state, inc)
+    return state, _as_uniform(bits)
+
+
+_ONE = (np.uint64(0), np.uint64(1))
+_ZERO = (np.uint64(0), np.uint64(0))
+_MULT = (np.uint64(_PCG_MULT >> 64), np.uint64(_PCG_MULT & (2**64 - 1)))
+
+
+@njit(cache=True)
+def pcg_advance(state, inc, delta):
+    """The state ``delta`` (>= 0) draws of 64 bits on (numpy's pcg64_advance)."""
+    acc_mult, acc_plus = _ONE, _ZERO
+    cur_mult, cur_plus = _MULT, inc
+    while delta > 0:
+        if delta & 1:
+            acc_mult = _mul_add128(acc_mult, cur_mult, _ZERO)
+            acc_plus = _mul_add128(acc_plus, cur_mult, cur_plus)
+        cur_plus = _mul_add128(_mul_add128(cur_mult, _ONE, _ONE), cur_plus, _ZERO)
+        cur_mult = _mul_add128(cur_mult, cur_mult, _ZERO)
+        delta >>= 1
+    return _mul_add128(acc_mult, state, acc_plus)
+
+
+@njit(cache=True, inline="always")
+def pcg_normal(state, inc):
+    """(next state, standard normal): ``rng.standard_normal()`` (numpy's ziggurat, as numba
+    writes it, on the same 64-bit outputs)."""
+    while True:
+        state, r = pcg_next64(state, inc)
+        idx = np.int64(r & np.uint64(0xff))
+        r >>= np.uint64(8)
+        sign = r & np.uint64(1)
+        rabs = (r >> np.uint64(1)) & np.uint64(0x000fffffffffffff)
+        x = rabs * wi_double[idx]
+        if sign & np.uint64(1):
+            x = -x
+        if rabs < ki_double[idx]:
+            return state, x
+        if idx == 0:
+            while True:
+                state, u = pcg_uniform(state, inc)
+                xx = -ziggurat_nor_inv_r * np.log1p(-u)
+                state, u = pcg_uniform(state, inc)
+                yy = -np.log1p(-u)
+                if yy + yy > xx * xx:
+                    if (rabs >> np.uint64(8)) & np.uint64(1):
+                        return state, -(ziggurat_nor_r + xx)
+                    return state, ziggurat_nor_r + xx
+        else:
+            state, u = pcg_uniform(state, inc)
+            if (fi_double[idx - 1] - fi_double[idx]) * u + fi_double[idx] < np.exp(-0.5 * x * x):
+                return state, x
+
+
+@njit(cache=True, inline="always")
+def _mask(bound):
+    """The smallest all-ones mask covering ``bound`` (numba's gen_mask)."""
+    mask = np.uint64(bound)
+    for shift in (1, 2, 4, 8, 16, 32):
+        mask |= mask >> np.uint64(shift)
+    return mask
+
+
+@njit(cache=True, inline="always")
+def pcg_below(state, inc, half, has_half, bound):
+    """(state, buffered half, whether one is buffered, value in [0, bound]):
+    numba's ``random_interval(bit_generator, bound)`` for 0 <= bound < 2**32, on numpy's
+    next_uint32 (which hands out the upper half of a 64-bit output on the next call)."""
+    if bound == 0:
+        return state, half, has_half, np.uint64(0)
+    mask = _mask(bound)
+    while True:
+        if has_half:
+            value, has_half = np.uint64(half), False
+        else:
+            state, bits = pcg_next64(state, inc)
+            value, has_half = bits & np.uint64(0xffffffff), True
+            half = np.uint32(bits >> np.uint64(32))
+        value &= mask
+        if value <= np.uint64(bound):
+            return state, half, has_half, value
+
+
+# numba's parallel passes trip over the tuples of an inlined draw: a call (LLVM inlines it)
+pcg_uniform_call = njit(cache=True)(pcg_uniform.py_func)
+UNIFORM_BLOCK = 1 << 16  # draws per block of a parallel draw (fixed, not per thread)
+
+
+@njit(cache=True, parallel=True)
+def _uniforms_parallel(state, inc, out):
+    for b in prange((len(out) + UNIFORM_BLOCK - 1) // UNIFORM_BLOCK):
+        s = pcg_advance(state, inc, b * UNIFORM_BLOCK)
+        for x in range(b * UNIFORM_BLOCK, min(len(out), (b + 1) * UNIFORM_BLOCK)):
+            s, u = pcg_uniform_call(s, inc)
+            out[x] = u
+
+
+@njit(cache=True)
+def uniforms_into(rng, out):
+    """Fill ``out`` with ``rng.random(len(out))`` (the same numbers, the stream left where it
+    would be), drawn in parallel blocks from ``PARALLEL_MIN`` draws on."""
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
+    if len(out) >= PARALLEL_MIN:
+        _uniforms_parallel(state, inc, out)
+    else:
+        for x in range(len(out)):
+            state, out[x] = pcg_uniform(state, inc)
+    pcg_store(address, pcg_advance(state, inc, len(out)) if len(out) >= PARALLEL_MIN else state)

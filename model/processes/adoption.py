@@ -27,6 +27,7 @@ from scipy.special import logit
 
 from model.beliefs import adopt_all
 from model.parallel import PARALLEL_MIN
+from model.rng import pcg_address, pcg_load, pcg_normal, pcg_store, pcg_uniform
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -66,64 +67,81 @@ def _gain(listener, k, practice, need, dims, values):
 
 @njit(cache=True, parallel=True)
 def appraise(listeners, speakers, heard, order, practice, source, need, dims, values,
-             idea_market, influence, market):
+             idea_market, influence, market, sanctioned, risk, influence_weight):
     """For each exposure, taken in ``order``: whether it can count at all (the listener
-    does not use the idea yet and it applies to their market), its true gain (in
-    dimensions), the influence gap (speaker minus listener), the listener and the idea.
-    Read-only and per exposure, so the exposures are appraised in parallel."""
+    does not use the idea yet and it applies to their market), the parts of its appeal
+    that need no draw (true gain per dimension, ``influence_weight`` times the influence
+    gap, the risk of an unsanctioned idea or 0), the listener and the idea. Read-only and
+    per exposure, so the exposures are appraised in parallel."""
     count = len(order)
+    scope = dims.shape[1]
     open_to = np.empty(count, np.bool_)
-    gains = np.empty(count, np.int64)
+    perceived = np.empty(count)
     pulls = np.empty(count)
+    risks = np.empty(count)
     listener_in_order = np.empty(count, np.int64)
     idea_in_order = np.empty(count, np.int64)
     for y in prange(count):
         x = order[y]
         listener, k = listeners[x], heard[x]
         listener_in_order[y], idea_in_order[y] = listener, k
-        open_to[y] = source[listener, dims[k, 0]] != k and (
-            idea_market[k] < 0 or idea_market[k] == market[listener])
-        gains[y] = _gain(listener, k, practice, need, dims, values)
-        pulls[y] = influence[speakers[x]] - influence[listener]
-    return open_to, gains, pulls, listener_in_order, idea_in_order
+        open_to[y] = (source[listener, dims[k, 0]] != k) & (
+            (idea_market[k] < 0) | (idea_market[k] == market[listener]))
+        gain = 0  # as _gain (a call with arrays costs reference counts per exposure)
+        for j in range(scope):
+            d = dims[k, j]
+            gain += (np.int64(values[k, j] == need[d])
+                     - np.int64(practice[listener, d] == need[d]))
+        perceived[y] = gain / scope
+        pulls[y] = influence_weight * (influence[speakers[x]] - influence[listener])
+        risks[y] = 0.0 if sanctioned[k] else risk[listener]  # x - 0.0 is x, bit for bit
+    return open_to, perceived, pulls, risks, listener_in_order, idea_in_order
 
 
 
 @njit(cache=True)
-def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, memory, step):
+def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, memory, step,
+           threads=1):
     """Exposures of listeners to ideas from speakers, taken in ``order``; returns adoptions.
 
-    Large calls appraise the exposures in parallel first (:func:`appraise`); small ones
-    appraise each where it is weighed (practices change only at the end of the call, so
-    both read the same). The exposures are weighed one after another in ``order``, where
-    every random draw is taken, so the draws and the result do not depend on the thread
-    count."""
+    Large calls on several ``threads`` (PARALLEL_MIN exposures, or a tenth of that in an
+    organization of PARALLEL_MIN employees, whose steps wake the threads anyway) appraise
+    what needs no draw first, in parallel (:func:`appraise`); others appraise each
+    exposure where it is weighed, in one pass (practices change only at the end of the
+    call, so both read the same).
+    The exposures are weighed one after another in ``order``, where every random draw is
+    taken (numpy's PCG64 stepped in registers, :mod:`model.rng`), so the draws and the
+    result do not depend on the thread count. Large adoptions are written in parallel
+    (:func:`model.beliefs.adopt_all`)."""
     practice, source, matches, ideas_in_use, need = beliefs
     dims, values, adopters, sanctioned, adoptions, value_sum, value_at_birth, idea_market = ideas
     influence, latest, market = people
     base, value_weight, noise_sd, influence_weight, risk, threshold, horizon = prm  # risk:
     # per listener (a per-unit parameter)
-    scope = dims.shape[1]
-    large = len(order) >= PARALLEL_MIN
+    args = (listeners, speakers, heard, order, practice, source, need, dims, values,
+            idea_market, influence, market, sanctioned, risk, influence_weight)
+    large = threads > 1 and (len(order) >= PARALLEL_MIN or (
+        len(influence) >= PARALLEL_MIN and len(order) >= PARALLEL_MIN // 10))
     if large:
-        open_to, gains, pulls, listener_in_order, idea_in_order = appraise(
-            listeners, speakers, heard, order, practice, source, need, dims, values,
-            idea_market, influence, market)
-    else:
-        open_to, gains = np.empty(0, np.bool_), np.empty(0, np.int64)
-        pulls = np.empty(0)
-        listener_in_order, idea_in_order = gains, gains
+        open_to, perceived, pulls, risks, listener_in_order, idea_in_order = appraise(*args)
+    else:  # (appraised where weighed: a pass of its own costs more than it saves)
+        open_to, perceived, pulls, risks = (np.empty(0, np.bool_), np.empty(0), np.empty(0),
+                                            np.empty(0))
+        listener_in_order = idea_in_order = np.empty(0, np.int64)
+    scope = dims.shape[1]
     taken = np.zeros(len(influence), np.bool_)
     who = np.empty(len(listeners), np.int64)
     what = np.empty(len(listeners), np.int64)
     count = 0
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
     for y in range(len(order)):
-        x = order[y]
         if large:
             if not open_to[y]:
                 continue
             listener, k = listener_in_order[y], idea_in_order[y]
         else:
+            x = order[y]
             listener, k = np.int64(listeners[x]), np.int64(heard[x])
             if source[listener, dims[k, 0]] == k or (idea_market[k] >= 0
                                                      and idea_market[k] != market[listener]):
@@ -131,7 +149,7 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
         if taken[listener] and latest[listener] == k:
             continue  # adopted it earlier in this call
         if threshold > 1:
-            speaker = speakers[x]
+            speaker = speakers[order[y]]
             key = (np.int64(listener) << 32) | k
             exposures, last_speaker, last_step = memory.get(key, (0, -1, -1))
             if last_step < step - horizon:
@@ -142,21 +160,24 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
             if exposures < threshold:
                 continue
         if large:
-            gain, pull = gains[y], pulls[y]
+            seen, pull, unsanctioned_risk = perceived[y], pulls[y], risks[y]
         else:
+            x = order[y]
             gain = 0  # as _gain (a call with arrays costs reference counts per exposure)
             for j in range(scope):
                 d = dims[k, j]
                 gain += (np.int64(values[k, j] == need[d])
                          - np.int64(practice[listener, d] == need[d]))
-            pull = influence[speakers[x]] - influence[listener]
-        perceived = gain / scope
+            seen = gain / scope
+            pull = influence_weight * (influence[speakers[x]] - influence[listener])
+            unsanctioned_risk = 0.0 if sanctioned[k] else risk[listener]  # x - 0.0 is x
         if noise_sd > 0:
-            perceived += noise_sd * rng.standard_normal()
-        appeal = base + value_weight * perceived + influence_weight * pull
-        if not sanctioned[k]:
-            appeal -= risk[listener]
-        if rng.random() >= 1.0 / (1.0 + np.exp(-appeal)):
+            state, z = pcg_normal(state, inc)
+            seen += noise_sd * z
+        appeal = base + value_weight * seen + pull
+        appeal -= unsanctioned_risk
+        state, u = pcg_uniform(state, inc)
+        if u >= 1.0 / (1.0 + np.exp(-appeal)):
             continue
         taken[listener] = True
         latest[listener] = k
@@ -164,7 +185,8 @@ def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, 
         value_sum[k] += value_at_birth[k]
         who[count], what[count] = listener, k
         count += 1
-    adopt_all(beliefs, dims, values, adopters, who[:count], what[:count])
+    pcg_store(address, state)
+    adopt_all(beliefs, dims, values, adopters, who[:count], what[:count], threads)
     return count
 
 
@@ -181,11 +203,11 @@ def permutation(rng, n):
 
 @njit(cache=True)
 def expose_in_random_order(listeners, speakers, heard, beliefs, ideas, people, prm, rng,
-                           memory, step):
+                           memory, step, threads=1):
     """:func:`expose`, the exposures taken in an order drawn from ``rng`` (one compiled
     call instead of two)."""
     return expose(listeners, speakers, heard, permutation(rng, len(listeners)), beliefs,
-                  ideas, people, prm, rng, memory, step)
+                  ideas, people, prm, rng, memory, step, threads)
 
 
 def adoption_settings(p) -> tuple[float, float, float, float, np.int64, np.int64]:

@@ -41,6 +41,14 @@ from model.processes.adoption import (
     forget_exposures,
 )
 from model.processes.base import Process
+from model.rng import (
+    pcg_address,
+    pcg_advance,
+    pcg_load,
+    pcg_store,
+    pcg_uniform,
+    pcg_uniform_call,
+)
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -101,6 +109,8 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
     partners = np.empty(n * per_person, np.int64)
     ties = np.full(n * per_person, -1, np.int64)
     count = 0
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
     for i in range(n):
         p = position[i]
         layout = _formal_weights(p, parent[p], unit_start[p], unit_size[p], n_children[p],
@@ -111,90 +121,129 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
         if total <= 0.0:
             continue
         for _ in range(per_person):
-            r = rng.random() * total
+            state, u = pcg_uniform(state, inc)
+            r = u * total
             if r < w_formal:
                 j = occupant[_formal_partner(r / formal_strength, layout, parent[p],
                                              unit_start[p], child_start[p], n_children[p])]
             else:
-                j = min(int(rng.random() * (n - 1)), n - 2)
+                state, u = pcg_uniform(state, inc)
+                j = min(int(u * (n - 1)), n - 2)
                 if j >= i:
                     j += 1
                 factor = lateral[i] if _crosses(i, j, unit[i], unit[j], manager[i],
                                                 manager[j]) else 1.0
                 if level[j] < level[i]:
                     factor *= 1.0 - power_distance[i]
-                if rng.random() >= factor:
+                state, u = pcg_uniform(state, inc)
+                if u >= factor:
                     continue
             if j == i:
                 continue
             initiators[count], partners[count] = i, j
             count += 1
+    pcg_store(address, state)
     return initiators[:count], partners[:count], ties[:count]
 
 
-@njit(cache=True, parallel=True)
-def _contact_totals(formal, position, informal, formal_strength, power_distance):
-    """Each employee's total formal weight and total contact weight (formal + informal)."""
-    parent, level_pos, unit_start, unit_size, child_start, n_children = formal
-    indptr, target, tie, strength, factor = informal
-    n = len(position)
-    w_formal = np.empty(n)
-    total = np.empty(n)
-    for i in prange(n):
-        p = position[i]
-        up, down, side, _, _ = _formal_weights(p, parent[p], unit_start[p], unit_size[p],
-                                               n_children[p], power_distance[i])
-        w_formal[i] = formal_strength * (up + down + side)
-        w_informal = 0.0
-        for e in range(indptr[i], indptr[i + 1]):
-            w_informal += strength[tie[e]] * factor[e]
-        total[i] = w_formal[i] + w_informal
-    return w_formal, total
-
+MEET_BLOCK = 4096  # employees per block of the parallel choice (fixed, not per thread)
 
 
 @njit(cache=True, parallel=True)
-def _meet_along_ties(draws, first_draw, per_person, w_formal, total, formal, roles, informal,
+def _meet_along_ties(state, inc, first_draw, per_person, formal, roles, informal,
                      formal_strength, power_distance):
     """Partner (and informal tie, or -1) of every conversation, one slot per conversation
-    an employee may start; -1 where none is started. Employee i uses the uniform draws
-    from ``first_draw[i]`` on, so no draw depends on the thread count."""
+    an employee may start (-1 where none is started); per block of MEET_BLOCK employees,
+    how many conversations were started and how many employees have some contact weight
+    (each draws ``per_person`` uniforms). Each block steps its own copy of the stream
+    from its first draw (``first_draw``, from ``state``), so the draws are those of one
+    pass in employee order on any number of threads, provided ``first_draw`` counts the
+    draws of the blocks before (the caller checks against the counts returned). Contact
+    weights are summed as the serial pass sums them (:func:`_along_ties_serial`)."""
     parent, level_pos, unit_start, unit_size, child_start, n_children = formal
     position, occupant = roles
     indptr, target, tie, strength, factor = informal
     n = len(position)
-    partners = np.full(n * per_person, -1, np.int64)
-    ties = np.full(n * per_person, -1, np.int64)
-    for i in prange(n):
-        if total[i] <= 0.0:
-            continue
-        p = position[i]
-        layout = _formal_weights(p, parent[p], unit_start[p], unit_size[p], n_children[p],
-                                 power_distance[i])
-        for c in range(per_person):
-            r = draws[first_draw[i] + c] * total[i]
-            t = -1
-            if r < w_formal[i]:
-                j = occupant[_formal_partner(r / formal_strength, layout, parent[p],
-                                             unit_start[p], child_start[p], n_children[p])]
-            else:
-                r -= w_formal[i]
-                e = indptr[i]
-                acc = strength[tie[e]] * factor[e]
-                while acc <= r and e < indptr[i + 1] - 1:
-                    e += 1
-                    acc += strength[tie[e]] * factor[e]
-                j, t = target[e], tie[e]
-            if j != i:
-                partners[i * per_person + c], ties[i * per_person + c] = j, t
-    return partners, ties
+    partners = np.empty(n * per_person, np.int64)
+    ties = np.empty(n * per_person, np.int64)
+    started = np.zeros(len(first_draw) - 1, np.int64)
+    drawing = np.zeros(len(first_draw) - 1, np.int64)
+    for b in prange(len(first_draw) - 1):
+        s = pcg_advance(state, inc, first_draw[b])
+        kept = 0
+        takers = 0
+        for i in range(b * MEET_BLOCK, min(n, (b + 1) * MEET_BLOCK)):
+            for c in range(per_person):
+                partners[i * per_person + c] = -1
+                ties[i * per_person + c] = -1
+            p = position[i]
+            layout = _formal_weights(p, parent[p], unit_start[p], unit_size[p], n_children[p],
+                                     power_distance[i])
+            w_formal = formal_strength * (layout[0] + layout[1] + layout[2])
+            w_informal = 0.0
+            for e in range(indptr[i], indptr[i + 1]):
+                w_informal += strength[tie[e]] * factor[e]
+            total = w_formal + w_informal
+            if total <= 0.0:
+                continue
+            takers += 1
+            for c in range(per_person):
+                s, u = pcg_uniform_call(s, inc)
+                r = u * total
+                t = -1
+                if r < w_formal:
+                    j = occupant[_formal_partner(r / formal_strength, layout, parent[p],
+                                                 unit_start[p], child_start[p], n_children[p])]
+                else:
+                    r -= w_formal
+                    e = indptr[i]
+                    acc = strength[tie[e]] * factor[e]
+                    while acc <= r and e < indptr[i + 1] - 1:
+                        e += 1
+                        acc += strength[tie[e]] * factor[e]
+                    j, t = target[e], tie[e]
+                if j != i:
+                    partners[i * per_person + c] = j
+                    ties[i * per_person + c] = t
+                    kept += 1
+        started[b] = kept
+        drawing[b] = takers
+    return partners, ties, started, drawing
 
+
+@njit(cache=True)
+def _initiators_of_slots(count, per_person):
+    """The initiator of each slot when every slot holds a conversation."""
+    initiators = np.empty(count, np.int64)
+    for x in range(count):
+        initiators[x] = x // per_person
+    return initiators
+
+
+@njit(cache=True, parallel=True)
+def _gather_started(partners, ties, started, per_person, initiators_out, partners_out,
+                    ties_out):
+    """Copy the started conversations (partner >= 0) of each block to where the blocks
+    before it end, in parallel (the same order as one pass)."""
+    block = MEET_BLOCK * per_person
+    offset = np.zeros(len(started) + 1, np.int64)
+    for b in range(len(started)):
+        offset[b + 1] = offset[b] + started[b]
+    for b in prange(len(started)):
+        at = offset[b]
+        for x in range(b * block, min(len(partners), (b + 1) * block)):
+            if partners[x] >= 0:
+                initiators_out[at] = x // per_person
+                partners_out[at] = partners[x]
+                ties_out[at] = ties[x]
+                at += 1
 
 
 @njit(cache=True)
 def formal_weights(position, parent, unit_start, unit_size, n_children, formal_strength,
                    power_distance):
-    """Each employee's total formal contact weight (as :func:`_contact_totals` sums it)."""
+    """Each employee's total formal contact weight (as the parallel choice of partners sums
+    it, :func:`_meet_along_ties`)."""
     w_formal = np.empty(len(position))
     for i in range(len(position)):
         p = position[i]
@@ -214,6 +263,8 @@ def _along_ties_serial(rng, per_person, parent, unit_start, unit_size, child_sta
     many conversations were started. ``w_formal``: from :func:`formal_weights`;
     ``prefix``: room for the running sums of one employee's informal weights."""
     count = 0
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
     for i in range(len(position)):
         start, end = indptr[i], indptr[i + 1]
         w_informal = 0.0
@@ -224,7 +275,8 @@ def _along_ties_serial(rng, per_person, parent, unit_start, unit_size, child_sta
         if total <= 0.0:
             continue
         for _ in range(per_person):
-            r = rng.random() * total
+            state, u = pcg_uniform(state, inc)
+            r = u * total
             t = -1
             if r < w_formal[i]:
                 p = position[i]
@@ -234,43 +286,60 @@ def _along_ties_serial(rng, per_person, parent, unit_start, unit_size, child_sta
                                              unit_start[p], child_start[p], n_children[p])]
             else:
                 r -= w_formal[i]
-                e = start
-                if end > start:
-                    while prefix[e - start] <= r and e < end - 1:
-                        e += 1
-                else:  # (a draw rounded up to the total) as the parallel passes do
-                    acc = strength[tie[e]] * factor[e]
-                    while acc <= r and e < end - 1:
-                        e += 1
-                        acc += strength[tie[e]] * factor[e]
+                e = start + _sums_at_most(prefix, end - 1 - start, r)
                 j, t = target[e], tie[e]
             if j != i:
                 initiators[count], partners[count], ties[count] = i, j, t
                 count += 1
+    pcg_store(address, state)
     return count
+
+
+@njit(cache=True, inline="always")
+def _sums_at_most(prefix, count, r):
+    """How many of the first ``count`` running sums are at most r: the walk's stop (the
+    first sum above r, or the last tie), counted without a branch per tie. The sums never
+    decrease (tie weights are >= 0), so the count equals the walk."""
+    passed = 0
+    for q in range(count):
+        passed += prefix[q] <= r
+    return passed
 
 
 @njit(cache=True)
 def choose_partners_along_ties(rng, per_person, formal, roles, informal, prm):
     """(initiators, partners, informal tie or -1) for every conversation started, partners
-    drawn along formal and informal ties by weight. Employees are visited in parallel;
-    their uniform draws are taken first, in employee order, so the conversations (and
-    the random stream) are the same on any number of threads."""
+    drawn along formal and informal ties by weight. Employees are visited in parallel
+    blocks, each drawing from its own copy of the stream advanced to its first draw, so
+    the conversations (and the random stream) are the same on any number of threads;
+    one pass when every employee has some contact weight (nearly always), two otherwise."""
     position, occupant = roles[0], roles[1]
     formal_strength, power_distance = prm[0], prm[1]
-    w_formal, total = _contact_totals(formal, position, informal, formal_strength,
-                                      power_distance)
-    first_draw = np.empty(len(total), np.int64)
-    count = 0
-    for i in range(len(total)):
-        first_draw[i] = count
-        count += per_person if total[i] > 0.0 else 0
-    draws = rng.random(count)
-    partners, ties = _meet_along_ties(draws, first_draw, per_person, w_formal, total, formal,
-                                      (position, occupant), informal, formal_strength,
-                                      power_distance)
-    kept = np.flatnonzero(partners >= 0)
-    return kept // per_person, partners[kept], ties[kept]
+    n = len(position)
+    blocks = (n + MEET_BLOCK - 1) // MEET_BLOCK
+    first_draw = np.empty(blocks + 1, np.int64)  # as if every employee draws
+    for b in range(blocks + 1):
+        first_draw[b] = min(b * MEET_BLOCK, n) * per_person
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
+    args = (per_person, formal, (position, occupant), informal, formal_strength,
+            power_distance)
+    partners, ties, started, drawing = _meet_along_ties(state, inc, first_draw, *args)
+    if drawing.sum() < n:  # some employee has no contact weight, so draws nothing: again,
+        # each block from where the blocks before it end
+        for b in range(blocks):
+            first_draw[b + 1] = first_draw[b] + drawing[b] * per_person
+        partners, ties, started, drawing = _meet_along_ties(state, inc, first_draw, *args)
+    pcg_store(address, pcg_advance(state, inc, first_draw[-1]))
+    count = started.sum()
+    if count == len(partners):  # every slot holds a conversation
+        return _initiators_of_slots(count, per_person), partners, ties
+    initiators_out = np.empty(count, np.int64)
+    partners_out = np.empty(count, np.int64)
+    ties_out = np.empty(count, np.int64)
+    _gather_started(partners, ties, started, per_person, initiators_out, partners_out,
+                    ties_out)
+    return initiators_out, partners_out, ties_out
 
 
 # what a speaker's newest idea does in one direction of a conversation, and two flags
@@ -281,13 +350,18 @@ MAY_SEE = 8  # the listener is not the speaker's manager, so may see the speaker
 
 @njit(cache=True, parallel=True)
 def _read_directions(initiators, partners, manager, level, unit, latest, source, dims,
-                     sanctioned, approval_levels):
+                     sanctioned, approval_levels, visibility, power_distance):
     """Per direction of every conversation (speaker first, then listener, as in
     :func:`exchange`): what the speaker's newest idea does (NO_IDEA where the speaker has
     no idea in use that the listener lacks, VOICED_UP where it is voiced to someone more
-    senior, PASSES otherwise) with the TO_REVIEW and MAY_SEE flags; and how many
-    conversations crossed units. Read-only, in parallel."""
+    senior, PASSES otherwise) with the TO_REVIEW and MAY_SEE flags, the speaker's work
+    visibility, voice damping and newest idea; and how many conversations crossed units.
+    Read-only, in parallel: the in-order pass then reads these in the order it visits
+    them, instead of rows scattered over the employees."""
     offer = np.empty(2 * len(initiators), np.int8)
+    seen_with = np.empty(2 * len(initiators))
+    damped = np.empty(2 * len(initiators))
+    idea = np.empty(2 * len(initiators), np.int64)
     crossed = 0
     for c in prange(len(initiators)):
         a, b = initiators[c], partners[c]
@@ -303,19 +377,27 @@ def _read_directions(initiators, partners, manager, level, unit, latest, source,
             if manager[s] != lis:
                 code |= MAY_SEE
             offer[2 * c + x] = code
-    return offer, crossed
+            seen_with[2 * c + x] = visibility[s]  # (read only where MAY_SEE)
+            damped[2 * c + x] = power_distance[s]  # (read only where VOICED_UP)
+            idea[2 * c + x] = k
+    return offer, seen_with, damped, idea, crossed
 
 
 @njit(cache=True, parallel=True)
 def _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, seen_commit,
-               blocks):
+               witnessed, blocks):
     """Each listener's conversations and the effort and commitment they saw, summed in
     conversation order as a serial pass would: the listeners are split into ``blocks``
-    ranges, each summed by one thread over all conversations (the same sums for any
-    number of blocks)."""
+    ranges, each cleared (sums and work witnessed) and summed by one thread over all
+    conversations (the same sums for any number of blocks)."""
     n = len(heard)
     for block in prange(blocks):
         lo, hi = block * n // blocks, (block + 1) * n // blocks
+        for i in range(lo, hi):
+            heard[i] = 0
+            seen_effort[i] = 0.0
+            seen_commit[i] = 0.0
+            witnessed[i] = False
         for c in range(len(initiators)):
             a, b = initiators[c], partners[c]
             if lo <= b < hi:  # a speaks, b listens
@@ -334,10 +416,14 @@ def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, co
                      power_distance, approval_levels, source, dims, sanctioned, exposures,
                      submissions):
     """:func:`exchange` in one pass over the conversations (what each direction carries is
-    read where it is used: nothing read here changes during the pass)."""
+    read where it is used: nothing read here changes during the pass; numpy's PCG64 is
+    stepped in registers, :mod:`model.rng`). Branches only where nearly always or rarely
+    taken (a row is written in any case, counted only where taken)."""
     n_exp = 0
     n_sub = 0
     n_cross = 0
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
     for c in range(len(initiators)):
         a, b = initiators[c], partners[c]
         n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
@@ -346,22 +432,29 @@ def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, co
             heard[lis] += 1
             seen_effort[lis] += effort[s]
             seen_commit[lis] += commitment[s]
-            if manager[s] != lis and not witnessed[s] and rng.random() < visibility[s]:
-                witnessed[s] = True
+            to_manager = manager[s] == lis
+            if (not to_manager) & (not witnessed[s]):  # (mostly: rarely mispredicts)
+                state, u = pcg_uniform(state, inc)
+                witnessed[s] = u < visibility[s]
             k = latest[s]
             if k < 0:
                 continue
             d = dims[k, 0]
-            if source[s, d] != k or source[lis, d] == k:
-                continue  # no idea in use that the listener lacks
-            if level[lis] < level[s] and rng.random() < power_distance[s]:
-                continue  # voice upward withheld
-            if approval_levels[s] > 0 and manager[s] == lis and not sanctioned[k]:
-                submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
-                n_sub += 1
-            else:
-                exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
-                n_exp += 1
+            offers = (source[s, d] == k) & (source[lis, d] != k)  # an idea in use that the
+            # listener lacks
+            passes = offers
+            if offers & (level[lis] < level[s]):  # (rare: few mispredicts)
+                state, u = pcg_uniform(state, inc)
+                passes = u >= power_distance[s]  # voice upward withheld below
+            review = False
+            if passes & to_manager:  # (rare)
+                review = (approval_levels[s] > 0) & (not sanctioned[k])
+            # written in any case, counted only where taken (no branch to mispredict)
+            submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
+            n_sub += np.int64(review)
+            exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
+            n_exp += np.int64(passes & (not review))
+    pcg_store(address, state)
     return n_exp, n_sub, n_cross
 
 
@@ -382,33 +475,50 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
     visibility, power_distance, approval_levels = prm  # per employee (per-unit parameters)
-    offer, n_cross = _read_directions(initiators, partners, manager, level, unit, latest,
-                                      source, dims, sanctioned, approval_levels)
+    offer, seen_with, damped, idea, n_cross = _read_directions(
+        initiators, partners, manager, level, unit, latest, source, dims, sanctioned,
+        approval_levels, visibility, power_distance)
     _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, seen_commit,
-               blocks)
+               witnessed, blocks)
+    n_exp, n_sub = _take_directions(rng, initiators, partners, offer, seen_with, damped,
+                                    idea, witnessed, exposures, submissions)
+    return n_exp, n_sub, n_cross
+
+
+@njit(cache=True)
+def _take_directions(rng, initiators, partners, offer, seen_with, damped, idea, witnessed,
+                     exposures, submissions):
+    """The directions of :func:`exchange` in order, with every random draw (numpy's PCG64
+    stepped in registers): work seen, voice withheld, exposures and submissions filled;
+    returns how many of each. Branches only where nearly always or rarely taken: each row
+    is written in any case and counted only where taken."""
     n_exp = 0
     n_sub = 0
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
     for x in range(2 * len(initiators)):
-        if x % 2 == 0:
-            s, lis = initiators[x // 2], partners[x // 2]
-        else:
-            s, lis = partners[x // 2], initiators[x // 2]
+        a, b = initiators[x >> 1], partners[x >> 1]
+        odd = (x & 1) == 1
+        s = b if odd else a
+        lis = a if odd else b
         code = offer[x]
-        if code & MAY_SEE and not witnessed[s] and rng.random() < visibility[s]:
-            witnessed[s] = True
-        idea = code & 3
-        if idea == NO_IDEA:
-            continue
-        if idea == VOICED_UP and rng.random() < power_distance[s]:
-            continue  # voice upward withheld
-        k = latest[s]
-        if code & TO_REVIEW:
-            submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
-            n_sub += 1
-        else:
-            exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
-            n_exp += 1
-    return n_exp, n_sub, n_cross
+        if ((code & MAY_SEE) != 0) & (not witnessed[s]):  # (mostly: rarely mispredicts)
+            state, u = pcg_uniform(state, inc)
+            witnessed[s] = u < seen_with[x]
+        what = code & 3
+        passes = what != NO_IDEA
+        if what == VOICED_UP:  # (few directions: a branch rarely mispredicts)
+            state, u = pcg_uniform(state, inc)
+            passes = u >= damped[x]  # voice upward withheld below
+        review = passes & ((code & TO_REVIEW) != 0)
+        k = idea[x]
+        # written in any case, counted only where taken (no branch to mispredict)
+        submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
+        n_sub += np.int64(review)
+        exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
+        n_exp += np.int64(passes & (not review))
+    pcg_store(address, state)
+    return n_exp, n_sub
 
 
 @njit(cache=True, parallel=True)
@@ -421,16 +531,34 @@ def learn_norms(heard, seen_effort, seen_commit, effort_norm, commitment_norm, r
 
 
 @njit(cache=True)
-def count_partners(sought, partners, sign):
-    """Add ``sign`` to each partner's count of times chosen."""
-    for j in partners:
-        sought[j] += sign
+def count_partners(sought, gained, lost):
+    """Add 1 to each partner's count of times chosen for every entry of ``gained`` and
+    subtract 1 for every entry of ``lost``."""
+    for j in lost:
+        sought[j] -= 1
+    for j in gained:
+        sought[j] += 1
 
 
 @njit(cache=True, parallel=True)
-def update_ties(strength, used, floor, decay, reinforcement):
-    """Every tie fades toward ``floor``; each use closes ``reinforcement`` of the gap to 1."""
-    for e in prange(len(strength)):
+def update_ties(strength, used, floor, decay, reinforcement, blocks):
+    """Every tie fades toward ``floor``; each use closes ``reinforcement`` of the gap to 1
+    (uses in order). The ties are split into ``blocks`` ranges, each updated by one
+    thread (the same values for any number of blocks)."""
+    n = len(strength)
+    for block in prange(blocks):
+        lo, hi = block * n // blocks, (block + 1) * n // blocks
+        for e in range(lo, hi):
+            strength[e] = floor + (strength[e] - floor) * (1.0 - decay)
+        for e in used:
+            if lo <= e < hi:  # (unused: -1)
+                strength[e] = 1.0 - (1.0 - strength[e]) * (1.0 - reinforcement)
+
+
+@njit(cache=True)
+def update_ties_serial(strength, used, floor, decay, reinforcement):
+    """:func:`update_ties` in one pass over the ties and one over the uses."""
+    for e in range(len(strength)):
         strength[e] = floor + (strength[e] - floor) * (1.0 - decay)
     for e in used:
         if e >= 0:
@@ -438,7 +566,6 @@ def update_ties(strength, used, floor, decay, reinforcement):
 
 
 learn_norms_serial = serial_twin(learn_norms)
-update_ties_serial = serial_twin(update_ties)
 
 
 @structref.register
@@ -518,7 +645,7 @@ def _choose(st, rng):
              st.n_children),
             (st.position, st.occupant, st.manager, st.level, st.unit), (),
             (st.formal_strength, st.power_distance, st.lateral, True, st.mixed_degree))
-    if n >= PARALLEL_MIN:
+    if n >= PARALLEL_MIN and st.threads > 1:  # (one pass serves one thread best)
         return choose_partners_along_ties(
             rng, st.per_person,
             (st.parent, st.parent, st.unit_start, st.unit_size, st.child_start,
@@ -547,16 +674,17 @@ def choose_with_state(st, rng):
 def _exchange(st, rng, initiators, partners):
     """Both directions of every conversation (see :func:`exchange`): (exposures,
     submissions, conversations across units)."""
-    st.heard[:] = 0
-    st.seen_effort[:] = 0.0
-    st.seen_commit[:] = 0.0
-    st.witnessed[:] = False
-    if len(initiators) >= PARALLEL_MIN:
+    if len(initiators) >= PARALLEL_MIN and st.threads > 1:  # (clears the sums in parallel;
+        # one pass serves one thread best)
         return exchange(rng, initiators, partners, (st.manager, st.level, st.unit),
                         (st.effort, st.commitment, st.seen_effort, st.seen_commit, st.heard,
                          st.witnessed, st.latest),
                         (st.visibility, st.power_distance, st.approval_levels), st.source,
                         st.dims, st.sanctioned, st.exposures, st.submissions, st.threads)
+    st.heard[:] = 0
+    st.seen_effort[:] = 0.0
+    st.seen_commit[:] = 0.0
+    st.witnessed[:] = False
     return _exchange_serial(rng, initiators, partners, st.manager, st.level, st.unit,
                             st.effort, st.commitment, st.seen_effort, st.seen_commit,
                             st.heard, st.witnessed, st.latest, st.visibility,
@@ -577,7 +705,7 @@ def adopt_heard(st, rng, step, n_exp):
          st.value_at_birth, st.idea_market),
         (st.influence, st.latest, st.market),
         (st.adopt_base, st.value_weight, st.noise_sd, st.influence_weight, st.risk,
-         st.threshold, st.horizon), rng, st.memory, step)
+         st.threshold, st.horizon), rng, st.memory, step, st.threads)
 
 
 @njit(cache=True)
@@ -599,13 +727,15 @@ def converse_step(st, rng, step, forget, dropped):
     else:
         learn_norms_serial(*args)
     if len(st.strength):
-        args = (st.strength, ties, st.tie_floor, st.tie_decay, st.tie_reinforcement)
         if len(st.strength) >= PARALLEL_MIN:
-            update_ties(*args)
+            update_ties(st.strength, ties, st.tie_floor, st.tie_decay, st.tie_reinforcement,
+                        st.threads)
         else:
-            update_ties_serial(*args)
-    count_partners(st.sought, dropped, -1)
-    count_partners(st.sought, partners, 1)
+            update_ties_serial(st.strength, ties, st.tie_floor, st.tie_decay,
+                               st.tie_reinforcement)
+    # (serial: each parallel loop waits for every thread, dearly on a busy machine, and
+    # these take ~1 ms at 300,000)
+    count_partners(st.sought, partners, dropped)
     return (initiators.astype(np.int32), partners.astype(np.int32), n_exp, n_sub, n_cross,
             adopted)
 
