@@ -21,6 +21,7 @@ from numba import njit, prange
 from model.employees import DETECTED, HIDDEN, NEVER, WORKING
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
+from model.processes.generation import pcg_double, pcg_state, pcg_step, pcg_store
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -39,43 +40,29 @@ def monitor(rng, seen, witnessed, by_manager_chance, by_peer_chance, effort, wat
     The draws are taken one employee after another (so they do not depend on the thread
     count), noting in ``seen`` what happened to each; their consequences follow (in
     parallel in a large organization)."""
-    draws = _sure_draws(rng, witnessed, by_manager_chance, by_peer_chance)
-    at = 0  # draws taken so far: from ``draws`` while it lasts, then from the stream
+    words, high, low, inc_high, inc_low = pcg_state(rng)  # the stream's draws, inline
     for i in range(len(effort)):
         by_manager = False
         if by_manager_chance[i] >= 0.0:
-            by_manager = (draws[at] if at < len(draws) else rng.random()) < by_manager_chance[i]
-            at += 1
+            high, low = pcg_step(high, low, inc_high, inc_low)
+            by_manager = pcg_double(high, low) < by_manager_chance[i]
         by_peer = True
         if not witnessed[i] and by_peer_chance[i] >= 0.0:
-            by_peer = (draws[at] if at < len(draws) else rng.random()) < by_peer_chance[i]
-            at += 1
+            high, low = pcg_step(high, low, inc_high, inc_low)
+            by_peer = pcg_double(high, low) < by_peer_chance[i]
         punished = False
-        if effort[i] < threshold:  # coasting: the draws of sanctions depend on those above
+        if effort[i] < threshold:  # coasting: sanctioned by the manager, else by a peer
             if by_manager:
-                punished = (draws[at] if at < len(draws) else rng.random()) < manager_power[i]
-                at += 1
+                high, low = pcg_step(high, low, inc_high, inc_low)
+                punished = pcg_double(high, low) < manager_power[i]
             if by_peer and not punished:
-                punished = (draws[at] if at < len(draws) else rng.random()) < peer_power[i]
-                at += 1
+                high, low = pcg_step(high, low, inc_high, inc_low)
+                punished = pcg_double(high, low) < peer_power[i]
         seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER + punished * SANCTIONED
+    pcg_store(words, high, low)
     args = (seen, effort, watch_belief, commitment, coast_state, hidden_since, sanctioned,
             manager_power, peer_power, learning, threshold, loss, step)
     return _follow_up(*args) if len(seen) >= PARALLEL_MIN else _follow_up_serial(*args)
-
-
-@njit(cache=True)
-def _sure_draws(rng, witnessed, by_manager_chance, by_peer_chance):
-    """The draws :func:`monitor` takes whatever their outcomes (whether one is seen), taken
-    ahead in one tight loop: the first draws of the stream, in order. Drawing inside the
-    branchy loop, each draw waited on the branches before it."""
-    sure = 0
-    for i in range(len(witnessed)):
-        sure += (by_manager_chance[i] >= 0.0) + ((not witnessed[i]) & (by_peer_chance[i] >= 0.0))
-    draws = np.empty(sure)
-    for x in range(sure):
-        draws[x] = rng.random()
-    return draws
 
 
 @njit(cache=True)
