@@ -289,7 +289,10 @@ def _count_rows(practice, code):
     for b in prange(blocks):
         total = 0
         for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            c = _popcount(_row_mask(words, code_words, code_set, i))
+            c = np.uint64(0)
+            for k in range(len(code_words)):  # differing bytes' high bits, counted
+                x = words[i, k] ^ code_words[k]
+                c += _popcount((((x & _LOW7) + _LOW7) | x) & code_set[k])
             counts[i] = np.uint8(c)
             total += np.int64(c)
         by_block[b] = total
