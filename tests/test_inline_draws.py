@@ -12,6 +12,7 @@ from model.processes.generation import (
     pcg_state,
     pcg_step,
     pcg_store,
+    standard_normals,
     uniforms,
 )
 from model.rng import RandomStreams
@@ -51,3 +52,13 @@ def test_inline_steps_and_jumps_follow_the_stream():
         jumped.state = theirs.bit_generator.state
         jumped.advance(steps)
         assert (int(high) << 64 | int(low)) == jumped.state["state"]["state"]
+
+
+@pytest.mark.parametrize("count", [0, 1, 5000, PARALLEL_MIN + 1_000_000])
+def test_normals_equal_numpys_ziggurat_draws_and_leave_the_stream_alike(count):
+    """Over a million draws reach the ziggurat's rejections and its tail."""
+    ours, theirs = RandomStreams(4)["effort"], RandomStreams(4)["effort"]
+    out = np.empty(count)
+    standard_normals(ours, out)
+    np.testing.assert_array_equal(out, theirs.standard_normal(count))
+    assert ours.random() == theirs.random()

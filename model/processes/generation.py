@@ -24,6 +24,11 @@ from numba import carray, njit, objmode, prange
 from numba.core import cgutils
 from numba.core import types as nbtypes
 from numba.core.extending import intrinsic
+from numba.np.random._constants import fi_double as _FI
+from numba.np.random._constants import ki_double as _KI
+from numba.np.random._constants import wi_double as _WI
+from numba.np.random._constants import ziggurat_nor_inv_r as _NOR_INV_R
+from numba.np.random._constants import ziggurat_nor_r as _NOR_R
 
 from model.beliefs import adopt_all
 from model.bundle import BundleCache
@@ -105,12 +110,17 @@ def _mul_add(typingctx, a_high, a_low, b_high, b_low, c_high, c_low):
 
 
 @njit(cache=True, inline="always")
-def pcg_double(high, low):
-    """The double numpy's PCG64 draws from state (high, low) (its state after the step)."""
+def pcg_output(high, low):
+    """The 64 bits numpy's PCG64 draws from state (high, low) (XSL-RR)."""
     x = high ^ low
     rotation = high >> np.uint64(58)
-    out = (x >> rotation) | (x << ((np.uint64(64) - rotation) & np.uint64(63)))
-    return np.float64(out >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return (x >> rotation) | (x << ((np.uint64(64) - rotation) & np.uint64(63)))
+
+
+@njit(cache=True, inline="always")
+def pcg_double(high, low):
+    """The double numpy's PCG64 draws from state (high, low) (its state after the step)."""
+    return np.float64(pcg_output(high, low) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit(cache=True, inline="always")
@@ -161,16 +171,20 @@ DRAW_BLOCK = 1 << 15  # draws per block of a parallel bulk draw (fixed, not per 
 
 
 @njit(cache=True, parallel=True)
-def _uniform_blocks(out, high, low, inc_high, inc_low):
-    """Block b of ``out`` from the state jumped b * DRAW_BLOCK draws on, in parallel."""
+def _draw_blocks(out, high, low, inc_high, inc_low, doubles):
+    """Block b of ``out``: the draws (doubles, else 64 bits) from the state jumped
+    b * DRAW_BLOCK draws on, in parallel."""
     for b in prange((len(out) + DRAW_BLOCK - 1) // DRAW_BLOCK):
         h, lo = pcg_jump(high, low, inc_high, inc_low, b * DRAW_BLOCK)
         for x in range(b * DRAW_BLOCK, min(len(out), (b + 1) * DRAW_BLOCK)):
             h, lo = pcg_step(h, lo, inc_high, inc_low)
-            out[x] = pcg_double(h, lo)
+            if doubles:
+                out[x] = pcg_double(h, lo)
+            else:
+                out[x] = pcg_output(h, lo)
 
 
-_uniform_blocks_serial = serial_twin(_uniform_blocks)
+_draw_blocks_serial = serial_twin(_draw_blocks)
 
 
 @njit(cache=True)
@@ -180,12 +194,74 @@ def uniforms(rng, count):
     out = np.empty(count)
     words, high, low, inc_high, inc_low = pcg_state(rng)
     if count >= PARALLEL_MIN:
-        _uniform_blocks(out, high, low, inc_high, inc_low)
+        _draw_blocks(out, high, low, inc_high, inc_low, True)
     else:
-        _uniform_blocks_serial(out, high, low, inc_high, inc_low)
+        _draw_blocks_serial(out, high, low, inc_high, inc_low, True)
     high, low = pcg_jump(high, low, inc_high, inc_low, count)
     pcg_store(words, high, low)
     return out
+
+
+@njit(cache=True)
+def _ziggurat(bits, out):
+    """numpy's ziggurat normals (as numba runs them) into ``out`` from the 64-bit draws
+    ``bits`` in order; how many draws they took (-1: ``bits`` ran out first)."""
+    at, last = 0, len(bits)
+    scale = 1.0 / 9007199254740992.0
+    for i in range(len(out)):
+        while True:
+            if at + 3 > last:  # room for a draw and a tail's two
+                return -1
+            r = bits[at]
+            at += 1
+            idx = r & np.uint64(0xFF)
+            r >>= np.uint64(8)
+            rabs = (r >> np.uint64(1)) & np.uint64(0x000FFFFFFFFFFFFF)
+            x = rabs * _WI[idx]
+            if r & np.uint64(1):
+                x = -x
+            if rabs < _KI[idx]:
+                out[i] = x
+                break
+            if idx == 0:  # the tail
+                while True:
+                    if at + 2 > last:
+                        return -1
+                    xx = -_NOR_INV_R * np.log1p(-np.float64(bits[at] >> np.uint64(11)) * scale)
+                    yy = -np.log1p(-np.float64(bits[at + 1] >> np.uint64(11)) * scale)
+                    at += 2
+                    if yy + yy > xx * xx:
+                        break
+                out[i] = -(_NOR_R + xx) if (rabs >> np.uint64(8)) & np.uint64(1) else _NOR_R + xx
+                break
+            u = np.float64(bits[at] >> np.uint64(11)) * scale
+            at += 1
+            if (_FI[idx - 1] - _FI[idx]) * u + _FI[idx] < np.exp(-0.5 * x * x):
+                out[i] = x
+                break
+    return at
+
+
+@njit(cache=True)
+def standard_normals(rng, out):
+    """``rng.standard_normal()`` drawn ``len(out)`` times into ``out``: numpy's ziggurat
+    on the stream's 64-bit draws, taken ahead (in parallel blocks from PARALLEL_MIN on; a
+    few more than the normals need, again with more if they run short: the stream moves
+    on by those used only)."""
+    words, high, low, inc_high, inc_low = pcg_state(rng)
+    size = len(out) + len(out) // 16 + 64
+    while True:
+        bits = np.empty(size, np.uint64)
+        if size >= PARALLEL_MIN:
+            _draw_blocks(bits, high, low, inc_high, inc_low, False)
+        else:
+            _draw_blocks_serial(bits, high, low, inc_high, inc_low, False)
+        used = _ziggurat(bits, out)
+        if used >= 0:
+            break
+        size *= 2
+    high, low = pcg_jump(high, low, inc_high, inc_low, used)
+    pcg_store(words, high, low)
 
 
 @njit(cache=True)

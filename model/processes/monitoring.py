@@ -22,7 +22,7 @@ from model.employees import DETECTED, HIDDEN, NEVER, WORKING
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
 from model.processes.generation import (
-    _uniform_blocks,
+    _draw_blocks,
     pcg_double,
     pcg_jump,
     pcg_state,
@@ -122,7 +122,7 @@ def _observe_in_blocks(rng, seen, witnessed, by_manager_chance, by_peer_chance, 
     sure_start, coast_start = np.cumsum(sure) - sure, np.cumsum(coasting) - coasting
     n_sure, n_coasting = sure.sum(), coasting.sum()
     draws = np.empty(n_sure + 2 * n_coasting + 1)  # <= 2 sanction draws per coasting
-    _uniform_blocks(draws, high, low, inc_high, inc_low)
+    _draw_blocks(draws, high, low, inc_high, inc_low, True)
     who, sure_before = _coasting_employees(witnessed, by_manager_chance, by_peer_chance,
                                            effort, threshold, sure_start, coast_start,
                                            n_coasting)
