@@ -90,10 +90,10 @@ OBSERVE_BLOCK = 1 << 14  # employees per block of the parallel passes (fixed, no
 
 
 @njit(cache=True, inline="always")
-def _sure_draws(witnessed, by_manager_chance, by_peer_chance, i):
-    """The draws employee i takes whatever their outcomes (a manager's look, a peer's)."""
-    return np.int64(by_manager_chance[i] >= 0.0) + np.int64(
-        (not witnessed[i]) and by_peer_chance[i] >= 0.0)
+def _sure_draws(witnessed, manager_chance, peer_chance):
+    """The draws one takes whatever their outcomes (a manager's look, a peer's; scalars: an
+    array handed to a helper in a loop costs reference counts)."""
+    return np.int64(manager_chance >= 0.0) + np.int64((not witnessed) & (peer_chance >= 0.0))
 
 
 @njit(cache=True, inline="always")
@@ -102,9 +102,9 @@ def _looks(first, second, manager_chance, peer_chance, witnessed):
     how many of them are used (scalars: an array handed to a helper in a loop costs
     reference counts)."""
     manager_looks = manager_chance >= 0.0
-    peer_looks = (not witnessed) and peer_chance >= 0.0
+    peer_looks = (not witnessed) & (peer_chance >= 0.0)
     peer_draw = second if manager_looks else first
-    return (manager_looks and first < manager_chance, (not peer_looks) or peer_draw < peer_chance,
+    return (manager_looks & (first < manager_chance), (not peer_looks) | (peer_draw < peer_chance),
             np.int64(manager_looks) + np.int64(peer_looks))
 
 
@@ -161,7 +161,7 @@ def _block_totals(witnessed, by_manager_chance, by_peer_chance, effort, threshol
     for b in prange(blocks):
         s = c = 0
         for i in range(b * OBSERVE_BLOCK, min(n, (b + 1) * OBSERVE_BLOCK)):
-            s += _sure_draws(witnessed, by_manager_chance, by_peer_chance, i)
+            s += _sure_draws(witnessed[i], by_manager_chance[i], by_peer_chance[i])
             c += effort[i] < threshold
         sure[b], coasting[b] = s, c
     return sure, coasting
@@ -180,7 +180,7 @@ def _coasting_employees(witnessed, by_manager_chance, by_peer_chance, effort, th
             if effort[i] < threshold:
                 who[c], sure_before[c] = i, s
                 c += 1
-            s += _sure_draws(witnessed, by_manager_chance, by_peer_chance, i)
+            s += _sure_draws(witnessed[i], by_manager_chance[i], by_peer_chance[i])
     return who, sure_before
 
 
@@ -202,7 +202,7 @@ def _observe_not_coasting(seen, witnessed, by_manager_chance, by_peer_chance, ef
                                                 by_manager_chance[i], by_peer_chance[i],
                                                 witnessed[i])
                 seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER
-            s += _sure_draws(witnessed, by_manager_chance, by_peer_chance, i)
+            s += _sure_draws(witnessed[i], by_manager_chance[i], by_peer_chance[i])
 
 
 @njit(cache=True)
