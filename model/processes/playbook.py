@@ -222,19 +222,6 @@ def _code_words(practice, code):
     return words, code.view(np.uint64), code_set
 
 
-@njit(cache=True, inline="always")
-def _row_mask(words, code_words, code_set, i):
-    """Bit d set where the playbook holds a belief (not 0) that employee i's belief on
-    dimension d differs from: 8 dimensions at a time, without a branch (m <= 64, a
-    multiple of 8; a scalar fallback here made the whole loop several times slower)."""
-    mask = np.uint64(0)
-    for k in range(len(code_words)):
-        x = words[i, k] ^ code_words[k]
-        high = (((x & _LOW7) + _LOW7) | x) & code_set[k]  # high bit of differing bytes
-        mask |= (((high >> np.uint64(7)) * _GATHER) >> np.uint64(56)) << np.uint64(8 * k)
-    return mask
-
-
 _ONES = np.uint64(0x0101010101010101)
 _HIGHS = np.uint64(0x8080808080808080)
 _SELECT = np.array([[([b for b in range(8) if byte >> b & 1] + [0] * 8)[r] for r in range(8)]
@@ -257,30 +244,10 @@ def _nth_bit(mask, rank):
     return np.int64(_SELECT[(mask >> shift) & np.uint64(0xFF), r - before] + shift)
 
 
-@njit(cache=True, inline="always")
-def _taught(practice, source, matches, ideas_in_use, need, dims, code, code_source, i, d,
-            gradual):
-    """Teach cell (i, d) the playbook's belief as :func:`teach` does, keeping fit counts and
-    ideas-in-use exact; returns the ideas whose anchor cell is given up and taken (-1:
-    none), whose adopter counts move."""
-    value, src = code[d], code_source[d]
-    old_value, old_src = practice[i, d], np.int64(source[i, d])
-    if gradual and old_value != 0:
-        value, src = np.int8(0), np.int64(-1)
-    matches[i] += np.int64(value == need[d]) - np.int64(old_value == need[d])
-    ideas_in_use[i] += np.int64(src >= 0) - np.int64(old_src >= 0)
-    # selects, not branches (random outcomes mispredict): slot 0 exists
-    dropped = old_src if (old_src >= 0) & (dims[max(old_src, 0), 0] == d) else -1
-    gained = src if (src >= 0) & (dims[max(src, 0), 0] == d) else -1
-    practice[i, d] = value
-    source[i, d] = src
-    return dropped, gained
-
-
 @njit(cache=True, parallel=True)
 def _count_rows(practice, code):
-    """Differing cells of each employee (m <= 64, a multiple of 8) and of each fixed block of BLOCK
-    employees (in parallel)."""
+    """Differing cells of each employee (m <= 64, a multiple of 8) and of each fixed block
+    of BLOCK employees (in parallel)."""
     n = len(practice)
     words, code_words, code_set = _code_words(practice, code)
     counts = np.empty(n, np.uint8)
@@ -318,11 +285,26 @@ def _teach_rows(practice, source, matches, ideas_in_use, need, dims, code, code_
             while before + counts[i] <= ranks[x]:
                 before += counts[i]
                 i += 1
-            if row != i:
-                row, mask = i, _row_mask(words, code_words, code_set, i)
+            if row != i:  # bit d: the playbook holds a belief that i's differs from
+                row, mask = i, np.uint64(0)
+                for k in range(len(code_words)):
+                    w = words[i, k] ^ code_words[k]
+                    high = (((w & _LOW7) + _LOW7) | w) & code_set[k]  # differing bytes
+                    mask |= ((((high >> np.uint64(7)) * _GATHER) >> np.uint64(56))
+                             << np.uint64(8 * k))
             d = _nth_bit(mask, ranks[x] - before)
-            dropped[x], gained[x] = _taught(practice, source, matches, ideas_in_use, need,
-                                            dims, code, code_source, i, d, gradual)
+            # the cell taught as :func:`teach` does (written out: a helper taking these
+            # arrays costs reference counts per cell), selects for random outcomes
+            value, src = code[d], code_source[d]
+            old_value, old_src = practice[i, d], np.int64(source[i, d])
+            if gradual and old_value != 0:
+                value, src = np.int8(0), np.int64(-1)
+            matches[i] += np.int64(value == need[d]) - np.int64(old_value == need[d])
+            ideas_in_use[i] += np.int64(src >= 0) - np.int64(old_src >= 0)
+            dropped[x] = old_src if (old_src >= 0) & (dims[max(old_src, 0), 0] == d) else -1
+            gained[x] = src if (src >= 0) & (dims[max(src, 0), 0] == d) else -1
+            practice[i, d] = value
+            source[i, d] = src
             x += 1
     return dropped, gained
 
