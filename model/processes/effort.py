@@ -21,6 +21,7 @@ from numba import njit, prange
 from model.bundle import Entry
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
+from model.processes.generation import standard_normals
 
 if TYPE_CHECKING:
     pass
@@ -43,8 +44,7 @@ def choose_effort(rng, noise, commitment, commitment_norm, effort, effort_norm, 
     normal draw per employee in employee order into ``noise`` (numpy's own draws, as
     ``rng.standard_normal(n)`` takes them), then used (in parallel in a large
     organization)."""
-    for i in range(len(noise)):
-        noise[i] = rng.standard_normal()
+    standard_normals(rng, noise)
     args = (noise, commitment, commitment_norm, effort, effort_norm, watch_belief, own,
             peer_influence, adaptation, cost, severity, noise_sd)
     if len(own) >= PARALLEL_MIN:

@@ -22,6 +22,14 @@ from model.bundle import Entry
 from model.employees import DETECTED, HIDDEN, NEVER, WORKING
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
+from model.processes.generation import (
+    _draw_blocks,
+    pcg_double,
+    pcg_jump,
+    pcg_state,
+    pcg_step,
+    pcg_store,
+)
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -40,17 +48,162 @@ def monitor(rng, seen, witnessed, by_manager_chance, by_peer_chance, effort, wat
     The draws are taken one employee after another (so they do not depend on the thread
     count), noting in ``seen`` what happened to each; their consequences follow (in
     parallel in a large organization)."""
-    for i in range(len(effort)):
-        by_manager = by_manager_chance[i] >= 0.0 and rng.random() < by_manager_chance[i]
-        by_peer = (witnessed[i] or by_peer_chance[i] < 0.0
-                   or rng.random() < by_peer_chance[i])
-        coasting = effort[i] < threshold
-        punished = coasting and ((by_manager and rng.random() < manager_power[i])
-                                 or (by_peer and rng.random() < peer_power[i]))
-        seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER + punished * SANCTIONED
+    observed = (rng, seen, witnessed, by_manager_chance, by_peer_chance, effort, manager_power,
+                peer_power, threshold)
+    if len(seen) >= PARALLEL_MIN:
+        _observe_in_blocks(*observed)
+    else:
+        _observe_in_order(*observed)
     args = (seen, effort, watch_belief, commitment, coast_state, hidden_since, sanctioned,
             manager_power, peer_power, learning, threshold, loss, step)
     return _follow_up(*args) if len(seen) >= PARALLEL_MIN else _follow_up_serial(*args)
+
+
+@njit(cache=True)
+def _observe_in_order(rng, seen, witnessed, by_manager_chance, by_peer_chance, effort,
+                      manager_power, peer_power, threshold):
+    """Who is seen by their manager, by a peer, and sanctioned, into ``seen``: the draws
+    one employee after another (the manager's, a peer's, then, if coasting, the
+    sanctions')."""
+    words, high, low, inc_high, inc_low = pcg_state(rng)  # the stream's draws, inline
+    for i in range(len(effort)):
+        by_manager = False
+        if by_manager_chance[i] >= 0.0:
+            high, low = pcg_step(high, low, inc_high, inc_low)
+            by_manager = pcg_double(high, low) < by_manager_chance[i]
+        by_peer = True
+        if not witnessed[i] and by_peer_chance[i] >= 0.0:
+            high, low = pcg_step(high, low, inc_high, inc_low)
+            by_peer = pcg_double(high, low) < by_peer_chance[i]
+        punished = False
+        if effort[i] < threshold:  # coasting: sanctioned by the manager, else by a peer
+            if by_manager:
+                high, low = pcg_step(high, low, inc_high, inc_low)
+                punished = pcg_double(high, low) < manager_power[i]
+            if by_peer and not punished:
+                high, low = pcg_step(high, low, inc_high, inc_low)
+                punished = pcg_double(high, low) < peer_power[i]
+        seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER + punished * SANCTIONED
+    pcg_store(words, high, low)
+
+
+OBSERVE_BLOCK = 1 << 14  # employees per block of the parallel passes (fixed, not per thread)
+
+
+@njit(cache=True, inline="always")
+def _sure_draws(witnessed, manager_chance, peer_chance):
+    """The draws one takes whatever their outcomes (a manager's look, a peer's; scalars: an
+    array handed to a helper in a loop costs reference counts)."""
+    return np.int64(manager_chance >= 0.0) + np.int64((not witnessed) & (peer_chance >= 0.0))
+
+
+@njit(cache=True, inline="always")
+def _looks(first, second, manager_chance, peer_chance, witnessed):
+    """Whether one is seen by their manager and by a peer, given their next two draws, and
+    how many of them are used (scalars: an array handed to a helper in a loop costs
+    reference counts)."""
+    manager_looks = manager_chance >= 0.0
+    peer_looks = (not witnessed) & (peer_chance >= 0.0)
+    peer_draw = second if manager_looks else first
+    return (manager_looks & (first < manager_chance), (not peer_looks) | (peer_draw < peer_chance),
+            np.int64(manager_looks) + np.int64(peer_looks))
+
+
+@njit(cache=True)
+def _observe_in_blocks(rng, seen, witnessed, by_manager_chance, by_peer_chance, effort,
+                       manager_power, peer_power, threshold):
+    """:func:`_observe_in_order` with the same draws, mostly in parallel: every employee's
+    sure draws (:func:`_sure_draws`) sit at known places of the stream once the extra
+    draws of the coasting employees before them are known. Those are found in one serial
+    pass over the coasting employees only; the draws themselves are taken in fixed blocks
+    in parallel (more than are used: the stream moves on by those used only)."""
+    words, high, low, inc_high, inc_low = pcg_state(rng)
+    sure, coasting = _block_totals(witnessed, by_manager_chance, by_peer_chance, effort,
+                                   threshold)
+    sure_start, coast_start = np.cumsum(sure) - sure, np.cumsum(coasting) - coasting
+    n_sure, n_coasting = sure.sum(), coasting.sum()
+    draws = np.empty(n_sure + 2 * n_coasting + 1)  # <= 2 sanction draws per coasting
+    _draw_blocks(draws, high, low, inc_high, inc_low, True)
+    who, sure_before = _coasting_employees(witnessed, by_manager_chance, by_peer_chance,
+                                           effort, threshold, sure_start, coast_start,
+                                           n_coasting)
+    extra_after = np.empty(n_coasting, np.int64)  # sanction draws up to each coasting one
+    extra, last = 0, len(draws) - 1
+    for c in range(n_coasting):
+        i = who[c]
+        at = sure_before[c] + extra
+        by_manager, by_peer, used = _looks(draws[min(at, last)], draws[min(at + 1, last)],
+                                           by_manager_chance[i], by_peer_chance[i],
+                                           witnessed[i])
+        at += used
+        punished = False
+        if by_manager:
+            punished = draws[at] < manager_power[i]
+            at += 1
+            extra += 1
+        if by_peer and not punished:
+            punished = draws[at] < peer_power[i]
+            extra += 1
+        seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER + punished * SANCTIONED
+        extra_after[c] = extra
+    _observe_not_coasting(seen, witnessed, by_manager_chance, by_peer_chance, effort,
+                          threshold, draws, sure_start, coast_start, extra_after)
+    high, low = pcg_jump(high, low, inc_high, inc_low, n_sure + extra)
+    pcg_store(words, high, low)
+
+
+@njit(cache=True, parallel=True)
+def _block_totals(witnessed, by_manager_chance, by_peer_chance, effort, threshold):
+    """Sure draws and coasting employees per fixed block of employees."""
+    n = len(effort)
+    blocks = (n + OBSERVE_BLOCK - 1) // OBSERVE_BLOCK
+    sure = np.zeros(blocks, np.int64)
+    coasting = np.zeros(blocks, np.int64)
+    for b in prange(blocks):
+        s = c = 0
+        for i in range(b * OBSERVE_BLOCK, min(n, (b + 1) * OBSERVE_BLOCK)):
+            s += _sure_draws(witnessed[i], by_manager_chance[i], by_peer_chance[i])
+            c += effort[i] < threshold
+        sure[b], coasting[b] = s, c
+    return sure, coasting
+
+
+@njit(cache=True, parallel=True)
+def _coasting_employees(witnessed, by_manager_chance, by_peer_chance, effort, threshold,
+                        sure_start, coast_start, n_coasting):
+    """The coasting employees in order, and the sure draws of everyone before each."""
+    n = len(effort)
+    who = np.empty(n_coasting, np.int64)
+    sure_before = np.empty(n_coasting, np.int64)
+    for b in prange(len(sure_start)):
+        s, c = sure_start[b], coast_start[b]
+        for i in range(b * OBSERVE_BLOCK, min(n, (b + 1) * OBSERVE_BLOCK)):
+            if effort[i] < threshold:
+                who[c], sure_before[c] = i, s
+                c += 1
+            s += _sure_draws(witnessed[i], by_manager_chance[i], by_peer_chance[i])
+    return who, sure_before
+
+
+@njit(cache=True, parallel=True)
+def _observe_not_coasting(seen, witnessed, by_manager_chance, by_peer_chance, effort,
+                          threshold, draws, sure_start, coast_start, extra_after):
+    """``seen`` of the employees not coasting, each block walking its place in ``draws``."""
+    n, last = len(effort), len(draws) - 1
+    for b in prange(len(sure_start)):
+        s, c = sure_start[b], coast_start[b]
+        extra = extra_after[c - 1] if c > 0 else 0
+        for i in range(b * OBSERVE_BLOCK, min(n, (b + 1) * OBSERVE_BLOCK)):
+            if effort[i] < threshold:
+                extra = extra_after[c]
+                c += 1
+            else:
+                at = s + extra
+                by_manager, by_peer, _ = _looks(draws[min(at, last)], draws[min(at + 1, last)],
+                                                by_manager_chance[i], by_peer_chance[i],
+                                                witnessed[i])
+                seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER
+            s += _sure_draws(witnessed[i], by_manager_chance[i], by_peer_chance[i])
 
 
 @njit(cache=True)

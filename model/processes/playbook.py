@@ -23,12 +23,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, prange
+from numba.core import types as nbtypes
+from numba.core.extending import intrinsic
 
 from model.beliefs import OWN, assign_cells, assign_distinct_cells
 from model.bundle import BundleCache, Entry
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
+from model.processes.generation import pcg_double, pcg_state, pcg_step, pcg_store
 from model.rng import coin_signs
 
 if TYPE_CHECKING:
@@ -112,23 +116,37 @@ differing_cells_serial = serial_twin(differing_cells)
 
 
 @njit(cache=True)
+def _fill_ranks(rng, taken, count, cell, total, log_q, always):
+    """Ranks drawn into ``taken`` from ``count`` on, after rank ``cell``, until it is full
+    or the draws pass ``total``; returns (count, last rank, whether they passed it)."""
+    words, high, low, inc_high, inc_low = pcg_state(rng)  # the stream's draws, inline
+    done = False
+    while count < len(taken):
+        skip = 0.0
+        if not always:  # a geometric gap
+            high, low = pcg_step(high, low, inc_high, inc_low)
+            skip = np.log(1.0 - pcg_double(high, low)) / log_q
+        if cell + 1 + skip >= total:
+            done = True
+            break
+        cell += 1 + int(skip)
+        taken[count] = cell
+        count += 1
+    pcg_store(words, high, low)
+    return count, cell, done
+
+
+@njit(cache=True)
 def geometric_ranks(rng, total, p1):
     """Ranks (ascending) of the cells taken among ``total`` cells, each with chance p1, by
     geometric skips: one draw per cell taken, and one more."""
     capacity = int(total * p1 + 6.0 * np.sqrt(total * p1) + 16)
     taken = np.empty(capacity, np.int64)  # ranks of the cells taken among the differing cells
-    count = 0
     log_q = np.log1p(-p1) if p1 < 1.0 else -np.inf
-    cell = -1
-    while True:
-        skip = 0.0 if p1 >= 1.0 else np.log(1.0 - rng.random()) / log_q  # geometric gap
-        if cell + 1 + skip >= total:
-            break
-        cell += 1 + int(skip)
-        if count == len(taken):
-            taken = np.concatenate((taken, np.empty(capacity, np.int64)))
-        taken[count] = cell
-        count += 1
+    count, cell, done = _fill_ranks(rng, taken, 0, -1, total, log_q, p1 >= 1.0)
+    while not done:  # (grown outside the drawing loop: no reference counts in it)
+        taken = np.concatenate((taken, np.empty(capacity, np.int64)))
+        count, cell, done = _fill_ranks(rng, taken, count, cell, total, log_q, p1 >= 1.0)
     return taken[:count]
 
 
@@ -139,6 +157,17 @@ def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
     order by geometric skips (one draw per cell taken, not per cell): the draws pick the
     cells' ranks among the differing cells, one after another; finding and teaching the
     cells runs in parallel in large organizations."""
+    m = state[0].shape[1]
+    if m % 8 == 0 and m <= 64:
+        _socialize_rows(rng, state, code, code_source, dims, adopters, p1, gradual)
+    else:
+        _socialize_wide(rng, state, code, code_source, dims, adopters, p1, gradual)
+
+
+@njit(cache=True)
+def _socialize_wide(rng, state, code, code_source, dims, adopters, p1, gradual):
+    """:func:`socialize_cells` for any number of dimensions: differing cells counted, the
+    ranks drawn, the cells located, then taught."""
     practice = state[0]
     if len(practice) >= PARALLEL_MIN:
         counts = differing_cells(practice, code)
@@ -152,30 +181,170 @@ def socialize_cells(rng, state, code, code_source, dims, adopters, p1, gradual):
     teach(state, dims, adopters, rows, cols, code, code_source, gradual)
 
 
-_DE_BRUIJN = 0x03F79D71B4CB0A89  # the lowest set bit -> its index, by one multiplication
-_BIT_INDEX = np.zeros(64, np.int64)
-for _bit in range(64):
-    _BIT_INDEX[((1 << _bit) * _DE_BRUIJN % 2**64) >> 58] = _bit
+@intrinsic
+def _popcount(typingctx, word):
+    """How many bits of a uint64 are set (one machine instruction)."""
+    if word != nbtypes.uint64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return nbtypes.uint64(nbtypes.uint64), codegen
+
+
+@intrinsic
+def _lowest_bit(typingctx, word):
+    """Index of the lowest set bit of a (non-zero) uint64 (one machine instruction)."""
+    if word != nbtypes.uint64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return nbtypes.uint64(nbtypes.uint64), codegen
+
+
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_GATHER = np.uint64(0x0102040810204080)  # the high bits of 8 bytes -> the 8 bits of one byte
+
+
+@njit(cache=True)
+def _code_words(practice, code):
+    """Employees' beliefs and the playbook as words of 8 dimensions (m a multiple of 8),
+    and per word the high bit of each byte where the playbook holds a belief."""
+    n, m = practice.shape
+    words = practice.reshape(-1).view(np.uint64).reshape(n, m // 8)
+    code_set = np.zeros(m // 8, np.uint64)
+    for d in range(m):
+        if code[d] != 0:
+            code_set[d // 8] |= np.uint64(0x80) << np.uint64(8 * (d % 8))
+    return words, code.view(np.uint64), code_set
+
+
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+_SELECT = np.array([[([b for b in range(8) if byte >> b & 1] + [0] * 8)[r] for r in range(8)]
+                    for byte in range(256)], np.uint64)  # the set bit of each rank in a byte
+
+
+@njit(cache=True, inline="always")
+def _nth_bit(mask, rank):
+    """Index of the set bit of the given rank (0: the lowest) of ``mask``, without a branch:
+    the bits set in bytes 0..j summed for all bytes j at once, the byte holding the bit
+    found by comparing all eight sums with the rank, the bit within it looked up."""
+    b = mask - ((mask >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    b = (b & np.uint64(0x3333333333333333)) + ((b >> np.uint64(2))
+                                               & np.uint64(0x3333333333333333))
+    sums = ((b + (b >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)) * _ONES
+    r = np.uint64(rank)
+    byte = _popcount((((r * _ONES) | _HIGHS) - sums) & _HIGHS)  # bytes with sums <= rank
+    shift = np.uint64(8) * byte
+    before = ((sums << np.uint64(8)) >> shift) & np.uint64(0xFF)
+    return np.int64(_SELECT[(mask >> shift) & np.uint64(0xFF), r - before] + shift)
+
+
+@njit(cache=True, parallel=True)
+def _count_rows(practice, code):
+    """Differing cells of each employee (m <= 64, a multiple of 8) and of each fixed block
+    of BLOCK employees (in parallel)."""
+    n = len(practice)
+    words, code_words, code_set = _code_words(practice, code)
+    counts = np.empty(n, np.uint8)
+    blocks = (n + BLOCK - 1) // BLOCK
+    by_block = np.zeros(blocks, np.int64)
+    for b in prange(blocks):
+        total = 0
+        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            c = np.uint64(0)
+            for k in range(len(code_words)):  # differing bytes' high bits, counted
+                x = words[i, k] ^ code_words[k]
+                c += _popcount((((x & _LOW7) + _LOW7) | x) & code_set[k])
+            counts[i] = np.uint8(c)
+            total += np.int64(c)
+        by_block[b] = total
+    return counts, by_block
+
+
+@njit(cache=True, parallel=True)
+def _teach_rows(practice, source, matches, ideas_in_use, need, dims, code, code_source,
+                counts, by_block, ranks, gradual):
+    """Teach the differing cells of the given ascending ranks (row-major), each fixed block
+    of employees by one thread (its rows only); returns per cell the ideas whose anchor
+    cell is given up and taken (-1: none). ``counts``, ``by_block``: :func:`_count_rows`."""
+    words, code_words, code_set = _code_words(practice, code)
+    dropped = np.empty(len(ranks), np.int64)
+    gained = np.empty(len(ranks), np.int64)
+    starts = np.cumsum(by_block) - by_block  # differing cells before each block
+    for b in prange(len(by_block)):
+        x = np.searchsorted(ranks, starts[b])
+        stop = starts[b] + by_block[b]
+        i, before = b * BLOCK, starts[b]  # differing cells before row i
+        row, mask = -1, np.uint64(0)  # the row whose mask is at hand
+        while x < len(ranks) and ranks[x] < stop:
+            while before + counts[i] <= ranks[x]:
+                before += counts[i]
+                i += 1
+            if row != i:  # bit d: the playbook holds a belief that i's differs from
+                row, mask = i, np.uint64(0)
+                for k in range(len(code_words)):
+                    w = words[i, k] ^ code_words[k]
+                    high = (((w & _LOW7) + _LOW7) | w) & code_set[k]  # differing bytes
+                    mask |= ((((high >> np.uint64(7)) * _GATHER) >> np.uint64(56))
+                             << np.uint64(8 * k))
+            d = _nth_bit(mask, ranks[x] - before)
+            # the cell taught as :func:`teach` does (written out: a helper taking these
+            # arrays costs reference counts per cell), selects for random outcomes
+            value, src = code[d], code_source[d]
+            old_value, old_src = practice[i, d], np.int64(source[i, d])
+            if gradual and old_value != 0:
+                value, src = np.int8(0), np.int64(-1)
+            matches[i] += np.int64(value == need[d]) - np.int64(old_value == need[d])
+            ideas_in_use[i] += np.int64(src >= 0) - np.int64(old_src >= 0)
+            dropped[x] = old_src if (old_src >= 0) & (dims[max(old_src, 0), 0] == d) else -1
+            gained[x] = src if (src >= 0) & (dims[max(src, 0), 0] == d) else -1
+            practice[i, d] = value
+            source[i, d] = src
+            x += 1
+    return dropped, gained
+
+
+_count_rows_serial = serial_twin(_count_rows)
+_teach_rows_serial = serial_twin(_teach_rows)
+
+
+@njit(cache=True)
+def _socialize_rows(rng, state, code, code_source, dims, adopters, p1, gradual):
+    """:func:`socialize_cells` for up to 64 dimensions, a multiple of 8: each employee's
+    differing cells counted 8 dimensions at a time (in parallel in a large organization),
+    the ranks taken drawn in order (:func:`geometric_ranks`), the cells located and taught
+    by blocks of employees (in parallel), then the adopter counts moved (integers: the
+    result does not depend on the thread count)."""
+    practice, source, matches, ideas_in_use, need = state
+    large = len(practice) >= PARALLEL_MIN
+    counts, by_block = _count_rows(practice, code) if large else _count_rows_serial(
+        practice, code)
+    ranks = geometric_ranks(rng, by_block.sum(), p1)
+    args = (practice, source, matches, ideas_in_use, need, dims, code, code_source, counts,
+            by_block, ranks, gradual)
+    dropped, gained = _teach_rows(*args) if large else _teach_rows_serial(*args)
+    for idea in dropped:
+        if idea >= 0:
+            adopters[idea] -= 1
+    for idea in gained:
+        if idea >= 0:
+            adopters[idea] += 1
 
 
 @njit(cache=True, inline="always")
 def _differing_column(practice, code, i, rank):
-    """The dimension of employee i's differing cell of the given rank (0: the first):
-    without a branch per dimension (a bit mask of the row) where m <= 64."""
-    m = practice.shape[1]
-    if m > 64:
-        for d in range(m):
-            if code[d] != 0 and practice[i, d] != code[d]:
-                if rank == 0:
-                    return d
-                rank -= 1
-        return -1
-    mask = np.uint64(0)
-    for d in range(m):
-        mask |= np.uint64((code[d] != 0) & (practice[i, d] != code[d])) << np.uint64(d)
-    for _ in range(rank):
-        mask &= mask - np.uint64(1)  # drop the lowest differing dimension
-    return _BIT_INDEX[((mask & (~mask + np.uint64(1))) * np.uint64(_DE_BRUIJN)) >> np.uint64(58)]
+    """The dimension of employee i's differing cell of the given rank (0: the first)."""
+    for d in range(practice.shape[1]):
+        if code[d] != 0 and practice[i, d] != code[d]:
+            if rank == 0:
+                return d
+            rank -= 1
+    return -1
 
 
 @njit(cache=True)
@@ -245,14 +414,6 @@ def codify_ideas(registry, ideas, code, code_source, step):
                 code_source[dims[k, j]] = k
 
 
-@njit(cache=True, inline="always")
-def _is_widely_used(adopters, audience, sanctioned, squashed, needs_approval, codify_share):
-    """One idea's test, on its values (scalars: an array handed to a helper in a loop
-    costs atomic reference counts, ~60 ns an idea here)."""
-    return (adopters >= codify_share * audience and not sanctioned and not squashed
-            and not needs_approval)
-
-
 @njit(cache=True, parallel=True)
 def _widely_used_blocks(adopters, audience, sanctioned, squashed, origin, needs_approval,
                         codify_share, n_ideas):
@@ -261,20 +422,32 @@ def _widely_used_blocks(adopters, audience, sanctioned, squashed, origin, needs_
     blocks = (n_ideas + IDEA_BLOCK - 1) // IDEA_BLOCK
     found = np.zeros(blocks + 1, np.int64)
     for b in prange(blocks):
-        for k in range(b * IDEA_BLOCK, min(n_ideas, (b + 1) * IDEA_BLOCK)):
-            found[b + 1] += _is_widely_used(adopters[k], audience[k], sanctioned[k],
-                                            squashed[k], needs_approval[origin[k]],
-                                            codify_share)
+        found[b + 1] = _scan_ideas(adopters, audience, sanctioned, squashed, origin,
+                                   needs_approval, codify_share, b * IDEA_BLOCK,
+                                   min(n_ideas, (b + 1) * IDEA_BLOCK), found[:0])
     offsets = np.cumsum(found)
     wide = np.empty(offsets[-1], np.int64)
     for b in prange(blocks):
-        at = offsets[b]
-        for k in range(b * IDEA_BLOCK, min(n_ideas, (b + 1) * IDEA_BLOCK)):
-            if _is_widely_used(adopters[k], audience[k], sanctioned[k], squashed[k],
-                               needs_approval[origin[k]], codify_share):
-                wide[at] = k
-                at += 1
+        _scan_ideas(adopters, audience, sanctioned, squashed, origin, needs_approval,
+                    codify_share, b * IDEA_BLOCK, min(n_ideas, (b + 1) * IDEA_BLOCK),
+                    wide[offsets[b]:offsets[b + 1]])
     return wide
+
+
+@njit(cache=True)
+def _scan_ideas(adopters, audience, sanctioned, squashed, origin, needs_approval,
+                codify_share, start, stop, found):
+    """How many of ideas start..stop are widely used; their ids written into ``found``
+    unless it is empty."""
+    count = 0
+    for k in range(start, stop):  # the rarest condition first: most ideas are used by few
+        # (written out: a helper taking these arrays cost ~60 ns an idea in reference counts)
+        if (adopters[k] >= codify_share * audience[k] and not sanctioned[k] and not squashed[k]
+                and not needs_approval[origin[k]]):
+            if len(found):
+                found[count] = k
+            count += 1
+    return count
 
 
 @njit(cache=True)
@@ -288,12 +461,8 @@ def widely_used(registry, n_ideas, codify_share, needs_approval):
         return _widely_used_blocks(adopters, audience, sanctioned, squashed, origin,
                                    needs_approval, codify_share, n_ideas)
     wide = np.empty(n_ideas, np.int64)
-    count = 0
-    for k in range(n_ideas):
-        if _is_widely_used(adopters[k], audience[k], sanctioned[k], squashed[k],
-                           needs_approval[origin[k]], codify_share):
-            wide[count] = k
-            count += 1
+    count = _scan_ideas(adopters, audience, sanctioned, squashed, origin, needs_approval,
+                        codify_share, 0, n_ideas, wide)
     return wide[:count]
 
 
