@@ -23,8 +23,11 @@ from numba import njit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.processes.generation import standard_normals, uniforms  # noqa: E402
-from model.rng import RandomStreams  # noqa: E402
+from model.rng import (  # noqa: E402
+    RandomStreams,  # noqa: E402
+    standard_normals,
+    uniforms,
+)
 
 
 @njit(cache=True)

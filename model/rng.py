@@ -33,7 +33,7 @@ from numba.np.random._constants import (
 from numba.np.random.generator_core import NumPyRandomGeneratorTypeModel
 from numpy.random.bit_generator import ISeedSequence
 
-from model.parallel import PARALLEL_MIN
+from model.parallel import PARALLEL_MIN, serial_twin
 
 
 class Stream(np.random.Generator):
@@ -472,13 +472,27 @@ pcg_uniform_call = njit(cache=True)(pcg_uniform.py_func)
 UNIFORM_BLOCK = 1 << 16  # draws per block of a parallel draw (fixed, not per thread)
 
 
+@njit(cache=True)
+def _next64_call(state, inc):
+    return pcg_next64(state, inc)
+
+
 @njit(cache=True, parallel=True)
-def _uniforms_parallel(state, inc, out):
+def draw_blocks(state, inc, out, doubles):
+    """``out`` filled with the draws from ``state`` on: doubles (``rng.random()``'s), else
+    64-bit outputs, in fixed blocks in parallel (block b from the state jumped
+    b * UNIFORM_BLOCK draws on): the same numbers on any number of threads. The caller
+    moves the stream on by the draws it uses."""
     for b in prange((len(out) + UNIFORM_BLOCK - 1) // UNIFORM_BLOCK):
         s = pcg_advance(state, inc, b * UNIFORM_BLOCK)
         for x in range(b * UNIFORM_BLOCK, min(len(out), (b + 1) * UNIFORM_BLOCK)):
-            s, u = pcg_uniform_call(s, inc)
-            out[x] = u
+            if doubles:
+                s, out[x] = pcg_uniform_call(s, inc)
+            else:
+                s, out[x] = _next64_call(s, inc)
+
+
+draw_blocks_serial = serial_twin(draw_blocks)
 
 
 @njit(cache=True)
@@ -488,8 +502,81 @@ def uniforms_into(rng, out):
     address = pcg_address(rng)
     state, inc = pcg_load(address)
     if len(out) >= PARALLEL_MIN:
-        _uniforms_parallel(state, inc, out)
+        draw_blocks(state, inc, out, True)
+        state = pcg_advance(state, inc, len(out))
     else:
         for x in range(len(out)):
             state, out[x] = pcg_uniform(state, inc)
-    pcg_store(address, pcg_advance(state, inc, len(out)) if len(out) >= PARALLEL_MIN else state)
+    pcg_store(address, state)
+
+
+@njit(cache=True)
+def uniforms(rng, count):
+    """``rng.random(count)`` (see :func:`uniforms_into`)."""
+    out = np.empty(count)
+    uniforms_into(rng, out)
+    return out
+
+
+@njit(cache=True)
+def _ziggurat(bits, out):
+    """numpy's ziggurat normals (as numba runs them) into ``out`` from the 64-bit draws
+    ``bits`` in order; how many draws they took (-1: ``bits`` ran out first)."""
+    at, last = 0, len(bits)
+    scale = 1.0 / 9007199254740992.0
+    for i in range(len(out)):
+        while True:
+            if at + 3 > last:  # room for a draw and a tail's two
+                return -1
+            r = bits[at]
+            at += 1
+            idx = r & np.uint64(0xFF)
+            r >>= np.uint64(8)
+            rabs = (r >> np.uint64(1)) & np.uint64(0x000FFFFFFFFFFFFF)
+            x = rabs * wi_double[idx]
+            if r & np.uint64(1):
+                x = -x
+            if rabs < ki_double[idx]:
+                out[i] = x
+                break
+            if idx == 0:  # the tail
+                while True:
+                    if at + 2 > last:
+                        return -1
+                    xx = -ziggurat_nor_inv_r * np.log1p(
+                        -np.float64(bits[at] >> np.uint64(11)) * scale)
+                    yy = -np.log1p(-np.float64(bits[at + 1] >> np.uint64(11)) * scale)
+                    at += 2
+                    if yy + yy > xx * xx:
+                        break
+                out[i] = (-(ziggurat_nor_r + xx) if (rabs >> np.uint64(8)) & np.uint64(1)
+                          else ziggurat_nor_r + xx)
+                break
+            u = np.float64(bits[at] >> np.uint64(11)) * scale
+            at += 1
+            if (fi_double[idx - 1] - fi_double[idx]) * u + fi_double[idx] < np.exp(-0.5 * x * x):
+                out[i] = x
+                break
+    return at
+
+
+@njit(cache=True)
+def standard_normals(rng, out):
+    """``rng.standard_normal()`` drawn ``len(out)`` times into ``out``: numpy's ziggurat
+    on the stream's 64-bit draws, taken ahead (in parallel blocks from PARALLEL_MIN on; a
+    few more than the normals need, again with more if they run short: the stream moves
+    on by those used only)."""
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
+    size = len(out) + len(out) // 16 + 64
+    while True:
+        bits = np.empty(size, np.uint64)
+        if size >= PARALLEL_MIN:
+            draw_blocks(state, inc, bits, False)
+        else:
+            draw_blocks_serial(state, inc, bits, False)
+        used = _ziggurat(bits, out)
+        if used >= 0:
+            break
+        size *= 2
+    pcg_store(address, pcg_advance(state, inc, used))

@@ -21,7 +21,7 @@ from numba import njit, prange
 from model.bundle import Entry
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
-from model.processes.generation import standard_normals
+from model.rng import standard_normals
 
 if TYPE_CHECKING:
     pass

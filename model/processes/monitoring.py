@@ -22,14 +22,7 @@ from model.bundle import Entry
 from model.employees import DETECTED, HIDDEN, NEVER, WORKING
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
-from model.processes.generation import (
-    _draw_blocks,
-    pcg_double,
-    pcg_jump,
-    pcg_state,
-    pcg_step,
-    pcg_store,
-)
+from model.rng import draw_blocks, pcg_address, pcg_advance, pcg_load, pcg_store, pcg_uniform
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -65,26 +58,27 @@ def _observe_in_order(rng, seen, witnessed, by_manager_chance, by_peer_chance, e
     """Who is seen by their manager, by a peer, and sanctioned, into ``seen``: the draws
     one employee after another (the manager's, a peer's, then, if coasting, the
     sanctions')."""
-    words, high, low, inc_high, inc_low = pcg_state(rng)  # the stream's draws, inline
+    address = pcg_address(rng)  # the stream's draws, inline
+    state, inc = pcg_load(address)
     for i in range(len(effort)):
         by_manager = False
         if by_manager_chance[i] >= 0.0:
-            high, low = pcg_step(high, low, inc_high, inc_low)
-            by_manager = pcg_double(high, low) < by_manager_chance[i]
+            state, u = pcg_uniform(state, inc)
+            by_manager = u < by_manager_chance[i]
         by_peer = True
         if not witnessed[i] and by_peer_chance[i] >= 0.0:
-            high, low = pcg_step(high, low, inc_high, inc_low)
-            by_peer = pcg_double(high, low) < by_peer_chance[i]
+            state, u = pcg_uniform(state, inc)
+            by_peer = u < by_peer_chance[i]
         punished = False
         if effort[i] < threshold:  # coasting: sanctioned by the manager, else by a peer
             if by_manager:
-                high, low = pcg_step(high, low, inc_high, inc_low)
-                punished = pcg_double(high, low) < manager_power[i]
+                state, u = pcg_uniform(state, inc)
+                punished = u < manager_power[i]
             if by_peer and not punished:
-                high, low = pcg_step(high, low, inc_high, inc_low)
-                punished = pcg_double(high, low) < peer_power[i]
+                state, u = pcg_uniform(state, inc)
+                punished = u < peer_power[i]
         seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER + punished * SANCTIONED
-    pcg_store(words, high, low)
+    pcg_store(address, state)
 
 
 OBSERVE_BLOCK = 1 << 14  # employees per block of the parallel passes (fixed, not per thread)
@@ -117,13 +111,14 @@ def _observe_in_blocks(rng, seen, witnessed, by_manager_chance, by_peer_chance, 
     draws of the coasting employees before them are known. Those are found in one serial
     pass over the coasting employees only; the draws themselves are taken in fixed blocks
     in parallel (more than are used: the stream moves on by those used only)."""
-    words, high, low, inc_high, inc_low = pcg_state(rng)
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
     sure, coasting = _block_totals(witnessed, by_manager_chance, by_peer_chance, effort,
                                    threshold)
     sure_start, coast_start = np.cumsum(sure) - sure, np.cumsum(coasting) - coasting
     n_sure, n_coasting = sure.sum(), coasting.sum()
     draws = np.empty(n_sure + 2 * n_coasting + 1)  # <= 2 sanction draws per coasting
-    _draw_blocks(draws, high, low, inc_high, inc_low, True)
+    draw_blocks(state, inc, draws, True)
     who, sure_before = _coasting_employees(witnessed, by_manager_chance, by_peer_chance,
                                            effort, threshold, sure_start, coast_start,
                                            n_coasting)
@@ -148,8 +143,7 @@ def _observe_in_blocks(rng, seen, witnessed, by_manager_chance, by_peer_chance, 
         extra_after[c] = extra
     _observe_not_coasting(seen, witnessed, by_manager_chance, by_peer_chance, effort,
                           threshold, draws, sure_start, coast_start, extra_after)
-    high, low = pcg_jump(high, low, inc_high, inc_low, n_sure + extra)
-    pcg_store(words, high, low)
+    pcg_store(address, pcg_advance(state, inc, n_sure + extra))
 
 
 @njit(cache=True, parallel=True)

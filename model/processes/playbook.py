@@ -32,8 +32,7 @@ from model.beliefs import OWN, assign_cells, assign_distinct_cells
 from model.bundle import BundleCache, Entry
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
-from model.processes.generation import pcg_double, pcg_state, pcg_step, pcg_store
-from model.rng import coin_signs
+from model.rng import coin_signs, pcg_address, pcg_load, pcg_store, pcg_uniform
 
 if TYPE_CHECKING:
     pass
@@ -119,20 +118,21 @@ differing_cells_serial = serial_twin(differing_cells)
 def _fill_ranks(rng, taken, count, cell, total, log_q, always):
     """Ranks drawn into ``taken`` from ``count`` on, after rank ``cell``, until it is full
     or the draws pass ``total``; returns (count, last rank, whether they passed it)."""
-    words, high, low, inc_high, inc_low = pcg_state(rng)  # the stream's draws, inline
+    address = pcg_address(rng)  # the stream's draws, inline
+    state, inc = pcg_load(address)
     done = False
     while count < len(taken):
         skip = 0.0
         if not always:  # a geometric gap
-            high, low = pcg_step(high, low, inc_high, inc_low)
-            skip = np.log(1.0 - pcg_double(high, low)) / log_q
+            state, u = pcg_uniform(state, inc)
+            skip = np.log(1.0 - u) / log_q
         if cell + 1 + skip >= total:
             done = True
             break
         cell += 1 + int(skip)
         taken[count] = cell
         count += 1
-    pcg_store(words, high, low)
+    pcg_store(address, state)
     return count, cell, done
 
 
