@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     pass
 
 
+@njit(cache=True, inline="always")
+def _reputation_and_influence(output, mean, reputation, learning, power_distance, authority):
+    """One employee's reputation after this step's output (relative to twice the mean,
+    capped at 1) and influence: authority weighed by power distance, else reputation."""
+    relative = min(1.0, output / (2.0 * mean)) if mean > 0 else 0.0
+    reputation += learning * (relative - reputation)
+    return reputation, power_distance * authority + (1 - power_distance) * reputation
+
+
 @njit(cache=True, parallel=True)
 def perform(effort, skill, matches, m, output, reputation, influence, authority, position,
             reputation_learning, power_distance):
@@ -32,10 +41,9 @@ def perform(effort, skill, matches, m, output, reputation, influence, authority,
         total += output[i]
     mean = total / n
     for i in prange(n):
-        relative = min(1.0, output[i] / (2.0 * mean)) if mean > 0 else 0.0
-        reputation[i] += reputation_learning * (relative - reputation[i])
-        influence[i] = (power_distance[i] * authority[position[i]]
-                        + (1 - power_distance[i]) * reputation[i])
+        reputation[i], influence[i] = _reputation_and_influence(
+            output[i], mean, reputation[i], reputation_learning, power_distance[i],
+            authority[position[i]])
 
 
 @njit(cache=True)
@@ -49,10 +57,9 @@ def perform_serial(effort, skill, matches, m, output, reputation, influence, aut
         total += output[i]
     mean = total / n
     for i in range(n):
-        relative = min(1.0, output[i] / (2.0 * mean)) if mean > 0 else 0.0
-        reputation[i] += reputation_learning * (relative - reputation[i])
-        influence[i] = (power_distance[i] * authority[position[i]]
-                        + (1 - power_distance[i]) * reputation[i])
+        reputation[i], influence[i] = _reputation_and_influence(
+            output[i], mean, reputation[i], reputation_learning, power_distance[i],
+            authority[position[i]])
 
 
 class Performance(Process):
