@@ -26,6 +26,8 @@ from model.parameters import Parameters
 from model.roadmap import Roadmap
 from scenarios.settings import Setting, stored_setting
 
+MANAGER_JOIN_SECONDS = 30.0  # the pool's own thread stops within this after shutdown
+
 
 @dataclass
 class RunResult:
@@ -86,14 +88,19 @@ def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
             warnings.filterwarnings("ignore", "This process .* is multi-threaded",
                                     DeprecationWarning)
             pool.submit(int).result()  # a forking pool starts all its workers at once
+        workers_started = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
         try:
             yield pool
         except BaseException:
-            running = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
-            for worker in running:
+            for worker in workers_started:
                 worker.terminate()  # their results would be thrown away
             raise
+        finally:  # the pool's thread closes its pipes; if Python's exit hook ran meanwhile,
+            pool.shutdown(wait=False)  # it would write to a closed one (EBADF, a traceback)
+            if manager is not None:
+                manager.join(timeout=MANAGER_JOIN_SECONDS)
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:

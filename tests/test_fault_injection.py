@@ -327,3 +327,26 @@ def test_a_full_disk_gives_one_line_and_leaves_nothing(small_disk, tmp_path):
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "No space left on device" in done.stderr
     assert not [p for p in small_disk.rglob("*tmp*")]
+
+
+def _slow(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+@pytest.mark.parametrize("leave_by_error", [True, False])
+def test_the_pool_thread_has_stopped_when_its_context_is_left(leave_by_error):
+    """Python's exit hook writes to the pool thread's pipe; if that thread were still closing
+    it, the user would see an EBADF traceback after the one-line message (seen once in CI).
+    So process_pool returns only after its thread has stopped, on an error as on success."""
+    from experiments.runner import process_pool
+
+    with contextlib.suppress(KeyboardInterrupt):
+        with process_pool(2) as pool:
+            manager = pool._executor_manager_thread
+            futures = [pool.submit(_slow, 2.0) for _ in range(4)]
+            if leave_by_error:
+                time.sleep(0.2)  # both workers busy
+                raise KeyboardInterrupt
+            assert [f.result() for f in futures] == [2.0] * 4
+    assert manager is not None and not manager.is_alive()
