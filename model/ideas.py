@@ -43,9 +43,15 @@ first_passages_serial = serial_twin(first_passages)
 def record_adopters(registry, n, wide_share, step):
     """:func:`first_passages` (serial) over the first ``n`` ideas of ``registry`` (a bundle
     of :meth:`IdeaRegistry.kernel_arrays`); returns their adopter counts (int32)."""
+    return record_from(registry.arrays, n, wide_share, step)
+
+
+@njit(cache=True)
+def record_from(registry, n, wide_share, step):
+    """:func:`record_adopters` on the arrays of :meth:`IdeaRegistry.kernel_arrays`."""
     (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
      step_half, step_wide, step_90, adoptions, forum_until, market, audience, value_at_birth,
-     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry.arrays
+     adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry
     counts = np.empty(n, np.int32)
     first_passages_serial(adopters[:n], audience[:n], peak[:n], step_half[:n], step_wide[:n],
                           step_90[:n], wide_share, step, counts)

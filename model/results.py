@@ -445,22 +445,38 @@ class Results:
         self._plan: tuple = ()
         self._plan_n = -1  # employees the quantile plan is for
 
-    def collect(self, model: OrganizationModel) -> None:
-        if self.rows >= len(self.values):  # run past the declared steps: grow
+    @property
+    def fills_builtin(self) -> bool:
+        """Whether the built-in metrics come first, filled by :func:`fill_row`."""
+        return len(self._extra) < len(self.metrics)
+
+    def make_room(self) -> None:
+        """Room for this step's row (run past the declared steps: the table grows)."""
+        if self.rows >= len(self.values):
             self.values = np.vstack([self.values, np.full_like(self.values, np.nan)])
+
+    def collect(self, model: OrganizationModel) -> None:
+        self.make_room()
         if len(self._extra) == len(self.metrics):
             counts = tally(model)
             self.values[self.rows] = [mt.reporter(model, counts) for mt in self.metrics]
+            self.rows += 1
         else:
             self._fill_builtin(model)
-            if self._extra:
-                counts = tally(model)
-                self.values[self.rows, len(METRICS):] = [mt.reporter(model, counts)
-                                                         for mt in self._extra]
+            self.finish_row(model)
+
+    def finish_row(self, model: OrganizationModel) -> None:
+        """Complete the row whose built-in metrics are filled: the added metrics through
+        their reporters."""
+        if self._extra:
+            counts = tally(model)
+            self.values[self.rows, len(METRICS):] = [mt.reporter(model, counts)
+                                                     for mt in self._extra]
         self.rows += 1
 
-    def _fill_builtin(self, model: OrganizationModel) -> None:
-        """The built-in metrics' row in one compiled call (:func:`fill_row`)."""
+    def kernel_arrays(self, model: OrganizationModel) -> tuple:
+        """The arguments of :func:`fill_row` but the step's: (values, people, ideas,
+        code_need, leaders, quantile plan, (coasting threshold, metric window, leaders))."""
         people, beliefs, reg, conv = model.people, model.beliefs, model.ideas, model.conversations
         if people.n != self._plan_n:
             ranks, plan = _quantile_plan(people.n, (0.1, 0.9))
@@ -469,16 +485,24 @@ class Results:
                           np.array([t for _, _, t in plan]))
             self._plan_n = people.n
         is_leader, n_leaders = model.leader_mask()
-        fill_row(self.values, self.rows,
-                 (people.effort, people.commitment, people.output, people.coast_state,
-                  people.sanctioned, beliefs.ideas_in_use, beliefs.matches, people.hero,
-                  people.last_idea_step),
-                 (reg.is_probe, reg.adopters, reg.sanctioned, reg.squashed),
-                 (beliefs.code, beliefs.need), (conv.sought, is_leader),
-                 (float(model.generation.born_this_step), reg.n, float(conv.per_employee),
-                  float(conv.cross_unit_share), float(model.p.coasting_threshold),
-                  model.steps - model.p.metric_window, n_leaders),
-                 self._plan)
+        return (self.values,
+                (people.effort, people.commitment, people.output, people.coast_state,
+                 people.sanctioned, beliefs.ideas_in_use, beliefs.matches, people.hero,
+                 people.last_idea_step),
+                (reg.is_probe, reg.adopters, reg.sanctioned, reg.squashed),
+                (beliefs.code, beliefs.need), (conv.sought, is_leader), self._plan,
+                (float(model.p.coasting_threshold), int(model.p.metric_window), n_leaders))
+
+    def _fill_builtin(self, model: OrganizationModel) -> None:
+        """The built-in metrics' row in one compiled call (:func:`fill_row`)."""
+        values, people, ideas, code_need, leaders, plan, fixed = self.kernel_arrays(model)
+        threshold, window, n_leaders = fixed
+        conv = model.conversations
+        fill_row(values, self.rows, people, ideas, code_need, leaders,
+                 (float(model.generation.born_this_step), model.ideas.n,
+                  float(conv.per_employee), float(conv.cross_unit_share), threshold,
+                  model.steps - window, n_leaders),
+                 plan)
 
     def to_frame(self) -> pd.DataFrame:
         """Wide frame: one row per step, one column per metric."""

@@ -61,7 +61,13 @@ def revert_first_per_employee(state, code, code_source, dims, adopters, employee
 @njit(cache=True)
 def submit_ideas(bundle, ideas, managers, speakers):
     """:meth:`Approval.submit` in one call."""
-    registry, state, code, code_source, people, roles, local, mark = bundle.arrays
+    submit_to(bundle.arrays, ideas, managers, speakers)
+
+
+@njit(cache=True)
+def submit_to(arrays, ideas, managers, speakers):
+    """:func:`submit_ideas` on the bundle's arrays (:meth:`Approval.kernel_arrays`)."""
+    registry, state, code, code_source, people, roles, local, mark = arrays
     reviewer, squashed = registry[4], registry[18]
     dims, adopters = registry[20], registry[6]
     suppressed = np.empty(len(ideas), np.int64)
@@ -83,7 +89,13 @@ def submit_ideas(bundle, ideas, managers, speakers):
 def review_ideas(rng, bundle, n_ideas, step):
     """:meth:`Approval.step` in one call: reviews decided this step, then approvals and
     squashes."""
-    registry, state, code, code_source, people, roles, local, mark = bundle.arrays
+    review_from(rng, bundle.arrays, n_ideas, step)
+
+
+@njit(cache=True)
+def review_from(rng, arrays, n_ideas, step):
+    """:func:`review_ideas` on the bundle's arrays (:meth:`Approval.kernel_arrays`)."""
+    registry, state, code, code_source, people, roles, local, mark = arrays
     (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
      step_half, step_wide, step_90, adoptions, forum_until, market, audience, value_at_birth,
      adopted_value_sum, sanctioned, squashed, is_probe, dims, values) = registry
@@ -117,16 +129,16 @@ def review_ideas(rng, bundle, n_ideas, step):
         else:
             failed[n_failed] = k
             n_failed += 1
-    approve(bundle, passed[:n_passed], step)
+    approve(arrays, passed[:n_passed], step)
     if n_failed:
-        squash(rng, bundle, failed[:n_failed], step)
+        squash(rng, arrays, failed[:n_failed], step)
 
 
 @njit(cache=True)
-def approve(bundle, ideas, step):
+def approve(arrays, ideas, step):
     """Passed reviews: the reviewer takes the idea up (the first idea of each reviewer, if
     not used yet and of their market), then it moves up or is sanctioned."""
-    registry, state, code, code_source, people, roles, local, mark = bundle.arrays
+    registry, state, code, code_source, people, roles, local, mark = arrays
     (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
      step_half, step_wide, step_90, adoptions, forum_until, idea_market, audience,
      value_at_birth, adopted_value_sum, sanctioned, squashed, is_probe, dims,
@@ -169,10 +181,10 @@ def approve(bundle, ideas, step):
 
 
 @njit(cache=True)
-def squash(rng, bundle, ideas, step):
+def squash(rng, arrays, ideas, step):
     """Failed reviews: the idea is squashed; the reviewer and their direct reports who use
     it drop it (one idea per employee, drawn in random order)."""
-    registry, state, code, code_source, people, roles, local, mark = bundle.arrays
+    registry, state, code, code_source, people, roles, local, mark = arrays
     (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
      step_half, step_wide, step_90, adoptions, forum_until, idea_market, audience,
      value_at_birth, adopted_value_sum, sanctioned, squashed, is_probe, dims,
@@ -230,6 +242,7 @@ class Approval(Process):
                 tuple(np.ascontiguousarray(m.per_employee(name), np.float64) for name in (
                     "review_time", "review_noise", "approval_tolerance", "approval_levels")),
                 self._mark)
+
 
     def _bundle(self):
         m = self.model

@@ -86,10 +86,10 @@ class EffortChoice(Process):
     def own_commitment(self) -> np.ndarray:
         """Commitment from motive, means and opportunity; traits are fixed, so it changes
         only when roles (who has a manager) or parameters do."""
-        self._arguments()
+        self.arguments()
         return self._args[7]
 
-    def _arguments(self) -> tuple:
+    def arguments(self) -> tuple:
         """The arguments of :func:`choose_effort` but the step's, rebuilt when roles or
         parameters change (``model.kernel_version``)."""
         m = self.model
@@ -108,5 +108,5 @@ class EffortChoice(Process):
         return self._args
 
     def step(self) -> None:
-        args = self._arguments()
+        args = self.arguments()
         self._choose(args, *args)

@@ -50,6 +50,12 @@ class NeedDrift(Process):
         self._flipped = np.empty(model.beliefs.m, np.int64)
         self._drift = Entry(drift_needs)
 
+    def arguments(self) -> tuple:
+        """The arguments of :func:`drift_needs` after the stream (they change with the
+        parameters only)."""
+        b = self.model.beliefs
+        return float(self.model.p.need_drift), b.practice, b.need, b.matches, self._flipped
+
     def step(self) -> None:
         b = self.model.beliefs
         self._drift(b.matches, self.rng, float(self.model.p.need_drift), b.practice, b.need,

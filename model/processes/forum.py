@@ -24,9 +24,13 @@ class IdeaForum(Process):
 
     name = "forum"
 
+    def idle(self) -> bool:
+        """Whether this step has nothing to do (nobody reads the forum)."""
+        return self.model.highest("idea_forum_reach") <= 0
+
     def step(self) -> None:
         m, reg = self.model, self.model.ideas
-        if m.highest("idea_forum_reach") <= 0:
+        if self.idle():
             return
         posted = np.flatnonzero((reg.forum_until[: reg.n] >= m.steps) & ~reg.squashed[: reg.n])
         if len(posted) == 0:

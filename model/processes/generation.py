@@ -70,7 +70,13 @@ def register_ideas(bundle, n_ideas, step, originators, dims, values, forum_until
     """New ideas in slots ``n_ideas``.. (room reserved): registered, taken up by their
     originators (not counted as adoptions); see :meth:`IdeaRegistry.add`. ``bundle``: the
     arrays of :meth:`IdeaGeneration.kernel_arrays`."""
-    people, state, registry = bundle.arrays
+    _register(bundle.arrays, n_ideas, step, originators, dims, values, forum_until, probe)
+
+
+@njit(cache=True)
+def _register(arrays, n_ideas, step, originators, dims, values, forum_until, probe):
+    """:func:`register_ideas` on the bundle's arrays."""
+    people, state, registry = arrays
     (facing, problem_rate, insight, resourcefulness, commitment, latest_idea, last_idea_step,
      market, market_sizes) = people
     (origin, birth, sanctioned_step, squashed_step, reviewer, approvals, adopters, peak,
@@ -111,7 +117,13 @@ def register_ideas(bundle, n_ideas, step, originators, dims, values, forum_until
 def conceive_ideas(rng, bundle, creators, n_ideas, step, scope, forum_until):
     """The new ideas of ``creators`` (room reserved): their dimensions, right readings and
     coin flips, in that order of draws; then registered."""
-    people, state, registry = bundle.arrays
+    _conceive(rng, bundle.arrays, creators, n_ideas, step, scope, forum_until)
+
+
+@njit(cache=True)
+def _conceive(rng, arrays, creators, n_ideas, step, scope, forum_until):
+    """:func:`conceive_ideas` on the bundle's arrays."""
+    people, state, registry = arrays
     insight, need = people[2], state[4]
     k = len(creators)
     dims = random_dims(rng, k, len(need), scope)
@@ -125,7 +137,7 @@ def conceive_ideas(rng, bundle, creators, n_ideas, step, scope, forum_until):
         for j in range(scope):
             coin = SIGNS[rng.integers(0, 2)]
             values[x, j] = need[dims[x, j]] if right[x, j] else coin
-    register_ideas(bundle, n_ideas, step, creators, dims, values, forum_until, False)
+    _register(arrays, n_ideas, step, creators, dims, values, forum_until, False)
 
 
 @njit(cache=True)
@@ -134,7 +146,13 @@ def generate_ideas(rng, bundle, n_ideas, capacity, step, scope, forum_until):
     of customer problems, ideas, then :func:`conceive_ideas`. Returns how many were born
     and, if the registry lacks room for them, their creators (not conceived yet: the
     caller grows the registry and conceives them)."""
-    facing, problem_rate, insight, resourcefulness, commitment = bundle.arrays[0][:5]
+    return generate_from(rng, bundle.arrays, n_ideas, capacity, step, scope, forum_until)
+
+
+@njit(cache=True)
+def generate_from(rng, arrays, n_ideas, capacity, step, scope, forum_until):
+    """:func:`generate_ideas` on the bundle's arrays (:meth:`IdeaGeneration.kernel_arrays`)."""
+    facing, problem_rate, insight, resourcefulness, commitment = arrays[0][:5]
     draws = uniforms(rng, len(facing))  # then selected without a branch
     meets = np.empty(len(facing), np.int64)
     met = 0
@@ -150,7 +168,7 @@ def generate_ideas(rng, bundle, n_ideas, capacity, step, scope, forum_until):
     creators = creators[:k]
     if k == 0 or n_ideas + k > capacity:
         return k, creators
-    conceive_ideas(rng, bundle, creators, n_ideas, step, scope, forum_until)
+    _conceive(rng, arrays, creators, n_ideas, step, scope, forum_until)
     return k, creators[:0]
 
 
@@ -175,11 +193,21 @@ class IdeaGeneration(Process):
                   m.market, m.market_sizes)
         return people, m.beliefs.state(), m.ideas.kernel_arrays()
 
+    def fused_arrays(self) -> tuple:
+        """(:meth:`kernel_arrays`, registry capacity, idea scope) for the fused step
+        (model.organization)."""
+        m = self.model
+        return self.kernel_arrays(), m.ideas.capacity, m.p.idea_scope
+
     def _arrays_now(self, births: int):
         """The kernels' arrays, with room for ``births`` more ideas."""
         m = self.model
         m.ideas.reserve(births)
         return self._arrays.get((m.p, m.local.version, m.roles_version, m.ideas.version))
+
+    def forum_until(self) -> int:
+        """The last step a new idea stays on the forum (NEVER: no forum)."""
+        return self._forum_until()
 
     def _forum_until(self) -> int:
         m = self.model
@@ -191,11 +219,21 @@ class IdeaGeneration(Process):
         bundle = self._arrays_now(0)
         born, waiting = self._generate(bundle, self.rng, bundle, reg.n, reg.capacity, m.steps,
                                        scope, forum_until)
+        self.finish(born, waiting, forum_until)
+
+    def finish(self, born: int, waiting: np.ndarray, forum_until: int) -> None:
+        """Count the step's ``born`` ideas, first conceiving those ``waiting`` for the
+        registry to grow (:func:`generate_ideas`)."""
+        m, reg = self.model, self.model.ideas
         if len(waiting):  # the registry grows first
-            conceive_ideas(self.rng, self._arrays_now(born), waiting, reg.n, m.steps, scope,
-                           forum_until)
+            conceive_ideas(self.rng, self._arrays_now(born), waiting, reg.n, m.steps,
+                           m.p.idea_scope, forum_until)
         reg.n += born
         self.born_this_step = born
+
+    def fusable(self) -> bool:
+        """Whether this step's births can run inside the fused step (no tracer to plant)."""
+        return self.model.steps != self.model.p.probe_idea_step
 
     def plant_probe(self) -> None:
         m = self.model

@@ -52,9 +52,14 @@ class Leadership(Process):
             changes += int(win.sum())
         return changes
 
+    def idle(self) -> bool:
+        """Whether this step has nothing to do (no election due)."""
+        p = self.model.p
+        return p.leader_selection != "elected" or bool(self.model.steps % p.rotation_period)
+
     def step(self) -> None:
         m = self.model
-        if m.p.leader_selection != "elected" or m.steps % m.p.rotation_period:
+        if self.idle():
             return
         self.changes = self.elect()
         if self.changes:

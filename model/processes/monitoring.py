@@ -273,7 +273,7 @@ class Monitoring(Process):
         self._seen = np.empty(model.people.n, np.int8)  # what happened to each, this step
         self._monitor = Entry(monitor)
 
-    def _arguments(self) -> tuple:
+    def arguments(self) -> tuple:
         """The per-employee arrays of :func:`monitor`, its chances worked out once per
         version of roles and parameters."""
         m = self.model
@@ -294,8 +294,11 @@ class Monitoring(Process):
         return self._args
 
     def step(self) -> None:
-        args = self._arguments()
-        noticed, hidden_time, spells = self._monitor(args, *args, self.model.steps)
+        args = self.arguments()
+        self.record(*self._monitor(args, *args, self.model.steps))
+
+    def record(self, noticed: int, hidden_time: int, spells: int) -> None:
+        """Note a step's outcome (what :func:`monitor` returns)."""
         self.noticed_share = noticed / self.model.people.n
         self.hidden_time_total += hidden_time
         self.hidden_spells += spells

@@ -73,7 +73,7 @@ class Performance(Process):
         self._args: tuple = ()
         self._perform = Entry(perform if model.people.n >= PARALLEL_MIN else perform_serial)
 
-    def _arguments(self) -> tuple:
+    def arguments(self) -> tuple:
         m = self.model
         version = m.kernel_version()
         if self._version != version or self._args[2] is not m.beliefs.matches:
@@ -86,5 +86,5 @@ class Performance(Process):
         return self._args
 
     def step(self) -> None:
-        args = self._arguments()
+        args = self.arguments()
         self._perform(args, *args)

@@ -490,7 +490,13 @@ def learn_from_superior(rng, state, code, code_source, p2):
 def playbook_step(rng, bundle, n_ideas, step, codify_share, p2, p1, gradual):
     """One step of the playbook in one call: codify widely used ideas (where some need no
     approval), learn from the best (p2 > 0), socialize at one rate p1 (p1 > 0)."""
-    registry, state, code, code_source, needs_approval, codify = bundle.arrays
+    playbook_from(rng, bundle.arrays, n_ideas, step, codify_share, p2, p1, gradual)
+
+
+@njit(cache=True)
+def playbook_from(rng, arrays, n_ideas, step, codify_share, p2, p1, gradual):
+    """:func:`playbook_step` on the bundle's arrays (:meth:`Playbook.kernel_arrays`)."""
+    registry, state, code, code_source, needs_approval, codify = arrays
     dims, adopters = registry[20], registry[6]
     if codify[0]:
         codify_ideas(registry, widely_used(registry, n_ideas, codify_share, needs_approval),
@@ -525,6 +531,7 @@ class Playbook(Process):
         self._arrays = BundleCache(self.kernel_arrays)
         self._step = Entry(playbook_step)
         self._one_rate: float | None = None  # everyone's socialization rate, if all share one
+        self._fusable: tuple = (None, None, False)  # (parameters, local version, fusable)
 
     def kernel_arrays(self) -> tuple:
         """(registry, beliefs, code, code_source, needs approval, [codify?]) for the kernels;
@@ -534,6 +541,22 @@ class Playbook(Process):
         needs_approval = m.per_employee("approval_levels") > 0  # by originator
         return (m.ideas.kernel_arrays(), m.beliefs.state(), m.beliefs.code, m.beliefs.code_source,
                 needs_approval, np.array([not needs_approval.all()]))
+
+    def fused_arrays(self) -> tuple:
+        """(:meth:`kernel_arrays`, (codify_share, p2, p1, gradual)) for the fused step
+        (model.organization); only while :meth:`fusable`."""
+        p, arrays = self.model.p, self.kernel_arrays()
+        p1 = -1.0 if self._one_rate is None else float(self._one_rate)  # (None: not fusable)
+        return arrays, (float(p.codify_share), float(p.codification_rate), p1, self.gradual)
+
+    def fusable(self) -> bool:
+        """Whether this step runs in one compiled call (:func:`playbook_step`): everyone
+        socializes at one rate and the playbook learns from beliefs."""
+        m = self.model
+        if self._fusable[0] is not m.p or self._fusable[1] != m.local.version:
+            ok = m.p.code_learning_basis != "actions" and self.one_rate() is not None
+            self._fusable = (m.p, m.local.version, ok)
+        return self._fusable[2]
 
     def _key(self) -> tuple:
         m = self.model

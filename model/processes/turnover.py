@@ -21,9 +21,13 @@ class Turnover(Process):
     name = "turnover"
     leavers = 0  # employees who left so far (attrition; counted, never drawn from)
 
+    def idle(self) -> bool:
+        """Whether this step has nothing to do (nobody can leave)."""
+        return self.model.highest("turnover_rate") <= 0
+
     def step(self) -> None:
         m = self.model
-        if m.highest("turnover_rate") <= 0:
+        if self.idle():
             return
         leavers = np.flatnonzero(self.rng.random(m.people.n) < m.per_employee("turnover_rate"))
         if len(leavers) == 0:
