@@ -60,8 +60,9 @@ class BundleCache:
     """One bundle, rebuilt when its key changes. The key holds what can replace the
     bundle's arrays (version counters, the parameter object)."""
 
-    def __init__(self, build: Callable[[], tuple]):
+    def __init__(self, build: Callable[[], tuple], make: Callable[[tuple], Any] = None):
         self._build = build
+        self._make = make_bundle if make is None else make  # bundle of what build returns
         self._key: tuple = ()
         self._bundle: Any = None
         self.arrays: tuple = ()  # what the bundle holds (for Python)
@@ -70,7 +71,7 @@ class BundleCache:
         """The bundle for ``key``: the cached one, or a new one if the key changed."""
         if key != self._key:  # identical items compare at once (no model equality)
             self.arrays = self._build()
-            self._bundle = make_bundle(self.arrays)
+            self._bundle = self._make(self.arrays)
             self._key = key
         return self._bundle
 

@@ -150,6 +150,9 @@ class IdeaRegistry:
         """Update peaks and first-passage steps (shares of each idea's audience), and append
         this step's adopter counts."""
         n = self.n
+        if n == 0:  # (before any idea: no bundle to make)
+            self.history.append(np.empty(0, np.int32))
+            return
         if n < PARALLEL_MIN:
             self.history.append(record_adopters(self.bundle(), n, float(wide_share), int(step)))
             return

@@ -24,8 +24,9 @@ import mesa
 import numpy as np
 from numba import njit
 
+from model import bundle as bundles
 from model.beliefs import Beliefs
-from model.bundle import BundleCache, Entry
+from model.bundle import BundleCache, entry_point, make_bundle
 from model.chart import OrgChart
 from model.employees import Employees
 from model.errors import ParameterError
@@ -73,16 +74,24 @@ ENV, GEN, CONV, REVIEW, PLAYBOOK, EFFORT, MONITOR, PERFORM, COLLECT = (1 << k fo
 
 
 @njit(cache=True)
-def fused_step(bundle, conversation_state, streams, stages, step, row, n_ideas, forum_until,
-               forget, dropped, born, per_employee, cross_share):
+def fused_bundle(arrays, env, gen, conv, review, playbook, effort, monitoring):
+    """The bundle of :func:`fused_step`: ``arrays`` and the processes' streams (each
+    argument typed by numba in C; a tuple of streams would be typed in Python)."""
+    return make_bundle((arrays, (env, gen, conv, review, playbook, effort, monitoring)))
+
+
+@njit(cache=True)
+def fused_step(bundle, conversation_state, stages, step, row, n_ideas, forum_until, forget,
+               dropped, born, per_employee, cross_share):
     """The ``stages`` (bits: ENV .. COLLECT) of one step in their documented order, each as
-    its process's step runs it (``bundle``: :meth:`FusedSteps.arrays`; ``streams``: the
-    processes' own, :meth:`FusedSteps.streams`). Returns (ideas born,
+    its process's step runs it (``bundle``: :func:`fused_bundle` of
+    :meth:`FusedSteps.arrays` and the processes' streams). Returns (ideas born,
     creators waiting for the registry to grow (then nothing after GEN ran), initiators,
     partners, conversations across units, adoptions, noticed, hidden steps ended, spells
     ended, adopter counts recorded); ``born``, ``per_employee``, ``cross_share``: the
     values of the stages that do not run in this call, for the results row."""
-    env, gen, review, playbook, effort, monitoring, performance, collect = bundle.arrays
+    arrays, streams = bundle.arrays
+    env, gen, review, playbook, effort, monitoring, performance, collect = arrays
     env_rng, gen_rng, conv_rng, review_rng, playbook_rng, effort_rng, monitor_rng = streams
     waiting = np.empty(0, np.int64)
     initiators = partners = np.empty(0, np.int32)
@@ -139,13 +148,16 @@ FUSED_STAGES = {NeedDrift: ENV, IdeaGeneration: GEN, Conversations: CONV, Approv
                 Performance: PERFORM}
 #: Built-in processes whose step often has nothing to do (then skipped).
 IDLE_WHEN = (Turnover, IdeaForum, Leadership)
+_ENTRIES: dict[tuple, Any] = {}  # entry points of fused_step by the types of its bundles
 
 
 class FusedSteps:
     """A step of a small organization with the built-in processes' compiled work fused:
     consecutive built-in processes (and the results row) run in one compiled call; any
-    other process (an extension's, a roadmap's, elections due, the tracer's planting)
-    runs its own step between such calls, in the documented order."""
+    other process (an extension's, a roadmap's, elections due, turnover, the forum, a
+    playbook learning from actions or at several rates) runs its own step between such
+    calls, and the tracer is planted between births and conversations, in the documented
+    order."""
 
     def __init__(self, model: OrganizationModel, found: dict[int, Process]):
         self.model = model
@@ -153,14 +165,12 @@ class FusedSteps:
         plan = []
         for process in model.processes:
             stage = FUSED_STAGES.get(type(process), 0)
-            fusable = getattr(process, "fusable", None) if stage in (GEN, PLAYBOOK) else None
+            fusable = process.fusable if stage == PLAYBOOK else None
             idle = process.idle if type(process) in IDLE_WHEN else None
             plan.append((process, stage, fusable, idle))
         self.plan = tuple(plan)
-        self._cache = BundleCache(self.arrays)
-        self._call = Entry(fused_step)
-        self.streams = tuple(found[stage].rng for stage in (ENV, GEN, CONV, REVIEW, PLAYBOOK,
-                                                            EFFORT, MONITOR))
+        self._cache = BundleCache(self.parts, lambda parts: fused_bundle(*parts))
+        self._bound: tuple = (None, None)  # (bundle, entry point of fused_step for it)
 
     @classmethod
     def of(cls, model: OrganizationModel) -> FusedSteps | None:
@@ -188,6 +198,12 @@ class FusedSteps:
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["model"], state["found"])
 
+    def parts(self) -> tuple:
+        """The arguments of :func:`fused_bundle`: :meth:`arrays` and the streams."""
+        f = self.found
+        return (self.arrays(), *(f[stage].rng for stage in (ENV, GEN, CONV, REVIEW, PLAYBOOK,
+                                                            EFFORT, MONITOR)))
+
     def arrays(self) -> tuple:
         """What :func:`fused_step` reads, by stage, but the streams (rebuilt as the key of
         :meth:`run` changes). Arrays and numbers only: numba types them in C."""
@@ -208,6 +224,10 @@ class FusedSteps:
                     stages = 0
                 stages |= stage
                 last = stage
+                if stage == GEN and process.probe_due():  # planted after the births
+                    self.run(stages)
+                    stages = last = 0
+                    process.plant_probe()
             elif idle is None or not idle():
                 if stages:
                     self.run(stages)
@@ -224,6 +244,19 @@ class FusedSteps:
         m.ideas.record_step(m.steps, m.p.wide_adoption_share)
         m.results.collect(m)
 
+    def _bind(self, args: tuple):
+        """The compiled entry of :func:`fused_step` for ``args`` (a new bundle): found by
+        the types of the bundle and the conversations' state (the other arguments' types
+        never change), so a new organization skips numba's typing of its first call."""
+        key = (args[0]._type, args[1]._type)
+        call = None if bundles.CHECK_ENTRY_TYPES else _ENTRIES.get(key)
+        if call is None:
+            call = entry_point(fused_step, *args)
+            if not bundles.CHECK_ENTRY_TYPES:
+                _ENTRIES[key] = call
+        self._bound = (args[0], call)
+        return call
+
     def run(self, stages: int) -> None:
         """The given stages in one compiled call, then what their processes note."""
         m, f = self.model, self.found
@@ -235,10 +268,12 @@ class FusedSteps:
         forget = p.adoption_threshold > 1 and m.steps % p.exposure_memory == 0
         recent = conv.recent
         dropped = recent[0][1] if len(recent) == recent.maxlen else NO_PAIRS
+        args = (bundle, state, stages, m.steps, m.results.rows, m.ideas.n, forum_until, forget,
+                dropped, gen.born_this_step, float(conv.per_employee),
+                float(conv.cross_unit_share))
+        call = self._bound[1] if self._bound[0] is bundle else self._bind(args)
         (born, waiting, initiators, partners, n_cross, adopted, noticed, hidden_time, spells,
-         counts) = self._call(bundle, bundle, state, self.streams, stages, m.steps, m.results.rows,
-                              m.ideas.n, forum_until, forget, dropped, gen.born_this_step,
-                              float(conv.per_employee), float(conv.cross_unit_share))
+         counts) = call(*args)
         if stages & GEN:
             gen.finish(born, waiting, forum_until)
             if len(waiting):  # the registry grew: the stages after births, anew
@@ -492,7 +527,11 @@ class OrganizationModel(mesa.Model):
             self._per_employee_key = (self.p, self.local.version, self.roles_version)
         values = self._per_employee.get(name)
         if values is None:
-            values = self.local.by_position(name, getattr(self.p, name))[self.people.position]
+            if name in self.local.values:
+                values = self.local.by_position(name, getattr(self.p, name))[
+                    self.people.position]
+            else:  # one value everywhere (what by_position gives, in any order)
+                values = np.full(self.people.n, float(getattr(self.p, name)))
             self._per_employee[name] = values
         return values
 

@@ -9,13 +9,20 @@ if TYPE_CHECKING:
 
 
 class Process:
-    """One process of the model; ``name`` also names its random stream."""
+    """One process of the model; ``name`` also names its random stream, ``rng``, made on
+    first use (a stream depends only on the root seed and its name, never on when it is
+    made: a process that draws nothing costs no stream)."""
 
     name = "process"
 
     def __init__(self, model: OrganizationModel):
         self.model = model
-        self.rng = model.streams[self.name]
+
+    def __getattr__(self, name: str):
+        if name == "rng" and "model" in self.__dict__:
+            self.rng = self.model.streams[self.name]
+            return self.rng
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def step(self) -> None:
         raise NotImplementedError

@@ -179,7 +179,6 @@ class IdeaGeneration(Process):
 
     def __init__(self, model: OrganizationModel):
         super().__init__(model)
-        self.probe_rng = model.streams["probe"]
         self.born_this_step = 0
         self._arrays = BundleCache(self.kernel_arrays)
         self._generate = Entry(generate_ideas)
@@ -231,9 +230,14 @@ class IdeaGeneration(Process):
         reg.n += born
         self.born_this_step = born
 
-    def fusable(self) -> bool:
-        """Whether this step's births can run inside the fused step (no tracer to plant)."""
-        return self.model.steps != self.model.p.probe_idea_step
+    def probe_due(self) -> bool:
+        """Whether the tracer is planted this step (after the births)."""
+        return self.model.steps == self.model.p.probe_idea_step
+
+    @property
+    def probe_rng(self):
+        """The tracer's own stream ("probe")."""
+        return self.model.streams["probe"]
 
     def plant_probe(self) -> None:
         m = self.model
@@ -244,13 +248,13 @@ class IdeaGeneration(Process):
         dims = np.argsort(self.probe_rng.random((1, m_dims)), axis=1)[:, :scope]
         m.beliefs.drift(dims[0])  # a new customer need, and the right response to it
         self.born_this_step += 1
-        arrays = self._arrays_now(1)
-        register_ideas(arrays, m.ideas.n, m.steps, originator.astype(np.int64),
-                       np.ascontiguousarray(dims, np.int64),
-                       m.beliefs.need[dims].astype(np.int8), self._forum_until(), True)
+        m.ideas.reserve(1)  # (once a run: its arrays typed by numba, no bundle made)
+        _register(self.kernel_arrays(), m.ideas.n, m.steps, originator.astype(np.int64),
+                  np.ascontiguousarray(dims, np.int64), m.beliefs.need[dims].astype(np.int8),
+                  self._forum_until(), True)
         m.ideas.n += 1
 
     def step(self) -> None:
         self.generate()
-        if self.model.steps == self.model.p.probe_idea_step:
+        if self.probe_due():
             self.plant_probe()
