@@ -3,8 +3,11 @@
 ``OrganizationModel.step`` runs the processes of ../shared/MODEL.md in order (nine
 stages, eleven units: turnover shares stage 1; approval, forum and playbook share
 stage 4), after a roadmap's interventions (model/roadmap.py, stage 0, no random draws),
-each a small unit updating whole arrays, then records one row of results. The structure
-is generated from the parameters or imported (``chart``, model/chart.py).
+each a small unit updating whole arrays, then records one row of results. Below
+``PARALLEL_MIN`` employees the built-in processes that follow one another run in one
+compiled call a step (:class:`FusedSteps`: the same kernels, draws and order, without
+the Python around each). The structure is generated from the parameters or imported
+(``chart``, model/chart.py).
 Mesa ``Employee`` agents are thin handles over the arrays, made on first use of
 ``model.agents`` so that a million employees stay cheap.
 
@@ -12,7 +15,9 @@ Mesa-native: ``model.datacollector`` is a ``mesa.DataCollector`` whose model rep
 read the row just recorded, ``running`` turns False once the ``steps`` parameter is
 reached, and the keyword constructor makes ``mesa.batch_run(OrganizationModel, ...)``
 work. Extending: a subclass sets ``parameters_class`` (its own parameter block) and
-overrides :meth:`OrganizationModel.build_processes` (docs/extending/EXTENDING.md).
+overrides :meth:`OrganizationModel.build_processes` (docs/extending/EXTENDING.md); an
+added process runs its own step between fused calls, and a replaced built-in process
+turns the fused step off.
 """
 
 from __future__ import annotations
@@ -169,6 +174,7 @@ class FusedSteps:
             idle = process.idle if type(process) in IDLE_WHEN else None
             plan.append((process, stage, fusable, idle))
         self.plan = tuple(plan)
+        self.processes = model.processes  # what the plan is for
         self._cache = BundleCache(self.parts, lambda parts: fused_bundle(*parts))
         self._bound: tuple = (None, None)  # (bundle, entry point of fused_step for it)
 
@@ -436,10 +442,11 @@ class OrganizationModel(mesa.Model):
     def step(self) -> None:
         """One step: the processes in their documented order, then data collection (one
         organization at a time per process, collection included: see
-        :data:`model.parallel.STEPPING`)."""
+        :data:`model.parallel.STEPPING`); fused where it applies (:class:`FusedSteps`)."""
         with STEPPING:
-            if self._fused is not None:
-                self._fused.step()
+            fused = self._fused
+            if fused is not None and fused.processes is self.processes:
+                fused.step()
             else:
                 for process in self.processes:
                     process.step()

@@ -208,3 +208,19 @@ def test_an_event_scheduled_before_or_during_a_run_fires_at_its_time():
     assert (model.time, model.steps) == (8.0, 8)
     assert model._default_schedule.next_scheduled_time == 9.0
     assert_same(model, build({}).run(8))
+
+
+def test_processes_replaced_after_the_build_are_stepped_one_by_one():
+    model = build({})
+    calls = []
+
+    class Counting(Process):
+        name = "counting"
+
+        def step(self):
+            calls.append(self.model.steps)
+
+    model.processes = (*model.processes, Counting(model))
+    model.run(3)
+    assert calls == [1, 2, 3]
+    assert_same(model, plain(build({})).run(3))
