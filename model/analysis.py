@@ -22,6 +22,7 @@ from numba import njit
 
 from model.employees import HIDDEN
 from model.ideas import NEVER
+from model.processes.playbook import _lowest_bit, _popcount
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -164,11 +165,52 @@ def _clustering_of(degree: np.ndarray, triangles: np.ndarray) -> tuple[float, fl
     return float(local.mean()), centralization
 
 
+BITSET_MAX = 4096  # up to this many employees, neighbour sets are bitsets (n * n / 8 bytes)
+
+
 @njit(cache=True)
 def _degrees_and_triangles(n, a, b):
     """Degree of each employee in the undirected 0/1 graph of pairs ``a``-``b`` (self-pairs
     and repeats dropped), and twice the triangles through each (as counted by
-    ``(adj @ adj).multiply(adj).sum(axis=1)``)."""
+    ``(adj @ adj).multiply(adj).sum(axis=1)``): the same integers from bitsets of
+    neighbours up to BITSET_MAX employees, else from sorted neighbour lists."""
+    if n <= BITSET_MAX:
+        return _degrees_and_triangles_bits(n, a, b)
+    return _degrees_and_triangles_lists(n, a, b)
+
+
+@njit(cache=True)
+def _degrees_and_triangles_bits(n, a, b):
+    """:func:`_degrees_and_triangles` with each employee's neighbours as a bitset: the
+    triangles through u are the common neighbours of u and each neighbour v, counted 64
+    employees at a time."""
+    words = (n + 63) // 64
+    bits = np.zeros((n, words), np.uint64)
+    one = np.uint64(1)
+    for x in range(len(a)):
+        u, v = a[x], b[x]
+        if u != v:
+            bits[u, v >> 6] |= one << np.uint64(v & 63)
+            bits[v, u >> 6] |= one << np.uint64(u & 63)
+    degree = np.zeros(n, np.int64)
+    twice = np.zeros(n, np.int64)
+    for u in range(n):
+        d = t = 0
+        for w in range(words):
+            word = bits[u, w]
+            d += np.int64(_popcount(word))
+            while word:
+                v = w * 64 + np.int64(_lowest_bit(word))
+                word &= word - one
+                for k in range(words):
+                    t += np.int64(_popcount(bits[u, k] & bits[v, k]))
+        degree[u], twice[u] = d, t
+    return degree, twice
+
+
+@njit(cache=True)
+def _degrees_and_triangles_lists(n, a, b):
+    """:func:`_degrees_and_triangles` from sorted neighbour lists (any size)."""
     start = np.zeros(n + 1, np.int64)  # neighbour lists with repeats, by counting
     for x in range(len(a)):
         if a[x] != b[x]:

@@ -224,3 +224,18 @@ def test_processes_replaced_after_the_build_are_stepped_one_by_one():
     model.run(3)
     assert calls == [1, 2, 3]
     assert_same(model, plain(build({})).run(3))
+
+
+@pytest.mark.parametrize("n", [3, 64, 65, 130, 700])
+def test_triangles_from_bitsets_equal_those_from_neighbour_lists(n):
+    """The summary's realized network: degrees and triangles counted on bitsets (small
+    organizations) equal the neighbour lists' count, with repeats and self-pairs."""
+    from model.analysis import _degrees_and_triangles_bits, _degrees_and_triangles_lists
+
+    rng = np.random.default_rng(n)
+    for pairs in (n // 2, 4 * n, 40 * n):
+        a, b = rng.integers(0, n, pairs), rng.integers(0, n, pairs)
+        bits, lists = _degrees_and_triangles_bits(n, a, b), _degrees_and_triangles_lists(n, a, b)
+        np.testing.assert_array_equal(bits[0], lists[0])
+        np.testing.assert_array_equal(bits[1], lists[1])
+    assert lists[1].sum() > 0  # triangles exist, so the comparison can fail
