@@ -22,6 +22,7 @@ turns the fused step off.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from typing import Any, ClassVar
 
@@ -154,6 +155,7 @@ FUSED_STAGES = {NeedDrift: ENV, IdeaGeneration: GEN, Conversations: CONV, Approv
 #: Built-in processes whose step often has nothing to do (then skipped).
 IDLE_WHEN = (Turnover, IdeaForum, Leadership)
 _ENTRIES: dict[tuple, Any] = {}  # entry points of fused_step by the types of its bundles
+_MESA_LOG = logging.getLogger("MESA.mesa.model")  # Mesa's step log (each step, at INFO)
 
 
 class FusedSteps:
@@ -482,8 +484,8 @@ class OrganizationModel(mesa.Model):
 
     def _run_steps(self, steps: int) -> bool:
         """``run_for(steps)`` without Mesa's event machinery (~14 us a step), where its
-        only event is the next step of the default schedule: the same steps, times and
-        schedule afterwards. False (nothing run) otherwise."""
+        only event is the next step of the default schedule and Mesa does not log steps:
+        the same steps, times and schedule afterwards. False (nothing run) otherwise."""
         schedule = getattr(self, "_default_schedule", None)
         events = getattr(getattr(self, "_event_list", None), "_events", None)
         event = getattr(schedule, "_current_event", None)
@@ -491,7 +493,7 @@ class OrganizationModel(mesa.Model):
                 or event.CANCELED or event.time != self.time + 1 or schedule._paused
                 or self._simulator is not None or schedule.schedule.interval != 1.0
                 or schedule.schedule.count is not None or schedule.schedule.end is not None
-                or schedule.function() is None):
+                or schedule.function() is None or _MESA_LOG.isEnabledFor(logging.INFO)):
             return False
         events.clear()
         time, step = self.time, self._user_step

@@ -239,3 +239,11 @@ def test_triangles_from_bitsets_equal_those_from_neighbour_lists(n):
         np.testing.assert_array_equal(bits[0], lists[0])
         np.testing.assert_array_equal(bits[1], lists[1])
     assert lists[1].sum() > 0  # triangles exist, so the comparison can fail
+
+
+def test_with_mesas_step_log_on_a_run_goes_through_mesa_and_logs_every_step(caplog):
+    with caplog.at_level("INFO", logger="MESA.mesa.model"):
+        logged = build({}).run(4)
+    steps = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Step ")]
+    assert steps == [f"Step {k} at time {float(k)}" for k in range(1, 5)]
+    assert_same(logged, build({}).run(4))
