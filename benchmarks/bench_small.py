@@ -17,6 +17,10 @@ and the ratio of the smallest size's end-to-end throughput to the largest's (tar
 >= 0.5: a small organization runs at least half as fast per employee as a large one).
 The machine is shared: the ratio, measured back to back in the same process, is the
 figure to read; absolute rates move with the load.
+
+``--stages`` prints instead what one step of the fused step (model.organization.FusedSteps)
+costs by stage at each size: each stage run alone, repeatedly, on a model 25 steps in,
+less the cost of a call running no stage (its glue: arguments, results, Python).
 """
 
 from __future__ import annotations
@@ -63,6 +67,37 @@ def time_once(n: int, steps: int, seed: int, metrics: tuple[str, ...]) -> dict[s
             "bass": fitted - summarized, "end_to_end": summarized - start}
 
 
+STAGES = ("ENV", "GEN", "CONV", "REVIEW", "PLAYBOOK", "EFFORT", "MONITOR", "PERFORM", "COLLECT")
+
+
+def stage_costs(n: int, repeats: int, calls: int = 200) -> dict[str, float]:
+    """Microseconds per call of the fused step's stages (and of its glue, "none")."""
+    import model.organization as organization
+
+    times: dict[str, list[float]] = {name: [] for name in ("none", *STAGES)}
+    for seed in range(repeats):
+        model = OrganizationModel(Parameters(n_employees=n, steps=400), rng=seed)
+        model.run(25)
+        for name in times:
+            stage = 0 if name == "none" else getattr(organization, name)
+            start = time.perf_counter()
+            for _ in range(calls):
+                model._fused.run(stage)
+            times[name].append((time.perf_counter() - start) / calls * 1e6)
+    glue = statistics.median(times.pop("none"))
+    return {"glue of a call": glue,
+            **{name: statistics.median(t) - glue for name, t in times.items()}}
+
+
+def print_stages(repeats: int) -> None:
+    sizes = (SIZES[0][0], SIZES[-1][0])
+    costs = {n: stage_costs(n, repeats) for n in sizes}
+    print(f"fused step by stage, us per step (median of {repeats} models each)")
+    print(f"{'stage':>15}" + "".join(f"{f'{n:,} employees':>18}" for n in sizes))
+    for name in costs[sizes[0]]:
+        print(f"{name:>15}" + "".join(f"{costs[n][name]:18.1f}" for n in sizes))
+
+
 def rate(n: int, steps: int, seconds: float) -> str:
     return f"{n * steps / seconds / 1e6:.3f}M"
 
@@ -71,8 +106,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="3 repeats")
+    parser.add_argument("--stages", action="store_true",
+                        help="the fused step's cost by stage instead")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else args.repeats
+    if args.stages:
+        print_stages(repeats)
+        return
     metrics = headline_metrics()
     for n, steps in SIZES:  # warm up: load compiled kernels, first-touch allocations
         time_once(n, min(steps, 10), 0, metrics)

@@ -353,6 +353,9 @@ class OrganizationModel(mesa.Model):
     #: The per-step metrics recorded (results, datacollector, sweeps' timeseries): a
     #: subclass may add its own, ``(*METRICS, Metric(name, meaning, reporter))``.
     step_metrics: ClassVar[tuple[Metric, ...]] = METRICS
+    #: Whether a small organization's built-in processes run fused (:class:`FusedSteps`);
+    #: False steps every process on its own (the same results; per-process profiling).
+    fuse_steps: ClassVar[bool] = True
 
     def __init__(self, parameters: Parameters | None = None, *,
                  rng: int | np.random.Generator | None = None, chart: OrgChart | None = None,
@@ -378,7 +381,7 @@ class OrganizationModel(mesa.Model):
         self._facing: tuple = (None, None)  # (roles version, customer-facing employees)
         self._build_organization()
         self.processes = tuple(self.build_processes())
-        self._fused = FusedSteps.of(self)
+        self._fused = FusedSteps.of(self) if self.fuse_steps else None
         if p.probe_idea_step == 0:
             self.generation.plant_probe()
         self.ideas.record_step(0, p.wide_adoption_share)

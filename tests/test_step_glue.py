@@ -165,9 +165,16 @@ def test_an_extension_between_built_in_processes_sees_the_state_of_its_place():
     assert_same(fused, one_by_one)
 
 
-def test_a_replaced_built_in_process_turns_the_fused_step_off():
+class Unfused(OrganizationModel):
+    fuse_steps = False
+
+
+def test_a_replaced_built_in_process_or_the_switch_turns_the_fused_step_off():
     assert FusedSteps.of(build({}, cls=Replaced)) is None
     assert build({}, cls=Replaced)._fused is None
+    unfused = build({}, cls=Unfused)
+    assert unfused._fused is None
+    assert_same(unfused.run(), build({}).run())
 
 
 def test_run_without_mesas_machinery_equals_mesas_run_for():
