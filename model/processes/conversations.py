@@ -17,7 +17,8 @@ Each conversation works in both directions:
   chance ``power_distance``; an unsanctioned idea voiced to one's own manager where
   approval is required goes to review instead; otherwise it is an exposure, and
   exposures are weighed in random order by the adoption rule (adoption.py), so an idea
-  moves one hop per step;
+  moves one hop per step; a speaker's draws come from the stream of the speaker's block
+  of employees (:func:`model.rng.jumped_states`), so they do not depend on the threads;
 - the informal tie used gains strength; every informal tie fades toward its floor.
 """
 
@@ -42,6 +43,9 @@ from model.processes.adoption import (
 )
 from model.processes.base import Process
 from model.rng import (
+    DRAW_BLOCK,
+    draw_blocks_of,
+    jumped_states,
     pcg_address,
     pcg_advance,
     pcg_load,
@@ -146,7 +150,7 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
     return initiators[:count], partners[:count], ties[:count]
 
 
-MEET_BLOCK = 4096  # employees per block of the parallel choice (fixed, not per thread)
+MEET_BLOCK = DRAW_BLOCK  # employees per block of the parallel choice (fixed, not per thread)
 
 
 @njit(cache=True, parallel=True)
@@ -416,14 +420,16 @@ def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, co
                      power_distance, approval_levels, source, dims, sanctioned, exposures,
                      submissions):
     """:func:`exchange` in one pass over the conversations (what each direction carries is
-    read where it is used: nothing read here changes during the pass; numpy's PCG64 is
-    stepped in registers, :mod:`model.rng`). Branches only where nearly always or rarely
-    taken (a row is written in any case, counted only where taken)."""
+    read where it is used: nothing read here changes during the pass; each speaker's block
+    of employees has its own PCG64 state, :func:`model.rng.jumped_states`). Branches only
+    where nearly always or rarely taken (a row is written in any case, counted only where
+    taken)."""
     n_exp = 0
     n_sub = 0
     n_cross = 0
     address = pcg_address(rng)
     state, inc = pcg_load(address)
+    states = jumped_states(state, inc, draw_blocks_of(len(manager)))
     for c in range(len(initiators)):
         a, b = initiators[c], partners[c]
         n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
@@ -433,8 +439,10 @@ def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, co
             seen_effort[lis] += effort[s]
             seen_commit[lis] += commitment[s]
             to_manager = manager[s] == lis
+            block = s // DRAW_BLOCK
             if (not to_manager) & (not witnessed[s]):  # (mostly: rarely mispredicts)
-                state, u = pcg_uniform(state, inc)
+                drawn, u = pcg_uniform((states[block, 0], states[block, 1]), inc)
+                states[block, 0], states[block, 1] = drawn[0], drawn[1]
                 witnessed[s] = u < visibility[s]
             k = latest[s]
             if k < 0:
@@ -444,7 +452,8 @@ def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, co
             # listener lacks
             passes = offers
             if offers & (level[lis] < level[s]):  # (rare: few mispredicts)
-                state, u = pcg_uniform(state, inc)
+                drawn, u = pcg_uniform((states[block, 0], states[block, 1]), inc)
+                states[block, 0], states[block, 1] = drawn[0], drawn[1]
                 passes = u >= power_distance[s]  # voice upward withheld below
             review = False
             if passes & to_manager:  # (rare)
@@ -454,23 +463,25 @@ def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, co
             n_sub += np.int64(review)
             exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
             n_exp += np.int64(passes & (not review))
-    pcg_store(address, state)
+    pcg_store(address, (states[-1, 0], states[-1, 1]))
     return n_exp, n_sub, n_cross
 
 
 @njit(cache=True)
 def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, sanctioned,
-             exposures, submissions, blocks):
+             exposures, submissions, threads):
     """Both directions of every conversation: norms seen, work seen, ideas voiced.
 
     Fills ``exposures`` (listener, speaker, idea rows) and ``submissions`` (idea, manager,
-    speaker rows) using each speaker's newest idea; returns how many of each, and how
-    many conversations crossed units (``blocks``: ranges of listeners summed apart, one
-    per thread; any number gives the same sums). What each direction carries is read, and what each
-    listener heard is summed, in parallel (:func:`_read_directions`, :func:`_sum_heard`);
-    the directions are then taken in order, with every random draw, so the draws do not
-    depend on the thread count. The path of large organizations: below ``PARALLEL_MIN``
-    conversations :func:`_exchange_serial` does the same in one pass.
+    speaker rows) in the order of the directions (speaker first, then listener), using
+    each speaker's newest idea; returns how many of each, and how many conversations
+    crossed units. A speaker's draws (work seen, voice withheld) are keyed by the
+    speaker's block of employees (:func:`model.rng.jumped_states`), taken in the order of
+    the directions. What each direction carries is read, and what each listener heard is
+    summed, in parallel (:func:`_read_directions`, :func:`_sum_heard`); the directions are
+    then taken in ``threads`` ranges of speakers' blocks, each by one thread
+    (:func:`_take_in_ranges`): the same draws and results on any number of threads, and
+    as :func:`_exchange_serial`, the path below ``PARALLEL_MIN`` conversations.
     """
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
@@ -479,46 +490,100 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
         initiators, partners, manager, level, unit, latest, source, dims, sanctioned,
         approval_levels, visibility, power_distance)
     _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, seen_commit,
-               witnessed, blocks)
-    n_exp, n_sub = _take_directions(rng, initiators, partners, offer, seen_with, damped,
-                                    idea, witnessed, exposures, submissions)
+               witnessed, threads)
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
+    states = jumped_states(state, inc, draw_blocks_of(len(manager)))
+    outcome = np.empty((threads, 2 * len(initiators)), np.int8)  # a row per thread: no
+    # two threads write one cache line
+    _take_in_ranges(states, inc, initiators, partners, offer, seen_with, damped, witnessed,
+                    outcome)
+    pcg_store(address, (states[-1, 0], states[-1, 1]))
+    n_exp, n_sub = _gather_directions(initiators, partners, idea, outcome, exposures,
+                                      submissions)
     return n_exp, n_sub, n_cross
 
 
-@njit(cache=True)
-def _take_directions(rng, initiators, partners, offer, seen_with, damped, idea, witnessed,
-                     exposures, submissions):
-    """The directions of :func:`exchange` in order, with every random draw (numpy's PCG64
-    stepped in registers): work seen, voice withheld, exposures and submissions filled;
-    returns how many of each. Branches only where nearly always or rarely taken: each row
-    is written in any case and counted only where taken."""
-    n_exp = 0
-    n_sub = 0
-    address = pcg_address(rng)
-    state, inc = pcg_load(address)
-    for x in range(2 * len(initiators)):
-        a, b = initiators[x >> 1], partners[x >> 1]
-        odd = (x & 1) == 1
-        s = b if odd else a
-        lis = a if odd else b
-        code = offer[x]
-        if ((code & MAY_SEE) != 0) & (not witnessed[s]):  # (mostly: rarely mispredicts)
-            state, u = pcg_uniform(state, inc)
-            witnessed[s] = u < seen_with[x]
-        what = code & 3
-        passes = what != NO_IDEA
-        if what == VOICED_UP:  # (few directions: a branch rarely mispredicts)
-            state, u = pcg_uniform(state, inc)
-            passes = u >= damped[x]  # voice upward withheld below
-        review = passes & ((code & TO_REVIEW) != 0)
-        k = idea[x]
-        # written in any case, counted only where taken (no branch to mispredict)
-        submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
-        n_sub += np.int64(review)
-        exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
-        n_exp += np.int64(passes & (not review))
-    pcg_store(address, state)
-    return n_exp, n_sub
+EXPOSED, SUBMITTED = 1, 2  # what a direction gives (0: nothing)
+
+
+@njit(cache=True, parallel=True)
+def _take_in_ranges(states, inc, initiators, partners, offer, seen_with, damped, witnessed,
+                    outcome):
+    """The directions of :func:`exchange`, with every random draw: row r of ``outcome``
+    gets what each direction gives (EXPOSED, SUBMITTED or 0) where the speaker's block is
+    in the r-th of ``len(outcome)`` ranges of blocks, 0 elsewhere. The range's thread
+    takes its directions in order, each speaker's draws from its block's state in
+    ``states``, and alone writes its speakers' ``witnessed``. Branches only where nearly
+    always or rarely taken."""
+    ranges, blocks = len(outcome), len(states)
+    for r in prange(ranges):
+        lo, hi = r * blocks // ranges, (r + 1) * blocks // ranges
+        for x in range(2 * len(initiators)):
+            s = partners[x >> 1] if x & 1 else initiators[x >> 1]
+            block = s // DRAW_BLOCK
+            if block < lo or block >= hi:
+                outcome[r, x] = 0
+                continue
+            code = offer[x]
+            if ((code & MAY_SEE) != 0) & (not witnessed[s]):  # (mostly: rarely mispredicts)
+                drawn, u = pcg_uniform_call((states[block, 0], states[block, 1]), inc)
+                states[block, 0], states[block, 1] = drawn[0], drawn[1]
+                witnessed[s] = u < seen_with[x]
+            what = code & 3
+            passes = what != NO_IDEA
+            if what == VOICED_UP:  # (few directions: a branch rarely mispredicts)
+                drawn, u = pcg_uniform_call((states[block, 0], states[block, 1]), inc)
+                states[block, 0], states[block, 1] = drawn[0], drawn[1]
+                passes = u >= damped[x]  # voice upward withheld below
+            review = passes & ((code & TO_REVIEW) != 0)
+            outcome[r, x] = np.int8(passes) * (SUBMITTED if review else EXPOSED)
+
+
+GATHER_CHUNK = 1 << 16  # directions per chunk of the parallel gather (fixed)
+
+
+@njit(cache=True, parallel=True)
+def _gather_directions(initiators, partners, idea, outcome, exposures, submissions):
+    """Exposures and submissions (rows as in :func:`exchange`) of the directions that give
+    them (``outcome`` of :func:`_take_in_ranges`), in the order of the directions, written
+    in parallel chunks; returns how many of each."""
+    size = outcome.shape[1]
+    chunks = (size + GATHER_CHUNK - 1) // GATHER_CHUNK
+    first_exp = np.zeros(chunks + 1, np.int64)
+    first_sub = np.zeros(chunks + 1, np.int64)
+    for q in prange(chunks):
+        n_exp = 0
+        n_sub = 0
+        for x in range(q * GATHER_CHUNK, min(size, (q + 1) * GATHER_CHUNK)):
+            given = 0
+            for r in range(outcome.shape[0]):
+                given |= outcome[r, x]
+            n_exp += given == EXPOSED
+            n_sub += given == SUBMITTED
+        first_exp[q + 1] = n_exp
+        first_sub[q + 1] = n_sub
+    for q in range(chunks):
+        first_exp[q + 1] += first_exp[q]
+        first_sub[q + 1] += first_sub[q]
+    for q in prange(chunks):
+        at_exp, at_sub = first_exp[q], first_sub[q]
+        for x in range(q * GATHER_CHUNK, min(size, (q + 1) * GATHER_CHUNK)):
+            given = 0
+            for r in range(outcome.shape[0]):
+                given |= outcome[r, x]
+            if given == 0:
+                continue
+            a, b = initiators[x >> 1], partners[x >> 1]
+            s, lis = (b, a) if x & 1 else (a, b)
+            if given == EXPOSED:
+                exposures[0, at_exp], exposures[1, at_exp], exposures[2, at_exp] = lis, s, idea[x]
+                at_exp += 1
+            else:
+                submissions[0, at_sub], submissions[1, at_sub] = idea[x], lis
+                submissions[2, at_sub] = s
+                at_sub += 1
+    return first_exp[-1], first_sub[-1]
 
 
 @njit(cache=True, parallel=True)
