@@ -480,7 +480,8 @@ pcg_below_call = njit(cache=True)(pcg_below.py_func)
 # ended. The blocks depend on the organization's size only, so any number of threads gives
 # the same draws; an organization of one block draws exactly as one pass in order.
 
-DRAW_BLOCK = 4096  # employees per block (fixed, not per thread)
+DRAW_SHIFT = 12
+DRAW_BLOCK = 1 << DRAW_SHIFT  # employees per block: 4,096 (fixed, not per thread)
 BLOCK_STRIDE = 1 << 40  # draws reserved for each block
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from model.parallel import PARALLEL_MIN
 from model.processes.adoption import expose_in_random_order, new_exposure_memory
-from model.processes.conversations import _exchange_serial, exchange
+from model.processes.conversations import exchange
 from model.rng import BLOCK_STRIDE, DRAW_BLOCK, Stream
 
 
@@ -65,29 +65,20 @@ def _conversations(n, seed=5):
 
 def _run_exchange(threads, initiators, partners, p, seed=9):
     """(exposures, submissions, conversations across units, heard, effort and commitment
-    seen, work witnessed, stream state) of the serial pass (threads None) or the parallel
-    exchange on ``threads`` ranges."""
+    seen, work witnessed, stream state) of the exchange on ``threads`` ranges (1: its
+    serial kernels; more: its parallel ones, from PARALLEL_MIN conversations)."""
     n = len(p["manager"])
     rng = Stream(np.random.PCG64(seed))
-    heard, seen_effort, seen_commit = np.zeros(n, np.int64), np.zeros(n), np.zeros(n)
-    witnessed = np.zeros(n, np.bool_)
+    heard, seen_effort, seen_commit = np.full(n, 7), np.ones(n), np.ones(n)  # (cleared)
+    witnessed = np.ones(n, np.bool_)
     exposures = np.zeros((3, 2 * len(initiators)), np.int64)
     submissions = np.zeros_like(exposures)
-    if threads is None:
-        n_exp, n_sub, n_cross = _exchange_serial(
-            rng, initiators, partners, p["manager"], p["level"], p["unit"], p["effort"],
-            p["commitment"], seen_effort, seen_commit, heard, witnessed, p["latest"],
-            p["visibility"], p["power_distance"], p["approval_levels"], p["source"],
-            p["dims"], p["sanctioned"], exposures, submissions)
-    else:
-        heard[:] = 7  # the parallel pass clears what it sums
-        witnessed[:] = True
-        n_exp, n_sub, n_cross = exchange(
-            rng, initiators, partners, (p["manager"], p["level"], p["unit"]),
-            (p["effort"], p["commitment"], seen_effort, seen_commit, heard, witnessed,
-             p["latest"]),
-            (p["visibility"], p["power_distance"], p["approval_levels"]), p["source"],
-            p["dims"], p["sanctioned"], exposures, submissions, threads)
+    n_exp, n_sub, n_cross = exchange(
+        rng, initiators, partners, (p["manager"], p["level"], p["unit"]),
+        (p["effort"], p["commitment"], seen_effort, seen_commit, heard, witnessed,
+         p["latest"]),
+        (p["visibility"], p["power_distance"], p["approval_levels"]), p["source"],
+        p["dims"], p["sanctioned"], exposures, submissions, threads)
     return (exposures[:, :n_exp], submissions[:, :n_sub], n_cross, heard, seen_effort,
             seen_commit, witnessed, rng.bit_generator.state["state"])
 
@@ -127,7 +118,7 @@ def test_exchange_draws_per_speakers_block_as_numpys_generators(n):
     speaker's draws from its block's jumped Generator."""
     initiators, partners, p = _conversations(n)
     exposures, submissions, _, _, _, _, witnessed, state = _run_exchange(
-        None, initiators, partners, p)
+        1, initiators, partners, p)
     want_exp, want_sub, want_witnessed, want_state = _reference_exchange(
         initiators, partners, p)
     assert exposures.shape[1] > 100 and submissions.shape[1] > 5  # both kinds occur
@@ -137,14 +128,16 @@ def test_exchange_draws_per_speakers_block_as_numpys_generators(n):
     assert state == want_state
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("threads", [2, 3])
 def test_parallel_exchange_equals_the_serial_pass_over_several_blocks(threads):
-    """The parallel path (directions in ranges of speakers' blocks, exposures gathered in
-    chunks) on 1-3 ranges gives the serial pass's every output, the stream included."""
-    initiators, partners, p = _conversations(PARALLEL_MIN // 4 + 77, seed=6)
-    serial = _run_exchange(None, initiators, partners, p)
+    """The parallel kernels (employees in ranges of whole blocks, one thread each; the
+    exposures merged in parallel chunks) give every output of the serial ones, the stream
+    included, over 25 blocks and enough conversations for the parallel path."""
+    initiators, partners, p = _conversations(PARALLEL_MIN + 77, seed=6)
+    assert len(initiators) >= PARALLEL_MIN
+    serial = _run_exchange(1, initiators, partners, p)
     parallel = _run_exchange(threads, initiators, partners, p)
-    assert serial[0].shape[1] > 1000
+    assert serial[0].shape[1] > 1000 and serial[1].shape[1] > 100
     for a, b in zip(serial, parallel, strict=True):
         if isinstance(a, np.ndarray):
             np.testing.assert_array_equal(a, b)

@@ -44,6 +44,7 @@ from model.processes.adoption import (
 from model.processes.base import Process
 from model.rng import (
     DRAW_BLOCK,
+    DRAW_SHIFT,
     draw_blocks_of,
     jumped_states,
     pcg_address,
@@ -360,59 +361,6 @@ def choose_partners_along_ties(rng, per_person, formal, roles, informal, prm):
 
 
 @njit(cache=True)
-def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, commitment,
-                     seen_effort, seen_commit, heard, witnessed, latest, visibility,
-                     power_distance, approval_levels, source, dims, sanctioned, exposures,
-                     submissions):
-    """:func:`exchange` in one pass over the conversations (what each direction carries is
-    read where it is used: nothing read here changes during the pass; each speaker's block
-    of employees has its own PCG64 state, :func:`model.rng.jumped_states`). Branches only
-    where nearly always or rarely taken (a row is written in any case, counted only where
-    taken)."""
-    n_exp = 0
-    n_sub = 0
-    n_cross = 0
-    address = pcg_address(rng)
-    state, inc = pcg_load(address)
-    states = jumped_states(state, inc, draw_blocks_of(len(manager)))
-    for c in range(len(initiators)):
-        a, b = initiators[c], partners[c]
-        n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
-        for x in range(2):
-            s, lis = (a, b) if x == 0 else (b, a)
-            heard[lis] += 1
-            seen_effort[lis] += effort[s]
-            seen_commit[lis] += commitment[s]
-            to_manager = manager[s] == lis
-            block = s // DRAW_BLOCK
-            if (not to_manager) & (not witnessed[s]):  # (mostly: rarely mispredicts)
-                drawn, u = pcg_uniform((states[block, 0], states[block, 1]), inc)
-                states[block, 0], states[block, 1] = drawn[0], drawn[1]
-                witnessed[s] = u < visibility[s]
-            k = latest[s]
-            if k < 0:
-                continue
-            d = dims[k, 0]
-            offers = (source[s, d] == k) & (source[lis, d] != k)  # an idea in use that the
-            # listener lacks
-            passes = offers
-            if offers & (level[lis] < level[s]):  # (rare: few mispredicts)
-                drawn, u = pcg_uniform((states[block, 0], states[block, 1]), inc)
-                states[block, 0], states[block, 1] = drawn[0], drawn[1]
-                passes = u >= power_distance[s]  # voice upward withheld below
-            review = False
-            if passes & to_manager:  # (rare)
-                review = (approval_levels[s] > 0) & (not sanctioned[k])
-            # written in any case, counted only where taken (no branch to mispredict)
-            submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
-            n_sub += np.int64(review)
-            exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
-            n_exp += np.int64(passes & (not review))
-    pcg_store(address, (states[-1, 0], states[-1, 1]))
-    return n_exp, n_sub, n_cross
-
-
-@njit(cache=True)
 def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, sanctioned,
              exposures, submissions, threads):
     """Both directions of every conversation: norms seen, work seen, ideas voiced.
@@ -425,8 +373,8 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
     the directions. The employees are split into ``threads`` ranges of whole blocks, each
     taken by one thread (:func:`_take_in_ranges`: what its employees say and hear), and
     the directions that give something are then gathered in order in parallel: the same
-    draws and results on any number of threads, and as :func:`_exchange_serial`, the
-    path below ``PARALLEL_MIN`` conversations or on one thread.
+    draws and results on any number of threads. Below ``PARALLEL_MIN`` conversations or
+    on one thread, the same kernels run serially, as one range.
     """
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
@@ -434,15 +382,25 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
     address = pcg_address(rng)
     state, inc = pcg_load(address)
     states = jumped_states(state, inc, draw_blocks_of(len(manager)))
-    given = np.empty((threads, 2 * len(initiators)), np.int64)  # a row per thread: no two
+    parallel = threads > 1 and len(initiators) >= PARALLEL_MIN
+    ranges = threads if parallel else 1
+    given = np.empty((ranges, 2 * len(initiators)), np.int64)  # a row per thread: no two
     # threads write one cache line
-    counts = np.zeros((threads, 3), np.int64)
-    _take_in_ranges(states, inc, initiators, partners, manager, level, unit, effort,
-                    commitment, heard, seen_effort, seen_commit, witnessed, latest,
-                    visibility, power_distance, approval_levels, source, dims, sanctioned,
-                    given, counts)
+    counts = np.zeros((ranges, 3), np.int64)
+    args = (states, inc, initiators, partners, manager, level, unit, effort, commitment,
+            heard, seen_effort, seen_commit, witnessed, latest, visibility, power_distance,
+            approval_levels, source, dims, sanctioned, given, counts)
+    if parallel:
+        _take_in_ranges(*args)
+    else:
+        _take_in_ranges_serial(*args)
     pcg_store(address, (states[-1, 0], states[-1, 1]))
-    n_exp = _gather_exposures(initiators, partners, latest, given, counts[:, 0], exposures)
+    if parallel:
+        n_exp = _gather_exposures(initiators, partners, latest, given, counts[:, 0],
+                                  exposures)
+    else:
+        n_exp = _gather_exposures_serial(initiators, partners, latest, given, counts[:, 0],
+                                         exposures)
     n_sub = _gather_submissions(initiators, partners, latest, given, counts[:, 1],
                                 submissions)
     return n_exp, n_sub, counts[:, 2].sum()
@@ -474,6 +432,8 @@ def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, eff
         n_exp = 0
         n_sub = 0
         n_cross = 0
+        own = -1  # the block of the latest initiator taken: its state kept in registers
+        own_state = (np.uint64(0), np.uint64(0))
         for c in range(len(initiators)):
             a, b = initiators[c], partners[c]
             for x in range(2):
@@ -484,13 +444,20 @@ def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, eff
                     seen_commit[lis] += commitment[s]
                 if s < first or s >= last:
                     continue
+                block = s >> DRAW_SHIFT
                 if x == 0:
                     n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
-                block = s // DRAW_BLOCK
+                    if block != own:  # (initiators come in order: rarely)
+                        if own >= 0:
+                            states[own, 0], states[own, 1] = own_state[0], own_state[1]
+                        own, own_state = block, (states[block, 0], states[block, 1])
                 to_manager = manager[s] == lis
                 if (not to_manager) & (not witnessed[s]):  # (mostly: rarely mispredicts)
-                    drawn, u = pcg_uniform_call((states[block, 0], states[block, 1]), inc)
-                    states[block, 0], states[block, 1] = drawn[0], drawn[1]
+                    if block == own:
+                        own_state, u = pcg_uniform_call(own_state, inc)
+                    else:
+                        drawn, u = pcg_uniform_call((states[block, 0], states[block, 1]), inc)
+                        states[block, 0], states[block, 1] = drawn[0], drawn[1]
                     witnessed[s] = u < visibility[s]
                 k = latest[s]
                 if k < 0:
@@ -500,8 +467,11 @@ def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, eff
                     continue  # no idea in use that the listener lacks
                 passes = True
                 if level[lis] < level[s]:  # (rare: few mispredicts)
-                    drawn, u = pcg_uniform_call((states[block, 0], states[block, 1]), inc)
-                    states[block, 0], states[block, 1] = drawn[0], drawn[1]
+                    if block == own:
+                        own_state, u = pcg_uniform_call(own_state, inc)
+                    else:
+                        drawn, u = pcg_uniform_call((states[block, 0], states[block, 1]), inc)
+                        states[block, 0], states[block, 1] = drawn[0], drawn[1]
                     passes = u >= power_distance[s]  # voice upward withheld below
                 if passes & to_manager & (approval_levels[s] > 0) & (not sanctioned[k]):
                     given[r, size - 1 - n_sub] = 2 * c + x
@@ -509,7 +479,12 @@ def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, eff
                 elif passes:
                     given[r, n_exp] = 2 * c + x
                     n_exp += 1
+        if own >= 0:
+            states[own, 0], states[own, 1] = own_state[0], own_state[1]
         counts[r, 0], counts[r, 1], counts[r, 2] = n_exp, n_sub, n_cross
+
+
+_take_in_ranges_serial = serial_twin(_take_in_ranges)
 
 
 @njit(cache=True, inline="always")
@@ -550,6 +525,9 @@ def _gather_exposures(initiators, partners, latest, given, counts, exposures):
             exposures[0, at], exposures[1, at], exposures[2, at] = lis, s, k
             at += 1
     return counts.sum()
+
+
+_gather_exposures_serial = serial_twin(_gather_exposures)
 
 
 @njit(cache=True)
@@ -723,22 +701,11 @@ def choose_with_state(st, rng):
 def _exchange(st, rng, initiators, partners):
     """Both directions of every conversation (see :func:`exchange`): (exposures,
     submissions, conversations across units)."""
-    if len(initiators) >= PARALLEL_MIN and st.threads > 1:  # (clears the sums in parallel;
-        # one pass serves one thread best)
-        return exchange(rng, initiators, partners, (st.manager, st.level, st.unit),
-                        (st.effort, st.commitment, st.seen_effort, st.seen_commit, st.heard,
-                         st.witnessed, st.latest),
-                        (st.visibility, st.power_distance, st.approval_levels), st.source,
-                        st.dims, st.sanctioned, st.exposures, st.submissions, st.threads)
-    st.heard[:] = 0
-    st.seen_effort[:] = 0.0
-    st.seen_commit[:] = 0.0
-    st.witnessed[:] = False
-    return _exchange_serial(rng, initiators, partners, st.manager, st.level, st.unit,
-                            st.effort, st.commitment, st.seen_effort, st.seen_commit,
-                            st.heard, st.witnessed, st.latest, st.visibility,
-                            st.power_distance, st.approval_levels, st.source, st.dims,
-                            st.sanctioned, st.exposures, st.submissions)
+    return exchange(rng, initiators, partners, (st.manager, st.level, st.unit),
+                    (st.effort, st.commitment, st.seen_effort, st.seen_commit, st.heard,
+                     st.witnessed, st.latest),
+                    (st.visibility, st.power_distance, st.approval_levels), st.source,
+                    st.dims, st.sanctioned, st.exposures, st.submissions, st.threads)
 
 
 @njit(cache=True)
