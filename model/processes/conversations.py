@@ -381,7 +381,8 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
     visibility, power_distance, approval_levels = prm  # per employee (per-unit parameters)
     address = pcg_address(rng)
     state, inc = pcg_load(address)
-    states = jumped_states(state, inc, draw_blocks_of(len(manager)))
+    blocks = draw_blocks_of(len(manager))
+    states = jumped_states(state, inc, blocks)
     parallel = threads > 1 and len(initiators) >= PARALLEL_MIN
     ranges = threads if parallel else 1
     given = np.empty((ranges, 2 * len(initiators)), np.int64)  # a row per thread: no two
@@ -394,7 +395,7 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
         _take_in_ranges(*args)
     else:
         _take_in_ranges_serial(*args)
-    pcg_store(address, (states[-1, 0], states[-1, 1]))
+    pcg_store(address, (states[blocks - 1, 0], states[blocks - 1, 1]))
     if parallel:
         n_exp = _gather_exposures(initiators, partners, latest, given, counts[:, 0],
                                   exposures)
@@ -432,7 +433,7 @@ def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, eff
         n_exp = 0
         n_sub = 0
         n_cross = 0
-        own = -1  # the block of the latest initiator taken: its state kept in registers
+        own = -1  # the block of the latest initiator taken: its state also in registers
         own_state = (np.uint64(0), np.uint64(0))
         for c in range(len(initiators)):
             a, b = initiators[c], partners[c]
@@ -448,43 +449,43 @@ def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, eff
                 if x == 0:
                     n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
                     if block != own:  # (initiators come in order: rarely)
-                        if own >= 0:
-                            states[own, 0], states[own, 1] = own_state[0], own_state[1]
                         own, own_state = block, (states[block, 0], states[block, 1])
                 to_manager = manager[s] == lis
-                if (not to_manager) & (not witnessed[s]):  # (mostly: rarely mispredicts)
-                    if block == own:
-                        own_state, u = pcg_uniform_call(own_state, inc)
-                    else:
-                        drawn, u = pcg_uniform_call((states[block, 0], states[block, 1]), inc)
-                        states[block, 0], states[block, 1] = drawn[0], drawn[1]
-                    witnessed[s] = u < visibility[s]
                 k = latest[s]
-                if k < 0:
-                    continue
-                d = dims[k, 0]
-                if (source[s, d] != k) | (source[lis, d] == k):
-                    continue  # no idea in use that the listener lacks
-                passes = True
-                if level[lis] < level[s]:  # (rare: few mispredicts)
-                    if block == own:
-                        own_state, u = pcg_uniform_call(own_state, inc)
+                offers = False  # an idea in use that the listener lacks
+                if k >= 0:
+                    d = dims[k, 0]
+                    offers = (source[s, d] == k) & (source[lis, d] != k)
+                passes = offers
+                for draw in range(2):  # work seen, then voice upward withheld below
+                    if draw == 0 and (to_manager or witnessed[s]):  # (mostly: rarely
+                        continue  # mispredicts)
+                    if draw == 1 and not (offers and level[lis] < level[s]):  # (rare)
+                        continue
+                    mine = block == own  # (selects, no branch: own or not varies)
+                    drawn, u = pcg_uniform_call((own_state[0] if mine else states[block, 0],
+                                                 own_state[1] if mine else states[block, 1]),
+                                                inc)
+                    states[block, 0], states[block, 1] = drawn[0], drawn[1]
+                    own_state = (drawn[0] if mine else own_state[0],
+                                 drawn[1] if mine else own_state[1])
+                    if draw == 0:
+                        witnessed[s] = u < visibility[s]
                     else:
-                        drawn, u = pcg_uniform_call((states[block, 0], states[block, 1]), inc)
-                        states[block, 0], states[block, 1] = drawn[0], drawn[1]
-                    passes = u >= power_distance[s]  # voice upward withheld below
-                if passes & to_manager & (approval_levels[s] > 0) & (not sanctioned[k]):
-                    given[r, size - 1 - n_sub] = 2 * c + x
+                        passes = u >= power_distance[s]
+                if not passes:
+                    continue
+                if to_manager & (approval_levels[s] > 0) & (not sanctioned[k]):  # (rare)
+                    given[r, size - 1 - n_sub] = 2 * c + x  # goes to review
                     n_sub += 1
-                elif passes:
+                else:
                     given[r, n_exp] = 2 * c + x
                     n_exp += 1
-        if own >= 0:
-            states[own, 0], states[own, 1] = own_state[0], own_state[1]
         counts[r, 0], counts[r, 1], counts[r, 2] = n_exp, n_sub, n_cross
 
 
-_take_in_ranges_serial = serial_twin(_take_in_ranges)
+# (serially, the draws inlined: a call per draw costs a little)
+_take_in_ranges_serial = serial_twin(_take_in_ranges, pcg_uniform_call=pcg_uniform)
 
 
 @njit(cache=True, inline="always")
