@@ -34,12 +34,15 @@ PARALLEL_MIN = 100_000
 STEPPING = threading.Lock()
 
 
-def serial_twin(kernel):
+def serial_twin(kernel, **replaced):
     """``kernel`` (an ``njit(parallel=True)`` dispatcher) compiled without parallel loops:
     ``prange`` runs as ``range``. A copy of the function under its own name, so that the
-    two keep separate on-disk caches."""
+    two keep separate on-disk caches. ``replaced``: globals the copy sees instead (e.g. an
+    inlined draw where the parallel kernel needs a call); then the copy sees the module's
+    globals as they are now."""
     f = kernel.py_func
-    twin = types.FunctionType(f.__code__, f.__globals__, f.__name__ + "_serial",
+    scope = {**f.__globals__, **replaced} if replaced else f.__globals__
+    twin = types.FunctionType(f.__code__, scope, f.__name__ + "_serial",
                               f.__defaults__, f.__closure__)
     twin.__qualname__ = f.__qualname__ + "_serial"
     twin.__doc__ = f.__doc__

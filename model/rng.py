@@ -469,6 +469,39 @@ def pcg_below(state, inc, half, has_half, bound):
 
 # numba's parallel passes trip over the tuples of an inlined draw: a call (LLVM inlines it)
 pcg_uniform_call = njit(cache=True)(pcg_uniform.py_func)
+pcg_normal_call = njit(cache=True)(pcg_normal.py_func)
+pcg_below_call = njit(cache=True)(pcg_below.py_func)
+
+# --- Draws keyed by blocks of employees ---------------------------------------------------
+# A pass whose draws decide later draws (a speaker seen once, an adoption) cannot take them
+# in parallel from one stream. Such passes key their draws by fixed blocks of DRAW_BLOCK
+# employees instead: block b draws, in its own order, from the stream jumped b * BLOCK_STRIDE
+# draws on (far more than any block uses), and the stream then goes on where the last block
+# ended. The blocks depend on the organization's size only, so any number of threads gives
+# the same draws; an organization of one block draws exactly as one pass in order.
+
+DRAW_SHIFT = 12
+DRAW_BLOCK = 1 << DRAW_SHIFT  # employees per block: 4,096 (fixed, not per thread)
+BLOCK_STRIDE = 1 << 40  # draws reserved for each block
+
+
+@njit(cache=True)
+def draw_blocks_of(n):
+    """How many blocks of DRAW_BLOCK employees cover ``n`` employees (at least one)."""
+    return max(1, (n + DRAW_BLOCK - 1) // DRAW_BLOCK)
+
+
+@njit(cache=True)
+def jumped_states(state, inc, blocks):
+    """(blocks, 2) uint64 array: row b is ``state`` (hi, lo) jumped b * BLOCK_STRIDE draws
+    on, where block b starts drawing."""
+    out = np.empty((blocks, 2), np.uint64)
+    s = state
+    for b in range(blocks):
+        if b:
+            s = pcg_advance(s, inc, BLOCK_STRIDE)
+        out[b, 0], out[b, 1] = s[0], s[1]
+    return out
 UNIFORM_BLOCK = 1 << 16  # draws per block of a parallel draw (fixed, not per thread)
 
 

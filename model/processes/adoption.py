@@ -10,9 +10,11 @@ dimension. An idea of another market does not apply to the listener: no exposure
 exposures to the idea; the count restarts after a gap of more than ``exposure_memory``
 steps, and a repeat from the same speaker as last time does not count.
 
-:func:`expose` is compiled and shared by conversations and the forum. Exposures are
-weighed in random order; adoptions take effect in
-practices at the end of the call, and an adopter passes the idea on from next step.
+:func:`expose_in_random_order` is compiled and shared by conversations and the forum.
+Exposures are weighed in random order (in organizations of more than one block of
+employees, random within each block of listeners: a listener's exposures are never split);
+adoptions take effect in practices at the end of the call, and an adopter passes the idea
+on from next step.
 """
 
 from __future__ import annotations
@@ -26,8 +28,20 @@ from numba.typed import Dict
 from scipy.special import logit
 
 from model.beliefs import adopt_all
-from model.parallel import PARALLEL_MIN
-from model.rng import pcg_address, pcg_load, pcg_normal, pcg_store, pcg_uniform
+from model.parallel import PARALLEL_MIN, serial_twin
+from model.rng import (
+    DRAW_BLOCK,
+    draw_blocks_of,
+    jumped_states,
+    pcg_address,
+    pcg_below_call,
+    pcg_half,
+    pcg_load,
+    pcg_normal_call,
+    pcg_store,
+    pcg_store_half,
+    pcg_uniform_call,
+)
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -66,128 +80,200 @@ def _gain(listener, k, practice, need, dims, values):
 
 
 @njit(cache=True, parallel=True)
-def appraise(listeners, speakers, heard, order, practice, source, need, dims, values,
-             idea_market, influence, market, sanctioned, risk, influence_weight):
-    """For each exposure, taken in ``order``: whether it can count at all (the listener
-    does not use the idea yet and it applies to their market), the parts of its appeal
-    that need no draw (true gain per dimension, ``influence_weight`` times the influence
-    gap, the risk of an unsanctioned idea or 0), the listener and the idea. Read-only and
-    per exposure, so the exposures are appraised in parallel."""
-    count = len(order)
+def appraise(listeners, speakers, heard, practice, source, need, dims, values, idea_market,
+             influence, market, sanctioned, risk, influence_weight):
+    """For each exposure: whether it can count at all (the listener does not use the idea
+    yet and it applies to their market), and the parts of its appeal that need no draw
+    (true gain per dimension, ``influence_weight`` times the influence gap, the risk of an
+    unsanctioned idea or 0). Read-only and per exposure, so appraised in parallel."""
+    count = len(listeners)
     scope = dims.shape[1]
     open_to = np.empty(count, np.bool_)
     perceived = np.empty(count)
     pulls = np.empty(count)
     risks = np.empty(count)
-    listener_in_order = np.empty(count, np.int64)
-    idea_in_order = np.empty(count, np.int64)
-    for y in prange(count):
-        x = order[y]
+    for x in prange(count):
         listener, k = listeners[x], heard[x]
-        listener_in_order[y], idea_in_order[y] = listener, k
-        open_to[y] = (source[listener, dims[k, 0]] != k) & (
+        open_to[x] = (source[listener, dims[k, 0]] != k) & (
             (idea_market[k] < 0) | (idea_market[k] == market[listener]))
         gain = 0  # as _gain (a call with arrays costs reference counts per exposure)
         for j in range(scope):
             d = dims[k, j]
             gain += (np.int64(values[k, j] == need[d])
                      - np.int64(practice[listener, d] == need[d]))
-        perceived[y] = gain / scope
-        pulls[y] = influence_weight * (influence[speakers[x]] - influence[listener])
-        risks[y] = 0.0 if sanctioned[k] else risk[listener]  # x - 0.0 is x, bit for bit
-    return open_to, perceived, pulls, risks, listener_in_order, idea_in_order
-
+        perceived[x] = gain / scope
+        pulls[x] = influence_weight * (influence[speakers[x]] - influence[listener])
+        risks[x] = 0.0 if sanctioned[k] else risk[listener]  # x - 0.0 is x, bit for bit
+    return open_to, perceived, pulls, risks
 
 
 @njit(cache=True)
-def expose(listeners, speakers, heard, order, beliefs, ideas, people, prm, rng, memory, step,
-           threads=1):
-    """Exposures of listeners to ideas from speakers, taken in ``order``; returns adoptions.
+def listener_blocks(listeners, blocks):
+    """(members, first): the exposures grouped by their listener's block of DRAW_BLOCK
+    employees, in their order within each block; block b's are members[first[b]:first[b+1]]."""
+    first = np.zeros(blocks + 1, np.int64)
+    if blocks == 1:
+        first[1] = len(listeners)
+        return np.arange(len(listeners)), first
+    for x in range(len(listeners)):
+        first[listeners[x] // DRAW_BLOCK + 1] += 1
+    for b in range(blocks):
+        first[b + 1] += first[b]
+    at = first[:-1].copy()
+    members = np.empty(len(listeners), np.int64)
+    for x in range(len(listeners)):
+        b = listeners[x] // DRAW_BLOCK
+        members[at[b]] = x
+        at[b] += 1
+    return members, first
 
-    Large calls on several ``threads`` (PARALLEL_MIN exposures, or a tenth of that in an
-    organization of PARALLEL_MIN employees, whose steps wake the threads anyway) appraise
-    what needs no draw first, in parallel (:func:`appraise`); others appraise each
-    exposure where it is weighed, in one pass (practices change only at the end of the
-    call, so both read the same).
-    The exposures are weighed one after another in ``order``, where every random draw is
-    taken (numpy's PCG64 stepped in registers, :mod:`model.rng`), so the draws and the
-    result do not depend on the thread count. Large adoptions are written in parallel
-    (:func:`model.beliefs.adopt_all`)."""
+
+@njit(cache=True, parallel=True)
+def _weigh_blocks(states, halves, inc, members, first, listeners, speakers, heard, practice,
+                  source, need, dims, values, idea_market, influence, latest, market,
+                  sanctioned, risk, base, value_weight, noise_sd, influence_weight, threshold,
+                  horizon, memory, step, appraised, open_to, perceived, pulls, risks, taken,
+                  order, who, what, adopted):
+    """Each block of listeners' exposures (``members``, ``first``: :func:`listener_blocks`)
+    weighed in an order drawn from the block's own state (numpy's shuffle: row b of
+    ``states`` and of ``halves``, its buffered 32-bit half), then one after another with
+    every draw from that state; a block's adoptions go to who/what from first[b] on,
+    their count to adopted[b]. A listener's exposures are all in its block and no block
+    reads what another writes, so the blocks are weighed in parallel (``memory`` is a
+    shared dict: complex contagion runs the serial twin). ``appraised``: open_to ...
+    risks hold :func:`appraise`'s parts; otherwise each is appraised where weighed."""
+    scope = dims.shape[1]
+    for b in prange(len(first) - 1):
+        lo, hi = first[b], first[b + 1]
+        s = (states[b, 0], states[b, 1])
+        has_half = halves[b, 0] != 0
+        half = np.uint32(halves[b, 1])
+        for y in range(lo, hi):
+            order[y] = y - lo
+        for i in range(hi - lo - 1, 0, -1):
+            s, half, has_half, j = pcg_below_call(s, inc, half, has_half, i)
+            order[lo + i], order[lo + np.intp(j)] = order[lo + np.intp(j)], order[lo + i]
+        count = lo
+        for y in range(lo, hi):
+            x = members[lo + order[y]]
+            listener, k = np.int64(listeners[x]), np.int64(heard[x])
+            if appraised:
+                if not open_to[x]:
+                    continue
+            elif source[listener, dims[k, 0]] == k or (idea_market[k] >= 0
+                                                       and idea_market[k] != market[listener]):
+                continue  # uses it already, or it does not apply to the listener's customers
+            if taken[listener] and latest[listener] == k:
+                continue  # adopted it earlier in this call
+            if threshold > 1:
+                speaker = speakers[x]
+                key = (listener << 32) | k
+                exposures, last_speaker, last_step = memory.get(key, (0, -1, -1))
+                if last_step < step - horizon:
+                    exposures, last_speaker = 0, -1
+                if speaker != last_speaker:
+                    exposures += 1
+                memory[key] = (exposures, np.int64(speaker), np.int64(step))
+                if exposures < threshold:
+                    continue
+            if appraised:
+                seen, pull, unsanctioned_risk = perceived[x], pulls[x], risks[x]
+            else:
+                gain = 0  # as _gain (a call with arrays costs reference counts)
+                for j in range(scope):
+                    d = dims[k, j]
+                    gain += (np.int64(values[k, j] == need[d])
+                             - np.int64(practice[listener, d] == need[d]))
+                seen = gain / scope
+                pull = influence_weight * (influence[speakers[x]] - influence[listener])
+                unsanctioned_risk = 0.0 if sanctioned[k] else risk[listener]  # x - 0.0 is x
+            if noise_sd > 0:
+                s, z = pcg_normal_call(s, inc)
+                seen += noise_sd * z
+            appeal = base + value_weight * seen + pull
+            appeal -= unsanctioned_risk
+            s, u = pcg_uniform_call(s, inc)
+            if u >= 1.0 / (1.0 + np.exp(-appeal)):
+                continue
+            taken[listener] = True
+            latest[listener] = k
+            who[count], what[count] = listener, k
+            count += 1
+        adopted[b] = count - lo
+        states[b, 0], states[b, 1] = s[0], s[1]
+        halves[b, 0], halves[b, 1] = np.uint32(has_half), half
+
+
+_weigh_blocks_serial = serial_twin(_weigh_blocks)
+
+
+@njit(cache=True)
+def expose_in_random_order(listeners, speakers, heard, beliefs, ideas, people, prm, rng,
+                           memory, step, threads=1):
+    """Exposures of listeners to ideas from speakers, weighed in random order; returns
+    adoptions.
+
+    The exposures are grouped by their listener's block of employees
+    (:data:`model.rng.DRAW_BLOCK`); each block draws from ``rng`` jumped to its own start
+    (:func:`model.rng.jumped_states`) an order of its exposures (numpy's permutation),
+    then weighs them one after another in it, with every draw of the adoption rule
+    (:func:`_weigh_blocks`); ``rng`` goes on where the last block ends. So the draws and
+    the result do not depend on the thread count, and an organization of one block draws
+    as ``rng.permutation`` followed by the exposures in that order. Large calls on
+    several ``threads`` (PARALLEL_MIN exposures, or a tenth of that in an organization of
+    PARALLEL_MIN employees, whose steps wake the threads anyway) appraise what needs no
+    draw first and weigh the blocks in parallel (:func:`appraise`, :func:`_weigh_blocks`);
+    others weigh the blocks one after another, appraising each exposure where weighed
+    (practices change only at the end of the call, so both read the same). Adoptions are
+    written in the blocks' order (:func:`model.beliefs.adopt_all`, in parallel when large).
+    """
     practice, source, matches, ideas_in_use, need = beliefs
     dims, values, adopters, sanctioned, adoptions, value_sum, value_at_birth, idea_market = ideas
     influence, latest, market = people
     base, value_weight, noise_sd, influence_weight, risk, threshold, horizon = prm  # risk:
     # per listener (a per-unit parameter)
-    args = (listeners, speakers, heard, order, practice, source, need, dims, values,
-            idea_market, influence, market, sanctioned, risk, influence_weight)
-    large = threads > 1 and (len(order) >= PARALLEL_MIN or (
-        len(influence) >= PARALLEL_MIN and len(order) >= PARALLEL_MIN // 10))
+    count = len(listeners)
+    large = threads > 1 and (count >= PARALLEL_MIN or (
+        len(influence) >= PARALLEL_MIN and count >= PARALLEL_MIN // 10))
     if large:
-        open_to, perceived, pulls, risks, listener_in_order, idea_in_order = appraise(*args)
-    else:  # (appraised where weighed: a pass of its own costs more than it saves)
+        open_to, perceived, pulls, risks = appraise(
+            listeners, speakers, heard, practice, source, need, dims, values, idea_market,
+            influence, market, sanctioned, risk, influence_weight)
+    else:
         open_to, perceived, pulls, risks = (np.empty(0, np.bool_), np.empty(0), np.empty(0),
                                             np.empty(0))
-        listener_in_order = idea_in_order = np.empty(0, np.int64)
-    scope = dims.shape[1]
-    taken = np.zeros(len(influence), np.bool_)
-    who = np.empty(len(listeners), np.int64)
-    what = np.empty(len(listeners), np.int64)
-    count = 0
+    blocks = draw_blocks_of(len(influence))
+    members, first = listener_blocks(listeners, blocks)
     address = pcg_address(rng)
     state, inc = pcg_load(address)
-    for y in range(len(order)):
-        if large:
-            if not open_to[y]:
-                continue
-            listener, k = listener_in_order[y], idea_in_order[y]
-        else:
-            x = order[y]
-            listener, k = np.int64(listeners[x]), np.int64(heard[x])
-            if source[listener, dims[k, 0]] == k or (idea_market[k] >= 0
-                                                     and idea_market[k] != market[listener]):
-                continue  # uses it already, or it does not apply to the listener's customers
-        if taken[listener] and latest[listener] == k:
-            continue  # adopted it earlier in this call
-        if threshold > 1:
-            speaker = speakers[order[y]]
-            key = (np.int64(listener) << 32) | k
-            exposures, last_speaker, last_step = memory.get(key, (0, -1, -1))
-            if last_step < step - horizon:
-                exposures, last_speaker = 0, -1
-            if speaker != last_speaker:
-                exposures += 1
-            memory[key] = (exposures, np.int64(speaker), np.int64(step))
-            if exposures < threshold:
-                continue
-        if large:
-            seen, pull, unsanctioned_risk = perceived[y], pulls[y], risks[y]
-        else:
-            x = order[y]
-            gain = 0  # as _gain (a call with arrays costs reference counts per exposure)
-            for j in range(scope):
-                d = dims[k, j]
-                gain += (np.int64(values[k, j] == need[d])
-                         - np.int64(practice[listener, d] == need[d]))
-            seen = gain / scope
-            pull = influence_weight * (influence[speakers[x]] - influence[listener])
-            unsanctioned_risk = 0.0 if sanctioned[k] else risk[listener]  # x - 0.0 is x
-        if noise_sd > 0:
-            state, z = pcg_normal(state, inc)
-            seen += noise_sd * z
-        appeal = base + value_weight * seen + pull
-        appeal -= unsanctioned_risk
-        state, u = pcg_uniform(state, inc)
-        if u >= 1.0 / (1.0 + np.exp(-appeal)):
-            continue
-        taken[listener] = True
-        latest[listener] = k
-        adoptions[k] += 1
-        value_sum[k] += value_at_birth[k]
-        who[count], what[count] = listener, k
-        count += 1
-    pcg_store(address, state)
-    adopt_all(beliefs, dims, values, adopters, who[:count], what[:count], threads)
-    return count
+    states = jumped_states(state, inc, blocks)
+    halves = np.zeros((blocks, 2), np.uint32)  # a block jumped to has no buffered half
+    halves[0, 0], halves[0, 1] = pcg_half(address)
+    taken = np.zeros(len(influence), np.bool_)
+    order = np.empty(count, np.int64)
+    who = np.empty(count, np.int64)
+    what = np.empty(count, np.int64)
+    adopted = np.zeros(blocks, np.int64)
+    args = (states, halves, inc, members, first, listeners, speakers, heard, practice, source,
+            need, dims, values, idea_market, influence, latest, market, sanctioned, risk, base,
+            value_weight, noise_sd, influence_weight, threshold, horizon, memory, step, large,
+            open_to, perceived, pulls, risks, taken, order, who, what, adopted)
+    if large and threshold == 1:
+        _weigh_blocks(*args)
+    else:
+        _weigh_blocks_serial(*args)
+    pcg_store(address, (states[-1, 0], states[-1, 1]))
+    pcg_store_half(address, halves[-1, 0], halves[-1, 1])
+    total = 0
+    for b in range(blocks):  # the adoptions, in the blocks' order
+        for y in range(first[b], first[b] + adopted[b]):
+            k = what[y]
+            adoptions[k] += 1
+            value_sum[k] += value_at_birth[k]
+            who[total], what[total] = who[y], k
+            total += 1
+    adopt_all(beliefs, dims, values, adopters, who[:total], what[:total], threads)
+    return total
 
 
 @njit(cache=True)
@@ -199,15 +285,6 @@ def permutation(rng, n):
         j = np.intp(random_interval(rng.bit_generator, i))
         order[i], order[j] = order[j], order[i]
     return order
-
-
-@njit(cache=True)
-def expose_in_random_order(listeners, speakers, heard, beliefs, ideas, people, prm, rng,
-                           memory, step, threads=1):
-    """:func:`expose`, the exposures taken in an order drawn from ``rng`` (one compiled
-    call instead of two)."""
-    return expose(listeners, speakers, heard, permutation(rng, len(listeners)), beliefs,
-                  ideas, people, prm, rng, memory, step, threads)
 
 
 def adoption_settings(p) -> tuple[float, float, float, float, np.int64, np.int64]:

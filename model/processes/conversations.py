@@ -17,7 +17,8 @@ Each conversation works in both directions:
   chance ``power_distance``; an unsanctioned idea voiced to one's own manager where
   approval is required goes to review instead; otherwise it is an exposure, and
   exposures are weighed in random order by the adoption rule (adoption.py), so an idea
-  moves one hop per step;
+  moves one hop per step; a speaker's draws come from the stream of the speaker's block
+  of employees (:func:`model.rng.jumped_states`), so they do not depend on the threads;
 - the informal tie used gains strength; every informal tie fades toward its floor.
 """
 
@@ -42,6 +43,10 @@ from model.processes.adoption import (
 )
 from model.processes.base import Process
 from model.rng import (
+    DRAW_BLOCK,
+    DRAW_SHIFT,
+    draw_blocks_of,
+    jumped_states,
     pcg_address,
     pcg_advance,
     pcg_load,
@@ -146,7 +151,7 @@ def choose_partners(rng, per_person, formal, roles, informal, prm):
     return initiators[:count], partners[:count], ties[:count]
 
 
-MEET_BLOCK = 4096  # employees per block of the parallel choice (fixed, not per thread)
+MEET_BLOCK = DRAW_BLOCK  # employees per block of the parallel choice (fixed, not per thread)
 
 
 @njit(cache=True, parallel=True)
@@ -211,13 +216,26 @@ def _meet_along_ties(state, inc, first_draw, per_person, formal, roles, informal
     return partners, ties, started, drawing
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _initiators_of_slots(count, per_person):
-    """The initiator of each slot when every slot holds a conversation."""
+    """The initiator of each slot when every slot holds a conversation (in parallel: the
+    path of large organizations)."""
     initiators = np.empty(count, np.int64)
-    for x in range(count):
+    for x in prange(count):
         initiators[x] = x // per_person
     return initiators
+
+
+@njit(cache=True, parallel=True)
+def _as_int32(values):
+    """``values.astype(np.int32)``, copied in parallel."""
+    out = np.empty(len(values), np.int32)
+    for x in prange(len(values)):
+        out[x] = values[x]
+    return out
+
+
+_as_int32_serial = serial_twin(_as_int32)
 
 
 @njit(cache=True, parallel=True)
@@ -342,183 +360,193 @@ def choose_partners_along_ties(rng, per_person, formal, roles, informal, prm):
     return initiators_out, partners_out, ties_out
 
 
-# what a speaker's newest idea does in one direction of a conversation, and two flags
-NO_IDEA, PASSES, VOICED_UP = 0, 1, 2
-TO_REVIEW = 4  # voiced to one's own manager where approval is needed: goes to review
-MAY_SEE = 8  # the listener is not the speaker's manager, so may see the speaker's work
-
-
-@njit(cache=True, parallel=True)
-def _read_directions(initiators, partners, manager, level, unit, latest, source, dims,
-                     sanctioned, approval_levels, visibility, power_distance):
-    """Per direction of every conversation (speaker first, then listener, as in
-    :func:`exchange`): what the speaker's newest idea does (NO_IDEA where the speaker has
-    no idea in use that the listener lacks, VOICED_UP where it is voiced to someone more
-    senior, PASSES otherwise) with the TO_REVIEW and MAY_SEE flags, the speaker's work
-    visibility, voice damping and newest idea; and how many conversations crossed units.
-    Read-only, in parallel: the in-order pass then reads these in the order it visits
-    them, instead of rows scattered over the employees."""
-    offer = np.empty(2 * len(initiators), np.int8)
-    seen_with = np.empty(2 * len(initiators))
-    damped = np.empty(2 * len(initiators))
-    idea = np.empty(2 * len(initiators), np.int64)
-    crossed = 0
-    for c in prange(len(initiators)):
-        a, b = initiators[c], partners[c]
-        crossed += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
-        for x in range(2):
-            s, lis = (a, b) if x == 0 else (b, a)
-            k = latest[s]
-            code = NO_IDEA
-            if k >= 0 and source[s, dims[k, 0]] == k and source[lis, dims[k, 0]] != k:
-                code = VOICED_UP if level[lis] < level[s] else PASSES
-                if approval_levels[s] > 0 and manager[s] == lis and not sanctioned[k]:
-                    code |= TO_REVIEW
-            if manager[s] != lis:
-                code |= MAY_SEE
-            offer[2 * c + x] = code
-            seen_with[2 * c + x] = visibility[s]  # (read only where MAY_SEE)
-            damped[2 * c + x] = power_distance[s]  # (read only where VOICED_UP)
-            idea[2 * c + x] = k
-    return offer, seen_with, damped, idea, crossed
-
-
-@njit(cache=True, parallel=True)
-def _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, seen_commit,
-               witnessed, blocks):
-    """Each listener's conversations and the effort and commitment they saw, summed in
-    conversation order as a serial pass would: the listeners are split into ``blocks``
-    ranges, each cleared (sums and work witnessed) and summed by one thread over all
-    conversations (the same sums for any number of blocks)."""
-    n = len(heard)
-    for block in prange(blocks):
-        lo, hi = block * n // blocks, (block + 1) * n // blocks
-        for i in range(lo, hi):
-            heard[i] = 0
-            seen_effort[i] = 0.0
-            seen_commit[i] = 0.0
-            witnessed[i] = False
-        for c in range(len(initiators)):
-            a, b = initiators[c], partners[c]
-            if lo <= b < hi:  # a speaks, b listens
-                heard[b] += 1
-                seen_effort[b] += effort[a]
-                seen_commit[b] += commitment[a]
-            if lo <= a < hi:  # b speaks, a listens
-                heard[a] += 1
-                seen_effort[a] += effort[b]
-                seen_commit[a] += commitment[b]
-
-
-@njit(cache=True)
-def _exchange_serial(rng, initiators, partners, manager, level, unit, effort, commitment,
-                     seen_effort, seen_commit, heard, witnessed, latest, visibility,
-                     power_distance, approval_levels, source, dims, sanctioned, exposures,
-                     submissions):
-    """:func:`exchange` in one pass over the conversations (what each direction carries is
-    read where it is used: nothing read here changes during the pass; numpy's PCG64 is
-    stepped in registers, :mod:`model.rng`). Branches only where nearly always or rarely
-    taken (a row is written in any case, counted only where taken)."""
-    n_exp = 0
-    n_sub = 0
-    n_cross = 0
-    address = pcg_address(rng)
-    state, inc = pcg_load(address)
-    for c in range(len(initiators)):
-        a, b = initiators[c], partners[c]
-        n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
-        for x in range(2):
-            s, lis = (a, b) if x == 0 else (b, a)
-            heard[lis] += 1
-            seen_effort[lis] += effort[s]
-            seen_commit[lis] += commitment[s]
-            to_manager = manager[s] == lis
-            if (not to_manager) & (not witnessed[s]):  # (mostly: rarely mispredicts)
-                state, u = pcg_uniform(state, inc)
-                witnessed[s] = u < visibility[s]
-            k = latest[s]
-            if k < 0:
-                continue
-            d = dims[k, 0]
-            offers = (source[s, d] == k) & (source[lis, d] != k)  # an idea in use that the
-            # listener lacks
-            passes = offers
-            if offers & (level[lis] < level[s]):  # (rare: few mispredicts)
-                state, u = pcg_uniform(state, inc)
-                passes = u >= power_distance[s]  # voice upward withheld below
-            review = False
-            if passes & to_manager:  # (rare)
-                review = (approval_levels[s] > 0) & (not sanctioned[k])
-            # written in any case, counted only where taken (no branch to mispredict)
-            submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
-            n_sub += np.int64(review)
-            exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
-            n_exp += np.int64(passes & (not review))
-    pcg_store(address, state)
-    return n_exp, n_sub, n_cross
-
-
 @njit(cache=True)
 def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, sanctioned,
-             exposures, submissions, blocks):
+             exposures, submissions, threads):
     """Both directions of every conversation: norms seen, work seen, ideas voiced.
 
     Fills ``exposures`` (listener, speaker, idea rows) and ``submissions`` (idea, manager,
-    speaker rows) using each speaker's newest idea; returns how many of each, and how
-    many conversations crossed units (``blocks``: ranges of listeners summed apart, one
-    per thread; any number gives the same sums). What each direction carries is read, and what each
-    listener heard is summed, in parallel (:func:`_read_directions`, :func:`_sum_heard`);
-    the directions are then taken in order, with every random draw, so the draws do not
-    depend on the thread count. The path of large organizations: below ``PARALLEL_MIN``
-    conversations :func:`_exchange_serial` does the same in one pass.
+    speaker rows) in the order of the directions (speaker first, then listener), using
+    each speaker's newest idea; returns how many of each, and how many conversations
+    crossed units. A speaker's draws (work seen, voice withheld) are keyed by the
+    speaker's block of employees (:func:`model.rng.jumped_states`), taken in the order of
+    the directions. The employees are split into ``threads`` ranges of whole blocks, each
+    taken by one thread (:func:`_take_in_ranges`: what its employees say and hear), and
+    the directions that give something are then gathered in order in parallel: the same
+    draws and results on any number of threads. Below ``PARALLEL_MIN`` conversations or
+    on one thread, the same kernels run serially, as one range.
     """
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
     visibility, power_distance, approval_levels = prm  # per employee (per-unit parameters)
-    offer, seen_with, damped, idea, n_cross = _read_directions(
-        initiators, partners, manager, level, unit, latest, source, dims, sanctioned,
-        approval_levels, visibility, power_distance)
-    _sum_heard(initiators, partners, effort, commitment, heard, seen_effort, seen_commit,
-               witnessed, blocks)
-    n_exp, n_sub = _take_directions(rng, initiators, partners, offer, seen_with, damped,
-                                    idea, witnessed, exposures, submissions)
-    return n_exp, n_sub, n_cross
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
+    blocks = draw_blocks_of(len(manager))
+    states = jumped_states(state, inc, blocks)
+    parallel = threads > 1 and len(initiators) >= PARALLEL_MIN
+    ranges = threads if parallel else 1
+    given = np.empty((ranges, 2 * len(initiators)), np.int64)  # a row per thread: no two
+    # threads write one cache line
+    counts = np.zeros((ranges, 3), np.int64)
+    args = (states, inc, initiators, partners, manager, level, unit, effort, commitment,
+            heard, seen_effort, seen_commit, witnessed, latest, visibility, power_distance,
+            approval_levels, source, dims, sanctioned, given, counts)
+    if parallel:
+        _take_in_ranges(*args)
+    else:
+        _take_in_ranges_serial(*args)
+    pcg_store(address, (states[blocks - 1, 0], states[blocks - 1, 1]))
+    if parallel:
+        n_exp = _gather_exposures(initiators, partners, latest, given, counts[:, 0],
+                                  exposures)
+    else:
+        n_exp = _gather_exposures_serial(initiators, partners, latest, given, counts[:, 0],
+                                         exposures)
+    n_sub = _gather_submissions(initiators, partners, latest, given, counts[:, 1],
+                                submissions)
+    return n_exp, n_sub, counts[:, 2].sum()
+
+
+@njit(cache=True, parallel=True)
+def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, effort,
+                    commitment, heard, seen_effort, seen_commit, witnessed, latest,
+                    visibility, power_distance, approval_levels, source, dims, sanctioned,
+                    given, counts):
+    """The directions of :func:`exchange`, the employees split into ``len(counts)``
+    ranges of whole blocks, each range taken by one thread over all conversations in
+    order: its listeners' sums (cleared first: heard, effort and commitment seen, in
+    conversation order) and its speakers' directions, every draw from the speaker's block
+    state in ``states`` (its speakers' ``witnessed`` written by it alone). Row r of
+    ``given`` lists range r's directions that give an exposure (from the start, in order)
+    and a submission (from the end, backwards); counts[r] = (exposures, submissions,
+    conversations across units that range r's employees started)."""
+    ranges, blocks, n = len(counts), len(states), len(heard)
+    size = given.shape[1]
+    for r in prange(ranges):
+        first = min(n, r * blocks // ranges * DRAW_BLOCK)
+        last = min(n, (r + 1) * blocks // ranges * DRAW_BLOCK)
+        for i in range(first, last):
+            heard[i] = 0
+            seen_effort[i] = 0.0
+            seen_commit[i] = 0.0
+            witnessed[i] = False
+        n_exp = 0
+        n_sub = 0
+        n_cross = 0
+        own = -1  # the block of the latest initiator taken: its state also in registers
+        own_state = (np.uint64(0), np.uint64(0))
+        for c in range(len(initiators)):
+            a, b = initiators[c], partners[c]
+            for x in range(2):
+                s, lis = (a, b) if x == 0 else (b, a)
+                if first <= lis < last:
+                    heard[lis] += 1
+                    seen_effort[lis] += effort[s]
+                    seen_commit[lis] += commitment[s]
+                if s < first or s >= last:
+                    continue
+                block = s >> DRAW_SHIFT
+                if x == 0:
+                    n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
+                    if block != own:  # (initiators come in order: rarely)
+                        own, own_state = block, (states[block, 0], states[block, 1])
+                to_manager = manager[s] == lis
+                k = latest[s]
+                offers = False  # an idea in use that the listener lacks
+                if k >= 0:
+                    d = dims[k, 0]
+                    offers = (source[s, d] == k) & (source[lis, d] != k)
+                passes = offers
+                for draw in range(2):  # work seen, then voice upward withheld below
+                    if draw == 0 and (to_manager or witnessed[s]):  # (mostly: rarely
+                        continue  # mispredicts)
+                    if draw == 1 and not (offers and level[lis] < level[s]):  # (rare)
+                        continue
+                    mine = block == own  # (selects, no branch: own or not varies)
+                    drawn, u = pcg_uniform_call((own_state[0] if mine else states[block, 0],
+                                                 own_state[1] if mine else states[block, 1]),
+                                                inc)
+                    states[block, 0], states[block, 1] = drawn[0], drawn[1]
+                    own_state = (drawn[0] if mine else own_state[0],
+                                 drawn[1] if mine else own_state[1])
+                    if draw == 0:
+                        witnessed[s] = u < visibility[s]
+                    else:
+                        passes = u >= power_distance[s]
+                if not passes:
+                    continue
+                if to_manager & (approval_levels[s] > 0) & (not sanctioned[k]):  # (rare)
+                    given[r, size - 1 - n_sub] = 2 * c + x  # goes to review
+                    n_sub += 1
+                else:
+                    given[r, n_exp] = 2 * c + x
+                    n_exp += 1
+        counts[r, 0], counts[r, 1], counts[r, 2] = n_exp, n_sub, n_cross
+
+
+# (serially, the draws inlined: a call per draw costs a little)
+_take_in_ranges_serial = serial_twin(_take_in_ranges, pcg_uniform_call=pcg_uniform)
+
+
+@njit(cache=True, inline="always")
+def _direction(initiators, partners, latest, x):
+    """(speaker, listener, speaker's newest idea) of direction x (2 c: the initiator of
+    conversation c speaks, 2 c + 1: the partner)."""
+    a, b = initiators[x >> 1], partners[x >> 1]
+    s, lis = (b, a) if x & 1 else (a, b)
+    return s, lis, latest[s]
+
+
+GATHER_CHUNK = 1 << 16  # directions per chunk of the parallel gather (fixed)
+
+
+@njit(cache=True, parallel=True)
+def _gather_exposures(initiators, partners, latest, given, counts, exposures):
+    """The exposures of the directions listed in the rows of ``given`` (the first
+    counts[r] of row r, in order), merged in the order of the directions into
+    ``exposures``, in parallel chunks of directions; returns how many."""
+    ranges = len(counts)
+    chunks = (given.shape[1] + GATHER_CHUNK - 1) // GATHER_CHUNK
+    for q in prange(chunks):
+        lo, hi = q * GATHER_CHUNK, (q + 1) * GATHER_CHUNK
+        head = np.empty(ranges, np.int64)  # each row's next listed direction in the chunk
+        at = 0
+        for r in range(ranges):
+            head[r] = np.searchsorted(given[r, :counts[r]], lo)
+            at += head[r]
+        while True:
+            best, pick = hi, -1
+            for r in range(ranges):
+                if head[r] < counts[r] and given[r, head[r]] < best:
+                    best, pick = given[r, head[r]], r
+            if pick < 0:
+                break
+            head[pick] += 1
+            s, lis, k = _direction(initiators, partners, latest, best)
+            exposures[0, at], exposures[1, at], exposures[2, at] = lis, s, k
+            at += 1
+    return counts.sum()
+
+
+_gather_exposures_serial = serial_twin(_gather_exposures)
 
 
 @njit(cache=True)
-def _take_directions(rng, initiators, partners, offer, seen_with, damped, idea, witnessed,
-                     exposures, submissions):
-    """The directions of :func:`exchange` in order, with every random draw (numpy's PCG64
-    stepped in registers): work seen, voice withheld, exposures and submissions filled;
-    returns how many of each. Branches only where nearly always or rarely taken: each row
-    is written in any case and counted only where taken."""
-    n_exp = 0
-    n_sub = 0
-    address = pcg_address(rng)
-    state, inc = pcg_load(address)
-    for x in range(2 * len(initiators)):
-        a, b = initiators[x >> 1], partners[x >> 1]
-        odd = (x & 1) == 1
-        s = b if odd else a
-        lis = a if odd else b
-        code = offer[x]
-        if ((code & MAY_SEE) != 0) & (not witnessed[s]):  # (mostly: rarely mispredicts)
-            state, u = pcg_uniform(state, inc)
-            witnessed[s] = u < seen_with[x]
-        what = code & 3
-        passes = what != NO_IDEA
-        if what == VOICED_UP:  # (few directions: a branch rarely mispredicts)
-            state, u = pcg_uniform(state, inc)
-            passes = u >= damped[x]  # voice upward withheld below
-        review = passes & ((code & TO_REVIEW) != 0)
-        k = idea[x]
-        # written in any case, counted only where taken (no branch to mispredict)
-        submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
-        n_sub += np.int64(review)
-        exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
-        n_exp += np.int64(passes & (not review))
-    pcg_store(address, state)
-    return n_exp, n_sub
+def _gather_submissions(initiators, partners, latest, given, counts, submissions):
+    """The submissions of the directions listed backwards from the end of the rows of
+    ``given`` (counts[r] of row r), merged in the order of the directions (few: in one
+    pass); returns how many."""
+    ranges, size = len(counts), given.shape[1]
+    head = np.zeros(ranges, np.int64)
+    for at in range(counts.sum()):
+        best, pick = -1, -1
+        for r in range(ranges):
+            if head[r] < counts[r] and (pick < 0 or given[r, size - 1 - head[r]] < best):
+                best, pick = given[r, size - 1 - head[r]], r
+        head[pick] += 1
+        s, lis, k = _direction(initiators, partners, latest, best)
+        submissions[0, at], submissions[1, at], submissions[2, at] = k, lis, s
+    return counts.sum()
 
 
 @njit(cache=True, parallel=True)
@@ -674,22 +702,11 @@ def choose_with_state(st, rng):
 def _exchange(st, rng, initiators, partners):
     """Both directions of every conversation (see :func:`exchange`): (exposures,
     submissions, conversations across units)."""
-    if len(initiators) >= PARALLEL_MIN and st.threads > 1:  # (clears the sums in parallel;
-        # one pass serves one thread best)
-        return exchange(rng, initiators, partners, (st.manager, st.level, st.unit),
-                        (st.effort, st.commitment, st.seen_effort, st.seen_commit, st.heard,
-                         st.witnessed, st.latest),
-                        (st.visibility, st.power_distance, st.approval_levels), st.source,
-                        st.dims, st.sanctioned, st.exposures, st.submissions, st.threads)
-    st.heard[:] = 0
-    st.seen_effort[:] = 0.0
-    st.seen_commit[:] = 0.0
-    st.witnessed[:] = False
-    return _exchange_serial(rng, initiators, partners, st.manager, st.level, st.unit,
-                            st.effort, st.commitment, st.seen_effort, st.seen_commit,
-                            st.heard, st.witnessed, st.latest, st.visibility,
-                            st.power_distance, st.approval_levels, st.source, st.dims,
-                            st.sanctioned, st.exposures, st.submissions)
+    return exchange(rng, initiators, partners, (st.manager, st.level, st.unit),
+                    (st.effort, st.commitment, st.seen_effort, st.seen_commit, st.heard,
+                     st.witnessed, st.latest),
+                    (st.visibility, st.power_distance, st.approval_levels), st.source,
+                    st.dims, st.sanctioned, st.exposures, st.submissions, st.threads)
 
 
 @njit(cache=True)
@@ -736,7 +753,9 @@ def converse_step(st, rng, step, forget, dropped):
     # (serial: each parallel loop waits for every thread, dearly on a busy machine, and
     # these take ~1 ms at 300,000)
     count_partners(st.sought, partners, dropped)
-    return (initiators.astype(np.int32), partners.astype(np.int32), n_exp, n_sub, n_cross,
+    if len(partners) >= PARALLEL_MIN and st.threads > 1:
+        return _as_int32(initiators), _as_int32(partners), n_exp, n_sub, n_cross, adopted
+    return (_as_int32_serial(initiators), _as_int32_serial(partners), n_exp, n_sub, n_cross,
             adopted)
 
 
