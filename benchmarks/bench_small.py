@@ -18,7 +18,7 @@ and the ratio of the smallest size's end-to-end throughput to the largest's (tar
 The machine is shared: the ratio, measured back to back in the same process, is the
 figure to read; absolute rates move with the load.
 
-``--stages`` prints instead what one step of the fused step (model.organization.FusedSteps)
+``--stages`` prints instead what one step of the fused step (model.fused.FusedSteps)
 costs by stage at each size: each stage run alone, repeatedly, on a model 25 steps in,
 less the cost of a call running no stage (its glue: arguments, results, Python).
 """
@@ -72,7 +72,7 @@ STAGES = ("ENV", "GEN", "CONV", "REVIEW", "PLAYBOOK", "EFFORT", "MONITOR", "PERF
 
 def stage_costs(n: int, repeats: int, calls: int = 200) -> dict[str, float]:
     """Microseconds per call of the fused step's stages (and of its glue, "none")."""
-    import model.organization as organization
+    import model.fused as organization
 
     times: dict[str, list[float]] = {name: [] for name in ("none", *STAGES)}
     for seed in range(repeats):

@@ -1,4 +1,4 @@
-"""The glue of a small organization's step: the fused step (model.organization.FusedSteps,
+"""The glue of a small organization's step: the fused step (model.fused.FusedSteps,
 the built-in processes' kernels in one compiled call) equals the processes stepped one by
 one, bit for bit, through everything that sends work back to Python mid-step; and
 ``run()`` without Mesa's event machinery equals Mesa's ``run_for``."""
@@ -12,8 +12,8 @@ import pytest
 
 import model.organization
 from model import OrganizationModel
+from model.fused import FusedSteps
 from model.ideas import IdeaRegistry
-from model.organization import FusedSteps
 from model.processes.base import Process, insert_after
 from model.processes.monitoring import Monitoring
 from scenarios.settings import load_setting

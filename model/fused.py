@@ -1,0 +1,267 @@
+"""The fused step of a small organization: the built-in processes' kernels in one call.
+
+Below ``PARALLEL_MIN`` employees a step's compiled work is a few tens of microseconds, as
+much as the Python around it (each process's step, a dozen compiled calls unboxing
+their arguments). The built-in processes that run consecutively then run in one
+compiled call, :func:`fused_step`, each calling its own kernel in the documented order
+with its own stream: the same draws, the same arithmetic. Any other process (an
+extension's, a roadmap's, elections due, turnover, the forum) runs its own step between
+such calls; a replaced built-in process turns the fused step off.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numba import njit
+
+from model import bundle as bundles
+from model.bundle import BundleCache, entry_point, make_bundle
+from model.ideas import NEVER, record_from
+from model.parallel import PARALLEL_MIN
+from model.processes.approval import Approval, review_from, submit_to
+from model.processes.base import Process
+from model.processes.conversations import (
+    NO_PAIRS,
+    Conversations,
+    adopt_heard,
+    converse_step,
+)
+from model.processes.effort import EffortChoice, choose_effort
+from model.processes.environment import NeedDrift, drift_needs
+from model.processes.forum import IdeaForum
+from model.processes.generation import IdeaGeneration, generate_from
+from model.processes.leadership import Leadership
+from model.processes.monitoring import Monitoring, monitor
+from model.processes.performance import Performance, perform_serial
+from model.processes.playbook import Playbook, playbook_from
+from model.processes.turnover import Turnover
+from model.results import fill_row
+
+if TYPE_CHECKING:
+    from model.organization import OrganizationModel
+
+ENV, GEN, CONV, REVIEW, PLAYBOOK, EFFORT, MONITOR, PERFORM, COLLECT = (1 << k for k in range(9))
+
+
+@njit(cache=True)
+def fused_bundle(arrays, env, gen, conv, review, playbook, effort, monitoring):
+    """The bundle of :func:`fused_step`: ``arrays`` and the processes' streams (each
+    argument typed by numba in C; a tuple of streams would be typed in Python)."""
+    return make_bundle((arrays, (env, gen, conv, review, playbook, effort, monitoring)))
+
+
+@njit(cache=True)
+def fused_step(bundle, conversation_state, stages, step, row, n_ideas, forum_until, forget,
+               dropped, born, per_employee, cross_share):
+    """The ``stages`` (bits: ENV .. COLLECT) of one step in their documented order, each as
+    its process's step runs it (``bundle``: :func:`fused_bundle` of
+    :meth:`FusedSteps.arrays` and the processes' streams). Returns (ideas born,
+    creators waiting for the registry to grow (then nothing after GEN ran), initiators,
+    partners, conversations across units, adoptions, noticed, hidden steps ended, spells
+    ended, adopter counts recorded); ``born``, ``per_employee``, ``cross_share``: the
+    values of the stages that do not run in this call, for the results row."""
+    arrays, streams = bundle.arrays
+    env, gen, review, playbook, effort, monitoring, performance, collect = arrays
+    env_rng, gen_rng, conv_rng, review_rng, playbook_rng, effort_rng, monitor_rng = streams
+    waiting = np.empty(0, np.int64)
+    initiators = partners = np.empty(0, np.int32)
+    n_cross = adopted = noticed = hidden_time = spells = 0
+    counts = np.empty(0, np.int32)
+    if stages & ENV:
+        drift_needs(env_rng, *env)
+    if stages & GEN:
+        arrays, capacity, scope = gen
+        born, waiting = generate_from(gen_rng, arrays, n_ideas, capacity, step, scope,
+                                      forum_until)
+        if len(waiting):
+            return (born, waiting, initiators, partners, n_cross, adopted, noticed,
+                    hidden_time, spells, counts)
+        n_ideas += born
+    if stages & CONV:
+        st, rng = conversation_state, conv_rng
+        initiators, partners, n_exp, n_sub, n_cross, adopted = converse_step(
+            st, rng, step, forget, dropped)
+        if n_sub:  # ideas voiced to one's manager are reviewed before anyone adopts
+            submitted = st.submissions[:, :n_sub].copy()
+            submit_to(review, submitted[0], submitted[1], submitted[2])
+            adopted = adopt_heard(st, rng, step, n_exp)
+        count = len(initiators)
+        per_employee = count / len(st.position)
+        cross_share = n_cross / count if count else 0.0
+    if stages & REVIEW:
+        review_from(review_rng, review, n_ideas, step)
+    if stages & PLAYBOOK:
+        arrays, settings = playbook
+        codify_share, p2, p1, gradual = settings
+        playbook_from(playbook_rng, arrays, n_ideas, step, codify_share, p2, p1, gradual)
+    if stages & EFFORT:
+        choose_effort(effort_rng, *effort)
+    if stages & MONITOR:
+        noticed, hidden_time, spells = monitor(monitor_rng, *monitoring, step)
+    if stages & PERFORM:
+        perform_serial(*performance)
+    if stages & COLLECT:
+        table, registry, wide_share = collect
+        values, people, ideas, code_need, leaders, plan, fixed = table
+        threshold, window, n_leaders = fixed
+        counts = record_from(registry, n_ideas, wide_share, step)
+        fill_row(values, row, people, ideas, code_need, leaders,
+                 (float(born), n_ideas, per_employee, cross_share, threshold, step - window,
+                  n_leaders), plan)
+    return (born, waiting, initiators, partners, n_cross, adopted, noticed, hidden_time,
+            spells, counts)
+
+
+#: The built-in processes the fused step runs, by exact class (a subclass runs its own step).
+FUSED_STAGES = {NeedDrift: ENV, IdeaGeneration: GEN, Conversations: CONV, Approval: REVIEW,
+                Playbook: PLAYBOOK, EffortChoice: EFFORT, Monitoring: MONITOR,
+                Performance: PERFORM}
+#: Built-in processes whose step often has nothing to do (then skipped).
+IDLE_WHEN = (Turnover, IdeaForum, Leadership)
+_ENTRIES: dict[tuple, Any] = {}  # entry points of fused_step by the types of its bundles
+
+
+class FusedSteps:
+    """A step of a small organization with the built-in processes' compiled work fused:
+    consecutive built-in processes (and the results row) run in one compiled call; any
+    other process (an extension's, a roadmap's, elections due, turnover, the forum, a
+    playbook learning from actions or at several rates) runs its own step between such
+    calls, and the tracer is planted between births and conversations, in the documented
+    order."""
+
+    def __init__(self, model: OrganizationModel, found: dict[int, Process]):
+        self.model = model
+        self.found = found
+        plan = []
+        for process in model.processes:
+            stage = FUSED_STAGES.get(type(process), 0)
+            fusable = process.fusable if stage == PLAYBOOK else None
+            idle = process.idle if type(process) in IDLE_WHEN else None
+            plan.append((process, stage, fusable, idle))
+        self.plan = tuple(plan)
+        self.processes = model.processes  # what the plan is for
+        self._cache = BundleCache(self.parts, lambda parts: fused_bundle(*parts))
+        self._bound: tuple = (None, None)  # (bundle, entry point of fused_step for it)
+
+    @classmethod
+    def of(cls, model: OrganizationModel) -> FusedSteps | None:
+        """The fused step of ``model``, or None where it does not apply (a large
+        organization, or a built-in process replaced or missing)."""
+        if model.people.n >= PARALLEL_MIN:
+            return None
+        found = {}
+        for process in model.processes:
+            stage = FUSED_STAGES.get(type(process))
+            if stage is not None:
+                if stage in found:
+                    return None
+                found[stage] = process
+        if (len(found) != len(FUSED_STAGES) or found[REVIEW] is not model.approval
+                or found[CONV] is not model.conversations
+                or found[GEN] is not model.generation):
+            return None
+        return cls(model, found)
+
+    def __getstate__(self) -> dict:
+        """A copy builds its own compiled bundle (a numba structref does not pickle)."""
+        return {"model": self.model, "found": self.found}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["model"], state["found"])
+
+    def parts(self) -> tuple:
+        """The arguments of :func:`fused_bundle`: :meth:`arrays` and the streams."""
+        f = self.found
+        return (self.arrays(), *(f[stage].rng for stage in (ENV, GEN, CONV, REVIEW, PLAYBOOK,
+                                                            EFFORT, MONITOR)))
+
+    def arrays(self) -> tuple:
+        """What :func:`fused_step` reads, by stage, but the streams (rebuilt as the key of
+        :meth:`run` changes). Arrays and numbers only: numba types them in C."""
+        m, f = self.model, self.found
+        return (f[ENV].arguments(), f[GEN].fused_arrays(), f[REVIEW].kernel_arrays(),
+                f[PLAYBOOK].fused_arrays(), f[EFFORT].arguments()[1:],
+                f[MONITOR].arguments()[1:], f[PERFORM].arguments(),
+                (m.results.kernel_arrays(m), m.ideas.kernel_arrays(),
+                 float(m.p.wide_adoption_share)))
+
+    def step(self) -> None:
+        """One step: the processes in order, then the results row."""
+        stages = last = 0
+        for process, stage, fusable, idle in self.plan:
+            if stage and (fusable is None or fusable()):
+                if stage < last:  # (a subclass's order: fused calls keep it)
+                    self.run(stages)
+                    stages = 0
+                stages |= stage
+                last = stage
+                if stage == GEN and process.probe_due():  # planted after the births
+                    self.run(stages)
+                    stages = last = 0
+                    process.plant_probe()
+            elif idle is None or not idle():
+                if stages:
+                    self.run(stages)
+                    stages = last = 0
+                process.step()
+        m = self.model
+        if m.results.fills_builtin:
+            m.results.make_room()
+            self.run(stages | COLLECT)
+            m.results.finish_row(m)
+            return
+        if stages:
+            self.run(stages)
+        m.ideas.record_step(m.steps, m.p.wide_adoption_share)
+        m.results.collect(m)
+
+    def _bind(self, args: tuple):
+        """The compiled entry of :func:`fused_step` for ``args`` (a new bundle): found by
+        the types of the bundle and the conversations' state (the other arguments' types
+        never change), so a new organization skips numba's typing of its first call."""
+        key = (args[0]._type, args[1]._type)
+        call = None if bundles.CHECK_ENTRY_TYPES else _ENTRIES.get(key)
+        if call is None:
+            call = entry_point(fused_step, *args)
+            if not bundles.CHECK_ENTRY_TYPES:
+                _ENTRIES[key] = call
+        self._bound = (args[0], call)
+        return call
+
+    def run(self, stages: int) -> None:
+        """The given stages in one compiled call, then what their processes note."""
+        m, f = self.model, self.found
+        gen, conv = f[GEN], f[CONV]
+        state = conv.state()
+        bundle = self._cache.get((m.kernel_version(), m.ideas.version, id(m.results.values)))
+        p = m.p
+        forum_until = gen.forum_until() if stages & GEN else NEVER
+        forget = p.adoption_threshold > 1 and m.steps % p.exposure_memory == 0
+        recent = conv.recent
+        dropped = recent[0][1] if len(recent) == recent.maxlen else NO_PAIRS
+        args = (bundle, state, stages, m.steps, m.results.rows, m.ideas.n, forum_until, forget,
+                dropped, gen.born_this_step, float(conv.per_employee),
+                float(conv.cross_unit_share))
+        call = self._bound[1] if self._bound[0] is bundle else self._bind(args)
+        (born, waiting, initiators, partners, n_cross, adopted, noticed, hidden_time, spells,
+         counts) = call(*args)
+        if stages & GEN:
+            gen.finish(born, waiting, forum_until)
+            if len(waiting):  # the registry grew: the stages after births, anew
+                rest = stages & ~(GEN | (GEN - 1))
+                if rest:
+                    self.run(rest)
+                return
+        if stages & CONV:
+            conv.adoptions = adopted
+            conv.n_cross = n_cross
+            recent.append((initiators, partners))
+            count = len(initiators)
+            conv.per_employee = count / m.people.n
+            conv.cross_unit_share = n_cross / count if count else 0.0
+        if stages & MONITOR:
+            f[MONITOR].record(noticed, hidden_time, spells)
+        if stages & COLLECT:
+            m.ideas.history.append(counts)
