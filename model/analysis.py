@@ -36,23 +36,49 @@ def bass_cdf(t: np.ndarray, p: float, q: float) -> np.ndarray:
     return (1.0 - decay) / (1.0 + (q / p) * decay)
 
 
+def bass_jacobian(t: np.ndarray, p: float, q: float) -> np.ndarray:
+    """Derivatives of :func:`bass_cdf` by p and by q at each t: two columns."""
+    t = np.asarray(t, dtype=float)
+    decay = np.exp(-(p + q) * t)
+    rising = 1.0 - decay
+    falling = 1.0 + (q / p) * decay
+    # F = rising / falling; d(decay)/dp = d(decay)/dq = -t decay
+    d_rising = t * decay
+    d_falling_dp = -(q / p**2) * decay - (q / p) * t * decay
+    d_falling_dq = decay / p - (q / p) * t * decay
+    return np.column_stack([(d_rising * falling - rising * d_falling_dp) / falling**2,
+                            (d_rising * falling - rising * d_falling_dq) / falling**2])
+
+
+BASS_BOUNDS = ([1e-6, 0.0, 1e-3], [1.0, 10.0, 1.0])  # p, q, m
+
+
 def fit_bass(shares: np.ndarray) -> dict[str, float] | None:
-    """Fit share(t) = M * F(t; p, q) to a cumulative adoption curve starting at t = 0."""
+    """Fit share(t) = M * F(t; p, q) to a cumulative adoption curve starting at t = 0: least
+    squares within :data:`BASS_BOUNDS` (scipy's trust region reflective method, given the
+    derivatives; None when it finds no optimum)."""
     shares = np.asarray(shares, dtype=float)
     if len(shares) < 4 or shares.max() < 0.05:
         return None
-    from scipy.optimize import curve_fit  # only here: its import costs ~0.3 s a process
+    from scipy.optimize import least_squares  # only here: its import costs ~0.3 s a process
 
-    t = np.arange(len(shares))
+    t = np.arange(len(shares), dtype=float)
 
-    def model(t, p, q, m):
-        return m * bass_cdf(t, p, q)
+    def residuals(x):
+        return x[2] * bass_cdf(t, x[0], x[1]) - shares
+
+    def jacobian(x):
+        p, q, m = x
+        return np.column_stack([m * bass_jacobian(t, p, q), bass_cdf(t, p, q)])
 
     try:
-        (p, q, m), _ = curve_fit(model, t, shares, p0=(0.01, 0.3, shares.max()),
-                                 bounds=([1e-6, 0.0, 1e-3], [1.0, 10.0, 1.0]), maxfev=20_000)
-    except (RuntimeError, ValueError):
+        fit = least_squares(residuals, (0.01, 0.3, shares.max()), jac=jacobian,
+                            bounds=BASS_BOUNDS, method="trf", max_nfev=20_000)
+    except ValueError:
         return None
+    if not fit.success:
+        return None
+    p, q, m = fit.x
     return {"p": float(p), "q": float(q), "m": float(m)}
 
 
