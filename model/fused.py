@@ -131,13 +131,12 @@ def _stages(arrays, streams, conversation_state, stages, step, row, n_ideas, for
 
 
 @njit(cache=True)
-def fused_run(arrays, conversation_state, env_rng, gen_rng, conv_rng, review_rng,
-              playbook_rng, effort_rng, monitor_rng, first, count, stages, born, n_ideas,
-              row, pause_at, settings, recent):
+def fused_run(bundle, conversation_state, first, count, stages, born, n_ideas, row, pause_at,
+              settings, recent):
     """Up to ``count`` steps from step ``first`` on, each as :func:`fused_step` runs all its
-    stages (the first step only ``stages``: the rest of a step begun), in one call:
-    ``arrays`` those of :meth:`FusedSteps.arrays`, the streams one by one; ``born``: the
-    first step's births if it does not run GEN; ``settings``: (forum on, forum memory,
+    stages (the first step only ``stages``: the rest of a step begun), in one call
+    (``bundle``: that of :func:`fused_step`); ``born``: the first step's births if it
+    does not run GEN; ``settings``: (forum on, forum memory,
     complex contagion, exposure memory, window of conversations kept);
     ``recent``: the partners of the steps in that window, oldest first (flat, offsets).
 
@@ -147,7 +146,7 @@ def fused_run(arrays, conversation_state, env_rng, gen_rng, conv_rng, review_rng
     step's conversations, conversations across units, adoptions and noticed, the hidden
     steps and spells ended in all, adopter counts (flat, offsets by recorded step), the
     initiators and partners of the last recorded steps up to the window (flat, offsets))."""
-    streams = (env_rng, gen_rng, conv_rng, review_rng, playbook_rng, effort_rng, monitor_rng)
+    arrays, streams = bundle.arrays
     forum_on, forum_memory, complex_contagion, exposure_memory, window = settings
     old_partners, old_offsets = recent
     held = len(old_offsets) - 1
@@ -242,7 +241,6 @@ class FusedSteps:
         # several steps run in one call where every other process can say it is idle
         self._runs_whole_steps = (stages == sorted(stages) and len(self._quiet) + len(stages)
                                   == len(plan))
-        self._run_arrays = BundleCache(self.arrays, tuple)  # (no bundle: unboxed once a run)
         self.processes = model.processes  # what the plan is for
         self._cache = BundleCache(self.parts, lambda parts: fused_bundle(*parts))
         self._bound: tuple = (None, None)  # (bundle, entry point of fused_step for it)
@@ -421,7 +419,7 @@ class FusedSteps:
         step begun after them)."""
         m, f, p = self.model, self.found, self.model.p
         gen, conv, reg, results = f[GEN], f[CONV], m.ideas, m.results
-        arrays = self._run_arrays.get((m.kernel_version(), reg.version, id(results.values)))
+        bundle = self._cache.get((m.kernel_version(), reg.version, id(results.values)))
         recent = conv.recent
         partners = [pair[1] for pair in recent]
         held = (np.concatenate(partners) if partners else NO_PAIRS,
@@ -431,10 +429,8 @@ class FusedSteps:
         pause_at = p.probe_idea_step if p.probe_idea_step >= first else NEVER
         (done, born, waiting, reg.n, conversations, n_cross, adopted, noticed, hidden_time,
          spells, history, history_at, pairs, pair_at) = fused_run(
-            arrays, conv.state(), *(f[stage].rng for stage in (ENV, GEN, CONV, REVIEW,
-                                                               PLAYBOOK, EFFORT, MONITOR)),
-            first, count, stages, gen.born_this_step, reg.n, results.rows, pause_at,
-            settings, held)
+            bundle, conv.state(), first, count, stages, gen.born_this_step, reg.n,
+            results.rows, pause_at, settings, held)
         if done:
             if done == count:  # (else the step begun after them sets it)
                 gen.born_this_step = born
