@@ -132,6 +132,14 @@ def test_each_case_runs_the_same_in_one_call(case, calls):
     assert_same(ran, unfused)
 
 
+def test_an_organization_drawing_by_blocks_runs_the_same_in_one_call(calls):
+    """Above 4,096 employees conversations draw per block of employees (jumped streams)."""
+    ran, stepped, unfused = three_ways(n_employees=5000, steps=6, probe_idea_step=3)
+    assert calls[:2] == [(1, 6), (3, 4)]  # (then the registry grows)
+    assert_same(ran, stepped)
+    assert_same(ran, unfused)
+
+
 def test_what_each_case_runs_in_one_call(calls):
     """Steps run in one call where nothing in Python must run between them: stopping
     where the tracer is planted, elections are due, or a roadmap intervenes."""
