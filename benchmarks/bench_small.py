@@ -18,6 +18,11 @@ and the ratio of the smallest size's end-to-end throughput to the largest's (tar
 The machine is shared: the ratio, measured back to back in the same process, is the
 figure to read; absolute rates move with the load.
 
+``--paths`` prints instead, for each size, the microseconds a step of ``model.run()``
+takes with stretches of steps in one compiled call (model.fused.FusedSteps.run_steps)
+and with one call a step (``model.organization.WHOLE_STEPS_MIN`` set out of reach), the
+two alternating on the same seeds, and their ratio.
+
 ``--stages`` prints instead what one step of the fused step (model.fused.FusedSteps)
 costs by stage at each size: each stage run alone, repeatedly, on a model 25 steps in,
 less the cost of a call running no stage (its glue: arguments, results, Python).
@@ -78,6 +83,7 @@ def stage_costs(n: int, repeats: int, calls: int = 200) -> dict[str, float]:
     for seed in range(repeats):
         model = OrganizationModel(Parameters(n_employees=n, steps=400), rng=seed)
         model.run(25)
+        model._fused.run(0)  # (run() took no step by step: the step's entry is bound here)
         for name in times:
             stage = 0 if name == "none" else getattr(organization, name)
             start = time.perf_counter()
@@ -98,6 +104,39 @@ def print_stages(repeats: int) -> None:
         print(f"{name:>15}" + "".join(f"{costs[n][name]:18.1f}" for n in sizes))
 
 
+def time_paths(n: int, steps: int, seed: int) -> dict[str, float]:
+    """Microseconds a step of ``run()`` (build excluded) along the two paths."""
+    import model.organization as organization
+
+    usual = organization.WHOLE_STEPS_MIN
+    times = {}
+    for path, least in (("steps in one call", usual), ("one call a step", sys.maxsize)):
+        organization.WHOLE_STEPS_MIN = least
+        try:
+            gc.collect()
+            model = OrganizationModel(Parameters(n_employees=n, steps=steps), rng=seed)
+            start = time.perf_counter()
+            model.run()
+            times[path] = (time.perf_counter() - start) / steps * 1e6
+        finally:
+            organization.WHOLE_STEPS_MIN = usual
+    return times
+
+
+def print_paths(repeats: int) -> None:
+    for n, steps in SIZES:  # warm up
+        time_paths(n, min(steps, 10), 0)
+    runs = {size: [time_paths(*size, k + 1) for k in range(repeats)] for size in SIZES}
+    print(f"us per step of run(), median of {repeats} alternating pairs "
+          f"(load average {os.getloadavg()[0]:.1f})")
+    print(f"{'size':>14} {'steps in one call':>18} {'one call a step':>16} {'ratio':>6}")
+    for (n, steps), pairs in runs.items():
+        many = statistics.median(p["steps in one call"] for p in pairs)
+        one = statistics.median(p["one call a step"] for p in pairs)
+        ratio = statistics.median(p["steps in one call"] / p["one call a step"] for p in pairs)
+        print(f"{f'{n:,} x {steps}':>14} {many:18.1f} {one:16.1f} {ratio:6.2f}")
+
+
 def rate(n: int, steps: int, seconds: float) -> str:
     return f"{n * steps / seconds / 1e6:.3f}M"
 
@@ -106,12 +145,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="3 repeats")
+    parser.add_argument("--paths", action="store_true",
+                        help="steps in one call against one call a step instead")
     parser.add_argument("--stages", action="store_true",
                         help="the fused step's cost by stage instead")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else args.repeats
     if args.stages:
         print_stages(repeats)
+        return
+    if args.paths:
+        print_paths(repeats)
         return
     metrics = headline_metrics()
     for n, steps in SIZES:  # warm up: load compiled kernels, first-touch allocations

@@ -7,14 +7,20 @@ compiled call, :func:`fused_step`, each calling its own kernel in the documented
 with its own stream: the same draws, the same arithmetic. Any other process (an
 extension's, a roadmap's, elections due, turnover, the forum) runs its own step between
 such calls; a replaced built-in process turns the fused step off.
-"""
+
+Where every other process is idle for a stretch of steps (no roadmap intervention or
+election due, no turnover, no forum, no extension's process), ``OrganizationModel.run``
+runs the whole stretch in one compiled call, :func:`fused_run` (:meth:`FusedSteps.run_steps`):
+the same stages step after step, and the bookkeeping of each step done once after it."""
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import njit
+from numba.typed import List
 
 from model import bundle as bundles
 from model.bundle import BundleCache, entry_point, make_bundle
@@ -38,11 +44,13 @@ from model.processes.performance import Performance, perform_serial
 from model.processes.playbook import Playbook, playbook_from
 from model.processes.turnover import Turnover
 from model.results import fill_row
+from model.roadmap import RoadmapProcess
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
 
 ENV, GEN, CONV, REVIEW, PLAYBOOK, EFFORT, MONITOR, PERFORM, COLLECT = (1 << k for k in range(9))
+ALL_STAGES = (COLLECT << 1) - 1
 
 
 @njit(cache=True)
@@ -63,6 +71,14 @@ def fused_step(bundle, conversation_state, stages, step, row, n_ideas, forum_unt
     ended, adopter counts recorded); ``born``, ``per_employee``, ``cross_share``: the
     values of the stages that do not run in this call, for the results row."""
     arrays, streams = bundle.arrays
+    return _stages(arrays, streams, conversation_state, stages, step, row, n_ideas,
+                   forum_until, forget, dropped, born, per_employee, cross_share)
+
+
+@njit(cache=True)
+def _stages(arrays, streams, conversation_state, stages, step, row, n_ideas, forum_until,
+            forget, dropped, born, per_employee, cross_share):
+    """:func:`fused_step` on the bundle's arrays and streams."""
     env, gen, review, playbook, effort, monitoring, performance, collect = arrays
     env_rng, gen_rng, conv_rng, review_rng, playbook_rng, effort_rng, monitor_rng = streams
     waiting = np.empty(0, np.int64)
@@ -114,12 +130,90 @@ def fused_step(bundle, conversation_state, stages, step, row, n_ideas, forum_unt
             spells, counts)
 
 
+@njit(cache=True)
+def fused_run(bundle, conversation_state, first, count, stages, born, n_ideas, row, pause_at,
+              settings, recent):
+    """Up to ``count`` steps from step ``first`` on, each as :func:`fused_step` runs all its
+    stages (the first step only ``stages``: the rest of a step begun), in one call
+    (``bundle``: that of :func:`fused_step`); ``born``: the first step's births if it
+    does not run GEN; ``settings``: (forum on, forum memory,
+    complex contagion, exposure memory, window of conversations kept);
+    ``recent``: the partners of the steps in that window, oldest first (flat, offsets).
+
+    Stops after the births of step ``pause_at`` (the tracer is planted then) or of a
+    step whose creators wait for the registry to grow. Returns (steps whose row was
+    recorded, born (of the last step begun), creators waiting, ideas, the last recorded
+    step's conversations, conversations across units, adoptions and noticed, the hidden
+    steps and spells ended in all, adopter counts (flat, offsets by recorded step), the
+    initiators and partners of the last recorded steps up to the window (flat, offsets))."""
+    arrays, streams = bundle.arrays
+    forum_on, forum_memory, complex_contagion, exposure_memory, window = settings
+    old_partners, old_offsets = recent
+    held = len(old_offsets) - 1
+    ring = List()  # partners of every step of the window, then of each step run
+    for j in range(held):
+        ring.append(old_partners[old_offsets[j]:old_offsets[j + 1]].copy())
+    initiators_run = List()
+    history = np.empty(max(64, n_ideas * min(count, 8)), np.int32)
+    history_at = np.zeros(count + 1, np.int64)
+    no_pairs = np.empty(0, np.int32)
+    waiting = np.empty(0, np.int64)
+    done = conversations = n_cross = adopted = noticed = hidden_total = spells_total = 0
+    for k in range(count):
+        step = first + k
+        run = stages if k == 0 else ALL_STAGES
+        if step == pause_at and run & GEN:
+            run &= GEN | (GEN - 1)
+        forum_until = step + forum_memory if forum_on else NEVER
+        forget = complex_contagion and step % exposure_memory == 0
+        at = held + k - window  # the step leaving the window of conversations
+        dropped = ring[at] if at >= 0 else no_pairs
+        (born, waiting, initiators, partners, step_cross, step_adopted, step_noticed,
+         hidden_time, spells, counts) = _stages(
+            arrays, streams, conversation_state, run, step, row + k, n_ideas, forum_until,
+            forget, dropped, born, 0.0, 0.0)
+        if run & GEN:
+            if len(waiting):
+                break
+            n_ideas += born
+        if not run & COLLECT:
+            break
+        if at >= 0:
+            ring[at] = no_pairs  # (no longer needed)
+        ring.append(partners)
+        initiators_run.append(initiators)
+        conversations, n_cross, adopted = len(initiators), step_cross, step_adopted
+        noticed = step_noticed
+        hidden_total += hidden_time
+        spells_total += spells
+        end = history_at[k] + len(counts)
+        if end > len(history):
+            grown = np.empty(max(end, 2 * len(history)), np.int32)
+            grown[:history_at[k]] = history[:history_at[k]]
+            history = grown
+        history[history_at[k]:end] = counts
+        history_at[k + 1] = end
+        done = k + 1
+    kept = min(done, window)
+    pair_at = np.zeros(kept + 1, np.int64)
+    for j in range(kept):
+        pair_at[j + 1] = pair_at[j] + len(initiators_run[done - kept + j])
+    pairs = np.empty((2, pair_at[kept]), np.int32)
+    for j in range(kept):
+        pairs[0, pair_at[j]:pair_at[j + 1]] = initiators_run[done - kept + j]
+        pairs[1, pair_at[j]:pair_at[j + 1]] = ring[held + done - kept + j]
+    return (done, born, waiting, n_ideas, conversations, n_cross, adopted, noticed,
+            hidden_total, spells_total, history, history_at[:done + 1], pairs, pair_at)
+
+
 #: The built-in processes the fused step runs, by exact class (a subclass runs its own step).
 FUSED_STAGES = {NeedDrift: ENV, IdeaGeneration: GEN, Conversations: CONV, Approval: REVIEW,
                 Playbook: PLAYBOOK, EffortChoice: EFFORT, Monitoring: MONITOR,
                 Performance: PERFORM}
 #: Built-in processes whose step often has nothing to do (then skipped).
 IDLE_WHEN = (Turnover, IdeaForum, Leadership)
+#: Built-in processes that say for how many coming steps they do nothing (``idle_for``).
+QUIET_FOR = (RoadmapProcess, *IDLE_WHEN)
 _ENTRIES: dict[tuple, Any] = {}  # entry points of fused_step by the types of its bundles
 
 
@@ -141,6 +235,12 @@ class FusedSteps:
             idle = process.idle if type(process) in IDLE_WHEN else None
             plan.append((process, stage, fusable, idle))
         self.plan = tuple(plan)
+        stages = [stage for _, stage, _, _ in plan if stage]
+        self._quiet = tuple(process.idle_for for process, stage, _, _ in plan if not stage
+                            and type(process) in QUIET_FOR)
+        # several steps run in one call where every other process can say it is idle
+        self._runs_whole_steps = (stages == sorted(stages) and len(self._quiet) + len(stages)
+                                  == len(plan))
         self.processes = model.processes  # what the plan is for
         self._cache = BundleCache(self.parts, lambda parts: fused_bundle(*parts))
         self._bound: tuple = (None, None)  # (bundle, entry point of fused_step for it)
@@ -265,3 +365,83 @@ class FusedSteps:
             f[MONITOR].record(noticed, hidden_time, spells)
         if stages & COLLECT:
             m.ideas.history.append(counts)
+
+    # --- several whole steps in one call ---------------------------------------------
+    def coming_steps(self, wanted: int) -> int:
+        """How many of the next ``wanted`` steps :meth:`run_steps` can run: every process
+        outside the fused call idle for them (a roadmap until its next intervention,
+        elections until the next one are due; an extension's process never is), the
+        playbook fusable, and the results row the built-in metrics alone."""
+        m = self.model
+        if (not self._runs_whole_steps or m.processes is not self.processes
+                or not m.results.builtin_only or not self.found[PLAYBOOK].fusable()):
+            return 0
+        for idle_for in self._quiet:
+            wanted = min(wanted, idle_for())
+        return wanted
+
+    def run_steps(self, count: int, time: float) -> float:
+        """The next ``count`` steps (at most :meth:`coming_steps`), each as :meth:`step`
+        runs it and as ``model.step`` collects it, from Mesa time ``time`` on (one unit
+        a step): in one compiled call, :func:`fused_run`, but where the tracer is
+        planted or the idea registry grows (then a call goes on with the rest of that
+        step). Returns the time after the last step; leaves the model as stepping would."""
+        m = self.model
+        gen = self.found[GEN]
+        m.results.reserve(count)
+        times = []
+        for _ in range(count):
+            time += 1.0
+            times.append(time)
+        start = m.steps + 1
+        stages, end = ALL_STAGES, start + count
+        while True:
+            first = m.steps + 1 if stages == ALL_STAGES else m.steps
+            done, born, waiting = self._call(first, end - first, stages, times[first - start:])
+            if first + done == end:
+                break
+            m.steps, m.time = first + done, times[first + done - start]  # a step begun
+            if len(waiting):  # the registry grows first
+                gen.finish(born, waiting, gen.forum_until())
+            else:
+                gen.born_this_step = born
+            if gen.probe_due():
+                gen.plant_probe()
+            stages = ALL_STAGES & ~(GEN | (GEN - 1))
+        m.steps, m.time = end - 1, times[-1]
+        if m.steps >= m.p.steps:
+            m.running = False
+        return time
+
+    def _call(self, first: int, count: int, stages: int, times: list[float]) -> tuple:
+        """One call of :func:`fused_run`, then what its processes and the results note of
+        the steps recorded. Returns (steps recorded, births and creators waiting of the
+        step begun after them)."""
+        m, f, p = self.model, self.found, self.model.p
+        gen, conv, reg, results = f[GEN], f[CONV], m.ideas, m.results
+        bundle = self._cache.get((m.kernel_version(), reg.version, id(results.values)))
+        recent = conv.recent
+        partners = [pair[1] for pair in recent]
+        held = (np.concatenate(partners) if partners else NO_PAIRS,
+                np.cumsum([0, *map(len, partners)]))
+        settings = (bool(m.highest("idea_forum_reach") > 0), int(p.forum_memory),
+                    bool(p.adoption_threshold > 1), int(p.exposure_memory), int(recent.maxlen))
+        pause_at = p.probe_idea_step if p.probe_idea_step >= first else NEVER
+        (done, born, waiting, reg.n, conversations, n_cross, adopted, noticed, hidden_time,
+         spells, history, history_at, pairs, pair_at) = fused_run(
+            bundle, conv.state(), first, count, stages, gen.born_this_step, reg.n,
+            results.rows, pause_at, settings, held)
+        if done:
+            if done == count:  # (else the step begun after them sets it)
+                gen.born_this_step = born
+            conv.adoptions, conv.n_cross = adopted, n_cross
+            conv.per_employee = conversations / m.people.n
+            conv.cross_unit_share = n_cross / conversations if conversations else 0.0
+            at = pair_at.tolist()
+            recent.extend((pairs[0, a:b], pairs[1, a:b]) for a, b in itertools.pairwise(at))
+            f[MONITOR].record(noticed, hidden_time, spells)
+            at = history_at.tolist()
+            reg.history.extend(history[a:b] for a, b in itertools.pairwise(at))
+            m.datacollector.collect_rows(times[:done], results.rows)
+            results.rows += done
+        return done, born, waiting

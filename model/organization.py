@@ -62,6 +62,8 @@ from model.structure import (
     tie_network,
 )
 
+#: Fewer coming steps than this run one by one (a call of several unboxes its arrays).
+WHOLE_STEPS_MIN = 2
 _MESA_LOG = logging.getLogger("MESA.mesa.model")  # Mesa's step log (each step, at INFO)
 
 
@@ -99,6 +101,12 @@ class ResultsCollector(mesa.DataCollector):
     def collect(self, model: OrganizationModel) -> None:
         self._collection_steps.append(model.time)
         self._pending.append(model.results.rows - 1)
+
+    def collect_rows(self, times: list[float], first_row: int) -> None:
+        """What :meth:`collect` notes after each of several steps: rows ``first_row``..
+        recorded at ``times``."""
+        self._collection_steps.extend(times)
+        self._pending.extend(range(first_row, first_row + len(times)))
 
 
 class OrganizationModel(mesa.Model):
@@ -251,7 +259,9 @@ class OrganizationModel(mesa.Model):
     def _run_steps(self, steps: int) -> bool:
         """``run_for(steps)`` without Mesa's event machinery (~14 us a step), where its
         only event is the next step of the default schedule and Mesa does not log steps:
-        the same steps, times and schedule afterwards. False (nothing run) otherwise."""
+        the same steps, times and schedule afterwards. False (nothing run) otherwise.
+        Where nothing in Python runs between them (:meth:`FusedSteps.coming_steps`), a
+        small organization runs several steps in one compiled call."""
         schedule = getattr(self, "_default_schedule", None)
         events = getattr(getattr(self, "_event_list", None), "_events", None)
         event = getattr(schedule, "_current_event", None)
@@ -263,15 +273,28 @@ class OrganizationModel(mesa.Model):
             return False
         events.clear()
         time, step = self.time, self._user_step
-        for k in range(steps):
+        fused = self._fused
+        if (fused is None or getattr(step, "__func__", None) is not OrganizationModel.step
+                or type(self.datacollector) is not ResultsCollector):
+            fused = None  # (a step of its own, or another collector: step by step)
+        k = 0
+        while k < steps:
+            run = fused.coming_steps(steps - k) if fused is not None else 0
+            if run >= WHOLE_STEPS_MIN:
+                with STEPPING:
+                    time = fused.run_steps(run, time)
+                schedule._execution_count += run
+                k += run
+                continue
             time += 1.0
             self.time = time
             self.steps += 1
             step()
             schedule._execution_count += 1
+            k += 1
             if events:  # a step scheduled an event: Mesa's machinery runs the rest
                 schedule._schedule_next(time + 1.0)
-                self.run_for(steps - k - 1)
+                self.run_for(steps - k)
                 return True
         schedule._schedule_next(time + 1.0)
         return True

@@ -450,6 +450,17 @@ class Results:
         """Whether the built-in metrics come first, filled by :func:`fill_row`."""
         return len(self._extra) < len(self.metrics)
 
+    @property
+    def builtin_only(self) -> bool:
+        """Whether the table holds the built-in metrics alone (no reporter to call)."""
+        return not self._extra
+
+    def reserve(self, rows: int) -> None:
+        """Room for the next ``rows`` rows: the table grows as :meth:`make_room` would grow
+        it row by row."""
+        while self.rows + rows > len(self.values):
+            self.values = np.vstack([self.values, np.full_like(self.values, np.nan)])
+
     def make_room(self) -> None:
         """Room for this step's row (run past the declared steps: the table grows)."""
         if self.rows >= len(self.values):

@@ -22,6 +22,7 @@ it draws no random number, so every other process sees the same draws as without
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -139,6 +140,21 @@ class RoadmapProcess(Process):
             elif (item.until is not None and not state.reverted
                   and item.until.holds(m, since=state.fired_at)):
                 self._revert(item, state, t)
+
+    def idle_for(self) -> int:
+        """For how many coming steps :meth:`step` changes nothing (sys.maxsize: none
+        ever): until the next week an intervention is due; none while a trigger is
+        watched or a ramp moves."""
+        t, quiet = self.model.steps + 1, sys.maxsize
+        for item, state in zip(self.model.roadmap.interventions, self.states, strict=True):
+            if state.fired_at is None:
+                if item.when is not None:
+                    return 0
+                if item.at is not None and item.at >= t:
+                    quiet = min(quiet, item.at - t)
+            elif not state.reverted and (t <= state.ramp_until or item.until is not None):
+                return 0
+        return quiet
 
     def apply_now(self, values: dict[str, Any], why: str) -> None:
         """Change organization-wide values from the next step on (a student's change mid-

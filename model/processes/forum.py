@@ -8,6 +8,7 @@ originator; adoption follows the usual rule.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +28,11 @@ class IdeaForum(Process):
     def idle(self) -> bool:
         """Whether this step has nothing to do (nobody reads the forum)."""
         return self.model.highest("idea_forum_reach") <= 0
+
+    def idle_for(self) -> int:
+        """For how many coming steps this process has nothing to do (sys.maxsize: all,
+        as long as no parameter changes)."""
+        return sys.maxsize if self.idle() else 0
 
     def step(self) -> None:
         m, reg = self.model, self.model.ideas

@@ -8,6 +8,7 @@ random); the previous holder takes the winner's place.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,6 +57,14 @@ class Leadership(Process):
         """Whether this step has nothing to do (no election due)."""
         p = self.model.p
         return p.leader_selection != "elected" or bool(self.model.steps % p.rotation_period)
+
+    def idle_for(self) -> int:
+        """For how many coming steps no election is due (sys.maxsize: none ever, as long
+        as no parameter changes)."""
+        p = self.model.p
+        if p.leader_selection != "elected":
+            return sys.maxsize
+        return -(self.model.steps + 1) % p.rotation_period
 
     def step(self) -> None:
         m = self.model

@@ -8,6 +8,8 @@ dimension and credited to no idea, and knows no idea to voice. Off by default.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from model.beliefs import OWN
@@ -24,6 +26,11 @@ class Turnover(Process):
     def idle(self) -> bool:
         """Whether this step has nothing to do (nobody can leave)."""
         return self.model.highest("turnover_rate") <= 0
+
+    def idle_for(self) -> int:
+        """For how many coming steps this process has nothing to do (sys.maxsize: all,
+        as long as no parameter changes)."""
+        return sys.maxsize if self.idle() else 0
 
     def step(self) -> None:
         m = self.model
