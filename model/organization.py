@@ -54,7 +54,6 @@ from model.results import METRICS, Metric, Results, top_k_overlap
 from model.rng import RandomStreams, normalize_seed
 from model.roadmap import LocalValues, Roadmap, RoadmapProcess
 from model.structure import (
-    build_chart_structure,
     build_formal_structure,
     build_markets,
     build_small_world,
@@ -173,8 +172,7 @@ class OrganizationModel(mesa.Model):
         if chart is not None and chart.n != p.n_employees:
             raise ParameterError(f"n_employees = {p.n_employees}: the imported chart has "
                                  f"{chart.n} employees")
-        self.structure = (build_formal_structure(p) if chart is None
-                          else build_chart_structure(chart.parent))
+        self.structure = build_formal_structure(p) if chart is None else chart.structure()
         self.occupant = np.arange(p.n_employees)
         self.people = Employees(p, self.streams["population"])
         facing = self.streams["positions"].random(p.n_employees) < p.customer_facing_share
