@@ -158,3 +158,59 @@ def test_a_streams_pointers_are_those_of_numpys_ctypes_interface():
                                     address(interface.next_uint64),
                                     address(interface.next_uint32))
         assert streams[name] is stream
+
+
+# --- the summary: the same numbers, the costly ones only when asked --------------------------
+@pytest.fixture(scope="module")
+def finished() -> list[OrganizationModel]:
+    """Finished runs: a tracer planted early, a short run, one shorter than the window."""
+    return [OrganizationModel(Parameters(n_employees=120, steps=70, probe_idea_step=5),
+                              rng=3).run(),
+            OrganizationModel(Parameters(n_employees=60, steps=30), rng=8).run(),
+            OrganizationModel(Parameters(n_employees=40, steps=4, summary_window=10),
+                              rng=1).run()]
+
+
+def test_summary_tail_means_are_each_columns_own_mean(finished):
+    from model.analysis import TAIL_MEANS, summarize
+
+    for model in finished:
+        r = model.results
+        first = max(1, r.rows - model.p.summary_window)
+        summary = summarize(model)
+        for name in TAIL_MEANS:
+            assert summary[name] == float(r.values[first:r.rows, r.names.index(name)].mean())
+
+
+def test_the_tracers_curve_is_its_adopters_over_staff_step_by_step(finished):
+    from model.analysis import probe_curve
+
+    model = finished[0]
+    reg = model.ideas
+    k = int(np.flatnonzero(reg.is_probe[:reg.n])[0])
+    curve = probe_curve(model)
+    expected = np.asarray([h[k] for h in reg.history[int(reg.birth[k]):]], float) / 120
+    assert curve.dtype == np.float64 and len(curve) == 66
+    np.testing.assert_array_equal(curve, expected)
+
+
+def test_a_sweep_asking_for_neither_network_metric_gets_neither_and_the_rest_unchanged(finished):
+    from model.analysis import NETWORK_METRICS, summarize
+
+    model = finished[1]
+    full = summarize(model)
+    lean = summarize(model, ["coasting_share", "mean_fit"])
+    assert set(full) - set(lean) == {*NETWORK_METRICS, "bass_p", "bass_q"}
+    assert all(lean[k] == full[k] for k in lean)
+    one = summarize(model, ["realized_centralization"])
+    assert all(one[k] == full[k] for k in NETWORK_METRICS)
+    assert 0 <= full["realized_clustering"] <= 1
+
+
+def test_the_datacollectors_reporters_read_the_last_row_when_first_asked_for(finished):
+    model = finished[1]
+    reporters = model.datacollector.model_reporters
+    assert list(reporters) == model.results.names
+    last = model.results.values[model.results.rows - 1]
+    assert [reporters[name](model) for name in model.results.names] == last.tolist()
+    assert model.datacollector.model_reporters is reporters
