@@ -210,7 +210,9 @@ def _degrees_and_triangles_bits(n, a, b):
 
 @njit(cache=True)
 def _degrees_and_triangles_lists(n, a, b):
-    """:func:`_degrees_and_triangles` from sorted neighbour lists (any size)."""
+    """:func:`_degrees_and_triangles` from neighbour lists (any size): each employee's
+    pairs listed, repeats dropped by marking (no sorting), then the common neighbours of
+    each employee and each of their neighbours counted by marking."""
     start = np.zeros(n + 1, np.int64)  # neighbour lists with repeats, by counting
     for x in range(len(a)):
         if a[x] != b[x]:
@@ -225,27 +227,21 @@ def _degrees_and_triangles_lists(n, a, b):
             fill[a[x]] += 1
             listed[fill[b[x]]] = a[x]
             fill[b[x]] += 1
-    indptr = np.zeros(n + 1, np.int64)  # each list sorted, repeats dropped
+    indptr = np.zeros(n + 1, np.int64)  # each list without its repeats
     neighbours = np.empty(len(listed), np.int64)
+    mark = np.full(n, -1, np.int64)
     k = 0
     for u in range(n):
-        row = listed[start[u]:start[u + 1]]
-        if len(row) > 32:
-            row.sort()
-        for x in range(1, len(row)):  # insertion sort (the quickest for short lists)
-            v, y = row[x], x
-            while y > 0 and row[y - 1] > v:
-                row[y] = row[y - 1]
-                y -= 1
-            row[y] = v
-        for x in range(len(row)):
-            if x == 0 or row[x] != row[x - 1]:
-                neighbours[k] = row[x]
+        for x in range(start[u], start[u + 1]):
+            v = listed[x]
+            if mark[v] != u:
+                mark[v] = u
+                neighbours[k] = v
                 k += 1
         indptr[u + 1] = k
     degree = np.diff(indptr)
     twice = np.zeros(n, np.int64)
-    mark = np.full(n, -1, np.int64)
+    mark[:] = -1
     for u in range(n):
         for x in range(indptr[u], indptr[u + 1]):
             mark[neighbours[x]] = u
