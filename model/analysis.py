@@ -129,9 +129,9 @@ def probe_curve(model: OrganizationModel) -> np.ndarray:
     if len(probe) == 0:
         return np.zeros(0)
     k = int(probe[0])
-    born = int(reg.birth[k])
-    counts = [h[k] for h in reg.history[born:]]
-    return np.asarray(counts, dtype=float) / model.people.n
+    history = reg.history[int(reg.birth[k]):]
+    counts = np.fromiter((h[k] for h in history), np.float64, len(history))
+    return counts / model.people.n
 
 
 PROBE_WEEKS = (26, 52)  # probe_share_26w, probe_share_52w; the AUC runs over the last
@@ -236,7 +236,9 @@ def _degrees_and_triangles_bits(n, a, b):
 
 @njit(cache=True)
 def _degrees_and_triangles_lists(n, a, b):
-    """:func:`_degrees_and_triangles` from sorted neighbour lists (any size)."""
+    """:func:`_degrees_and_triangles` from neighbour lists (any size): each employee's
+    pairs listed, repeats dropped by marking (no sorting), then the common neighbours of
+    each employee and each of their neighbours counted by marking."""
     start = np.zeros(n + 1, np.int64)  # neighbour lists with repeats, by counting
     for x in range(len(a)):
         if a[x] != b[x]:
@@ -251,27 +253,21 @@ def _degrees_and_triangles_lists(n, a, b):
             fill[a[x]] += 1
             listed[fill[b[x]]] = a[x]
             fill[b[x]] += 1
-    indptr = np.zeros(n + 1, np.int64)  # each list sorted, repeats dropped
+    indptr = np.zeros(n + 1, np.int64)  # each list without its repeats
     neighbours = np.empty(len(listed), np.int64)
+    mark = np.full(n, -1, np.int64)
     k = 0
     for u in range(n):
-        row = listed[start[u]:start[u + 1]]
-        if len(row) > 32:
-            row.sort()
-        for x in range(1, len(row)):  # insertion sort (the quickest for short lists)
-            v, y = row[x], x
-            while y > 0 and row[y - 1] > v:
-                row[y] = row[y - 1]
-                y -= 1
-            row[y] = v
-        for x in range(len(row)):
-            if x == 0 or row[x] != row[x - 1]:
-                neighbours[k] = row[x]
+        for x in range(start[u], start[u + 1]):
+            v = listed[x]
+            if mark[v] != u:
+                mark[v] = u
+                neighbours[k] = v
                 k += 1
         indptr[u + 1] = k
     degree = np.diff(indptr)
     twice = np.zeros(n, np.int64)
-    mark = np.full(n, -1, np.int64)
+    mark[:] = -1
     for u in range(n):
         for x in range(indptr[u], indptr[u + 1]):
             mark[neighbours[x]] = u
@@ -297,21 +293,38 @@ def realized_clustering_and_centralization(model: OrganizationModel) -> tuple[fl
 BASS_METRICS = ("bass_p", "bass_q")  # the only summary numbers that need a curve fit
 
 
+TAIL_MEANS = ("coasting_share", "hidden_coasting_share", "mean_commitment", "mean_effort",
+              "active_hero_share", "output", "mean_fit", "cross_unit_conversation_share",
+              "informal_leader_overlap")  # summary numbers averaged over the final steps
+NETWORK_METRICS = ("realized_clustering", "realized_centralization")  # one computation
+
+
+def tail_means(model: OrganizationModel, names: Collection[str]) -> dict[str, float]:
+    """Each named per-step metric's mean over the last ``summary_window`` recorded steps
+    (never step 0): the numbers of ``column.mean()``, from one reduction along contiguous
+    rows (numpy sums each row as it sums a column alone). NaN before any step."""
+    results = model.results
+    first = max(1, results.rows - model.p.summary_window)
+    count = results.rows - first
+    if count <= 0:
+        return dict.fromkeys(names, float("nan"))
+    columns = [results.names.index(name) for name in names]
+    sums = np.add.reduce(np.ascontiguousarray(results.values[first:results.rows, columns].T),
+                         axis=1)
+    return {name: float(total / count) for name, total in zip(names, sums, strict=True)}
+
+
 def summarize(model: OrganizationModel,
               metrics: Collection[str] | None = None) -> dict[str, Any]:
     """The run's headline numbers (summary.json). With ``metrics``, a sweep's list, the
-    Bass curve is fitted (scipy, the costliest part of a small run's summary) only if
-    ``bass_p`` or ``bass_q`` is among them, and the two are left out otherwise."""
-    p, reg = model.p, model.ideas
-    results = model.results
-    first = max(1, results.rows - p.summary_window)
-
-    def tail_mean(name: str) -> float:
-        return float(results.values[first: results.rows, results.names.index(name)].mean())
-
-    n_ideas = reg.n
+    costly ones are computed only if named, and left out otherwise: the Bass curve
+    (``bass_p``, ``bass_q``: a scipy fit, the costliest part of a small run's summary) and
+    the realized network's ``realized_clustering`` and ``realized_centralization``
+    (counting its triangles, the costliest part of a large run's)."""
+    reg, n_ideas = model.ideas, model.ideas.n
     organic = ~reg.is_probe[:n_ideas]
-    born = max(int(organic.sum()), 1)
+    n_organic = int(np.count_nonzero(organic))
+    born = max(n_organic, 1)
     adoptions = reg.adoptions[:n_ideas].sum()
     curve = probe_curve(model)
     probe = np.flatnonzero(reg.is_probe[:n_ideas])
@@ -321,16 +334,16 @@ def summarize(model: OrganizationModel,
             return None
         return int(getattr(reg, field)[probe[0]] - reg.birth[probe[0]])
 
-    clustering, centralization = realized_clustering_and_centralization(model)
+    tail = tail_means(model, TAIL_MEANS)
     values = reg.value_at_birth[:n_ideas]
     summary = {
         "steps": int(model.steps),
         "employees": int(model.people.n),
         "seed": int(model.seed),
-        "coasting_share": tail_mean("coasting_share"),
-        "hidden_coasting_share": tail_mean("hidden_coasting_share"),
+        "coasting_share": tail["coasting_share"],
+        "hidden_coasting_share": tail["hidden_coasting_share"],
         "mean_time_hidden": float(model.monitoring.mean_time_hidden()),
-        "ideas_generated": int(organic.sum()),
+        "ideas_generated": n_organic,
         "ideas_per_employee_year": float(organic.sum() / model.people.n
                                          / (max(int(model.steps), 1) / WEEKS_PER_YEAR)),
         "ideas_adopted_widely_share": float((reg.step_wide[:n_ideas][organic] != NEVER).sum()
@@ -345,17 +358,18 @@ def summarize(model: OrganizationModel,
                         else bool(reg.step_half[probe[0]] != NEVER)),
         "mean_adopted_idea_value": float((reg.adopted_value_sum[:n_ideas].sum() / adoptions)
                                          if adoptions else 0.0),
-        "mean_born_idea_value": float(values[organic].mean()) if organic.any() else 0.0,
-        "mean_commitment": tail_mean("mean_commitment"),
-        "mean_effort": tail_mean("mean_effort"),
-        "active_hero_share": tail_mean("active_hero_share"),
-        "output": tail_mean("output"),
-        "mean_fit": tail_mean("mean_fit"),
-        "cross_unit_conversation_share": tail_mean("cross_unit_conversation_share"),
-        "informal_leader_overlap": tail_mean("informal_leader_overlap"),
-        "realized_clustering": clustering,
-        "realized_centralization": centralization,
+        "mean_born_idea_value": float(values[organic].mean()) if n_organic else 0.0,
+        "mean_commitment": tail["mean_commitment"],
+        "mean_effort": tail["mean_effort"],
+        "active_hero_share": tail["active_hero_share"],
+        "output": tail["output"],
+        "mean_fit": tail["mean_fit"],
+        "cross_unit_conversation_share": tail["cross_unit_conversation_share"],
+        "informal_leader_overlap": tail["informal_leader_overlap"],
     }
+    if metrics is None or not set(NETWORK_METRICS).isdisjoint(metrics):
+        summary["realized_clustering"], summary["realized_centralization"] = (
+            realized_clustering_and_centralization(model))
     if metrics is None or not set(BASS_METRICS).isdisjoint(metrics):
         bass = fit_bass(curve)
         summary["bass_p"] = bass["p"] if bass else None

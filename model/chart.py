@@ -9,9 +9,17 @@ pseudonym (a salted hash made by the reader).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from model.structure import FormalStructure
+
+# each chart's read-only structure and unit codes, with the parent array they were made from
+_BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,9 +51,28 @@ class OrgChart:
                 "unit": list(self.unit), "level": list(self.level),
                 "customer_facing": [] if facing is None else [bool(f) for f in facing]}
 
+    def structure(self) -> FormalStructure:
+        """The chart's formal structure (model/structure.py) in arrays of its own."""
+        return self._built()[1].copy()
+
     def unit_codes(self) -> np.ndarray:
         """The chart's unit of each position as an integer code (same unit, same code)."""
-        return np.unique(np.array(self.unit), return_inverse=True)[1].astype(np.int64)
+        return self._built()[2].copy()
+
+    def _built(self) -> tuple:
+        """(parent, structure, unit codes), read-only: made on first use, again only if
+        ``parent`` was changed in place since (a model of the chart copies them)."""
+        built = _BUILT.get(self)
+        if built is None or not np.array_equal(built[0], self.parent):
+            from model.structure import build_chart_structure
+
+            codes = np.unique(np.array(self.unit), return_inverse=True)[1].astype(np.int64)
+            codes.flags.writeable = False
+            parent = np.array(self.parent)
+            parent.flags.writeable = False
+            built = _BUILT[self] = (parent, build_chart_structure(parent.copy()).read_only(),
+                                    codes)
+        return built
 
     def tie_strengths(self, initial_strength: float) -> np.ndarray:
         """Strength of each imported tie: weights scaled so the heaviest tie is 1."""
@@ -57,9 +84,7 @@ class OrgChart:
     def positions_in(self, names: list[str | int]) -> np.ndarray:
         """Bool mask of positions whose unit or level label is one of ``names`` (an
         integer names a depth: 0 = top)."""
-        from model.structure import build_chart_structure
-
-        depth = build_chart_structure(self.parent).level
+        depth = self._built()[1].level
         mask = np.zeros(self.n, dtype=bool)
         units, levels = np.array(self.unit), np.array(self.level)
         for name in names:

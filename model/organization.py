@@ -54,7 +54,6 @@ from model.results import METRICS, Metric, Results, top_k_overlap
 from model.rng import RandomStreams, normalize_seed
 from model.roadmap import LocalValues, Roadmap, RoadmapProcess
 from model.structure import (
-    build_chart_structure,
     build_formal_structure,
     build_markets,
     build_small_world,
@@ -72,17 +71,30 @@ class ResultsCollector(mesa.DataCollector):
     each collection notes the row just recorded (no second computation); ``model_vars``
     copies the noted rows when read. ``get_model_vars_dataframe()`` equals
     ``model.results.to_frame()`` without its step column. Its model reporters read the
-    same row, for code that calls them directly."""
+    same row, for code that calls them directly (made on first use of ``model_reporters``)."""
 
     def __init__(self, results: Results):
-        def reporter(column: int):
-            return lambda model: float(model.results.values[model.results.rows - 1, column])
-
         self._results = results
         self._pending: list[int] = []  # rows of results collected, not yet in model_vars
-        super().__init__(model_reporters={name: reporter(k)
-                                          for k, name in enumerate(results.names)})
-        self._columns = [self._model_vars[name] for name in results.names]
+        super().__init__()
+        self._reporters: dict | None = None  # the metrics' reporters, made on first use
+        self._model_vars = {name: [] for name in results.names}
+        self._columns = list(self._model_vars.values())
+
+    @property
+    def model_reporters(self) -> dict:
+        """Each metric's model reporter (Mesa's), then any added since."""
+        if self._reporters is None:
+            def reporter(column: int):
+                return lambda model: float(model.results.values[model.results.rows - 1,
+                                                                column])
+
+            self._reporters = {name: reporter(k) for k, name in enumerate(self._results.names)}
+        return self._reporters
+
+    @model_reporters.setter
+    def model_reporters(self, value: dict) -> None:
+        self._reporters = value
 
     @property
     def model_vars(self) -> dict[str, list]:
@@ -181,8 +193,7 @@ class OrganizationModel(mesa.Model):
         if chart is not None and chart.n != p.n_employees:
             raise ParameterError(f"n_employees = {p.n_employees}: the imported chart has "
                                  f"{chart.n} employees")
-        self.structure = (build_formal_structure(p) if chart is None
-                          else build_chart_structure(chart.parent))
+        self.structure = build_formal_structure(p) if chart is None else chart.structure()
         self.occupant = np.arange(p.n_employees)
         self.people = Employees(p, self.streams["population"])
         facing = self.streams["positions"].random(p.n_employees) < p.customer_facing_share

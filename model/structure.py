@@ -12,11 +12,17 @@ of directed half-edges over undirected ties that carry a strength.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, fields
 
 import numpy as np
+from numba import njit
 
 from model.parameters import Parameters
+
+#: Largest organization whose generated structure is kept, read-only, for the next model
+#: of the same shape (a sweep builds thousands; each gets its own copy of the arrays).
+CACHED_STRUCTURE_MAX = 20_000
 
 
 @dataclass
@@ -41,12 +47,36 @@ class FormalStructure:
     def is_manager(self) -> np.ndarray:
         return self.n_children > 0
 
+    def copy(self) -> FormalStructure:
+        """The same structure in arrays of its own (writable)."""
+        return FormalStructure(*(getattr(self, f.name).copy() for f in fields(self)))
+
+    def read_only(self) -> FormalStructure:
+        """This structure with its arrays made read-only (a cached template)."""
+        for f in fields(self):
+            getattr(self, f.name).flags.writeable = False
+        return self
+
 
 def build_formal_structure(p: Parameters) -> FormalStructure:
-    """Build the formal structure named by ``p.formal_structure``."""
+    """Build the formal structure named by ``p.formal_structure``: arrays of its own,
+    copied from a cached template up to CACHED_STRUCTURE_MAX positions (the structure
+    depends only on the kind, the size and the span, never on the seed)."""
+    shape = (p.formal_structure, p.n_employees, p.span_of_control)
+    if p.n_employees <= CACHED_STRUCTURE_MAX:
+        return _structure_template(*shape).copy()
+    return _generate(*shape)
+
+
+@functools.lru_cache(maxsize=32)
+def _structure_template(kind: str, n: int, span: int) -> FormalStructure:
+    """The read-only generated structure of a kind, size and span."""
+    return _generate(kind, n, span).read_only()
+
+
+def _generate(kind: str, n: int, span: int) -> FormalStructure:
     builders = {"tree": _tree, "teams": _teams, "none": _no_structure}
-    parent, unit_start, unit_size = builders[p.formal_structure](p.n_employees, p.span_of_control)
-    return _assemble(parent, unit_start, unit_size)
+    return _assemble(*builders[kind](n, span))
 
 
 def build_chart_structure(parent: np.ndarray) -> FormalStructure:
@@ -156,28 +186,63 @@ def build_small_world(n: int, degree: int, rewiring: float, strength: float,
                       rng: np.random.Generator) -> InformalNetwork:
     """Watts-Strogatz ring of ``degree`` neighbours with each tie's far end rewired."""
     half = degree // 2
-    u = np.repeat(np.arange(n), half)
-    v = (u + np.tile(np.arange(1, half + 1), n)) % n
-    rewire = rng.random(len(u)) < rewiring
-    if rewire.any():
-        new = rng.integers(0, n - 1, rewire.sum())
-        new += new >= u[rewire]  # never a self-tie
-        v = v.copy()
-        v[rewire] = new
+    rewire = rng.random(n * half) < rewiring
+    count = int(np.count_nonzero(rewire))
+    new = rng.integers(0, n - 1, count) if count else np.zeros(0, np.int64)
+    u, v = _ring_ties(n, half, rewire, new)
     return tie_network(n, u, v, np.full(len(u), strength))
 
 
+@njit(cache=True)
+def _ring_ties(n, half, rewire, new):
+    """Ties of employee i to i+1..i+half (mod n), in that order; the far end of the k-th
+    rewired tie moved to ``new[k]``, skipping i itself (never a self-tie)."""
+    u = np.empty(n * half, np.int64)
+    v = np.empty(n * half, np.int64)
+    k = 0
+    for i in range(n):
+        for j in range(half):
+            x = i * half + j
+            u[x] = i
+            if rewire[x]:
+                v[x] = new[k] + (new[k] >= i)
+                k += 1
+            else:
+                v[x] = (i + j + 1) % n
+    return u, v
+
+
 def tie_network(n: int, u: np.ndarray, v: np.ndarray, strength: np.ndarray) -> InformalNetwork:
-    """The CSR of undirected ties ``u``-``v`` (employee ids) with their strengths."""
+    """The CSR of undirected ties ``u``-``v`` (employee ids) with their strengths: tie k
+    gives half-edges u[k]->v[k] and v[k]->u[k]; each employee's half-edges are those
+    out of u in tie order, then those out of v in tie order."""
     u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
-    src = np.concatenate([u, v])
-    dst = np.concatenate([v, u])
-    tie = np.concatenate([np.arange(len(u)), np.arange(len(u))])
-    order = np.argsort(src, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    indptr, target, tie = _half_edges(n, u, v)
     return InformalNetwork(u=u, v=v, strength=np.asarray(strength, dtype=np.float64),
-                           indptr=indptr, target=dst[order], tie=tie[order])
+                           indptr=indptr, target=target, tie=tie)
+
+
+@njit(cache=True)
+def _half_edges(n, u, v):
+    """(indptr, target, tie) of the half-edges of ties u-v sorted by source, stably in
+    the order u[0..], v[0..] (a counting sort)."""
+    ties = len(u)
+    indptr = np.zeros(n + 1, np.int64)
+    for k in range(ties):
+        indptr[u[k] + 1] += 1
+        indptr[v[k] + 1] += 1
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    at = indptr[:-1].copy()
+    target = np.empty(2 * ties, np.int64)
+    tie = np.empty(2 * ties, np.int64)
+    for k in range(ties):
+        target[at[u[k]]], tie[at[u[k]]] = v[k], k
+        at[u[k]] += 1
+    for k in range(ties):
+        target[at[v[k]]], tie[at[v[k]]] = u[k], k
+        at[v[k]] += 1
+    return indptr, target, tie
 
 
 def empty_network(n: int) -> InformalNetwork:

@@ -14,13 +14,14 @@ def test_bass_fit_recovers_known_coefficients():
 
 
 def test_summary_fits_bass_only_when_asked(small_run):
-    from model.analysis import summarize
+    from model.analysis import NETWORK_METRICS, summarize
 
     full = summarize(small_run)
     assert full["bass_p"] is not None  # the tracer spreads in this run: there is a curve
     without = summarize(small_run, ("coasting_share",))
     assert "bass_p" not in without and "bass_q" not in without
-    assert without == {k: v for k, v in full.items() if k not in ("bass_p", "bass_q")}
+    assert without == {k: v for k, v in full.items()
+                       if k not in ("bass_p", "bass_q", *NETWORK_METRICS)}
     asked = summarize(small_run, ("bass_q",))
     assert (asked["bass_p"], asked["bass_q"]) == (full["bass_p"], full["bass_q"])
 
