@@ -282,6 +282,29 @@ def formal_weights(position, parent, unit_start, unit_size, n_children, formal_s
 
 
 @njit(cache=True)
+def contact_weights(indptr, target, unit, manager, level, lateral, power_distance, position,
+                    parent, unit_start, unit_size, n_children, formal_strength):
+    """(constraint factor of each informal half-edge a -> target, as
+    :meth:`model.organization.OrganizationModel.contact_factor` works it out: lateral
+    openness if it crosses units, times 1 - power distance if it points up, both a's;
+    formal weight of each employee (:func:`formal_weights`); room for the running sums of
+    one employee's informal weights), in one compiled call."""
+    factor = np.empty(len(target))
+    widest = 1
+    for a in range(len(indptr) - 1):
+        widest = max(widest, indptr[a + 1] - indptr[a])
+        for e in range(indptr[a], indptr[a + 1]):
+            b = target[e]
+            crosses = _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
+            sideways = lateral[a] if crosses else 1.0
+            upward = 1.0 - power_distance[a] if level[b] < level[a] else 1.0
+            factor[e] = sideways * upward
+    w_formal = formal_weights(position, parent, unit_start, unit_size, n_children,
+                              formal_strength, power_distance)
+    return factor, w_formal, np.empty(widest)
+
+
+@njit(cache=True)
 def _along_ties_serial(rng, per_person, parent, unit_start, unit_size, child_start,
                        n_children, position, occupant, indptr, target, tie, strength, factor,
                        w_formal, formal_strength, power_distance, prefix, initiators, partners,
@@ -866,13 +889,11 @@ class Conversations(Process):
         key = (m.roles_version, m.local.version)
         held = self._weights
         if held is None or held[0] != key or held[1] is not m.p or held[2] is not net:
-            src = np.repeat(np.arange(m.people.n), np.diff(net.indptr))
-            w_formal = formal_weights(m.people.position, s.parent, s.unit_start, s.unit_size,
-                                      s.n_children, float(m.p.formal_tie_strength),
-                                      m.per_employee("power_distance"))
-            prefix = np.empty(max(1, int(np.diff(net.indptr).max(initial=0))))
-            held = self._weights = (key, m.p, net, (m.contact_factor(src, net.target),
-                                                    w_formal, prefix))
+            held = self._weights = (key, m.p, net, contact_weights(
+                net.indptr, net.target, m._unit, m._manager, m._level,
+                m.per_employee("lateral_openness"), m.per_employee("power_distance"),
+                m.people.position, s.parent, s.unit_start, s.unit_size, s.n_children,
+                float(m.p.formal_tie_strength)))
         return held[3]
 
     def _build_state(self) -> ConversationState:
