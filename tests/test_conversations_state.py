@@ -5,6 +5,7 @@ import pytest
 
 from model import OrganizationModel
 from model.processes.adoption import permutation
+from model.processes.conversations import contact_weights, formal_weights
 from model.rng import RandomStreams
 from scenarios.settings import load_setting
 
@@ -47,3 +48,29 @@ def test_cached_state_sees_elections_roadmaps_and_registry_growth(setting, overr
     assert cached.equals(fresh)
     for a, b in zip(cached_arrays, fresh_arrays, strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("setting, steps", [("hierarchical", 0),
+                                            ("scenarios/company/acme.toml", 30)])
+def test_contact_weights_equal_the_models_contact_factor(setting, steps):
+    """The compiled contact weights (one call) equal the model's own numpy constraint
+    factors of every informal half-edge and the formal weights, bit for bit, also once a
+    roadmap has changed per-unit values and elections have changed roles."""
+    s = load_setting(setting)
+    p = s.parameters()
+    model = OrganizationModel(p, rng=4, roadmap=s.roadmap(p), chart=s.chart)
+    model.run(steps)
+    m, st, net = model, model.structure, model.network
+    power_distance = m.per_employee("power_distance")
+    factor, w_formal, prefix = contact_weights(
+        net.indptr, net.target, m._unit, m._manager, m._level,
+        m.per_employee("lateral_openness"), power_distance, m.people.position, st.parent,
+        st.unit_start, st.unit_size, st.n_children, float(p.formal_tie_strength))
+    source = np.repeat(np.arange(m.people.n), np.diff(net.indptr))
+    want = m.contact_factor(source, net.target)
+    assert len(np.unique(want)) >= 2  # some contacts constrained
+    np.testing.assert_array_equal(factor, want)
+    np.testing.assert_array_equal(w_formal, formal_weights(
+        m.people.position, st.parent, st.unit_start, st.unit_size, st.n_children,
+        float(p.formal_tie_strength), power_distance))
+    assert len(prefix) == max(1, np.diff(net.indptr).max())

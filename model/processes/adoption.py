@@ -34,12 +34,15 @@ from model.rng import (
     draw_blocks_of,
     jumped_states,
     pcg_address,
+    pcg_below,
     pcg_below_call,
     pcg_half,
     pcg_load,
+    pcg_normal,
     pcg_normal_call,
     pcg_store,
     pcg_store_half,
+    pcg_uniform,
     pcg_uniform_call,
 )
 
@@ -204,7 +207,9 @@ def _weigh_blocks(states, halves, inc, members, first, listeners, speakers, hear
         halves[b, 0], halves[b, 1] = np.uint32(has_half), half
 
 
-_weigh_blocks_serial = serial_twin(_weigh_blocks)
+# (serially, the draws inlined: a call per draw costs a little)
+_weigh_blocks_serial = serial_twin(_weigh_blocks, pcg_below_call=pcg_below,
+                                   pcg_normal_call=pcg_normal, pcg_uniform_call=pcg_uniform)
 
 
 @njit(cache=True)

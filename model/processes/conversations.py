@@ -70,6 +70,16 @@ def _crosses(a, b, unit_a, unit_b, manager_a, manager_b):
 
 
 @njit(cache=True, inline="always")
+def _offers(k, s, lis, source, dims):
+    """Whether speaker s still uses idea k (their newest, -1 if none) and listener lis
+    does not."""
+    if k < 0:
+        return False
+    d = dims[k, 0]
+    return (source[s, d] == k) & (source[lis, d] != k)
+
+
+@njit(cache=True, inline="always")
 def _formal_weights(p, boss, start, size, kids, power_distance):
     """(up, down, side, skip_lo, skip_hi) of position p (manager ``boss``, unit of
     ``size`` positions from ``start``, ``kids`` direct reports): the weight of one's
@@ -272,6 +282,29 @@ def formal_weights(position, parent, unit_start, unit_size, n_children, formal_s
 
 
 @njit(cache=True)
+def contact_weights(indptr, target, unit, manager, level, lateral, power_distance, position,
+                    parent, unit_start, unit_size, n_children, formal_strength):
+    """(constraint factor of each informal half-edge a -> target, as
+    :meth:`model.organization.OrganizationModel.contact_factor` works it out: lateral
+    openness if it crosses units, times 1 - power distance if it points up, both a's;
+    formal weight of each employee (:func:`formal_weights`); room for the running sums of
+    one employee's informal weights), in one compiled call."""
+    factor = np.empty(len(target))
+    widest = 1
+    for a in range(len(indptr) - 1):
+        widest = max(widest, indptr[a + 1] - indptr[a])
+        for e in range(indptr[a], indptr[a + 1]):
+            b = target[e]
+            crosses = _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
+            sideways = lateral[a] if crosses else 1.0
+            upward = 1.0 - power_distance[a] if level[b] < level[a] else 1.0
+            factor[e] = sideways * upward
+    w_formal = formal_weights(position, parent, unit_start, unit_size, n_children,
+                              formal_strength, power_distance)
+    return factor, w_formal, np.empty(widest)
+
+
+@njit(cache=True)
 def _along_ties_serial(rng, per_person, parent, unit_start, unit_size, child_start,
                        n_children, position, occupant, indptr, target, tie, strength, factor,
                        w_formal, formal_strength, power_distance, prefix, initiators, partners,
@@ -374,7 +407,7 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
     taken by one thread (:func:`_take_in_ranges`: what its employees say and hear), and
     the directions that give something are then gathered in order in parallel: the same
     draws and results on any number of threads. Below ``PARALLEL_MIN`` conversations or
-    on one thread, the same kernels run serially, as one range.
+    on one thread, one pass in order does it all (:func:`_exchange_in_order`).
     """
     manager, level, unit = roles
     effort, commitment, seen_effort, seen_commit, heard, witnessed, latest = behaviour
@@ -383,28 +416,72 @@ def exchange(rng, initiators, partners, roles, behaviour, prm, source, dims, san
     state, inc = pcg_load(address)
     blocks = draw_blocks_of(len(manager))
     states = jumped_states(state, inc, blocks)
-    parallel = threads > 1 and len(initiators) >= PARALLEL_MIN
-    ranges = threads if parallel else 1
-    given = np.empty((ranges, 2 * len(initiators)), np.int64)  # a row per thread: no two
-    # threads write one cache line
-    counts = np.zeros((ranges, 3), np.int64)
     args = (states, inc, initiators, partners, manager, level, unit, effort, commitment,
             heard, seen_effort, seen_commit, witnessed, latest, visibility, power_distance,
-            approval_levels, source, dims, sanctioned, given, counts)
-    if parallel:
-        _take_in_ranges(*args)
-    else:
-        _take_in_ranges_serial(*args)
+            approval_levels, source, dims, sanctioned)
+    if threads < 2 or len(initiators) < PARALLEL_MIN:
+        n_exp, n_sub, n_cross = _exchange_in_order(*args, exposures, submissions)
+        pcg_store(address, (states[blocks - 1, 0], states[blocks - 1, 1]))
+        return n_exp, n_sub, n_cross
+    given = np.empty((threads, 2 * len(initiators)), np.int64)  # a row per thread: no two
+    # threads write one cache line
+    counts = np.zeros((threads, 3), np.int64)
+    _take_in_ranges(*args, given, counts)
     pcg_store(address, (states[blocks - 1, 0], states[blocks - 1, 1]))
-    if parallel:
-        n_exp = _gather_exposures(initiators, partners, latest, given, counts[:, 0],
-                                  exposures)
-    else:
-        n_exp = _gather_exposures_serial(initiators, partners, latest, given, counts[:, 0],
-                                         exposures)
+    n_exp = _gather_exposures(initiators, partners, latest, given, counts[:, 0], exposures)
     n_sub = _gather_submissions(initiators, partners, latest, given, counts[:, 1],
                                 submissions)
     return n_exp, n_sub, counts[:, 2].sum()
+
+
+@njit(cache=True)
+def _exchange_in_order(states, inc, initiators, partners, manager, level, unit, effort,
+                       commitment, heard, seen_effort, seen_commit, witnessed, latest,
+                       visibility, power_distance, approval_levels, source, dims, sanctioned,
+                       exposures, submissions):
+    """The directions of :func:`exchange` in one pass in order (one thread): the
+    listeners' sums (cleared first), every draw from the speaker's block state in
+    ``states``, each exposure and submission written as it comes; returns (exposures,
+    submissions, conversations across units). The same draws and results as
+    :func:`_take_in_ranges` on one range, with fewer branches: both draws are made and
+    each kept only where due (the stream steps only then), and each direction's
+    exposure is written and kept (counted) only where it passes."""
+    for i in range(len(heard)):
+        heard[i] = 0
+        seen_effort[i] = 0.0
+        seen_commit[i] = 0.0
+        witnessed[i] = False
+    n_exp = n_sub = n_cross = 0
+    for c in range(len(initiators)):
+        a, b = initiators[c], partners[c]
+        n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
+        for x in range(2):
+            s, lis = (a, b) if x == 0 else (b, a)
+            heard[lis] += 1
+            seen_effort[lis] += effort[s]
+            seen_commit[lis] += commitment[s]
+            block = s >> DRAW_SHIFT
+            to_manager = manager[s] == lis
+            k = latest[s]
+            offers = _offers(k, s, lis, source, dims)
+            seen = witnessed[s]
+            look = (not to_manager) & (not seen)  # work seen: drawn once a step
+            voice = offers & (level[lis] < level[s])  # voice upward: may be withheld
+            state = (states[block, 0], states[block, 1])
+            drawn, u = pcg_uniform(state, inc)
+            state = drawn if look else state
+            witnessed[s] = (u < visibility[s]) if look else seen
+            drawn, u = pcg_uniform(state, inc)
+            state = drawn if voice else state
+            passes = (u >= power_distance[s]) if voice else offers
+            states[block, 0], states[block, 1] = state[0], state[1]
+            review = to_manager & (approval_levels[s] > 0) & (k >= 0) and not sanctioned[k]
+            if passes & review:  # (rare) goes to review
+                submissions[0, n_sub], submissions[1, n_sub], submissions[2, n_sub] = k, lis, s
+                n_sub += 1
+            exposures[0, n_exp], exposures[1, n_exp], exposures[2, n_exp] = lis, s, k
+            n_exp += passes & (not review)
+    return n_exp, n_sub, n_cross
 
 
 @njit(cache=True, parallel=True)
@@ -452,10 +529,7 @@ def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, eff
                         own, own_state = block, (states[block, 0], states[block, 1])
                 to_manager = manager[s] == lis
                 k = latest[s]
-                offers = False  # an idea in use that the listener lacks
-                if k >= 0:
-                    d = dims[k, 0]
-                    offers = (source[s, d] == k) & (source[lis, d] != k)
+                offers = _offers(k, s, lis, source, dims)
                 passes = offers
                 for draw in range(2):  # work seen, then voice upward withheld below
                     if draw == 0 and (to_manager or witnessed[s]):  # (mostly: rarely
@@ -483,9 +557,6 @@ def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, eff
                     n_exp += 1
         counts[r, 0], counts[r, 1], counts[r, 2] = n_exp, n_sub, n_cross
 
-
-# (serially, the draws inlined: a call per draw costs a little)
-_take_in_ranges_serial = serial_twin(_take_in_ranges, pcg_uniform_call=pcg_uniform)
 
 
 @njit(cache=True, inline="always")
@@ -527,8 +598,6 @@ def _gather_exposures(initiators, partners, latest, given, counts, exposures):
             at += 1
     return counts.sum()
 
-
-_gather_exposures_serial = serial_twin(_gather_exposures)
 
 
 @njit(cache=True)
@@ -820,13 +889,11 @@ class Conversations(Process):
         key = (m.roles_version, m.local.version)
         held = self._weights
         if held is None or held[0] != key or held[1] is not m.p or held[2] is not net:
-            src = np.repeat(np.arange(m.people.n), np.diff(net.indptr))
-            w_formal = formal_weights(m.people.position, s.parent, s.unit_start, s.unit_size,
-                                      s.n_children, float(m.p.formal_tie_strength),
-                                      m.per_employee("power_distance"))
-            prefix = np.empty(max(1, int(np.diff(net.indptr).max(initial=0))))
-            held = self._weights = (key, m.p, net, (m.contact_factor(src, net.target),
-                                                    w_formal, prefix))
+            held = self._weights = (key, m.p, net, contact_weights(
+                net.indptr, net.target, m._unit, m._manager, m._level,
+                m.per_employee("lateral_openness"), m.per_employee("power_distance"),
+                m.people.position, s.parent, s.unit_start, s.unit_size, s.n_children,
+                float(m.p.formal_tie_strength)))
         return held[3]
 
     def _build_state(self) -> ConversationState:

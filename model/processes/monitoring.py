@@ -20,7 +20,7 @@ from numba import njit, prange
 
 from model.bundle import Entry
 from model.employees import DETECTED, HIDDEN, NEVER, WORKING
-from model.parallel import PARALLEL_MIN, serial_twin
+from model.parallel import PARALLEL_MIN
 from model.processes.base import Process
 from model.rng import draw_blocks, pcg_address, pcg_advance, pcg_load, pcg_store, pcg_uniform
 
@@ -39,36 +39,40 @@ def monitor(rng, seen, witnessed, by_manager_chance, by_peer_chance, effort, wat
     (noticed count, hidden steps of spells that ended, spells that ended).
 
     The draws are taken one employee after another (so they do not depend on the thread
-    count), noting in ``seen`` what happened to each; their consequences follow (in
-    parallel in a large organization)."""
-    observed = (rng, seen, witnessed, by_manager_chance, by_peer_chance, effort, manager_power,
-                peer_power, threshold)
-    if len(seen) >= PARALLEL_MIN:
-        _observe_in_blocks(*observed)
-    else:
-        _observe_in_order(*observed)
-    args = (seen, effort, watch_belief, commitment, coast_state, hidden_since, sanctioned,
-            manager_power, peer_power, learning, threshold, loss, step)
-    return _follow_up(*args) if len(seen) >= PARALLEL_MIN else _follow_up_serial(*args)
+    count), noting in ``seen`` what happened to each; their consequences follow (in the
+    same pass in a small organization, in parallel in a large one)."""
+    if len(seen) < PARALLEL_MIN:
+        return _monitor_in_order(rng, seen, witnessed, by_manager_chance, by_peer_chance,
+                                 effort, watch_belief, commitment, coast_state, hidden_since,
+                                 sanctioned, manager_power, peer_power, learning, threshold,
+                                 loss, step)
+    _observe_in_blocks(rng, seen, witnessed, by_manager_chance, by_peer_chance, effort,
+                       manager_power, peer_power, threshold)
+    return _follow_up(seen, effort, watch_belief, commitment, coast_state, hidden_since,
+                      sanctioned, manager_power, peer_power, learning, threshold, loss, step)
 
 
 @njit(cache=True)
-def _observe_in_order(rng, seen, witnessed, by_manager_chance, by_peer_chance, effort,
-                      manager_power, peer_power, threshold):
-    """Who is seen by their manager, by a peer, and sanctioned, into ``seen``: the draws
-    one employee after another (the manager's, a peer's, then, if coasting, the
-    sanctions')."""
+def _monitor_in_order(rng, seen, witnessed, by_manager_chance, by_peer_chance, effort,
+                      watch_belief, commitment, coast_state, hidden_since, sanctioned,
+                      manager_power, peer_power, learning, threshold, loss, step):
+    """:func:`monitor` in one pass, one employee after another: who is seen by their
+    manager, by a peer, and sanctioned, into ``seen`` (the draws: the manager's, a
+    peer's, then, if coasting, the sanctions'; each of the first two drawn always and
+    kept only where due, so the stream steps only then), then what follows
+    (:func:`_follow_up_one`)."""
     address = pcg_address(rng)  # the stream's draws, inline
     state, inc = pcg_load(address)
+    noticed_count, hidden_time, spells = 0, 0, 0
     for i in range(len(effort)):
-        by_manager = False
-        if by_manager_chance[i] >= 0.0:
-            state, u = pcg_uniform(state, inc)
-            by_manager = u < by_manager_chance[i]
-        by_peer = True
-        if not witnessed[i] and by_peer_chance[i] >= 0.0:
-            state, u = pcg_uniform(state, inc)
-            by_peer = u < by_peer_chance[i]
+        manager_looks = by_manager_chance[i] >= 0.0
+        drawn, u = pcg_uniform(state, inc)
+        state = drawn if manager_looks else state
+        by_manager = manager_looks & (u < by_manager_chance[i])
+        peer_looks = (not witnessed[i]) & (by_peer_chance[i] >= 0.0)
+        drawn, u = pcg_uniform(state, inc)
+        state = drawn if peer_looks else state
+        by_peer = (not peer_looks) | (u < by_peer_chance[i])
         punished = False
         if effort[i] < threshold:  # coasting: sanctioned by the manager, else by a peer
             if by_manager:
@@ -78,7 +82,17 @@ def _observe_in_order(rng, seen, witnessed, by_manager_chance, by_peer_chance, e
                 state, u = pcg_uniform(state, inc)
                 punished = u < peer_power[i]
         seen[i] = by_manager * BY_MANAGER + by_peer * BY_PEER + punished * SANCTIONED
+        (watch_belief[i], commitment[i], coast_state[i], hidden_since[i], noticed, hidden,
+         ended) = _follow_up_one(by_manager, by_peer, punished, effort[i], watch_belief[i],
+                                 commitment[i], coast_state[i], hidden_since[i],
+                                 manager_power[i], peer_power[i], learning, threshold, loss,
+                                 step)
+        sanctioned[i] = punished
+        noticed_count += noticed
+        hidden_time += hidden
+        spells += ended
     pcg_store(address, state)
+    return noticed_count, hidden_time, spells
 
 
 OBSERVE_BLOCK = 1 << 14  # employees per block of the parallel passes (fixed, not per thread)
@@ -106,11 +120,12 @@ def _looks(first, second, manager_chance, peer_chance, witnessed):
 @njit(cache=True)
 def _observe_in_blocks(rng, seen, witnessed, by_manager_chance, by_peer_chance, effort,
                        manager_power, peer_power, threshold):
-    """:func:`_observe_in_order` with the same draws, mostly in parallel: every employee's
-    sure draws (:func:`_sure_draws`) sit at known places of the stream once the extra
-    draws of the coasting employees before them are known. Those are found in one serial
-    pass over the coasting employees only; the draws themselves are taken in fixed blocks
-    in parallel (more than are used: the stream moves on by those used only)."""
+    """The observations of :func:`_monitor_in_order` with the same draws, mostly in
+    parallel: every employee's sure draws (:func:`_sure_draws`) sit at known places of
+    the stream once the extra draws of the coasting employees before them are known.
+    Those are found in one serial pass over the coasting employees only; the draws
+    themselves are taken in fixed blocks in parallel (more than are used: the stream
+    moves on by those used only)."""
     address = pcg_address(rng)
     state, inc = pcg_load(address)
     sure, coasting = _block_totals(witnessed, by_manager_chance, by_peer_chance, effort,
@@ -227,35 +242,44 @@ def _follow_up(seen, effort, watch_belief, commitment, coast_state, hidden_since
     and sanctioned; returns (noticed count, hidden steps of spells ended, spells ended)."""
     noticed_count, hidden_time, spells = 0, 0, 0
     for i in prange(len(seen)):
-        by_manager = (seen[i] & BY_MANAGER) != 0
-        by_peer = (seen[i] & BY_PEER) != 0
-        risk = min(1.0, by_manager * manager_power[i] + by_peer * peer_power[i])
-        watch_belief[i] += learning * (risk - watch_belief[i])
-        coasting = effort[i] < threshold
-        noticed = coasting and ((by_manager and manager_power[i] > 0)
-                                or (by_peer and peer_power[i] > 0))
+        punished = (seen[i] & SANCTIONED) != 0
+        (watch_belief[i], commitment[i], coast_state[i], hidden_since[i], noticed, hidden,
+         ended) = _follow_up_one((seen[i] & BY_MANAGER) != 0, (seen[i] & BY_PEER) != 0,
+                                 punished, effort[i], watch_belief[i], commitment[i],
+                                 coast_state[i], hidden_since[i], manager_power[i],
+                                 peer_power[i], learning, threshold, loss, step)
+        sanctioned[i] = punished
         noticed_count += noticed
-        sanctioned[i] = (seen[i] & SANCTIONED) != 0
-        if sanctioned[i]:
-            commitment[i] = max(0.0, commitment[i] - loss)
-        state = coast_state[i]
-        ended = 0
-        if coasting and state == WORKING:
-            state = HIDDEN
-            hidden_since[i] = step
-        if state == HIDDEN and (noticed or not coasting):
-            ended = 1
-            hidden_time += step - hidden_since[i]
-            hidden_since[i] = NEVER
-            state = DETECTED if coasting else WORKING
+        hidden_time += hidden
         spells += ended
-        if not coasting:
-            state = WORKING
-        coast_state[i] = state
     return noticed_count, hidden_time, spells
 
 
-_follow_up_serial = serial_twin(_follow_up)
+@njit(cache=True)
+def _follow_up_one(by_manager, by_peer, punished, effort, watch_belief, commitment, state,
+                   hidden_since, manager_power, peer_power, learning, threshold, loss, step):
+    """One employee's :func:`_follow_up` (scalars: an array handed to a helper in a loop
+    costs reference counts; LLVM inlines the call): (watch belief, commitment, coasting
+    state, hidden since, noticed, hidden steps of a spell that ended, whether one ended)."""
+    risk = min(1.0, by_manager * manager_power + by_peer * peer_power)
+    watch_belief += learning * (risk - watch_belief)
+    coasting = effort < threshold
+    noticed = coasting and ((by_manager and manager_power > 0)
+                            or (by_peer and peer_power > 0))
+    if punished:
+        commitment = max(0.0, commitment - loss)
+    ended = hidden = 0
+    if coasting and state == WORKING:
+        state = HIDDEN
+        hidden_since = step
+    if state == HIDDEN and (noticed or not coasting):
+        ended = 1
+        hidden = step - hidden_since
+        hidden_since = NEVER
+        state = DETECTED if coasting else WORKING
+    if not coasting:
+        state = WORKING
+    return watch_belief, commitment, state, hidden_since, noticed, hidden, ended
 
 
 class Monitoring(Process):
