@@ -89,7 +89,7 @@ def observe(model: Any, engaged_at: float, disengaged_below: float,
             observables: tuple[str, ...] | None = None) -> dict[str, float]:
     """What a calibration compares: the run summary plus the survey shares and attrition.
     With ``observables`` (the targets'), costly summary numbers none of them names (the
-    Bass fit) are left out."""
+    Bass fit, the realized network's clustering and centralization) are left out."""
     summary = model.summary(observables)
     values = {k: float("nan") if v is None else float(v) for k, v in summary.items()
               if k != "seed" and (v is None or isinstance(v, int | float))}

@@ -28,7 +28,7 @@ import plotly.graph_objects as go
 from scipy.stats import norm
 
 from experiments.runner import run_once
-from experiments.statistics import mean_interval
+from experiments.statistics import logit_interval
 from experiments.validation.core import (
     Check,
     Experiment,
@@ -101,7 +101,7 @@ def run(plan: Plan) -> Outcome:
     rows, checks = [], []
     for setting, group in runs.groupby("setting", sort=False):
         for what, label in (("coasting", "coasting share"), ("hidden", "hidden coasting share")):
-            model_mean, _, lo, hi = mean_interval(group[f"model_{what}"].to_numpy(float))
+            model_mean, _, lo, hi = logit_interval(group[f"model_{what}"].to_numpy(float))
             field_mean = float(group[f"field_{what}"].mean())
             rows.append({"setting": setting, "metric": label, "model": model_mean,
                          "model_ci_low": lo, "model_ci_high": hi, "mean_field": field_mean,
