@@ -23,6 +23,7 @@ CODE_PATHS = ("model", "agents", "scenarios", "experiments", "pyproject.toml")
 COMPARED = ("model_version", "commit")  # plus every package
 
 
+@functools.cache  # reading a package's metadata costs ~20 ms; it does not change in a process
 def _version(distribution: str) -> str | None:
     try:
         return metadata.version(distribution)
