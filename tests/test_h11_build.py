@@ -1,0 +1,71 @@
+"""A small run's one-off costs made cheaper, with the very same results (session 11)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model import OrganizationModel, Parameters
+from model.processes.generation import _register
+
+
+def plant_probe_in_python(model: OrganizationModel) -> None:
+    """The tracer as it was planted before :func:`plant_tracer`: numpy's ``choice`` for the
+    originator, ``argsort`` of uniform draws for its dimensions, then the registry."""
+    gen = model.generation
+    facing = model.customer_facing_employees()
+    pool = facing if len(facing) else np.arange(model.people.n)
+    originator = gen.probe_rng.choice(pool, size=1)
+    dims = np.argsort(gen.probe_rng.random((1, model.beliefs.m)), axis=1)[:, :model.p.idea_scope]
+    model.beliefs.drift(dims[0])
+    gen.born_this_step += 1
+    model.ideas.reserve(1)
+    _register(gen.kernel_arrays(), model.ideas.n, model.steps, originator.astype(np.int64),
+              np.ascontiguousarray(dims, np.int64), model.beliefs.need[dims].astype(np.int8),
+              gen._forum_until(), True)
+    model.ideas.n += 1
+
+
+def tracer_state(model: OrganizationModel) -> list:
+    """Everything planting the tracer writes or draws."""
+    reg = model.ideas
+    return [model.generation.born_this_step, reg.n, model.streams["probe"].random(4),
+            *(getattr(reg, name).copy() for name in reg.FIELDS),
+            *(array.copy() for array in model.beliefs.state())]
+
+
+def facing_only(model: OrganizationModel, keep: int) -> None:
+    """Leave ``keep`` customer-facing positions (the first ones)."""
+    facing = np.flatnonzero(model.customer_facing_position)
+    model.customer_facing_position[facing[keep:]] = False
+    model.refresh_roles()
+
+
+@pytest.mark.parametrize(("n", "dims", "scope", "facing"), [
+    (100, 24, 3, None), (7, 24, 3, None), (100, 24, 3, 1), (100, 24, 3, 0), (3, 5, 5, None),
+    (300, 9, 9, None), (300, 9, 9, 0), (5000, 24, 1, None), (40, 2, 1, 1)])
+def test_tracer_planted_in_one_call_as_numpy_plants_it(n, dims, scope, facing):
+    """The compiled tracer draws numpy's originator and dimensions and writes the same
+    registry, beliefs and stream state, for many seeds: one customer-facing employee, none
+    (everyone is the pool), scope = number of dimensions, three employees."""
+    p = Parameters(n_employees=n, n_dimensions=dims, idea_scope=scope, steps=30,
+                   informal_degree=min(6, n - 1) // 2 * 2,
+                   probe_idea_step=25)
+    originators = set()
+    for seed in range(25):
+        models = []
+        for plant in (plant_probe_in_python, lambda m: m.generation.plant_probe()):
+            model = OrganizationModel(p, rng=seed)
+            model.run(3)
+            if facing is not None:
+                facing_only(model, facing)
+            model.streams["probe"].integers(0, 7, size=seed % 3)  # any buffered half of 32 bits
+            plant(model)
+            models.append(tracer_state(model))
+        old, new = models
+        assert len(old) == len(new)
+        for a, b in zip(old, new, strict=True):
+            np.testing.assert_array_equal(a, b)
+        originators.add(int(model.ideas.origin[model.ideas.n - 1]))
+    if n > 7 and facing != 1:
+        assert len(originators) > 5  # (the draws do vary)
