@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 
 from model import OrganizationModel, Parameters
 from model.processes.generation import _register
+from model.rng import ENGINE_STREAMS, RandomStreams
 
 
 def plant_probe_in_python(model: OrganizationModel) -> None:
@@ -69,3 +72,19 @@ def test_tracer_planted_in_one_call_as_numpy_plants_it(n, dims, scope, facing):
         originators.add(int(model.ideas.origin[model.ideas.n - 1]))
     if n > 7 and facing != 1:
         assert len(originators) > 5  # (the draws do vary)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 2**32 - 1, 2**32, 2**63 - 1, 2**64 + 3, 2**130 + 11,
+                                  123456789])
+def test_streams_seeded_together_as_numpy_seeds_each(seed):
+    """Every engine stream, whichever is made first, and any other name draw what
+    ``SeedSequence(seed, spawn_key=(crc32(name),))`` seeds; streams of two seeds differ."""
+    names = (*ENGINE_STREAMS, "an extension's", "")
+    for order in (names, names[::-1]):
+        streams = RandomStreams(seed)
+        for name in order:
+            numpy_way = np.random.Generator(np.random.PCG64(
+                np.random.SeedSequence(seed, spawn_key=(zlib.crc32(name.encode()),))))
+            np.testing.assert_array_equal(streams[name].random(3), numpy_way.random(3))
+            assert streams[name] is streams[name]
+    assert RandomStreams(seed)["ideas"].random() != RandomStreams(seed + 1)["ideas"].random()
