@@ -88,3 +88,23 @@ def test_streams_seeded_together_as_numpy_seeds_each(seed):
             np.testing.assert_array_equal(streams[name].random(3), numpy_way.random(3))
             assert streams[name] is streams[name]
     assert RandomStreams(seed)["ideas"].random() != RandomStreams(seed + 1)["ideas"].random()
+
+
+def test_models_built_twice_share_no_arrays():
+    """Arrays made in blocks (the idea registry's) are rows of a block of one model's own:
+    two models share none, and within a model no two attributes overlap."""
+    def arrays_of(model):
+        reg, people = model.ideas, model.people
+        return ([getattr(reg, name) for name in reg.FIELDS]
+                + [value for value in vars(people).values() if isinstance(value, np.ndarray)])
+
+    p = Parameters(n_employees=50, steps=5)
+    first, second = OrganizationModel(p, rng=3), OrganizationModel(p, rng=3)
+    ours, theirs = arrays_of(first), arrays_of(second)
+    for k, a in enumerate(ours):
+        assert not any(np.shares_memory(a, b) for b in theirs)
+        assert not any(np.shares_memory(a, b) for b in ours[k + 1:])
+    first.ideas.origin[:] = 7
+    first.ideas.is_probe[:] = True
+    assert (second.ideas.origin == -1).all() and not second.ideas.is_probe.any()
+    assert (first.ideas.birth == -1).all() and not first.ideas.squashed.any()
