@@ -230,10 +230,10 @@ class _SeedState(ISeedSequence):
         return self.state
 
 
-#: The streams a plain run draws from, seeded together when the first is made.
-ENGINE_STREAMS = ("population", "positions", "beliefs", "network", "environment", "ideas",
-                  "probe", "conversations", "approval", "playbook", "learners", "effort",
-                  "monitoring")
+#: The built-in mechanisms' streams (docs/ODD.md), seeded together when the first is made.
+ENGINE_STREAMS = ("population", "positions", "beliefs", "network", "learners", "environment",
+                  "turnover", "ideas", "probe", "conversations", "approval", "forum",
+                  "playbook", "effort", "monitoring", "leadership")
 
 
 class RandomStreams:
