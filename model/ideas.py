@@ -73,12 +73,14 @@ class IdeaRegistry:
         self.n = 0
         self.dims = np.zeros((capacity, scope), dtype=np.int64)
         self.values = np.zeros((capacity, scope), dtype=np.int8)
-        for name in self._int_fields:
-            setattr(self, name, np.full(capacity, NEVER, dtype=np.int64))
-        for name in self._float_fields:
-            setattr(self, name, np.zeros(capacity))
-        for name in self._bool_fields:
-            setattr(self, name, np.zeros(capacity, dtype=bool))
+        # each kind's arrays: rows of one block (growth replaces them by arrays of their own)
+        blocks = (np.full((len(self._int_fields), capacity), NEVER, dtype=np.int64),
+                  np.zeros((len(self._float_fields), capacity)),
+                  np.zeros((len(self._bool_fields), capacity), dtype=bool))
+        for names, block in zip((self._int_fields, self._float_fields, self._bool_fields),
+                                blocks, strict=True):
+            for name, row in zip(names, block, strict=True):
+                setattr(self, name, row)
         self.history: list[np.ndarray] = []  # adopters of every idea, one array per step
         self.version = 0  # bumped whenever the arrays are replaced (growth)
         self._kernel_arrays: tuple = (-1, ())

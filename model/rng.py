@@ -194,6 +194,19 @@ def seed_sequence_state(words):
     return state
 
 
+@njit(cache=True)
+def seed_sequence_states(entropy, keys):
+    """:func:`seed_sequence_state` of ``entropy`` (the assembled words before the spawn
+    key) with each of ``keys`` as spawn key: one row of 4 uint64 words each, in one call."""
+    states = np.empty((len(keys), 4), np.uint64)
+    words = np.empty(len(entropy) + 1, np.int64)
+    words[:-1] = entropy
+    for k in range(len(keys)):
+        words[-1] = keys[k]
+        states[k] = seed_sequence_state(words)
+    return states
+
+
 def _uint32_words(value: int) -> list[int]:
     """A non-negative integer as little-endian 32-bit words (0: one word), as numpy's
     SeedSequence reads its entropy."""
@@ -217,21 +230,36 @@ class _SeedState(ISeedSequence):
         return self.state
 
 
+#: The built-in mechanisms' streams (docs/ODD.md), seeded together when the first is made.
+ENGINE_STREAMS = ("population", "positions", "beliefs", "network", "learners", "environment",
+                  "turnover", "ideas", "probe", "conversations", "approval", "forum",
+                  "playbook", "effort", "monitoring", "leadership")
+
+
 class RandomStreams:
     """Named, independent random streams (numpy Generators) under one root seed: the
-    stream of ``name`` is seeded by ``SeedSequence(seed, spawn_key=(crc32(name),))``."""
+    stream of ``name`` is seeded by ``SeedSequence(seed, spawn_key=(crc32(name),))``. The
+    seeds of :data:`ENGINE_STREAMS` are worked out in one call (when the first is made)."""
 
     def __init__(self, seed: int):
         self.seed = seed
         self._streams: dict[str, np.random.Generator] = {}
         words = _uint32_words(seed)
         self._entropy = words + [0] * (4 - len(words))  # zero-padded: a spawn key follows
+        self._engine_states: np.ndarray | None = None  # seeds of ENGINE_STREAMS, by row
 
     def __getitem__(self, name: str) -> Stream:
         stream = self._streams.get(name)
         if stream is None:
-            words = np.array([*self._entropy, _name_key(name)], np.int64)
-            state = seed_sequence_state(words)
+            row = _ENGINE_ROWS.get(name)
+            if row is None:
+                state = seed_sequence_state(np.array([*self._entropy, _name_key(name)],
+                                                     np.int64))
+            else:
+                if self._engine_states is None:
+                    self._engine_states = seed_sequence_states(
+                        np.array(self._entropy, np.int64), _ENGINE_KEYS)
+                state = self._engine_states[row]
             stream = self._streams[name] = Stream(np.random.PCG64(_SeedState(state)))
         return stream
 
@@ -240,6 +268,10 @@ class RandomStreams:
 def _name_key(name: str) -> int:
     """The spawn key of a stream's name (its CRC-32)."""
     return zlib.crc32(name.encode())
+
+
+_ENGINE_ROWS = {name: row for row, name in enumerate(ENGINE_STREAMS)}
+_ENGINE_KEYS = np.array([_name_key(name) for name in ENGINE_STREAMS], np.int64)
 
 
 # --- PCG64 draws inside compiled kernels -------------------------------------------------

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, objmode
 
-from model.beliefs import adopt_all
+from model.beliefs import adopt_all, flip_needs
 from model.bundle import BundleCache, Entry
 from model.ideas import NEVER
 from model.processes.base import Process
@@ -63,6 +63,29 @@ def random_dims(rng, k, m, scope):
             chosen = np.ascontiguousarray(np.argsort(draws, axis=1)[:, :scope])
         dims[:] = chosen
     return dims
+
+
+@njit(cache=True)
+def plant_tracer(rng, arrays, n_ideas, step, scope, forum_until):
+    """The tracer idea in slot ``n_ideas`` (room reserved), drawn from its stream ``rng`` as
+    ``rng.choice(pool, size=1)`` draws its originator (pool: the customer-facing employees,
+    else everyone) and :func:`random_dims` its dimensions; the needs there flipped, the
+    idea registered with every belief right (``arrays``: of
+    :meth:`IdeaGeneration.kernel_arrays`). Returns its originator."""
+    people, state = arrays[0], arrays[1]
+    facing, everyone = people[0], len(people[3])
+    pool = len(facing) if len(facing) else everyone
+    who = rng.integers(0, pool)  # what choice draws: an index into the pool
+    originator = facing[who] if len(facing) else who
+    practice, matches, need = state[0], state[2], state[4]
+    dims = random_dims(rng, 1, practice.shape[1], scope)
+    flip_needs(practice, need, matches, dims[0])  # a new customer need, and its answer
+    values = np.empty((1, scope), np.int8)
+    for j in range(scope):
+        values[0, j] = need[dims[0, j]]
+    _register(arrays, n_ideas, step, np.full(1, originator, np.int64), dims, values,
+              forum_until, True)
+    return originator
 
 
 @njit(cache=True)
@@ -240,18 +263,12 @@ class IdeaGeneration(Process):
         return self.model.streams["probe"]
 
     def plant_probe(self) -> None:
+        """The tracer, after this step's births: :func:`plant_tracer` (one compiled call)."""
         m = self.model
-        facing = m.customer_facing_employees()
-        pool = facing if len(facing) else np.arange(m.people.n)
-        originator = self.probe_rng.choice(pool, size=1)
-        m_dims, scope = m.beliefs.m, m.p.idea_scope
-        dims = np.argsort(self.probe_rng.random((1, m_dims)), axis=1)[:, :scope]
-        m.beliefs.drift(dims[0])  # a new customer need, and the right response to it
-        self.born_this_step += 1
         m.ideas.reserve(1)  # (once a run: its arrays typed by numba, no bundle made)
-        _register(self.kernel_arrays(), m.ideas.n, m.steps, originator.astype(np.int64),
-                  np.ascontiguousarray(dims, np.int64), m.beliefs.need[dims].astype(np.int8),
-                  self._forum_until(), True)
+        plant_tracer(self.probe_rng, self.kernel_arrays(), m.ideas.n, m.steps, m.p.idea_scope,
+                     self._forum_until())
+        self.born_this_step += 1
         m.ideas.n += 1
 
     def step(self) -> None:
