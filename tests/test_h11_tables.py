@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.compare import RunTask, _rows, simulate
 from model import OrganizationModel
 from model.analysis import idea_adoption_curves, idea_table
 from model.ideas import NEVER
@@ -125,3 +126,26 @@ def test_a_model_never_stepped_has_empty_tables_of_the_former_dtypes():
                               rng=1)
     assert_identical(idea_adoption_curves(model), reference_curves(model))
     assert_identical(idea_table(model), reference_idea_table(model))
+
+
+def reference_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """compare's former stacking of one-row run summaries (through to_dict)."""
+    return pd.DataFrame.from_records([r for f in frames for r in f.to_dict("records")])
+
+
+def test_compare_stacks_run_summaries_as_before():
+    """Runs whose summaries miss values in some runs only (no tracer, a tracer after the
+    end), an imported chart with a roadmap: the same table, dtypes and CSV text."""
+    chosen = load_setting("scenarios/company/acme.toml")
+    acme = chosen.parameters({"steps": 12})
+    tasks = [RunTask("client", acme, 0, 5, False, chart=chosen.chart,
+                     roadmap=chosen.roadmap(acme))]
+    for k, case in enumerate(("default", "no tracer", "tracer after the run", "no ideas")):
+        params = load_setting("hierarchical").parameters(
+            {"n_employees": 60, "steps": 50, **CASES[case]})
+        tasks += [RunTask(case, params, k, seed, False) for seed in (1, 2)]
+    frames = [simulate(task)["runs"] for task in tasks]
+    stacked = _rows(frames)
+    assert stacked["probe_share_26w"].isna().any() and stacked["probe_share_26w"].notna().any()
+    assert_identical(stacked, reference_rows(frames))
+    assert_identical(_rows(frames[1:2]), reference_rows(frames[1:2]))
