@@ -5,7 +5,8 @@
 
 For the same runs (a small grid x replications, default 500 employees x 200 steps):
 
-- baseline: each run's bare ``run_once(parameters, seed)`` timed one after another;
+- baseline: each run's bare ``run_once(parameters, seed)`` timed one after another (its
+  tables beyond the model and its summary are printed too);
 - sweep, 1 worker: ``run_sweep`` in this process (chunking, tidy frames, Parquet files);
 - sweep, 2 workers: ``run_sweep`` on a pool of 2 processes.
 
@@ -132,6 +133,9 @@ def main() -> None:
     for name, label in (("run_once", "bare run_once"), ("model", "bare model + summarize")):
         overhead = median["sweep_1"] / median[name] - 1
         print(f"sweep overhead, 1 worker vs {label:24s} {overhead:+6.1%}  (target <= +10%)")
+    print(f"run_once's tables (timeseries, ideas, adoption curves) beyond model + summarize: "
+          f"{(median['run_once'] - median['model']) / runs * 1e3:+.2f} ms per run "
+          f"({median['run_once'] / median['model'] - 1:+.1%})")
     print(f"sweep overhead inside one sweep (wall vs time in model runs): "
           f"{statistics.median(inside):+.1%}  (all: {', '.join(f'{x:+.1%}' for x in inside)})")
     print(f"speed-up, 2 workers over 1 worker: {median['sweep_1'] / median['sweep_2']:.2f}x  "

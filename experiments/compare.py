@@ -175,8 +175,10 @@ def run_comparison(settings: dict[str, Parameters], replications: int, seed: int
 
 def _rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """One-row frames stacked from their records: dtypes come from all values together (a
-    concat would warn where a key is missing in some runs and drop its dtype)."""
-    return pd.DataFrame.from_records([r for f in frames for r in f.to_dict("records")])
+    concat would warn where a key is missing in some runs and drop its dtype). Each row's
+    values come out as Python scalars, as ``to_dict("records")`` gives them."""
+    return pd.DataFrame.from_records([dict(zip(f.columns, row, strict=True))
+                                      for f in frames for row in f.to_numpy(object).tolist()])
 
 
 # --- storage -----------------------------------------------------------------

@@ -87,8 +87,10 @@ def idea_table(model: OrganizationModel) -> pd.DataFrame:
     reg, n = model.ideas, model.people.n
     live = slice(0, reg.n)
 
-    def steps_or_na(arr: np.ndarray) -> pd.array:
-        return pd.array(np.where(arr[live] == NEVER, pd.NA, arr[live]), dtype="Int64")
+    def steps_or_na(arr: np.ndarray) -> pd.arrays.IntegerArray:
+        steps = arr[live]
+        never = steps == NEVER
+        return pd.arrays.IntegerArray(np.where(never, 1, steps).astype(np.int64), never)
 
     return pd.DataFrame({
         "idea": np.arange(reg.n),
@@ -109,17 +111,19 @@ def idea_table(model: OrganizationModel) -> pd.DataFrame:
 
 
 def idea_adoption_curves(model: OrganizationModel, min_peak: int = 2) -> pd.DataFrame:
-    """Tidy adoption curves (idea, step, adopters) of ideas that reached ``min_peak`` users."""
-    reg = model.ideas
-    keep = np.flatnonzero(reg.peak[: reg.n] >= min_peak)
-    rows = []
-    for step, counts in enumerate(model.ideas.history):
-        ids = keep[keep < len(counts)]
-        ids = ids[reg.birth[ids] <= step]
-        rows.append(pd.DataFrame({"idea": ids, "step": step, "adopters": counts[ids]}))
-    if not rows:
+    """Tidy adoption curves (idea, step, adopters) of ideas that reached ``min_peak`` users,
+    by step then idea, from each idea's birth step on."""
+    reg, history = model.ideas, model.ideas.history
+    if not history:
         return pd.DataFrame({"idea": [], "step": [], "adopters": []}, dtype="int64")
-    return pd.concat(rows, ignore_index=True)
+    sizes = np.fromiter(map(len, history), np.int64, len(history))  # ideas known at each step
+    keep = np.flatnonzero(reg.peak[: reg.n] >= min_peak)
+    steps = np.arange(len(history))[:, None]
+    step, column = np.nonzero((keep < sizes[:, None]) & (reg.birth[keep] <= steps))
+    idea = keep[column]
+    first = np.cumsum(sizes) - sizes  # where each step's counts start in the joined history
+    return pd.DataFrame({"idea": idea, "step": step,
+                         "adopters": np.concatenate(history)[first[step] + idea]})
 
 
 def probe_curve(model: OrganizationModel) -> np.ndarray:
