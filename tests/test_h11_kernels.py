@@ -6,9 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from numba import njit
 
 from model.beliefs import flip_needs
+from model.processes.effort import choose_effort
 from model.processes.environment import drift_needs
+from model.processes.generation import coin_index
 from model.processes.playbook import (
     BLOCK,
     _count_superior,
@@ -17,7 +20,15 @@ from model.processes.playbook import (
     superior_beliefs,
 )
 from model.results import TALLY_BLOCK, _count_blocks, _counts, _ranks_in_range, selected_ranks
-from model.rng import Stream
+from model.rng import (
+    Stream,
+    pcg_address,
+    pcg_half,
+    pcg_load,
+    pcg_store,
+    pcg_store_half,
+    pcg_uniform,
+)
 
 VALUES = st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, 0.25, 0.5, 1.0]))
 
@@ -140,4 +151,53 @@ def test_drift_needs_flips_where_numpys_draws_fall_below_the_drift(drift):
     flip_needs(practice, want_need, want_matches, np.flatnonzero(twin.random(m) < drift))
     assert np.array_equal(need, want_need) and np.array_equal(matches, want_matches)
     assert np.array_equal(matches, (practice == need).sum(axis=1))
+    assert rng.random() == twin.random()
+
+
+@njit
+def _numbas_draws(rng, uniform):
+    """numba's own ``rng.random()`` and ``rng.integers(0, 2)``, in the given order."""
+    out = np.empty(len(uniform))
+    for t in range(len(uniform)):
+        out[t] = rng.random() if uniform[t] else rng.integers(0, 2)
+    return out
+
+
+@njit
+def _inline_draws(rng, uniform):
+    """The same draws inline: pcg_uniform and coin_index (keeping numpy's buffered half)."""
+    address = pcg_address(rng)
+    state, inc = pcg_load(address)
+    has, half = pcg_half(address)
+    has_half = has != 0
+    out = np.empty(len(uniform))
+    for t in range(len(uniform)):
+        if uniform[t]:
+            state, out[t] = pcg_uniform(state, inc)
+        else:
+            state, half, has_half, coin = coin_index(state, inc, half, has_half)
+            out[t] = coin
+    pcg_store(address, state)
+    pcg_store_half(address, np.uint32(has_half), half)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_coin_index_draws_numbas_integers(seed):
+    uniform = np.random.default_rng(seed).random(400) < 0.4  # coins in runs and alone
+    rng, twin = Stream(np.random.PCG64(seed)), Stream(np.random.PCG64(seed))
+    coins = _inline_draws(rng, uniform)
+    assert np.array_equal(coins, _numbas_draws(twin, uniform))
+    assert set(coins[~uniform].tolist()) == {0.0, 1.0}
+    after = np.array([True, False, False, True, False])
+    assert np.array_equal(_numbas_draws(rng, after), _numbas_draws(twin, after))
+
+
+@pytest.mark.parametrize("n", [1, 100])
+def test_effort_noise_is_numpys_standard_normals(n):
+    rng, twin = Stream(np.random.PCG64(8)), np.random.Generator(np.random.PCG64(8))
+    noise, zeros = np.empty(n), np.zeros(n)
+    choose_effort(rng, noise, zeros.copy(), zeros, zeros.copy(), zeros, zeros, zeros, 0.0,
+                  0.0, 0.0, 0.0, 1.0)
+    assert np.array_equal(noise, twin.standard_normal(n))
     assert rng.random() == twin.random()
