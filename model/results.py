@@ -126,11 +126,49 @@ def order_statistics(x, ranks):
 
 
 @njit(cache=True)
+def _select(a, lo, hi, k):
+    """The value of rank k of ``a[lo:hi]`` (no NaN), its values moved so that those before
+    k are no larger and those after no smaller (Hoare's FIND)."""
+    while hi - lo > 1:
+        pivot = a[(lo + hi - 1) >> 1]
+        i, j = lo, hi - 1
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j + 1
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return a[k]
+
+
+@njit(cache=True)
+def selected_ranks(x, ranks):
+    """The values of the ascending ``ranks`` of ``x`` (no NaN) in sorted order, by selection
+    (each rank sought above the one before): ``np.sort(x)[ranks]`` without sorting."""
+    a = x.copy()
+    out = np.empty(len(ranks))
+    lo = 0
+    for r in range(len(ranks)):
+        out[r] = _select(a, lo, len(a), ranks[r])
+        lo = ranks[r]
+    return out
+
+
+@njit(cache=True)
 def _ranks_in_range(x, ranks, lo, hi):
     """:func:`order_statistics` of ``x`` given its smallest and largest value ``lo`` and
     ``hi`` (NaN if it holds a NaN)."""
-    if len(x) < SORT_BELOW:
-        return np.sort(x)[ranks]
+    if len(x) < SORT_BELOW:  # (ascending ranks; with a NaN, numpy's order: sorted)
+        return np.sort(x)[ranks] if np.isnan(lo) else selected_ranks(x, ranks)
     large = len(x) >= PARALLEL_MIN
     scale = BUCKETS / (hi - lo) if hi > lo else np.inf
     if not np.isfinite(scale):  # one value, or a range too small to bucket: sort it all
@@ -284,18 +322,17 @@ def _count_blocks(effort, coast_state, sanctioned, ideas_in_use, matches, hero,
     return counts
 
 
-_count_blocks_serial = serial_twin(_count_blocks)
-
-
 @njit(cache=True)
 def _counts(effort, coast_state, sanctioned, ideas_in_use, matches, hero, last_idea_step,
             threshold, recent_after):
     """The counts of :func:`_count_blocks` over all employees."""
-    args = (effort, coast_state, sanctioned, ideas_in_use, matches, hero, last_idea_step,
-            threshold, recent_after)
-    blocks = _count_blocks(*args) if len(effort) >= PARALLEL_MIN else _count_blocks_serial(
-        *args)
-    return blocks.sum(axis=0)
+    if len(effort) < PARALLEL_MIN:  # integers: one block counts the same
+        counts = np.empty(N_COUNTS, np.int64)
+        _count_block(effort, coast_state, sanctioned, ideas_in_use, matches, hero,
+                     last_idea_step, threshold, recent_after, counts)
+        return counts
+    return _count_blocks(effort, coast_state, sanctioned, ideas_in_use, matches, hero,
+                         last_idea_step, threshold, recent_after).sum(axis=0)
 
 
 @njit(cache=True)

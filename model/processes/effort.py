@@ -21,7 +21,7 @@ from numba import njit, prange
 from model.bundle import Entry
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
-from model.rng import standard_normals
+from model.rng import pcg_address, pcg_load, pcg_normal, pcg_store, standard_normals
 
 if TYPE_CHECKING:
     pass
@@ -44,7 +44,14 @@ def choose_effort(rng, noise, commitment, commitment_norm, effort, effort_norm, 
     normal draw per employee in employee order into ``noise`` (numpy's own draws, as
     ``rng.standard_normal(n)`` takes them), then used (in parallel in a large
     organization)."""
-    standard_normals(rng, noise)
+    if len(noise) >= PARALLEL_MIN:
+        standard_normals(rng, noise)
+    else:  # the same draws, inline
+        address = pcg_address(rng)
+        state, inc = pcg_load(address)
+        for i in range(len(noise)):
+            state, noise[i] = pcg_normal(state, inc)
+        pcg_store(address, state)
     args = (noise, commitment, commitment_norm, effort, effort_norm, watch_belief, own,
             peer_influence, adaptation, cost, severity, noise_sd)
     if len(own) >= PARALLEL_MIN:

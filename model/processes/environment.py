@@ -9,6 +9,7 @@ from model.beliefs import flip_needs
 from model.bundle import Entry
 from model.parallel import PARALLEL_MIN
 from model.processes.base import Process
+from model.rng import pcg_address, pcg_load, pcg_store, pcg_uniform
 
 
 @njit(cache=True)
@@ -16,11 +17,15 @@ def drift_needs(rng, need_drift, practice, need, matches, flipped):
     """One uniform draw per dimension, in order (``rng.random(m)``'s draws); the needs on
     the dimensions drawn below ``need_drift`` flip, keeping fit counts exact
     (``flipped``: a buffer of one slot per dimension)."""
+    address = pcg_address(rng)  # the stream's draws, inline
+    state, inc = pcg_load(address)
     k = 0
     for d in range(len(need)):
-        if rng.random() < need_drift:
+        state, u = pcg_uniform(state, inc)
+        if u < need_drift:
             flipped[k] = d
             k += 1
+    pcg_store(address, state)
     if k and len(matches) >= PARALLEL_MIN:
         _flip_needs_by_employee(practice, need, matches, flipped[:k])
     elif k:

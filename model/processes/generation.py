@@ -23,8 +23,19 @@ from numba import njit, objmode
 from model.beliefs import adopt_all, flip_needs
 from model.bundle import BundleCache, Entry
 from model.ideas import NEVER
+from model.parallel import PARALLEL_MIN
 from model.processes.base import Process
-from model.rng import SIGNS, uniforms
+from model.rng import (
+    SIGNS,
+    pcg_address,
+    pcg_half,
+    pcg_load,
+    pcg_next64,
+    pcg_store,
+    pcg_store_half,
+    pcg_uniform,
+    uniforms,
+)
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
@@ -53,16 +64,27 @@ def smallest_dims(draws, scope, dims):
 
 
 @njit(cache=True)
-def random_dims(rng, k, m, scope):
-    """``scope`` distinct random dimensions for each of k ideas: the first ``scope`` of
-    ``np.argsort(rng.random((k, m)), axis=1)`` (the same draws, the same result)."""
-    draws = uniforms(rng, k * m).reshape(k, m)
+def dims_of(draws, scope):
+    """The ``scope`` dimensions of each idea from its row of ``draws``: the first ``scope`` of
+    ``np.argsort(draws, axis=1)`` (the same result)."""
+    k = draws.shape[0]
     dims = np.empty((k, scope), np.int64)
     if not smallest_dims(draws, scope, dims):  # a tie: numpy's own order
         with objmode(chosen="int64[:, :]"):
             chosen = np.ascontiguousarray(np.argsort(draws, axis=1)[:, :scope])
         dims[:] = chosen
     return dims
+
+
+@njit(cache=True, inline="always")
+def coin_index(state, inc, half, has_half):
+    """(state, buffered half, whether one is buffered, 0 or 1): numba's
+    ``rng.integers(0, 2)`` (Lemire's bounded draw on numpy's next_uint32: its top bit)."""
+    if has_half:
+        return state, half, False, np.int64(half >> np.uint32(31))
+    state, bits = pcg_next64(state, inc)
+    return (state, np.uint32(bits >> np.uint64(32)), True,
+            np.int64((bits & np.uint64(0xFFFFFFFF)) >> np.uint64(31)))
 
 
 @njit(cache=True)
@@ -148,18 +170,22 @@ def _conceive(rng, arrays, creators, n_ideas, step, scope, forum_until):
     """:func:`conceive_ideas` on the bundle's arrays."""
     people, state, registry = arrays
     insight, need = people[2], state[4]
-    k = len(creators)
-    dims = random_dims(rng, k, len(need), scope)
-    right = np.empty((k, scope), np.bool_)
-    draws = uniforms(rng, k * scope)
-    for x in range(k):
-        for j in range(scope):
-            right[x, j] = draws[x * scope + j] < insight[creators[x]]
+    k, m = len(creators), len(need)
+    draws = uniforms(rng, k * (m + scope))  # the dimensions' draws, then the readings'
+    dims = dims_of(draws[:k * m].reshape(k, m), scope)
+    right = draws[k * m:]
     values = np.empty((k, scope), np.int8)
+    address = pcg_address(rng)  # the coin flips, inline
+    bits, inc = pcg_load(address)
+    has, half = pcg_half(address)
+    has_half = has != 0
     for x in range(k):
         for j in range(scope):
-            coin = SIGNS[rng.integers(0, 2)]
-            values[x, j] = need[dims[x, j]] if right[x, j] else coin
+            bits, half, has_half, coin = coin_index(bits, inc, half, has_half)
+            values[x, j] = (need[dims[x, j]] if right[x * scope + j] < insight[creators[x]]
+                            else SIGNS[coin])
+    pcg_store(address, bits)
+    pcg_store_half(address, np.uint32(has_half), half)
     _register(arrays, n_ideas, step, creators, dims, values, forum_until, False)
 
 
@@ -176,18 +202,33 @@ def generate_ideas(rng, bundle, n_ideas, capacity, step, scope, forum_until):
 def generate_from(rng, arrays, n_ideas, capacity, step, scope, forum_until):
     """:func:`generate_ideas` on the bundle's arrays (:meth:`IdeaGeneration.kernel_arrays`)."""
     facing, problem_rate, insight, resourcefulness, commitment = arrays[0][:5]
-    draws = uniforms(rng, len(facing))  # then selected without a branch
+    large = len(facing) >= PARALLEL_MIN  # the draws taken at once, in parallel blocks
+    draws = uniforms(rng, len(facing)) if large else np.empty(0)
+    address = pcg_address(rng)  # else inline
+    state, inc = pcg_load(address)
     meets = np.empty(len(facing), np.int64)
     met = 0
-    for x in range(len(facing)):
+    for x in range(len(facing)):  # (selected without a branch)
+        if large:
+            u = draws[x]
+        else:
+            state, u = pcg_uniform(state, inc)
         meets[met] = facing[x]
-        met += draws[x] < problem_rate[facing[x]]
-    draws = uniforms(rng, met)
-    creators = np.empty(met, np.int64)
+        met += u < problem_rate[facing[x]]
+    pcg_store(address, state)
+    draws = uniforms(rng, met) if met >= PARALLEL_MIN else draws
+    state, inc = pcg_load(address)
+    creators = meets  # (a creator's slot is never after their meeting's)
     k = 0
     for x in range(met):
-        creators[k] = meets[x]
-        k += draws[x] < resourcefulness[meets[x]] * commitment[meets[x]]
+        if met >= PARALLEL_MIN:
+            u = draws[x]
+        else:
+            state, u = pcg_uniform(state, inc)
+        who = meets[x]
+        creators[k] = who
+        k += u < resourcefulness[who] * commitment[who]
+    pcg_store(address, state)
     creators = creators[:k]
     if k == 0 or n_ideas + k > capacity:
         return k, creators

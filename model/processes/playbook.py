@@ -32,7 +32,7 @@ from model.beliefs import OWN, assign_cells, assign_distinct_cells
 from model.bundle import BundleCache, Entry
 from model.parallel import PARALLEL_MIN, serial_twin
 from model.processes.base import Process
-from model.rng import coin_signs, pcg_address, pcg_load, pcg_store, pcg_uniform
+from model.rng import coin_signs, pcg_address, pcg_load, pcg_store, pcg_uniform, uniforms
 
 if TYPE_CHECKING:
     pass
@@ -54,17 +54,24 @@ def superior_beliefs(practice, matches, code_matches):
     minus_by_block = np.zeros((blocks, m), np.int64)
     superior_by_block = np.zeros(blocks, np.int64)
     for b in prange(blocks):
-        plus, minus = plus_by_block[b], minus_by_block[b]
-        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            if matches[i] > code_matches:
-                superior_by_block[b] += 1
-                for d in range(m):
-                    plus[d] += practice[i, d] == 1
-                    minus[d] += practice[i, d] == -1
+        superior_by_block[b] = _count_superior(practice, matches, code_matches, b * BLOCK,
+                                               min(n, (b + 1) * BLOCK), plus_by_block[b],
+                                               minus_by_block[b])
     return plus_by_block.sum(axis=0), minus_by_block.sum(axis=0), superior_by_block.sum()
 
 
-superior_beliefs_serial = serial_twin(superior_beliefs)
+@njit(cache=True)
+def _count_superior(practice, matches, code_matches, start, stop, plus, minus):
+    """Into ``plus`` and ``minus``, the +1 and -1 beliefs of employees start..stop who fit
+    needs better than the playbook; returns how many they are."""
+    superior = 0
+    for i in range(start, stop):
+        if matches[i] > code_matches:
+            superior += 1
+            for d in range(practice.shape[1]):
+                plus[d] += practice[i, d] == 1
+                minus[d] += practice[i, d] == -1
+    return superior
 
 
 @njit(cache=True)
@@ -74,10 +81,10 @@ def learn_code(plus, minus, code, code_source, draws, p2, own):
     uniform draw per dimension)."""
     for d in range(len(code)):
         majority = np.int8(np.sign(plus[d] - minus[d]))
-        chance = 1.0 - (1.0 - p2) ** np.float64(abs(plus[d] - minus[d]))
-        if majority != 0 and majority != code[d] and draws[d] < chance:
-            code[d] = majority
-            code_source[d] = own
+        if majority != 0 and majority != code[d]:  # (the chance worked out only then)
+            if draws[d] < 1.0 - (1.0 - p2) ** np.float64(abs(plus[d] - minus[d])):
+                code[d] = majority
+                code_source[d] = own
 
 
 @njit(cache=True)
@@ -477,13 +484,13 @@ def learn_from_superior(rng, state, code, code_source, p2):
     if len(practice) >= PARALLEL_MIN:
         plus, minus, superior = superior_beliefs(practice, matches, code_matches)
     else:
-        plus, minus, superior = superior_beliefs_serial(practice, matches, code_matches)
+        plus = np.zeros(len(code), np.int64)  # integer counts: one block counts the same
+        minus = np.zeros(len(code), np.int64)
+        superior = _count_superior(practice, matches, code_matches, 0, len(practice), plus,
+                                   minus)
     if superior == 0:
         return
-    draws = np.empty(len(code))
-    for d in range(len(code)):
-        draws[d] = rng.random()
-    learn_code(plus, minus, code, code_source, draws, p2, OWN)
+    learn_code(plus, minus, code, code_source, uniforms(rng, len(code)), p2, OWN)
 
 
 @njit(cache=True)
