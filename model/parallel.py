@@ -20,13 +20,18 @@ import numba
 from numba import njit
 
 
-def tbb_loadable() -> bool:
-    """Whether numba's TBB threading layer can load: the ``tbb`` wheel puts libtbb in the
-    environment's lib/, off the loader's path, so it is loaded from there first."""
+def _preload_tbb() -> None:
+    """Load libtbb from the environment's lib/, where the ``tbb`` wheel puts it (off the
+    loader's path), so that numba's TBB layer finds it, whoever chose that layer."""
     try:
         ctypes.CDLL(os.path.join(sys.prefix, "lib", "libtbb.so.12"), mode=ctypes.RTLD_GLOBAL)
     except OSError:
         pass  # (elsewhere on the loader's path, or absent)
+
+
+def tbb_loadable() -> bool:
+    """Whether numba's TBB threading layer can load."""
+    _preload_tbb()
     try:
         from numba.np.ufunc import tbbpool  # noqa: F401
     except ImportError:
@@ -38,6 +43,7 @@ def tbb_loadable() -> bool:
 # work instead of being waited for, and it is thread- and fork-safe), else numba's own
 # workqueue pool (unlike GNU OpenMP, it too lets a process that ran parallel loops fork
 # worker processes: sweeps, compare)
+_preload_tbb()
 numba.config.THREADING_LAYER = os.environ.get("NUMBA_THREADING_LAYER") or (
     "tbb" if tbb_loadable() else "workqueue")
 
