@@ -177,6 +177,16 @@ def print_targets(ours: dict[int, Timing], base: dict[str, dict[int, Timing]]) -
                 f"[{verdict(ratio >= TARGET_RATIO)}]")
 
 
+def threading_layer() -> str:
+    """numba's threading layer, or "none" if no parallel loop ran."""
+    import numba
+
+    try:
+        return numba.threading_layer()
+    except ValueError:
+        return "none"
+
+
 def run_child(n: int, steps: int, threads: int) -> None:
     """Subprocess body for --million: on ``threads`` numba threads, warm up, build, run,
     print a JSON line of results (with a digest of the result table)."""
@@ -193,7 +203,8 @@ def run_child(n: int, steps: int, threads: int) -> None:
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
     digest = hashlib.sha256(model.results.values[: model.results.rows].tobytes()).hexdigest()
     print(json.dumps({"build_s": built - start, "run_s": done - built, "peak_mb": peak_kb / 1024,
-                      "threads": numba.get_num_threads(), "digest": digest[:16]}))
+                      "threads": numba.get_num_threads(), "layer": threading_layer(),
+                      "digest": digest[:16]}))
 
 
 def million_run(n: int, steps: int, threads: int) -> dict:
@@ -216,7 +227,7 @@ def million_run(n: int, steps: int, threads: int) -> dict:
 
 def print_million(report: dict, n: int, steps: int) -> None:
     run_s, peak = report["run_s"], report["peak_mb"]
-    log(f"{n:,} x {steps} steps on {report['threads']} thread(s): build "
+    log(f"{n:,} x {steps} steps on {report['threads']} thread(s) ({report['layer']}): build "
         f"{report['build_s']:.1f} s, run {run_s:.1f} s ({n * steps / run_s:,.0f} agent-steps/s), "
         f"whole subprocess {report['process_s']:.1f} s, peak RSS {peak:,.0f} MB, "
         f"results digest {report['digest']}")

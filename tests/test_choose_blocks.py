@@ -31,12 +31,12 @@ def _organization(n, isolated_every):
             target, tie, strength, factor, power_distance)
 
 
-@pytest.mark.parametrize("isolated_every", [10**9, 997])
-def test_parallel_blocks_choose_as_the_serial_pass(isolated_every):
-    n, per_person, formal_strength = PARALLEL_MIN + 5_003, 2, 0.8
+def choose_both_ways(n, per_person, formal_strength, isolated_every, seed=3):
+    """(serial conversations, parallel conversations, count, serial and parallel stream
+    states) of the one-pass and the parallel choice on :func:`_organization`."""
     (parent, unit_start, unit_size, child_start, n_children, position, occupant, indptr,
      target, tie, strength, factor, power_distance) = _organization(n, isolated_every)
-    serial_rng, parallel_rng = Stream(np.random.PCG64(3)), Stream(np.random.PCG64(3))
+    serial_rng, parallel_rng = Stream(np.random.PCG64(seed)), Stream(np.random.PCG64(seed))
     w_formal = np.array([formal_strength * float(unit_size[i] - 1) for i in range(n)])
     out = [np.empty(n * per_person, np.int64) for _ in range(3)]
     count = _along_ties_serial(serial_rng, per_person, parent, unit_start, unit_size,
@@ -45,10 +45,19 @@ def test_parallel_blocks_choose_as_the_serial_pass(isolated_every):
                                power_distance, np.empty(2), *out)
     chosen = choose_partners_along_ties(
         parallel_rng, per_person,
-        (parent, parent, unit_start, unit_size, child_start, n_children),
+        (parent, unit_start, unit_size, child_start, n_children),
         (position, occupant), (indptr, target, tie, strength, factor),
-        (formal_strength, power_distance))
+        (formal_strength, power_distance, w_formal, np.empty(2)))
+    return ([x[:count] for x in out], chosen, count, serial_rng.bit_generator.state,
+            parallel_rng.bit_generator.state)
+
+
+@pytest.mark.parametrize("isolated_every", [10**9, 997])
+def test_parallel_blocks_choose_as_the_serial_pass(isolated_every):
+    n, per_person = PARALLEL_MIN + 5_003, 2
+    out, chosen, count, serial_state, parallel_state = choose_both_ways(
+        n, per_person, 0.8, isolated_every)
     for serial, parallel in zip(out, chosen, strict=True):
-        np.testing.assert_array_equal(serial[:count], parallel)
-    assert serial_rng.bit_generator.state == parallel_rng.bit_generator.state
+        np.testing.assert_array_equal(serial, parallel)
+    assert serial_state == parallel_state
     assert count < n * per_person if isolated_every == 997 else count == n * per_person

@@ -165,17 +165,19 @@ MEET_BLOCK = DRAW_BLOCK  # employees per block of the parallel choice (fixed, no
 
 
 @njit(cache=True, parallel=True)
-def _meet_along_ties(state, inc, first_draw, per_person, formal, roles, informal,
-                     formal_strength, power_distance):
+def _meet_along_ties(state, inc, first_draw, per_person, formal, roles, informal, w_formal,
+                     widest, formal_strength, power_distance):
     """Partner (and informal tie, or -1) of every conversation, one slot per conversation
     an employee may start (-1 where none is started); per block of MEET_BLOCK employees,
     how many conversations were started and how many employees have some contact weight
     (each draws ``per_person`` uniforms). Each block steps its own copy of the stream
     from its first draw (``first_draw``, from ``state``), so the draws are those of one
     pass in employee order on any number of threads, provided ``first_draw`` counts the
-    draws of the blocks before (the caller checks against the counts returned). Contact
-    weights are summed as the serial pass sums them (:func:`_along_ties_serial`)."""
-    parent, level_pos, unit_start, unit_size, child_start, n_children = formal
+    draws of the blocks before (the caller checks against the counts returned). Each
+    employee is met as :func:`_along_ties_serial` meets them (``w_formal``: formal
+    weights; each block keeps the running sums of an employee's informal weights in room
+    for ``widest`` ties): the same sums and choices."""
+    parent, unit_start, unit_size, child_start, n_children = formal
     position, occupant = roles
     indptr, target, tie, strength, factor = informal
     n = len(position)
@@ -184,43 +186,41 @@ def _meet_along_ties(state, inc, first_draw, per_person, formal, roles, informal
     started = np.zeros(len(first_draw) - 1, np.int64)
     drawing = np.zeros(len(first_draw) - 1, np.int64)
     for b in prange(len(first_draw) - 1):
+        prefix = np.empty(widest)
         s = pcg_advance(state, inc, first_draw[b])
         kept = 0
         takers = 0
         for i in range(b * MEET_BLOCK, min(n, (b + 1) * MEET_BLOCK)):
-            for c in range(per_person):
-                partners[i * per_person + c] = -1
-                ties[i * per_person + c] = -1
-            p = position[i]
-            layout = _formal_weights(p, parent[p], unit_start[p], unit_size[p], n_children[p],
-                                     power_distance[i])
-            w_formal = formal_strength * (layout[0] + layout[1] + layout[2])
+            start, end = indptr[i], indptr[i + 1]
             w_informal = 0.0
-            for e in range(indptr[i], indptr[i + 1]):
+            for e in range(start, end):
                 w_informal += strength[tie[e]] * factor[e]
-            total = w_formal + w_informal
+                prefix[e - start] = w_informal
+            total = w_formal[i] + w_informal
             if total <= 0.0:
+                for c in range(per_person):
+                    partners[i * per_person + c] = -1
+                    ties[i * per_person + c] = -1
                 continue
             takers += 1
             for c in range(per_person):
                 s, u = pcg_uniform_call(s, inc)
                 r = u * total
                 t = -1
-                if r < w_formal:
+                if r < w_formal[i]:
+                    p = position[i]
+                    layout = _formal_weights(p, parent[p], unit_start[p], unit_size[p],
+                                             n_children[p], power_distance[i])
                     j = occupant[_formal_partner(r / formal_strength, layout, parent[p],
                                                  unit_start[p], child_start[p], n_children[p])]
                 else:
-                    r -= w_formal
-                    e = indptr[i]
-                    acc = strength[tie[e]] * factor[e]
-                    while acc <= r and e < indptr[i + 1] - 1:
-                        e += 1
-                        acc += strength[tie[e]] * factor[e]
+                    r -= w_formal[i]
+                    e = start + _sums_at_most(prefix, end - 1 - start, r)
                     j, t = target[e], tie[e]
-                if j != i:
-                    partners[i * per_person + c] = j
-                    ties[i * per_person + c] = t
-                    kept += 1
+                keep = j != i
+                partners[i * per_person + c] = j if keep else -1
+                ties[i * per_person + c] = t if keep else -1
+                kept += keep
         started[b] = kept
         drawing[b] = takers
     return partners, ties, started, drawing
@@ -270,8 +270,7 @@ def _gather_started(partners, ties, started, per_person, initiators_out, partner
 @njit(cache=True)
 def formal_weights(position, parent, unit_start, unit_size, n_children, formal_strength,
                    power_distance):
-    """Each employee's total formal contact weight (as the parallel choice of partners sums
-    it, :func:`_meet_along_ties`)."""
+    """Each employee's total formal contact weight (what both choices of partners read)."""
     w_formal = np.empty(len(position))
     for i in range(len(position)):
         p = position[i]
@@ -360,12 +359,14 @@ def _sums_at_most(prefix, count, r):
 @njit(cache=True)
 def choose_partners_along_ties(rng, per_person, formal, roles, informal, prm):
     """(initiators, partners, informal tie or -1) for every conversation started, partners
-    drawn along formal and informal ties by weight. Employees are visited in parallel
+    drawn along formal and informal ties by weight (``prm``: formal tie strength, power
+    distance per employee, formal weight per employee (:func:`formal_weights`), room for
+    one employee's running sums). Employees are visited in parallel
     blocks, each drawing from its own copy of the stream advanced to its first draw, so
     the conversations (and the random stream) are the same on any number of threads;
     one pass when every employee has some contact weight (nearly always), two otherwise."""
     position, occupant = roles[0], roles[1]
-    formal_strength, power_distance = prm[0], prm[1]
+    formal_strength, power_distance, w_formal, prefix = prm
     n = len(position)
     blocks = (n + MEET_BLOCK - 1) // MEET_BLOCK
     first_draw = np.empty(blocks + 1, np.int64)  # as if every employee draws
@@ -373,8 +374,8 @@ def choose_partners_along_ties(rng, per_person, formal, roles, informal, prm):
         first_draw[b] = min(b * MEET_BLOCK, n) * per_person
     address = pcg_address(rng)
     state, inc = pcg_load(address)
-    args = (per_person, formal, (position, occupant), informal, formal_strength,
-            power_distance)
+    args = (per_person, formal, (position, occupant), informal, w_formal, len(prefix),
+            formal_strength, power_distance)
     partners, ties, started, drawing = _meet_along_ties(state, inc, first_draw, *args)
     if drawing.sum() < n:  # some employee has no contact weight, so draws nothing: again,
         # each block from where the blocks before it end
@@ -496,7 +497,8 @@ def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, eff
     state in ``states`` (its speakers' ``witnessed`` written by it alone). Row r of
     ``given`` lists range r's directions that give an exposure (from the start, in order)
     and a submission (from the end, backwards); counts[r] = (exposures, submissions,
-    conversations across units that range r's employees started)."""
+    conversations across units that range r's employees started). The draws are made as
+    :func:`_exchange_in_order` makes them (both made, each kept only where due)."""
     ranges, blocks, n = len(counts), len(states), len(heard)
     size = given.shape[1]
     for r in prange(ranges):
@@ -510,10 +512,10 @@ def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, eff
         n_exp = 0
         n_sub = 0
         n_cross = 0
-        own = -1  # the block of the latest initiator taken: its state also in registers
-        own_state = (np.uint64(0), np.uint64(0))
         for c in range(len(initiators)):
             a, b = initiators[c], partners[c]
+            if first <= a < last:  # (initiators come in order: rarely mispredicts)
+                n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
             for x in range(2):
                 s, lis = (a, b) if x == 0 else (b, a)
                 if first <= lis < last:
@@ -522,39 +524,28 @@ def _take_in_ranges(states, inc, initiators, partners, manager, level, unit, eff
                     seen_commit[lis] += commitment[s]
                 if s < first or s >= last:
                     continue
-                block = s >> DRAW_SHIFT
-                if x == 0:
-                    n_cross += _crosses(a, b, unit[a], unit[b], manager[a], manager[b])
-                    if block != own:  # (initiators come in order: rarely)
-                        own, own_state = block, (states[block, 0], states[block, 1])
-                to_manager = manager[s] == lis
+                block = s >> DRAW_SHIFT  # as _exchange_in_order: both draws made, each
+                to_manager = manager[s] == lis  # kept only where due
                 k = latest[s]
                 offers = _offers(k, s, lis, source, dims)
-                passes = offers
-                for draw in range(2):  # work seen, then voice upward withheld below
-                    if draw == 0 and (to_manager or witnessed[s]):  # (mostly: rarely
-                        continue  # mispredicts)
-                    if draw == 1 and not (offers and level[lis] < level[s]):  # (rare)
-                        continue
-                    mine = block == own  # (selects, no branch: own or not varies)
-                    drawn, u = pcg_uniform_call((own_state[0] if mine else states[block, 0],
-                                                 own_state[1] if mine else states[block, 1]),
-                                                inc)
-                    states[block, 0], states[block, 1] = drawn[0], drawn[1]
-                    own_state = (drawn[0] if mine else own_state[0],
-                                 drawn[1] if mine else own_state[1])
-                    if draw == 0:
-                        witnessed[s] = u < visibility[s]
-                    else:
-                        passes = u >= power_distance[s]
-                if not passes:
-                    continue
-                if to_manager & (approval_levels[s] > 0) & (not sanctioned[k]):  # (rare)
-                    given[r, size - 1 - n_sub] = 2 * c + x  # goes to review
+                seen = witnessed[s]
+                look = (not to_manager) & (not seen)
+                voice = offers & (level[lis] < level[s])
+                state = (states[block, 0], states[block, 1])
+                drawn, u = pcg_uniform_call(state, inc)
+                state = (drawn[0] if look else state[0], drawn[1] if look else state[1])
+                witnessed[s] = (u < visibility[s]) if look else seen
+                drawn, u = pcg_uniform_call(state, inc)
+                state = (drawn[0] if voice else state[0], drawn[1] if voice else state[1])
+                passes = (u >= power_distance[s]) if voice else offers
+                states[block, 0], states[block, 1] = state[0], state[1]
+                review = to_manager & (approval_levels[s] > 0) & (k >= 0) and not sanctioned[k]
+                if passes & review:  # (rare) goes to review
+                    given[r, size - 1 - n_sub] = 2 * c + x
                     n_sub += 1
-                else:
+                else:  # (written always, kept only where it passes)
                     given[r, n_exp] = 2 * c + x
-                    n_exp += 1
+                    n_exp += passes
         counts[r, 0], counts[r, 1], counts[r, 2] = n_exp, n_sub, n_cross
 
 
@@ -745,11 +736,10 @@ def _choose(st, rng):
     if n >= PARALLEL_MIN and st.threads > 1:  # (one pass serves one thread best)
         return choose_partners_along_ties(
             rng, st.per_person,
-            (st.parent, st.parent, st.unit_start, st.unit_size, st.child_start,
-             st.n_children),
+            (st.parent, st.unit_start, st.unit_size, st.child_start, st.n_children),
             (st.position, st.occupant),
             (st.indptr, st.target, st.tie, st.strength, st.factor),
-            (st.formal_strength, st.power_distance))
+            (st.formal_strength, st.power_distance, st.w_formal, st.prefix))
     initiators = np.empty(n * st.per_person, np.int64)
     partners = np.empty(n * st.per_person, np.int64)
     ties = np.empty(n * st.per_person, np.int64)
