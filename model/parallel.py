@@ -41,8 +41,8 @@ def tbb_loadable() -> bool:
 
 # TBB where it loads (a parallel loop starts in ~3 us against ~30 us, an idle thread steals
 # work instead of being waited for, and it is thread- and fork-safe), else numba's own
-# workqueue pool (unlike GNU OpenMP, it too lets a process that ran parallel loops fork
-# worker processes: sweeps, compare)
+# workqueue pool (unlike GNU OpenMP, it lets a process that ran parallel loops fork worker
+# processes, sweeps' and compare's, as long as those run numba on one thread: they do)
 _preload_tbb()
 numba.config.THREADING_LAYER = os.environ.get("NUMBA_THREADING_LAYER") or (
     "tbb" if tbb_loadable() else "workqueue")

@@ -91,8 +91,8 @@ def coin_index(state, inc, half, has_half):
 def plant_tracer(rng, arrays, n_ideas, step, scope, forum_until):
     """The tracer idea in slot ``n_ideas`` (room reserved), drawn from its stream ``rng`` as
     ``rng.choice(pool, size=1)`` draws its originator (pool: the customer-facing employees,
-    else everyone) and :func:`random_dims` its dimensions; the needs there flipped, the
-    idea registered with every belief right (``arrays``: of
+    else everyone) and :func:`dims_of` its dimensions from one draw per dimension; the
+    needs there flipped, the idea registered with every belief right (``arrays``: of
     :meth:`IdeaGeneration.kernel_arrays`). Returns its originator."""
     people, state = arrays[0], arrays[1]
     facing, everyone = people[0], len(people[3])
@@ -100,7 +100,8 @@ def plant_tracer(rng, arrays, n_ideas, step, scope, forum_until):
     who = rng.integers(0, pool)  # what choice draws: an index into the pool
     originator = facing[who] if len(facing) else who
     practice, matches, need = state[0], state[2], state[4]
-    dims = random_dims(rng, 1, practice.shape[1], scope)
+    m = practice.shape[1]
+    dims = dims_of(uniforms(rng, m).reshape(1, m), scope)
     flip_needs(practice, need, matches, dims[0])  # a new customer need, and its answer
     values = np.empty((1, scope), np.int8)
     for j in range(scope):
