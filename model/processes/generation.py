@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
-from numba import njit, objmode
+from numba import njit, objmode, prange
 
 from model.beliefs import adopt_all, flip_needs
 from model.bundle import BundleCache, Entry
@@ -39,6 +40,9 @@ from model.rng import (
 
 if TYPE_CHECKING:
     from model.organization import OrganizationModel
+
+
+ROW_BLOCK = 1024  # ideas per block of rows taken by one thread (fixed)
 
 
 @njit(cache=True)
@@ -63,13 +67,28 @@ def smallest_dims(draws, scope, dims):
     return True
 
 
+@njit(cache=True, parallel=True)
+def _smallest_dims_in_blocks(draws, scope, dims):
+    """:func:`smallest_dims` with the rows taken in parallel blocks (each row alone: the
+    same dimensions on any number of threads)."""
+    k = draws.shape[0]
+    blocks = (k + ROW_BLOCK - 1) // ROW_BLOCK
+    untied = np.empty(blocks, np.bool_)
+    for b in prange(blocks):
+        rows = slice(b * ROW_BLOCK, min(k, (b + 1) * ROW_BLOCK))
+        untied[b] = smallest_dims(draws[rows], scope, dims[rows])
+    return untied.all()
+
+
 @njit(cache=True)
-def dims_of(draws, scope):
+def dims_of(draws, scope, large=False):
     """The ``scope`` dimensions of each idea from its row of ``draws``: the first ``scope`` of
-    ``np.argsort(draws, axis=1)`` (the same result)."""
+    ``np.argsort(draws, axis=1)`` (the same result; ``large``: rows in parallel blocks)."""
     k = draws.shape[0]
     dims = np.empty((k, scope), np.int64)
-    if not smallest_dims(draws, scope, dims):  # a tie: numpy's own order
+    found = (_smallest_dims_in_blocks(draws, scope, dims) if large
+             else smallest_dims(draws, scope, dims))
+    if not found:  # a tie: numpy's own order
         with objmode(chosen="int64[:, :]"):
             chosen = np.ascontiguousarray(np.argsort(draws, axis=1)[:, :scope])
         dims[:] = chosen
@@ -120,8 +139,9 @@ def register_ideas(bundle, n_ideas, step, originators, dims, values, forum_until
 
 
 @njit(cache=True)
-def _register(arrays, n_ideas, step, originators, dims, values, forum_until, probe):
-    """:func:`register_ideas` on the bundle's arrays."""
+def _register(arrays, n_ideas, step, originators, dims, values, forum_until, probe, threads=1):
+    """:func:`register_ideas` on the bundle's arrays (their beliefs taken up on ``threads``:
+    :func:`model.beliefs.adopt_all`)."""
     people, state, registry = arrays
     (facing, problem_rate, insight, resourcefulness, commitment, latest_idea, last_idea_step,
      market, market_sizes) = people
@@ -150,7 +170,7 @@ def _register(arrays, n_ideas, step, originators, dims, values, forum_until, pro
         idea_market[idea] = -1 if probe else market[who]
         audience[idea] = len(market) if probe else market_sizes[market[who]]
         is_probe[idea] = probe
-    adopt_all(state, reg_dims, reg_values, adopters, originators, ids)
+    adopt_all(state, reg_dims, reg_values, adopters, originators, ids, threads)
     for x in range(k):
         idea, who = ids[x], originators[x]
         latest_idea[who] = idea
@@ -160,20 +180,20 @@ def _register(arrays, n_ideas, step, originators, dims, values, forum_until, pro
 
 
 @njit(cache=True)
-def conceive_ideas(rng, bundle, creators, n_ideas, step, scope, forum_until):
+def conceive_ideas(rng, bundle, creators, n_ideas, step, scope, forum_until, threads):
     """The new ideas of ``creators`` (room reserved): their dimensions, right readings and
-    coin flips, in that order of draws; then registered."""
-    _conceive(rng, bundle.arrays, creators, n_ideas, step, scope, forum_until)
+    coin flips, in that order of draws; then registered (see :func:`generate_ideas`)."""
+    _conceive(rng, bundle.arrays, creators, n_ideas, step, scope, forum_until, threads)
 
 
 @njit(cache=True)
-def _conceive(rng, arrays, creators, n_ideas, step, scope, forum_until):
+def _conceive(rng, arrays, creators, n_ideas, step, scope, forum_until, threads):
     """:func:`conceive_ideas` on the bundle's arrays."""
     people, state, registry = arrays
     insight, need = people[2], state[4]
     k, m = len(creators), len(need)
     draws = uniforms(rng, k * (m + scope))  # the dimensions' draws, then the readings'
-    dims = dims_of(draws[:k * m].reshape(k, m), scope)
+    dims = dims_of(draws[:k * m].reshape(k, m), scope, threads > 1)
     right = draws[k * m:]
     values = np.empty((k, scope), np.int8)
     address = pcg_address(rng)  # the coin flips, inline
@@ -187,45 +207,45 @@ def _conceive(rng, arrays, creators, n_ideas, step, scope, forum_until):
                             else SIGNS[coin])
     pcg_store(address, bits)
     pcg_store_half(address, np.uint32(has_half), half)
-    _register(arrays, n_ideas, step, creators, dims, values, forum_until, False)
+    _register(arrays, n_ideas, step, creators, dims, values, forum_until, False, threads)
 
 
 @njit(cache=True)
-def generate_ideas(rng, bundle, n_ideas, capacity, step, scope, forum_until):
+def generate_ideas(rng, bundle, n_ideas, capacity, step, scope, forum_until, threads):
     """Each step's births of ideas (module docstring), in the draws' fixed order: meetings
     of customer problems, ideas, then :func:`conceive_ideas`. Returns how many were born
     and, if the registry lacks room for them, their creators (not conceived yet: the
-    caller grows the registry and conceives them)."""
-    return generate_from(rng, bundle.arrays, n_ideas, capacity, step, scope, forum_until)
+    caller grows the registry and conceives them). On several ``threads`` the draws are
+    taken at once and the rest runs in parallel blocks: the same results."""
+    return generate_from(rng, bundle.arrays, n_ideas, capacity, step, scope, forum_until,
+                         threads)
 
 
 @njit(cache=True)
-def generate_from(rng, arrays, n_ideas, capacity, step, scope, forum_until):
+def generate_from(rng, arrays, n_ideas, capacity, step, scope, forum_until, threads=1):
     """:func:`generate_ideas` on the bundle's arrays (:meth:`IdeaGeneration.kernel_arrays`)."""
     facing, problem_rate, insight, resourcefulness, commitment = arrays[0][:5]
-    large = len(facing) >= PARALLEL_MIN  # the draws taken at once, in parallel blocks
-    draws = uniforms(rng, len(facing)) if large else np.empty(0)
-    address = pcg_address(rng)  # else inline
+    if threads > 1:
+        meeting = _kept(facing, uniforms(rng, len(facing)), problem_rate, problem_rate, False)
+        creators = _kept(meeting, uniforms(rng, len(meeting)), resourcefulness, commitment,
+                         True)
+        k = len(creators)
+        if k == 0 or n_ideas + k > capacity:
+            return k, creators
+        _conceive(rng, arrays, creators, n_ideas, step, scope, forum_until, threads)
+        return k, creators[:0]
+    address = pcg_address(rng)  # inline
     state, inc = pcg_load(address)
     meets = np.empty(len(facing), np.int64)
     met = 0
     for x in range(len(facing)):  # (selected without a branch)
-        if large:
-            u = draws[x]
-        else:
-            state, u = pcg_uniform(state, inc)
+        state, u = pcg_uniform(state, inc)
         meets[met] = facing[x]
         met += u < problem_rate[facing[x]]
-    pcg_store(address, state)
-    draws = uniforms(rng, met) if met >= PARALLEL_MIN else draws
-    state, inc = pcg_load(address)
     creators = meets  # (a creator's slot is never after their meeting's)
     k = 0
     for x in range(met):
-        if met >= PARALLEL_MIN:
-            u = draws[x]
-        else:
-            state, u = pcg_uniform(state, inc)
+        state, u = pcg_uniform(state, inc)
         who = meets[x]
         creators[k] = who
         k += u < resourcefulness[who] * commitment[who]
@@ -233,8 +253,34 @@ def generate_from(rng, arrays, n_ideas, capacity, step, scope, forum_until):
     creators = creators[:k]
     if k == 0 or n_ideas + k > capacity:
         return k, creators
-    _conceive(rng, arrays, creators, n_ideas, step, scope, forum_until)
+    _conceive(rng, arrays, creators, n_ideas, step, scope, forum_until, 1)
     return k, creators[:0]
+
+
+@njit(cache=True, parallel=True)
+def _kept(items, draws, chance, factor, product):
+    """The ``items`` x whose draw is below their chance (``chance[x]``, times
+    ``factor[x]`` if ``product``), in order: counted, then written in parallel blocks of
+    ROW_BLOCK items (the same subsequence on any number of threads)."""
+    blocks = (len(items) + ROW_BLOCK - 1) // ROW_BLOCK
+    first = np.zeros(blocks + 1, np.int64)
+    for b in prange(blocks):
+        count = 0
+        for x in range(b * ROW_BLOCK, min(len(items), (b + 1) * ROW_BLOCK)):
+            who = items[x]
+            count += draws[x] < (chance[who] * factor[who] if product else chance[who])
+        first[b + 1] = count
+    for b in range(blocks):
+        first[b + 1] += first[b]
+    kept = np.empty(first[-1], np.int64)
+    for b in prange(blocks):
+        at = first[b]
+        for x in range(b * ROW_BLOCK, min(len(items), (b + 1) * ROW_BLOCK)):
+            who = items[x]
+            if draws[x] < (chance[who] * factor[who] if product else chance[who]):
+                kept[at] = who
+                at += 1
+    return kept
 
 
 class IdeaGeneration(Process):
@@ -269,6 +315,12 @@ class IdeaGeneration(Process):
         m.ideas.reserve(births)
         return self._arrays.get((m.p, m.local.version, m.roles_version, m.ideas.version))
 
+    def threads(self) -> int:
+        """numba's threads for the births of an organization of PARALLEL_MIN customer-facing
+        employees or more, else 1 (asking starts numba's threads: small ones never do)."""
+        large = len(self.model.customer_facing_employees()) >= PARALLEL_MIN
+        return numba.get_num_threads() if large else 1
+
     def forum_until(self) -> int:
         """The last step a new idea stays on the forum (NEVER: no forum)."""
         return self._forum_until()
@@ -282,7 +334,7 @@ class IdeaGeneration(Process):
         scope, forum_until = m.p.idea_scope, self._forum_until()
         bundle = self._arrays_now(0)
         born, waiting = self._generate(bundle, self.rng, bundle, reg.n, reg.capacity, m.steps,
-                                       scope, forum_until)
+                                       scope, forum_until, self.threads())
         self.finish(born, waiting, forum_until)
 
     def finish(self, born: int, waiting: np.ndarray, forum_until: int) -> None:
@@ -291,7 +343,7 @@ class IdeaGeneration(Process):
         m, reg = self.model, self.model.ideas
         if len(waiting):  # the registry grows first
             conceive_ideas(self.rng, self._arrays_now(born), waiting, reg.n, m.steps,
-                           m.p.idea_scope, forum_until)
+                           m.p.idea_scope, forum_until, self.threads())
         reg.n += born
         self.born_this_step = born
 
