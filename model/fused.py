@@ -75,7 +75,7 @@ def fused_step(bundle, conversation_state, stages, step, row, n_ideas, forum_unt
                    forum_until, forget, dropped, born, per_employee, cross_share)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stages(arrays, streams, conversation_state, stages, step, row, n_ideas, forum_until,
             forget, dropped, born, per_employee, cross_share):
     """:func:`fused_step` on the bundle's arrays and streams."""
@@ -169,27 +169,31 @@ def fused_run(bundle, conversation_state, first, count, stages, born, n_ideas, r
         forget = complex_contagion and step % exposure_memory == 0
         at = held + k - window  # the step leaving the window of conversations
         dropped = ring[at] if at >= 0 else no_pairs
-        if step == probe_at and run & GEN:  # the births, then the tracer
-            born, waiting = _stages(arrays, streams, conversation_state, run & (GEN | (GEN - 1)),
-                                    step, row + k, n_ideas, forum_until, forget, dropped,
-                                    born, 0.0, 0.0)[:2]
-            if len(waiting):
+        tracer = step == probe_at and (run & GEN) != 0  # planted after the births
+        stop = False
+        while True:  # (one call site: _stages is inlined)
+            part = run & (GEN | (GEN - 1)) if tracer else run
+            (born, waiting, initiators, partners, step_cross, step_adopted, step_noticed,
+             hidden_time, spells, counts) = _stages(
+                arrays, streams, conversation_state, part, step, row + k, n_ideas,
+                forum_until, forget, dropped, born, 0.0, 0.0)
+            if part & GEN:
+                stop = len(waiting) > 0
+                if stop:
+                    break
+                n_ideas += born
+            if not tracer:
                 break
-            n_ideas += born
-            if n_ideas + 1 > capacity:
+            tracer = False
+            stop = n_ideas + 1 > capacity
+            if stop:
                 break
             plant_tracer(probe, gen_arrays, n_ideas, step, scope, forum_until)
             born += 1
             n_ideas += 1
             run &= ~(GEN | (GEN - 1))
-        (born, waiting, initiators, partners, step_cross, step_adopted, step_noticed,
-         hidden_time, spells, counts) = _stages(
-            arrays, streams, conversation_state, run, step, row + k, n_ideas, forum_until,
-            forget, dropped, born, 0.0, 0.0)
-        if run & GEN:
-            if len(waiting):
-                break
-            n_ideas += born
+        if stop:
+            break
         if at >= 0:
             ring[at] = no_pairs  # (no longer needed)
         ring.append(partners)
