@@ -37,7 +37,7 @@ from model.processes.conversations import (
 from model.processes.effort import EffortChoice, choose_effort
 from model.processes.environment import NeedDrift, drift_needs
 from model.processes.forum import IdeaForum
-from model.processes.generation import IdeaGeneration, generate_from
+from model.processes.generation import IdeaGeneration, generate_from, plant_tracer
 from model.processes.leadership import Leadership
 from model.processes.monitoring import Monitoring, monitor
 from model.processes.performance import Performance, perform_serial
@@ -75,7 +75,7 @@ def fused_step(bundle, conversation_state, stages, step, row, n_ideas, forum_unt
                    forum_until, forget, dropped, born, per_employee, cross_share)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stages(arrays, streams, conversation_state, stages, step, row, n_ideas, forum_until,
             forget, dropped, born, per_employee, cross_share):
     """:func:`fused_step` on the bundle's arrays and streams."""
@@ -131,22 +131,25 @@ def _stages(arrays, streams, conversation_state, stages, step, row, n_ideas, for
 
 
 @njit(cache=True)
-def fused_run(bundle, conversation_state, first, count, stages, born, n_ideas, row, pause_at,
-              settings, recent):
+def fused_run(bundle, conversation_state, first, count, stages, born, n_ideas, row, probe_at,
+              probe, settings, recent):
     """Up to ``count`` steps from step ``first`` on, each as :func:`fused_step` runs all its
     stages (the first step only ``stages``: the rest of a step begun), in one call
     (``bundle``: that of :func:`fused_step`); ``born``: the first step's births if it
-    does not run GEN; ``settings``: (forum on, forum memory,
+    does not run GEN; after the births of step ``probe_at`` the tracer is planted
+    (:func:`plant_tracer`, drawing from ``probe``); ``settings``: (forum on, forum memory,
     complex contagion, exposure memory, window of conversations kept);
     ``recent``: the partners of the steps in that window, oldest first (flat, offsets).
 
-    Stops after the births of step ``pause_at`` (the tracer is planted then) or of a
-    step whose creators wait for the registry to grow. Returns (steps whose row was
+    Stops after the births of a step whose creators wait for the registry to grow, or
+    of step ``probe_at`` if the tracer finds no room (the caller grows the registry and
+    plants it). Returns (steps whose row was
     recorded, born (of the last step begun), creators waiting, ideas, the last recorded
     step's conversations, conversations across units, adoptions and noticed, the hidden
     steps and spells ended in all, adopter counts (flat, offsets by recorded step), the
     initiators and partners of the last recorded steps up to the window (flat, offsets))."""
     arrays, streams = bundle.arrays
+    gen_arrays, capacity, scope = arrays[1]
     forum_on, forum_memory, complex_contagion, exposure_memory, window = settings
     old_partners, old_offsets = recent
     held = len(old_offsets) - 1
@@ -162,21 +165,34 @@ def fused_run(bundle, conversation_state, first, count, stages, born, n_ideas, r
     for k in range(count):
         step = first + k
         run = stages if k == 0 else ALL_STAGES
-        if step == pause_at and run & GEN:
-            run &= GEN | (GEN - 1)
         forum_until = step + forum_memory if forum_on else NEVER
         forget = complex_contagion and step % exposure_memory == 0
         at = held + k - window  # the step leaving the window of conversations
         dropped = ring[at] if at >= 0 else no_pairs
-        (born, waiting, initiators, partners, step_cross, step_adopted, step_noticed,
-         hidden_time, spells, counts) = _stages(
-            arrays, streams, conversation_state, run, step, row + k, n_ideas, forum_until,
-            forget, dropped, born, 0.0, 0.0)
-        if run & GEN:
-            if len(waiting):
+        tracer = step == probe_at and (run & GEN) != 0  # planted after the births
+        stop = False
+        while True:  # (one call site: _stages is inlined)
+            part = run & (GEN | (GEN - 1)) if tracer else run
+            (born, waiting, initiators, partners, step_cross, step_adopted, step_noticed,
+             hidden_time, spells, counts) = _stages(
+                arrays, streams, conversation_state, part, step, row + k, n_ideas,
+                forum_until, forget, dropped, born, 0.0, 0.0)
+            if part & GEN:
+                stop = len(waiting) > 0
+                if stop:
+                    break
+                n_ideas += born
+            if not tracer:
                 break
-            n_ideas += born
-        if not run & COLLECT:
+            tracer = False
+            stop = n_ideas + 1 > capacity
+            if stop:
+                break
+            plant_tracer(probe, gen_arrays, n_ideas, step, scope, forum_until)
+            born += 1
+            n_ideas += 1
+            run &= ~(GEN | (GEN - 1))
+        if stop:
             break
         if at >= 0:
             ring[at] = no_pairs  # (no longer needed)
@@ -383,8 +399,8 @@ class FusedSteps:
     def run_steps(self, count: int, time: float) -> float:
         """The next ``count`` steps (at most :meth:`coming_steps`), each as :meth:`step`
         runs it and as ``model.step`` collects it, from Mesa time ``time`` on (one unit
-        a step): in one compiled call, :func:`fused_run`, but where the tracer is
-        planted or the idea registry grows (then a call goes on with the rest of that
+        a step): in one compiled call, :func:`fused_run` (the tracer planted within it),
+        but where the idea registry grows (then a call goes on with the rest of that
         step). Returns the time after the last step; leaves the model as stepping would."""
         m = self.model
         gen = self.found[GEN]
@@ -426,11 +442,11 @@ class FusedSteps:
                 np.cumsum([0, *map(len, partners)]))
         settings = (bool(m.highest("idea_forum_reach") > 0), int(p.forum_memory),
                     bool(p.adoption_threshold > 1), int(p.exposure_memory), int(recent.maxlen))
-        pause_at = p.probe_idea_step if p.probe_idea_step >= first else NEVER
+        probe_at = p.probe_idea_step if p.probe_idea_step >= first else NEVER
         (done, born, waiting, reg.n, conversations, n_cross, adopted, noticed, hidden_time,
          spells, history, history_at, pairs, pair_at) = fused_run(
             bundle, conv.state(), first, count, stages, gen.born_this_step, reg.n,
-            results.rows, pause_at, settings, held)
+            results.rows, probe_at, gen.probe_rng, settings, held)
         if done:
             if done == count:  # (else the step begun after them sets it)
                 gen.born_this_step = born

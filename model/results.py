@@ -264,7 +264,18 @@ def _score_counts(score, member):
     return counts
 
 
-_score_counts_serial = serial_twin(_score_counts)
+@njit(cache=True)
+def _score_tallies(score, member):
+    """How many employees have each score, and how many of them are members, in one serial
+    pass (a small organization: the same integers as :func:`_score_counts`)."""
+    top = 0
+    for v in score:
+        top = max(top, v)
+    tallies = np.zeros((2, top + 1), np.int64)
+    for i in range(len(score)):
+        tallies[0, score[i]] += 1
+        tallies[1, score[i]] += member[i]
+    return tallies[0], tallies[1]
 
 
 @njit(cache=True)
@@ -274,9 +285,11 @@ def top_k_overlap(score, member, k):
     n = len(score)
     if k >= n:
         return member.sum() / n
-    blocks = (_score_counts(score, member) if n >= PARALLEL_MIN
-              else _score_counts_serial(score, member))
-    counts, member_counts = blocks[0].sum(axis=0), blocks[1].sum(axis=0)
+    if n >= PARALLEL_MIN:
+        blocks = _score_counts(score, member)
+        counts, member_counts = blocks[0].sum(axis=0), blocks[1].sum(axis=0)
+    else:
+        counts, member_counts = _score_tallies(score, member)
     above = 0
     members = 0.0
     for v in range(len(counts) - 1, -1, -1):
