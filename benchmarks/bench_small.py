@@ -19,7 +19,12 @@ The machine is shared: the ratio, measured back to back in the same process, is 
 figure to read; absolute rates move with the load. Each small run above follows a large
 one and a forced garbage collection, with cold caches; it also prints the small size end
 to end as a sweep's worker meets it: BACK_TO_BACK runs one after another (a median of the
-repeats, each run's seconds the batch's mean), and that figure's ratio to the large size.
+repeats, each run's seconds the batch's mean), and that figure's ratio to the large size;
+and batched: BATCH replications in one call of ``experiments.runner.replicate``, on threads
+as many as the cores (a small run's stretch of steps releases the GIL), with that figure's
+ratio to the large size, the verdict, and the ratio per core: the large size runs on one
+core (parallel loops start at model.parallel.PARALLEL_MIN items), so the batch's gain is
+the cores it adds, not cheaper steps.
 
 ``--paths`` prints instead, for each size, the microseconds a step of ``model.run()``
 takes with stretches of steps in one compiled call (model.fused.FusedSteps.run_steps)
@@ -45,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from experiments.runner import available_cores, replicate  # noqa: E402
 from model import OrganizationModel, Parameters  # noqa: E402
 from model.analysis import summarize  # noqa: E402
 
@@ -52,6 +58,7 @@ SIZES = ((100, 50), (500, 200), (10_000, 100))
 TARGET_RATIO = 0.5
 BASS = ("bass_p", "bass_q")
 BACK_TO_BACK = 20  # small organizations timed one after another, as in a sweep
+BATCH = 40  # small organizations timed as one batch of replications on every core
 
 
 def headline_metrics() -> tuple[str, ...]:
@@ -70,6 +77,17 @@ def time_back_to_back(n: int, steps: int, seed: int, metrics: tuple[str, ...],
         model = OrganizationModel(Parameters(n_employees=n, steps=steps), rng=seed * runs + k)
         model.run()
         summarize(model, metrics)
+    return (time.perf_counter() - start) / runs
+
+
+def time_batched(n: int, steps: int, seed: int, metrics: tuple[str, ...],
+                 runs: int = BATCH) -> float:
+    """Seconds a run, end to end, of ``runs`` replications of one organization built, run
+    and summarized in one batch on every core (experiments.runner.replicate: threads)."""
+    gc.collect()
+    start = time.perf_counter()
+    replicate(Parameters(n_employees=n, steps=steps), range(seed * runs, (seed + 1) * runs),
+              metrics=metrics)
     return (time.perf_counter() - start) / runs
 
 
@@ -179,11 +197,12 @@ def main(argv: list[str] | None = None) -> None:
         time_once(n, min(steps, 10), 0, metrics)
     load_before = os.getloadavg()[0]
     times = {size: [] for size in SIZES}
-    in_a_row = []
+    in_a_row, batched = [], []
     for k in range(repeats):
         for n, steps in SIZES:
             times[(n, steps)].append(time_once(n, steps, k + 1, metrics))
         in_a_row.append(time_back_to_back(*SIZES[0], k + 1, metrics))
+        batched.append(time_batched(*SIZES[0], k + 1, metrics))
     med = {size: {part: statistics.median(t[part] for t in runs) for part in runs[0]}
            for size, runs in times.items()}
     print(f"median of {repeats} repeats; load average {load_before:.1f} before, "
@@ -205,6 +224,15 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{sn} x {ss} end to end, {BACK_TO_BACK} runs one after another as in a sweep: "
           f"{1e3 * row:.2f} ms a run = {rate(sn, ss, row)} agent-steps/s; over "
           f"{ln:,} x {ls}: {(sn * ss / row) / (ln * ls / med[SIZES[-1]]['end_to_end']):.2f}")
+    batch = statistics.median(batched)
+    ratio = (sn * ss / batch) / (ln * ls / med[SIZES[-1]]["end_to_end"])
+    verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
+    cores = min(available_cores(), BATCH)
+    print(f"{sn} x {ss} end to end, batched: {BATCH} replications on {cores} threads "
+          f"(experiments.runner.replicate): {1e3 * batch:.2f} ms a run = "
+          f"{rate(sn, ss, batch)} agent-steps/s; over {ln:,} x {ls}: {ratio:.2f}  "
+          f"(target >= {TARGET_RATIO}) [{verdict}]; per core ({ln:,} x {ls} runs on one): "
+          f"{ratio / cores:.2f}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ tables; :func:`write_comparison` stores them (Parquet and CSV) with a manifest, 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from concurrent.futures import as_completed
@@ -25,7 +24,7 @@ import pandas as pd
 from experiments.outputs import check_memory, run_bytes, run_seconds
 from experiments.plugins import load_model_class
 from experiments.provenance import model_version, provenance
-from experiments.runner import atomic_write, process_pool, replication_seeds
+from experiments.runner import atomic_write, available_cores, process_pool, replication_seeds
 from model.analysis import chart_breakdown, employee_table, interventions_table, network_edges
 from model.chart import OrgChart
 from model.parameters import ParameterError, Parameters
@@ -141,7 +140,7 @@ def _execute(tasks: list[RunTask], workers: int,
 
 
 def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return available_cores()
 
 
 def run_comparison(settings: dict[str, Parameters], replications: int, seed: int,

@@ -60,7 +60,7 @@ def fused_bundle(arrays, env, gen, conv, review, playbook, effort, monitoring):
     return make_bundle((arrays, (env, gen, conv, review, playbook, effort, monitoring)))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fused_step(bundle, conversation_state, stages, step, row, n_ideas, forum_until, forget,
                dropped, born, per_employee, cross_share):
     """The ``stages`` (bits: ENV .. COLLECT) of one step in their documented order, each as
@@ -130,7 +130,7 @@ def _stages(arrays, streams, conversation_state, stages, step, row, n_ideas, for
             spells, counts)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fused_run(bundle, conversation_state, first, count, stages, born, n_ideas, row, probe_at,
               probe, settings, recent):
     """Up to ``count`` steps from step ``first`` on, each as :func:`fused_step` runs all its

@@ -10,6 +10,7 @@ kernel's serial twin. Results never depend on which runs, nor on the thread coun
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -53,11 +54,13 @@ numba.config.THREADING_LAYER = os.environ.get("NUMBA_THREADING_LAYER") or (
 PARALLEL_MIN = 100_000
 
 
-#: Held while an organization steps: numba's workqueue pool (the fallback without TBB)
-#: aborts the whole process when two Python threads launch parallel loops at once (a Dask
-#: worker's threads, a server's pages), so in one process one organization steps at a
-#: time. Compiled kernels hold the GIL anyway, so threads lose nothing by it.
-STEPPING = threading.Lock()
+#: Held while an organization steps, where numba's threading layer is its workqueue pool
+#: (the fallback without TBB): that pool aborts the whole process when two Python threads
+#: launch parallel loops at once (a Dask worker's threads, a server's pages), so there one
+#: organization steps at a time. TBB is thread-safe: there organizations in several
+#: threads step at once, and a small organization's whole stretch of steps, one compiled
+#: call that releases the GIL (model.fused.fused_run), runs on another core meanwhile.
+STEPPING = contextlib.nullcontext() if numba.config.THREADING_LAYER == "tbb" else threading.Lock()
 
 
 def serial_twin(kernel, **replaced):
