@@ -37,4 +37,5 @@ def test_the_quickstart_notebook_runs(this_python_kernel):
     texts = [output.get("data", {}).get("text/plain", "") for cell in notebook.cells
              for output in cell.get("outputs", [])]
     assert any("mu_star" in text for text in texts)
+    assert any("hidden_coasting_share" in text and "40.0" in text for text in texts)  # replicate
     assert any("'commit'" in text for text in texts)
