@@ -20,7 +20,13 @@ $(CHROMIUM):
 	$(if $(shell command -v sudo),sudo) apt-get update -qq
 	$(if $(shell command -v sudo),sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-test: $(STAMP) $(CHROMIUM)
+# The report's PDF is read back in tests with poppler's pdftotext and pdfinfo.
+PDFTOTEXT := /usr/bin/pdftotext
+$(PDFTOTEXT):
+	$(if $(shell command -v sudo),sudo) apt-get update -qq
+	$(if $(shell command -v sudo),sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils
+
+test: $(STAMP) $(CHROMIUM) $(PDFTOTEXT)
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)

@@ -116,15 +116,20 @@ def available_cores() -> int:
 
 
 def summarize_run(parameters: Parameters, seed: int, metrics: Collection[str] | None = None,
-                  model_class: type[OrganizationModel] | None = None) -> dict[str, Any]:
-    """Build and run one organization; its summary (``metrics``: only the costly numbers
-    named are computed, as in :meth:`OrganizationModel.summary`)."""
-    return (model_class or OrganizationModel)(parameters, rng=seed).run().summary(metrics)
+                  model_class: type[OrganizationModel] | None = None,
+                  chart: OrgChart | None = None, roadmap: Roadmap | None = None
+                  ) -> dict[str, Any]:
+    """Build and run one organization (on an imported ``chart``, with a ``roadmap``); its
+    summary (``metrics``: only the costly numbers named are computed, as in
+    :meth:`OrganizationModel.summary`)."""
+    return (model_class or OrganizationModel)(parameters, rng=seed, chart=chart,
+                                              roadmap=roadmap).run().summary(metrics)
 
 
 def replicate(parameters: Parameters, seeds: Sequence[int], *, threads: int | None = None,
               metrics: Collection[str] | None = None,
               model_class: type[OrganizationModel] | None = None,
+              chart: OrgChart | None = None, roadmap: Roadmap | None = None,
               progress: Callable[[], None] | None = None) -> pd.DataFrame:
     """One organization per seed, built, run and summarized ``threads`` at a time in this
     process (default: one per core): a table with one row per run, in the order of
@@ -136,7 +141,8 @@ def replicate(parameters: Parameters, seeds: Sequence[int], *, threads: int | No
     runs step at once while a third is built or summarized. Large organizations already
     use every core within a run."""
     threads = max(1, min(threads or available_cores(), len(seeds)))
-    task = partial(summarize_run, parameters, metrics=metrics, model_class=model_class)
+    task = partial(summarize_run, parameters, metrics=metrics, model_class=model_class,
+                   chart=chart, roadmap=roadmap)  # (read only: each model keeps its own state)
     rows: list[dict[str, Any]] = []
     with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
         for summary in (pool.map(task, seeds) if pool else map(task, seeds)):

@@ -79,6 +79,17 @@ def test_stretches_of_steps_release_the_gil_and_tbb_needs_no_lock():
         assert hasattr(STEPPING, "acquire")
 
 
+def test_replicate_a_client_company_with_its_roadmap():
+    """The chart and the roadmap are shared by the threads' models, read only."""
+    company = load_setting("scenarios/company/acme_roadmap.toml")
+    params = company.parameters({"steps": 40})  # the pilot at week 13, the rollout from 39
+    roadmap = company.roadmap(params)
+    alone = pd.DataFrame([OrganizationModel(params, rng=s, chart=company.chart,
+                                            roadmap=roadmap).run().summary() for s in (5, 6)])
+    runs = replicate(params, [5, 6], threads=2, chart=company.chart, roadmap=roadmap)
+    pd.testing.assert_frame_equal(runs, alone)
+
+
 def test_replicate_of_no_seeds_is_an_empty_table(params):
     assert replicate(params, [], threads=2).empty
 
