@@ -229,7 +229,8 @@ class OrganizationModel(mesa.Model):
     def step(self) -> None:
         """One step: the processes in their documented order, then data collection (under
         numba's workqueue layer one organization at a time per process, collection
-        included: see :data:`model.parallel.STEPPING`); fused where it applies (:class:`FusedSteps`)."""
+        included: see :data:`model.parallel.STEPPING`); fused where it applies
+        (:class:`FusedSteps`)."""
         with STEPPING:
             fused = self._fused
             if fused is not None and fused.processes is self.processes:
