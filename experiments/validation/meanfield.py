@@ -108,7 +108,7 @@ def run(plan: Plan) -> Outcome:
                          "model / mean field": (model_mean / field_mean if field_mean > 0
                                                 else np.nan)})
             checks.append(Check(f"{label}, {setting}", "model beside its mean field",
-                                f"model {model_mean:.3f} [{lo:.3f}, {hi:.3f}], mean field "
+                                f"{model_mean:.3f} [{lo:.3f}, {hi:.3f}], mean field "
                                 f"{field_mean:.3f}", "reported, not a criterion", None))
     table = pd.DataFrame(rows)
     figure = go.Figure()
