@@ -152,27 +152,6 @@ def replicate(parameters: Parameters, seeds: Sequence[int], *, threads: int | No
     return pd.DataFrame(rows)
 
 
-def compare(settings: dict[str, Parameters], replications: int, seed: int,
-            progress: Callable[[], None] | None = None) -> pd.DataFrame:
-    """Summaries of every setting x replication, one row each (tidy)."""
-    rows = []
-    for k, rep_seed in enumerate(replication_seeds(seed, replications)):
-        for name, params in settings.items():
-            result = run_once(params, rep_seed, name)
-            rows.append({"setting": name, "replication": k, **result.summary})
-            if progress:
-                progress()
-    return pd.DataFrame(rows)
-
-
-def comparison_table(runs: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """Mean and standard deviation of each metric by setting (metrics as rows)."""
-    grouped = runs.groupby("setting", sort=False)[metrics]
-    mean, sd = grouped.mean().T, grouped.std(ddof=1).T
-    return pd.concat({"mean": mean, "sd": sd}, axis=1).swaplevel(axis=1).sort_index(
-        axis=1, level=0, sort_remaining=False)
-
-
 def is_run_output(out: Path) -> bool:
     """Whether ``out`` holds what :func:`write_run` writes (so --force may replace it)."""
     return (out / "summary.json").is_file() and (out / "parameters.toml").is_file()
