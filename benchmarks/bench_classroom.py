@@ -100,6 +100,8 @@ def main() -> int:
     if answers:
         print(f"  Pause, all pages at once, answered in (s, measured in each page): median "
               f"{statistics.median(answers):.2f}, max {max(answers):.2f}   (target <= 2)")
+    print("  by page (weeks per second, Pause answered in s; -1: not playing): "
+          + ", ".join(f"{r:.2f}/{a:.2f}" for r, a in zip(rates, answered, strict=True)))
     print(f"  pages no longer playing when Pause was due: {stopped_early}")
     print(f"  pages still connected: {connected} of {args.pages}; server tracebacks: "
           f"{tracebacks}")
