@@ -280,13 +280,6 @@ class FusedSteps:
             return None
         return cls(model, found)
 
-    def __getstate__(self) -> dict:
-        """A copy builds its own compiled bundle (a numba structref does not pickle)."""
-        return {"model": self.model, "found": self.found}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(state["model"], state["found"])
-
     def parts(self) -> tuple:
         """The arguments of :func:`fused_bundle`: :meth:`arrays` and the streams."""
         f = self.found

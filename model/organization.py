@@ -37,7 +37,11 @@ from model.fused import FusedSteps
 from model.ideas import IdeaRegistry
 from model.parallel import STEPPING
 from model.parameters import FIXED_DURING_RUN, Parameters, make_parameters
-from model.processes.adoption import new_exposure_memory
+from model.processes.adoption import (
+    exposure_memory_from,
+    exposure_records,
+    new_exposure_memory,
+)
 from model.processes.approval import Approval
 from model.processes.base import Process
 from model.processes.conversations import Conversations
@@ -224,6 +228,21 @@ class OrganizationModel(mesa.Model):
         if self._exposures is None:
             self._exposures = new_exposure_memory()
         return self._exposures
+
+    def __getstate__(self) -> dict:
+        """A copy (``copy.deepcopy``: a snapshot to run on from) makes its own fused step
+        once it is whole (the fused step holds compiled bundles of this model's arrays),
+        and carries complex contagion's exposure records as arrays."""
+        state = {**self.__dict__, "_fused": None}
+        if self._exposures is not None:
+            state["_exposures"] = exposure_records(self._exposures)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self._exposures is not None:
+            self._exposures = exposure_memory_from(*self._exposures)
+        self._fused = FusedSteps.of(self) if self.fuse_steps else None
 
     # --- stepping ----------------------------------------------------------------
     def step(self) -> None:

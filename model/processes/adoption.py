@@ -61,6 +61,29 @@ def new_exposure_memory() -> Dict:
     return Dict.empty(key_type=types.int64, value_type=_EXPOSURE_RECORD)
 
 
+@njit(cache=True)
+def exposure_records(memory):
+    """(keys, records: exposures, last speaker, last step) of an exposure memory as arrays
+    (what a copy of a model carries: a typed Dict does not copy)."""
+    keys = np.empty(len(memory), np.int64)
+    records = np.empty((len(memory), 3), np.int64)
+    x = 0
+    for key, record in memory.items():
+        keys[x] = key
+        records[x, 0], records[x, 1], records[x, 2] = record
+        x += 1
+    return keys, records
+
+
+@njit(cache=True)
+def exposure_memory_from(keys, records):
+    """The exposure memory holding ``keys`` -> ``records`` (of :func:`exposure_records`)."""
+    memory = new_exposure_memory()
+    for x in range(len(keys)):
+        memory[keys[x]] = (records[x, 0], records[x, 1], records[x, 2])
+    return memory
+
+
 _UNUSED_MEMORY = new_exposure_memory()  # what simple contagion passes: never read nor written
 
 
