@@ -75,7 +75,7 @@ def main() -> int:
         ended = []
         for page in pages:
             ended.append(time.monotonic())
-            page.evaluate(f"window.pauseAnswer = null; ({PAUSE_LATENCY_JS})()"
+            page.evaluate(f"window.pauseAnswer = null; void ({PAUSE_LATENCY_JS})()"
                           ".then(s => { window.pauseAnswer = s; })")
         for page in pages:
             page.wait_for_function("window.pauseAnswer !== null", timeout=60_000)
