@@ -132,3 +132,27 @@ def test_widely_used_ideas_found_in_parallel_blocks_are_those_of_the_rule_in_ord
     rule = (adopters >= 0.5 * audience) & ~sanctioned & ~squashed & ~needs_approval[origin]
     np.testing.assert_array_equal(found, np.flatnonzero(rule))
     assert 0 < len(found) < n
+
+
+def test_formal_partner_stays_among_the_ties_that_have_weight():
+    """x = r / formal tie strength can reach up + down + side by rounding (a tiny strength:
+    a randomized test found 5e-324 at two employees); the partner found is then still the
+    manager or a report, never a position past the unit (an out-of-bounds read)."""
+    from model.processes.conversations import _formal_partner
+
+    boss, start, first_child, kids = 0, 9, 7, 2  # alone in a unit of one at position 9
+    with_reports = (1.0, 2.0, 0.0, 9, 10)  # (up, down, side, skip_lo, skip_hi)
+    for x in (0.0, 0.5, 1.0, 2.5, np.nextafter(3.0, 0.0), 3.0, 3.5):
+        assert _formal_partner(x, with_reports, boss, start, first_child, kids) in (0, 7, 8)
+    manager_only = (1.0, 0.0, 0.0, 9, 10)
+    for x in (0.5, 1.0, 1.5):
+        assert _formal_partner(x, manager_only, boss, start, first_child, 0) == boss
+
+
+def test_a_formal_tie_strength_at_the_smallest_double_runs_every_step():
+    """The randomized test's case: two employees, only formal ties, strength 5e-324."""
+    model = OrganizationModel(n_employees=2, steps=12, formal_tie_strength=5e-324,
+                              informal_degree=0, span_of_control=2, rng=0).run()
+    partners = np.concatenate([pair[1] for pair in model.conversations.recent])
+    assert ((partners >= 0) & (partners < 2)).all()
+    assert np.isfinite(model.results.to_frame().to_numpy()).all()

@@ -97,11 +97,13 @@ def _formal_weights(p, boss, start, size, kids, power_distance):
 @njit(cache=True, inline="always")
 def _formal_partner(x, layout, boss, start, first_child, kids):
     """The position met at x along the formal weights ``layout`` of a position (see
-    _formal_weights) whose reports start at ``first_child``."""
+    _formal_weights) whose reports start at ``first_child``. x is below up + down + side
+    but for rounding (a tiny formal tie strength: x = r / strength), which never takes it
+    past the last kind of tie that has weight."""
     up, down, side, skip_lo, skip_hi = layout
-    if x < up:
+    if x < up or down + side <= 0.0:
         return boss
-    if x < up + down:
+    if x < up + down or side <= 0.0:
         return first_child + min(int(x - up), kids - 1)
     q = start + max(0, min(int(x - up - down), int(side) - 1))
     if q >= skip_lo:
@@ -207,7 +209,7 @@ def _meet_along_ties(state, inc, first_draw, per_person, formal, roles, informal
                 s, u = pcg_uniform_call(s, inc)
                 r = u * total
                 t = -1
-                if r < w_formal[i]:
+                if r < w_formal[i] or end == start:  # (r = total: rounding)
                     p = position[i]
                     layout = _formal_weights(p, parent[p], unit_start[p], unit_size[p],
                                              n_children[p], power_distance[i])
@@ -328,7 +330,7 @@ def _along_ties_serial(rng, per_person, parent, unit_start, unit_size, child_sta
             state, u = pcg_uniform(state, inc)
             r = u * total
             t = -1
-            if r < w_formal[i]:
+            if r < w_formal[i] or end == start:  # (r = total: rounding)
                 p = position[i]
                 layout = _formal_weights(p, parent[p], unit_start[p], unit_size[p],
                                          n_children[p], power_distance[i])
