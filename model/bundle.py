@@ -67,6 +67,10 @@ class BundleCache:
         self._bundle: Any = None
         self.arrays: tuple = ()  # what the bundle holds (for Python)
 
+    def __getstate__(self) -> dict:
+        """A copy builds its own bundle on first use (a bundle does not pickle)."""
+        return {**self.__dict__, "_key": (), "_bundle": None, "arrays": ()}
+
     def get(self, key: tuple) -> Bundle:
         """The bundle for ``key``: the cached one, or a new one if the key changed."""
         if key != self._key:  # identical items compare at once (no model equality)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 from numba import njit
 from numba.typed import List
@@ -242,6 +243,11 @@ class FusedSteps:
     order."""
 
     def __init__(self, model: OrganizationModel, found: dict[int, Process]):
+        # The fused kernels call parallel ones (the results row) but have no parallel loop
+        # of their own: loaded from numba's cache they do not start the threading layer,
+        # and in a process where nothing else has (a model loaded from a pickle) their
+        # first call would jump to its unset entry. Start it (once per process).
+        numba.get_num_threads()
         self.model = model
         self.found = found
         plan = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import mesa
@@ -70,6 +71,16 @@ WHOLE_STEPS_MIN = 2
 _MESA_LOG = logging.getLogger("MESA.mesa.model")  # Mesa's step log (each step, at INFO)
 
 
+@dataclass(frozen=True)
+class LastRowReporter:
+    """A metric's model reporter (Mesa's): its value in the last collected row."""
+
+    column: int
+
+    def __call__(self, model: OrganizationModel) -> float:
+        return float(model.results.values[model.results.rows - 1, self.column])
+
+
 class ResultsCollector(mesa.DataCollector):
     """A Mesa DataCollector of every recorded metric, fed from the engine's result table:
     each collection notes the row just recorded (no second computation); ``model_vars``
@@ -89,11 +100,8 @@ class ResultsCollector(mesa.DataCollector):
     def model_reporters(self) -> dict:
         """Each metric's model reporter (Mesa's), then any added since."""
         if self._reporters is None:
-            def reporter(column: int):
-                return lambda model: float(model.results.values[model.results.rows - 1,
-                                                                column])
-
-            self._reporters = {name: reporter(k) for k, name in enumerate(self._results.names)}
+            self._reporters = {name: LastRowReporter(k)
+                               for k, name in enumerate(self._results.names)}
         return self._reporters
 
     @model_reporters.setter

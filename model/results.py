@@ -431,6 +431,13 @@ class Metric:
     meaning: str
     reporter: Callable[[OrganizationModel, Tally], float]
 
+    def __reduce__(self):
+        """A built-in metric pickles by name (its reporter may be a lambda), and loads as
+        the very object of :data:`METRICS`; any other with its reporter."""
+        if BUILTIN_METRICS.get(self.name) is self:
+            return builtin_metric, (self.name,)
+        return Metric, (self.name, self.meaning, self.reporter)
+
 
 def _probe_share(m: OrganizationModel, _: Tally) -> float:
     probe = np.flatnonzero(m.ideas.is_probe[: m.ideas.n])
@@ -477,6 +484,13 @@ METRICS: tuple[Metric, ...] = (
     Metric("informal_leader_overlap", "Share of the most sought-after employees who hold a "
            "formal leader role.", lambda m, _: m.informal_leader_overlap()),
 )
+
+BUILTIN_METRICS: dict[str, Metric] = {mt.name: mt for mt in METRICS}
+
+
+def builtin_metric(name: str) -> Metric:
+    """The built-in metric ``name`` (how a pickled one loads)."""
+    return BUILTIN_METRICS[name]
 
 
 class Results:
