@@ -1,6 +1,8 @@
 """The fit page of a calibration (fit.html, offline: plotly.js is embedded).
 
 - a table of each fitted parameter: prior range, posterior mean, median and 90% interval;
+- a table of each target's observable: measured, the model's mean over the priors' draws,
+  and its posterior mean and 90% interval (as targets.csv);
 - each target: the model's distribution of the observable before the fit (the prior
   predictive: every point tried, equally weighted) and after it (the posterior
   predictive: the same points weighted by their likelihood), with the measured value;
@@ -26,28 +28,19 @@ from experiments.calibration import (
     DEFAULT_REPLICATIONS,
     LOW_ESS,
     Fit,
+    compared,
     low_ess_warning,
+    measured,
     summary_rows,
+    target_rows,
 )
 from experiments.outputs import atomic_write
-from experiments.targets import MAPPINGS, SURVEY_CATEGORIES, Target, Targets
+from experiments.targets import MAPPINGS, SURVEY_CATEGORIES, Targets
 
 BINS = 20
 CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;"
        "text-align:right}th{background:#f4f4f4}.note{color:#555}")
-
-
-def measured(target: Target, observable: str) -> float:
-    """The measured value on the observable's scale (a share, a rate or a mean)."""
-    d = target.data
-    if target.kind == "survey":
-        return d[observable.removesuffix("_share")]
-    if target.kind == "poisson":
-        return d["count"] / d["exposure"]
-    if target.kind == "betabinomial":
-        return d["successes"] / d["trials"] if d["trials"] else float("nan")
-    return d["mean"]
 
 
 def _histogram_pair(values: np.ndarray, weight: np.ndarray, title: str, observed: float | None,
@@ -78,15 +71,10 @@ def _histogram_pair(values: np.ndarray, weight: np.ndarray, title: str, observed
 def target_figures(fit: Fit, targets: Targets, basis: str) -> list[tuple[str, go.Figure]]:
     w = fit.trials["weight"].to_numpy()
     figures = []
-    for target in targets.targets:
-        for observable in target.observables:
-            column = f"model:{observable}"
-            if column not in fit.trials:
-                continue
-            title = f"{target.name}: {observable}"
-            figures.append((title, _histogram_pair(fit.trials[column].to_numpy(dtype=float), w,
-                                                   title, measured(target, observable),
-                                                   basis)))
+    for target, observable, values in compared(fit, targets):
+        title = f"{target.name}: {observable}"
+        figures.append((title, _histogram_pair(values, w, title, measured(target, observable),
+                                               basis)))
     return figures
 
 
@@ -140,6 +128,12 @@ def write_fit_page(out: Path, fit: Fit, targets: Targets) -> Path:
         f"<td>{r['prior_low']:.4g} .. {r['prior_high']:.4g}{' (log)' if r['log'] else ''}</td>"
         f"<td>{r['mean']:.4g}</td><td>{r['median']:.4g}</td>"
         f"<td>{r['q05']:.4g} .. {r['q95']:.4g}</td></tr>" for r in summary_rows(fit, targets))
+    fits = "".join(
+        f"<tr><td style='text-align:left'>{html.escape(r['target'])}: "
+        f"{html.escape(r['observable'])}</td><td>{r['measured']:.4g}</td>"
+        f"<td>{r['prior_mean']:.4g}</td><td>{r['posterior_mean']:.4g}</td>"
+        f"<td>{r['posterior_q05']:.4g} .. {r['posterior_q95']:.4g}</td></tr>"
+        for r in target_rows(fit, targets))
     mappings = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
                        for k, v in MAPPINGS.items())
     sections = []
@@ -175,6 +169,13 @@ are not trustworthy.</p>
 <h2>Parameters (posterior; 90% interval = 5th..95th weighted percentile)</h2>
 <table><tr><th>parameter</th><th>prior range</th><th>mean</th><th>median</th>
 <th>90% interval</th></tr>{rows}</table>
+<h2>Targets: measured and modelled</h2>
+<p class="note">Each point's value is the mean of its {reps} runs. Before the fit: the mean
+over the first generation's points (draws from the priors); after: the posterior mean and
+90% interval (5th..95th weighted percentile) over the points, weighted as the posterior
+is ({points} points, effective sample size {fit.ess:.1f}). Also in targets.csv.</p>
+<table><tr><th>observable</th><th>measured</th><th>before the fit</th><th>posterior mean</th>
+<th>90% interval</th></tr>{fits}</table>
 <h3>How the model maps onto the measurements</h3><ul>{mappings}</ul>
 {"".join(sections)}
 </body></html>

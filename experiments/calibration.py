@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -453,6 +453,54 @@ def summary_rows(fit: Fit, targets: Targets) -> list[dict[str, Any]]:
     return rows
 
 
+def measured(target: Target, observable: str) -> float:
+    """The measured value on the observable's scale (a share, a rate or a mean)."""
+    d = target.data
+    if target.kind == "survey":
+        return d[observable.removesuffix("_share")]
+    if target.kind == "poisson":
+        return d["count"] / d["exposure"]
+    if target.kind == "betabinomial":
+        return d["successes"] / d["trials"] if d["trials"] else float("nan")
+    return d["mean"]
+
+
+def target_rows(fit: Fit, targets: Targets) -> list[dict[str, Any]]:
+    """Per observable a target compares: the measured value, and the model's (each point's
+    value the mean of its runs) over the first generation (draws from the priors) and
+    under the posterior weights: mean and 90% interval, with the points behind each (and
+    the posterior's effective sample size: how many of them count)."""
+    w = fit.trials["weight"].to_numpy()
+    first = fit.trials["generation"].to_numpy() == 0
+    reps = targets.option("replications", DEFAULT_REPLICATIONS)
+    rows = []
+    for target, observable, x in compared(fit, targets):
+        ok = np.isfinite(x)
+        prior, weighted = ok & first, ok & (w > 0)
+        wx = w[weighted] / w[weighted].sum() if weighted.any() else w[weighted]
+        nan = float("nan")
+        rows.append({
+            "target": target.name, "observable": observable,
+            "measured": measured(target, observable),
+            "prior_mean": float(x[prior].mean()) if prior.any() else nan,
+            "prior_points": int(prior.sum()),
+            "posterior_mean": float(np.sum(wx * x[weighted])) if weighted.any() else nan,
+            "posterior_q05": weighted_quantile(x[weighted], wx, 0.05) if weighted.any() else nan,
+            "posterior_q95": weighted_quantile(x[weighted], wx, 0.95) if weighted.any() else nan,
+            "posterior_points": int(weighted.sum()), "posterior_ess": fit.ess,
+            "runs_per_point": reps})
+    return rows
+
+
+def compared(fit: Fit, targets: Targets) -> Iterator[tuple[Target, str, np.ndarray]]:
+    """Each (target, observable, the model's value at every point) the targets compare."""
+    for target in targets.targets:
+        for observable in target.observables:
+            column = f"model:{observable}"
+            if column in fit.trials:
+                yield target, observable, fit.trials[column].to_numpy(dtype=float)
+
+
 def calibrated_values(fit: Fit, targets: Targets) -> dict[str, Any]:
     """The posterior mean of each fitted parameter (rounded for an integer one)."""
     values = {}
@@ -619,7 +667,8 @@ def calibrated_toml(setting: Any, calibrated: Parameters, description: str) -> s
 
 def write_outputs(out: Path, fit: Fit, targets: Targets, setting: Any, calibrated: Parameters,
                   budget: int, command: str) -> list[Path]:
-    """calibrated.toml, posterior.parquet, trials.parquet and manifest.json (atomic each)."""
+    """calibrated.toml, posterior.parquet, trials.parquet, generations.csv, targets.csv and
+    manifest.json (atomic each)."""
     rows = summary_rows(fit, targets)
     description = (f"{setting.name} calibrated to {Path(targets.source).name}: posterior means "
                    f"of {', '.join(p.name for p in targets.priors)} over {len(fit.trials)} "
@@ -664,6 +713,7 @@ def write_outputs(out: Path, fit: Fit, targets: Targets, setting: Any, calibrate
         "posterior.parquet": lambda p: fit.posterior.to_parquet(p, index=False),
         "trials.parquet": lambda p: fit.trials.to_parquet(p, index=False),
         "generations.csv": lambda p: fit.generations.to_csv(p, index=False),
+        "targets.csv": lambda p: pd.DataFrame(target_rows(fit, targets)).to_csv(p, index=False),
         MANIFEST: lambda p: p.write_text(json.dumps(manifest, indent=1, default=float) + "\n"),
     }
     for name, write in files.items():

@@ -231,6 +231,34 @@ def test_calibration_writes_a_usable_setting_posterior_page_and_manifest(calibra
     assert list(trials["generation"]) == [0] * 4 + [1] * 4
 
 
+def test_targets_table_sets_the_measured_values_beside_the_fitted_models(calibrated):
+    out, _ = calibrated
+    table = pd.read_csv(out / "targets.csv")
+    trials = pd.read_parquet(out / "trials.parquet")
+    assert list(table["observable"]) == [
+        "engaged_share", "not_engaged_share", "actively_disengaged_share",
+        "ideas_per_employee_year", "ideas_sanctioned_share", "attrition_per_year",
+        "hidden_coasting_share"]
+    measured = dict(zip(table["observable"], table["measured"], strict=True))
+    assert measured["engaged_share"] == 0.2 and measured["ideas_sanctioned_share"] == 3 / 20
+    assert measured["ideas_per_employee_year"] == pytest.approx(20 / (60 * 0.5769))
+    assert measured["attrition_per_year"] == 0 and measured["hidden_coasting_share"] == 0.1
+    for row in table.itertuples():
+        model = trials[f"model:{row.observable}"]
+        assert row.prior_mean == pytest.approx(model[trials["generation"] == 0].mean())
+        assert row.posterior_mean == pytest.approx(np.average(model, weights=trials["weight"]))
+        assert model.min() <= row.posterior_q05 <= row.posterior_mean <= row.posterior_q95
+        assert row.posterior_q95 <= model.max()
+        if row.observable.endswith("_share"):
+            assert 0 <= row.posterior_q05 and row.posterior_q95 <= 1
+    assert (table["prior_points"] == 4).all() and (table["runs_per_point"] == 2).all()
+    assert table["posterior_points"].between(1, 8).all()
+    ess = json.loads((out / "manifest.json").read_text())["effective_sample_size"]
+    assert table["posterior_ess"].to_numpy() == pytest.approx([ess] * len(table))
+    page = (out / "fit.html").read_text()
+    assert "Targets: measured and modelled" in page and "Also in targets.csv" in page
+
+
 def test_same_result_on_two_workers_and_a_rerun_resumes_nothing(tmp_path, calibrated):
     out, path = calibrated
     two = tmp_path / "two"
